@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ctctl.h — what the pieces of ctctl share.
+ *
+ *   main.c          global options, the command loop (one-shot, batch, shell)
+ *   cmd_conntrack.c the verb table and the verbs (list get add ... monitor)
+ *   parse.c         the keyword table and the selector/option parser
+ *   print.c         one print path for conntrack-compatible text and JSON
+ *
+ * A verb is one row of ctctl_cmds[]: its name, aliases, handler, the
+ * keywords it accepts (a mask over the keyword table in parse.c), extra
+ * bare words, a synopsis and a one-line help. The parser, the Tab
+ * completion and `help` all read the same row.
+ */
+#ifndef CTCTL_CTCTL_H
+#define CTCTL_CTCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto/ctnl.h"
+
+/* Exit codes, as conntrack(8): */
+enum {
+	CTCTL_OK    = 0,	/* success */
+	CTCTL_FAIL  = 1,	/* the operation failed */
+	CTCTL_USAGE = 2,	/* bad command line */
+};
+
+/* -o flags */
+enum {
+	CTCTL_O_EXTENDED   = 1u << 0,	/* "ipv4     2 " prefix */
+	CTCTL_O_ID         = 1u << 1,	/* "id=N" */
+	CTCTL_O_TIMESTAMP  = 1u << 2,	/* "[sec.usec]\t" before events */
+	CTCTL_O_KTIMESTAMP = 1u << 3,	/* "[start=...] [stop=...]" */
+};
+
+/* Global options, set once by main.c. */
+struct ctctl_opts {
+	const char *socket;	/* NULL: $CTSIM_SOCKET or the default */
+	bool json, pretty, force;
+	unsigned out;		/* CTCTL_O_* */
+};
+extern struct ctctl_opts ctctl_opts;
+
+/*
+ * The words of one command, the cursor of the parser and what is needed
+ * to point at a word in an error message. argv[0] is the verb.
+ */
+struct ctctl_args {
+	int argc;
+	char **argv;
+	int i;			/* next word to read */
+	const char *where;	/* "FILE:LINE" in batch mode, else NULL */
+};
+
+/* ---- parse.c ------------------------------------------------------- */
+
+/* Keywords of the selector/option language; one row each in parse.c. */
+enum ctctl_kw {
+	KW_PROTO, KW_SRC, KW_DST, KW_SPORT, KW_DPORT,
+	KW_RSRC, KW_RDST, KW_RSPORT, KW_RDPORT,
+	KW_TYPE, KW_CODE, KW_ICMPID,
+	KW_STATE, KW_TIMEOUT, KW_MARK, KW_ZONE, KW_STATUS, KW_FAMILY, KW_ID,
+	KW__MAX
+};
+#define KWB(k)		(1u << (k))
+/* The selector: what identifies a conntrack entry. */
+#define KWS_TUPLE	(KWB(KW_PROTO) | KWB(KW_SRC) | KWB(KW_DST) | KWB(KW_SPORT) | \
+			 KWB(KW_DPORT) | KWB(KW_RSRC) | KWB(KW_RDST) | KWB(KW_RSPORT) | \
+			 KWB(KW_RDPORT) | KWB(KW_TYPE) | KWB(KW_CODE) | KWB(KW_ICMPID) | \
+			 KWB(KW_ZONE) | KWB(KW_FAMILY))
+
+/* Everything parsed from a command's keywords. */
+struct ctctl_spec {
+	uint32_t have;		/* KWB() of the keywords given */
+	int at[KW__MAX];	/* argv index of each keyword given (for carets) */
+	uint8_t family;		/* AF_INET/AF_INET6, 0 = not known */
+	uint8_t l4num;
+	union ct_addr src, dst, rsrc, rdst;
+	uint16_t sport, dport, rsport, rdport, icmp_id, zone;
+	uint8_t icmp_type, icmp_code, state;
+	uint32_t timeout, mark, mark_mask, status, id;
+};
+
+/** Keyword name of @kw ("src", "reply-dport" ...). */
+const char *ctctl_kw_name(enum ctctl_kw kw);
+/** One-line description and argument name of @kw, for help. */
+const char *ctctl_kw_help(enum ctctl_kw kw, const char **metavar);
+
+/**
+ * ctctl_parse_spec - parse keywords from a->argv[a->i...] into @s
+ * @allowed: KWB() mask of keywords this verb accepts
+ * @extra:   NULL-terminated bare words the verb handles itself (e.g. the
+ *           monitor's "new"); parsing stops at one, leaving a->i on it
+ * Returns CTCTL_OK, or CTCTL_USAGE after printing a caret error.
+ */
+int ctctl_parse_spec(struct ctctl_args *a, uint32_t allowed,
+		     const char *const *extra, struct ctctl_spec *s);
+
+/**
+ * ctctl_spec_tuple - build the original (or, with @reply, the reply) tuple
+ * of @s; the direction not given is computed by inversion. Returns false
+ * (after a caret error) if the selector is incomplete.
+ */
+bool ctctl_spec_tuple(struct ctctl_args *a, const struct ctctl_spec *s,
+		      bool reply, struct ctnl_tuple *out);
+
+/**
+ * ctctl_usage_error - print "ctctl: VERB: MESSAGE", the command line and a
+ * caret line under word @idx (idx == argc points past the end).
+ * Returns CTCTL_USAGE.
+ */
+int ctctl_usage_error(const struct ctctl_args *a, int idx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/** ctctl_fail - print "ctctl: VERB: MESSAGE (ENAME)" for errno @err (> 0). */
+int ctctl_fail(const struct ctctl_args *a, int err);
+
+/** Parse a "new,update,destroy" list into event group bits; -1 if bad. */
+int ctctl_parse_events(const char *s);
+
+/** Names accepted after "state", "status", "family" (for completion). */
+const char *const *ctctl_kw_values(enum ctctl_kw kw);
+/** Protocol names accepted as bare words ("tcp" ...), NULL-terminated. */
+extern const char *const ctctl_proto_words[];
+
+/* ---- print.c ------------------------------------------------------- */
+
+/* Event kinds for ctctl_print_ct(). */
+enum ctctl_event { CTCTL_EV_NONE, CTCTL_EV_NEW, CTCTL_EV_UPDATE, CTCTL_EV_DESTROY };
+
+/** ctctl_print_begin_list / _end_list - bracket a listing: in JSON mode an
+ *  array collects the objects and is written by _end_list. */
+void ctctl_print_begin_list(void);
+void ctctl_print_end_list(void);
+
+/**
+ * ctctl_print_ct - print one conntrack object
+ * Text: one line in conntrack -L / -E format (with the -o flags); JSON:
+ * one object, appended to the open list or, outside a list, written as one
+ * line (NDJSON, for monitor). @portid is the event's nlmsg_pid ([USERSPACE]).
+ */
+void ctctl_print_ct(const struct ctnl_ct *ct, enum ctctl_event ev, uint32_t portid);
+
+/** ctctl_print_stats_cpu - one "cpu=N\tfound=..." line or JSON object. */
+void ctctl_print_stats_cpu(unsigned cpu, const struct ctnl_stats_cpu *s);
+
+/** ctctl_print_count - the entry count (text: the number; JSON: object). */
+void ctctl_print_count(const struct ctnl_stats_global *g);
+
+/* ---- cmd_conntrack.c ----------------------------------------------- */
+
+struct ctctl_cmd {
+	const char *name;
+	const char *alias[3];		/* NULL-terminated */
+	int (*fn)(struct ctctl_args *a);
+	uint32_t kws;			/* KWB() mask of accepted keywords */
+	const char *const *words;	/* extra bare words (completion, help) */
+	const char *synopsis;		/* arguments, iproute2 := style */
+	const char *help;		/* one line */
+	bool shell_only;		/* quit/exit */
+};
+extern const struct ctctl_cmd ctctl_cmds[];	/* ends with a NULL name */
+
+/** Find the row of @name (or an alias); NULL if unknown. */
+const struct ctctl_cmd *ctctl_cmd_find(const char *name);
+
+/** Close the shared connection (end of program). */
+void ctctl_disconnect(void);
+
+/* ---- main.c -------------------------------------------------------- */
+
+/** Parse an -o list ("extended,id,timestamp,ktimestamp"): CTCTL_O_* or -1. */
+int ctctl_parse_output(const char *list);
+/** `help [verb]`. */
+int ctctl_cmd_help(struct ctctl_args *a);
+/** `quit`/`exit` in the shell. */
+int ctctl_cmd_quit(struct ctctl_args *a);
+/** Set by SIGINT while a monitor runs; the monitor stops when it is set. */
+extern volatile int ctctl_interrupted;
+
+#endif /* CTCTL_CTCTL_H */

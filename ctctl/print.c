@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * print.c — one print path for text and JSON (iproute2's json_print idea).
+ *
+ * A printer walks an object once, calling pr_uint()/pr_str() with a JSON
+ * key and a text format. In text mode the formats build one line, in the
+ * exact layout of conntrack 1.4.7 (trailing blank stripped, as conntrack
+ * does); in JSON mode the keys build a jansson object. PR_TEXT / PR_JSON
+ * restrict a call to one of the two outputs.
+ *
+ * The text layout was reproduced by observing `conntrack -L/-E/-S` against
+ * the kernel; the JSON field names are documented in docs/ctctl.md.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ctctl/ctctl.h"
+
+enum pr_kind { PR_ANY, PR_TEXT, PR_JSON };
+
+/* The text line being built. */
+static char line[4096];
+static size_t line_len;
+
+/* The JSON objects being built: jstack[0] is the top-level object. */
+static json_t *jstack[4];
+static int jdepth;
+/* The open list (ctctl_print_begin_list), or NULL. */
+static json_t *jlist;
+
+/* Append printf-style text to the line (text mode only). */
+static void __attribute__((format(printf, 1, 2))) pr_text(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (ctctl_opts.json || line_len >= sizeof(line) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line + line_len, sizeof(line) - line_len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		line_len += (size_t)n;
+	if (line_len >= sizeof(line))
+		line_len = sizeof(line) - 1;
+}
+
+static void pr_json_set(const char *key, json_t *v)
+{
+	json_object_set_new(jstack[jdepth - 1], key, v);
+}
+
+/* An unsigned number: text with @fmt (which takes one unsigned long long
+ * argument), JSON as a number under @key. */
+static void pr_uint(enum pr_kind k, const char *key, const char *fmt, unsigned long long v)
+{
+	if (ctctl_opts.json) {
+		if (k != PR_TEXT)
+			pr_json_set(key, json_integer((json_int_t)v));
+	} else if (k != PR_JSON) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		pr_text(fmt, v);
+#pragma GCC diagnostic pop
+	}
+}
+
+/* A string: text with @fmt (one %s), JSON as a string under @key. */
+static void pr_str(enum pr_kind k, const char *key, const char *fmt, const char *v)
+{
+	if (ctctl_opts.json) {
+		if (k != PR_TEXT)
+			pr_json_set(key, json_string(v));
+	} else if (k != PR_JSON) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		pr_text(fmt, v);
+#pragma GCC diagnostic pop
+	}
+}
+
+/* Open a nested JSON object under @key (no text). */
+static void pr_open(const char *key)
+{
+	json_t *o;
+
+	if (!ctctl_opts.json)
+		return;
+	o = json_object();
+	json_object_set_new(jstack[jdepth - 1], key, o);
+	jstack[jdepth++] = o;
+}
+
+static void pr_close(void)
+{
+	if (ctctl_opts.json)
+		jdepth--;
+}
+
+/* Start an object / a line. */
+static void pr_begin(void)
+{
+	line_len = 0;
+	line[0] = '\0';
+	if (ctctl_opts.json) {
+		jstack[0] = json_object();
+		jdepth = 1;
+	}
+}
+
+static void json_emit(json_t *v)
+{
+	size_t flags = JSON_PRESERVE_ORDER | (ctctl_opts.pretty ? JSON_INDENT(2) : JSON_COMPACT);
+
+	json_dumpf(v, stdout, flags);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* Finish the object / line: the line without its trailing blank, or the
+ * JSON object into the open list or as one line of its own. */
+static void pr_end(void)
+{
+	if (!ctctl_opts.json) {
+		while (line_len && line[line_len - 1] == ' ')
+			line[--line_len] = '\0';
+		fputs(line, stdout);
+		fputc('\n', stdout);
+		return;
+	}
+	if (jlist) {
+		json_array_append_new(jlist, jstack[0]);
+	} else {
+		json_emit(jstack[0]);
+		json_decref(jstack[0]);
+	}
+	jdepth = 0;
+}
+
+void ctctl_print_begin_list(void)
+{
+	if (ctctl_opts.json)
+		jlist = json_array();
+}
+
+void ctctl_print_end_list(void)
+{
+	if (!jlist)
+		return;
+	json_emit(jlist);
+	json_decref(jlist);
+	jlist = NULL;
+}
+
+/* ---- conntrack objects ----------------------------------------------- */
+
+static const char *l3_name(uint8_t fam)
+{
+	return fam == AF_INET ? "ipv4" : fam == AF_INET6 ? "ipv6" : "unknown";
+}
+
+/* One direction: addresses, ports or ICMP fields, directional zone and
+ * counters, as conntrack prints them. */
+static void print_tuple(const char *key, const char *zone_fmt,
+			const struct ctnl_tuple *tu, const struct ctnl_counters *cnt,
+			bool has_cnt)
+{
+	const struct ct_tuple *t = &tu->t;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+	inet_ntop(t->l3num == AF_INET6 ? AF_INET6 : AF_INET, t->src.b, src, sizeof(src));
+	inet_ntop(t->l3num == AF_INET6 ? AF_INET6 : AF_INET, t->dst.b, dst, sizeof(dst));
+
+	pr_open(key);
+	pr_str(PR_ANY, "src", "src=%s ", src);
+	pr_str(PR_ANY, "dst", "dst=%s ", dst);
+	switch (t->l4num) {
+	case IPPROTO_TCP: case IPPROTO_UDP: case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP: case IPPROTO_DCCP:
+		pr_uint(PR_ANY, "sport", "sport=%llu ", t->sport);
+		pr_uint(PR_ANY, "dport", "dport=%llu ", t->dport);
+		break;
+	case IPPROTO_GRE:
+		pr_uint(PR_ANY, "srckey", "srckey=0x%llx ", t->sport);
+		pr_uint(PR_ANY, "dstkey", "dstkey=0x%llx ", t->dport);
+		break;
+	case IPPROTO_ICMP: case IPPROTO_ICMPV6:
+		pr_uint(PR_ANY, "icmp_type", "type=%llu ", t->icmp_type);
+		pr_uint(PR_ANY, "icmp_code", "code=%llu ", t->icmp_code);
+		pr_uint(PR_ANY, "icmp_id", "id=%llu ", t->sport);
+		break;
+	default:
+		break;
+	}
+	if (tu->present & CT_TF_ZONE)
+		pr_uint(PR_ANY, "zone", zone_fmt, tu->zone);
+	if (has_cnt) {
+		pr_uint(PR_ANY, "packets", "packets=%llu ", (unsigned long long)cnt->packets);
+		pr_uint(PR_ANY, "bytes", "bytes=%llu ", (unsigned long long)cnt->bytes);
+	}
+	pr_close();
+}
+
+/* "Fri Nov 27 08:34:32 2026" for a CLOCK_REALTIME time in ns. */
+static const char *ts_text(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%a %b %e %H:%M:%S %Y", &tm);
+	return buf;
+}
+
+static void print_timestamps(const struct ctnl_ct *ct)
+{
+	bool start = ct->ts_present & (1u << CTA_TIMESTAMP_START);
+	bool stop = ct->ts_present & (1u << CTA_TIMESTAMP_STOP);
+	char buf[64];
+
+	if (!start)
+		return;
+	if (!ctctl_opts.json) {
+		struct timespec now;
+		uint64_t end;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		end = stop ? ct->ts_stop :
+		      (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+		pr_text("delta-time=%llu ", (unsigned long long)
+			(end > ct->ts_start ? (end - ct->ts_start) / 1000000000ull : 0));
+		if (ctctl_opts.out & CTCTL_O_KTIMESTAMP) {
+			pr_text("[start=%s] ", ts_text(ct->ts_start, buf, sizeof(buf)));
+			if (stop)
+				pr_text("[stop=%s] ", ts_text(ct->ts_stop, buf, sizeof(buf)));
+		}
+		return;
+	}
+	pr_open("timestamp");
+	pr_uint(PR_JSON, "start", NULL, (unsigned long long)ct->ts_start);
+	if (stop)
+		pr_uint(PR_JSON, "stop", NULL, (unsigned long long)ct->ts_stop);
+	pr_close();
+}
+
+static void print_status_json(uint32_t status)
+{
+	json_t *arr;
+
+	if (!ctctl_opts.json)
+		return;
+	arr = json_array();
+	for (unsigned bit = 0; bit < 32; bit++) {
+		const char *n;
+
+		if (!(status & (1u << bit)))
+			continue;
+		n = ct_status_bit_name(bit);
+		if (n)
+			json_array_append_new(arr, json_string(n));
+	}
+	pr_json_set("status", arr);
+}
+
+void ctctl_print_ct(const struct ctnl_ct *ct, enum ctctl_event ev, uint32_t portid)
+{
+	static const char *const tags[] = { "", "[NEW]", "[UPDATE]", "[DESTROY]" };
+	static const char *const evnames[] = { "", "new", "update", "destroy" };
+	uint8_t l3 = ct->orig.t.l3num ? ct->orig.t.l3num : ct->family;
+	uint8_t l4 = ct->orig.t.l4num;
+	bool seen_reply = ct->status & CT_S_SEEN_REPLY;
+
+	pr_begin();
+	if (ev != CTCTL_EV_NONE) {
+		if (ctctl_opts.out & CTCTL_O_TIMESTAMP) {
+			struct timeval tv;
+
+			gettimeofday(&tv, NULL);
+			pr_text("[%ld.%06ld]\t", (long)tv.tv_sec, (long)tv.tv_usec);
+		}
+		pr_str(PR_TEXT, NULL, "%9s ", tags[ev]);
+		pr_str(PR_JSON, "event", NULL, evnames[ev]);
+	}
+	if (ctctl_opts.out & CTCTL_O_EXTENDED) {
+		pr_str(PR_ANY, "family", "%-8s ", l3_name(l3));
+		pr_uint(PR_TEXT, NULL, "%llu ", l3);
+	} else {
+		pr_str(PR_JSON, "family", NULL, l3_name(l3));
+	}
+	pr_str(PR_ANY, "proto", "%-8s ", ct_l4proto_name(l4));
+	pr_uint(PR_ANY, "protonum", "%llu ", l4);
+	if (ct->present & CTNL_HAS(CTA_TIMEOUT))
+		pr_uint(PR_ANY, "timeout", "%llu ", ct->timeout);
+	if (ct->present & CTNL_HAS(CTA_PROTOINFO)) {
+		if (ct->protoinfo == CTA_PROTOINFO_TCP &&
+		    (ct->tcp.present & (1u << CTA_PROTOINFO_TCP_STATE)))
+			pr_str(PR_ANY, "state", "%s ", ct_tcp_state_name(ct->tcp.state));
+		else if (ct->protoinfo == CTA_PROTOINFO_SCTP &&
+			 (ct->sctp.present & (1u << CTA_PROTOINFO_SCTP_STATE)))
+			pr_str(PR_ANY, "state", "%s ", ct_sctp_state_name(ct->sctp.state));
+	}
+
+	print_tuple("orig", "zone-orig=%llu ", &ct->orig, &ct->counters[0],
+		    ct->present & CTNL_HAS(CTA_COUNTERS_ORIG));
+	if (!seen_reply)
+		pr_text("[UNREPLIED] ");
+	if (ct->present & CTNL_HAS(CTA_TUPLE_REPLY))
+		print_tuple("reply", "zone-reply=%llu ", &ct->reply, &ct->counters[1],
+			    ct->present & CTNL_HAS(CTA_COUNTERS_REPLY));
+	if (ct->status & CT_S_ASSURED)
+		pr_text("[ASSURED] ");
+	if (ct->status & CT_S_OFFLOAD)
+		pr_text("[OFFLOAD] ");
+	if (ct->status & CT_S_HW_OFFLOAD)
+		pr_text("[HW_OFFLOAD] ");
+	if (ct->present & CTNL_HAS(CTA_STATUS)) {
+		print_status_json(ct->status);
+		pr_uint(PR_JSON, "status_bits", NULL, ct->status);
+	}
+	if (ct->present & CTNL_HAS(CTA_MARK))
+		pr_uint(PR_ANY, "mark", "mark=%llu ", ct->mark);
+	if ((ct->present & CTNL_HAS(CTA_SECMARK)) && ct->secmark)
+		pr_uint(PR_ANY, "secmark", "secmark=%llu ", ct->secmark);
+	if (ct->present & CTNL_HAS(CTA_SECCTX))
+		pr_str(PR_ANY, "secctx", "secctx=%s ", ct->secctx);
+	if (ct->present & CTNL_HAS(CTA_ZONE))
+		pr_uint(PR_ANY, "zone", "zone=%llu ", ct->zone);
+	if (ct->present & CTNL_HAS(CTA_TIMESTAMP))
+		print_timestamps(ct);
+	if ((ct->present & CTNL_HAS(CTA_HELP)) && ct->helper[0])
+		pr_str(PR_ANY, "helper", "helper=%s ", ct->helper);
+	if ((ct->present & CTNL_HAS(CTA_LABELS)) && ctctl_opts.json) {
+		char hex[2 * sizeof(ct->labels) + 1];
+
+		for (unsigned i = 0; i < ct->labels_len && i < sizeof(ct->labels); i++)
+			snprintf(hex + 2 * i, 3, "%02x", ct->labels[i]);
+		hex[2 * (ct->labels_len < sizeof(ct->labels) ? ct->labels_len : sizeof(ct->labels))] = '\0';
+		pr_str(PR_JSON, "labels", NULL, hex);
+	}
+	if (ct->present & CTNL_HAS(CTA_USE))
+		pr_uint(PR_ANY, "use", "use=%llu ", ct->use);
+	if (ct->present & CTNL_HAS(CTA_ID))
+		pr_uint(ctctl_opts.out & CTCTL_O_ID ? PR_ANY : PR_JSON, "id", "id=%llu ", ct->id);
+	if (ev != CTCTL_EV_NONE && portid) {
+		pr_text("[USERSPACE] ");
+		pr_uint(PR_ANY, "portid", "portid=%llu ", portid);
+	}
+	pr_end();
+}
+
+/* ---- statistics -------------------------------------------------------- */
+
+void ctctl_print_stats_cpu(unsigned cpu, const struct ctnl_stats_cpu *s)
+{
+	const struct { const char *name; uint32_t v; } f[] = {
+		{ "found", s->found }, { "invalid", s->invalid }, { "insert", s->insert },
+		{ "insert_failed", s->insert_failed }, { "drop", s->drop },
+		{ "early_drop", s->early_drop }, { "error", s->error },
+		{ "search_restart", s->search_restart },
+		{ "clash_resolve", s->clash_resolve }, { "chaintoolong", s->chaintoolong },
+	};
+
+	if (!ctctl_opts.json) {
+		/* conntrack -S: "cpu=%-4u\t" then "name=N " for each counter,
+		 * trailing blank included. */
+		printf("cpu=%-4u\t", cpu);
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+			printf("%s=%u ", f[i].name, f[i].v);
+		putchar('\n');
+		return;
+	}
+	pr_begin();
+	pr_uint(PR_JSON, "cpu", NULL, cpu);
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		pr_uint(PR_JSON, f[i].name, NULL, f[i].v);
+	pr_end();
+}
+
+void ctctl_print_count(const struct ctnl_stats_global *g)
+{
+	if (!ctctl_opts.json) {
+		printf("%u\n", g->entries);
+		return;
+	}
+	pr_begin();
+	pr_uint(PR_JSON, "entries", NULL, g->entries);
+	pr_uint(PR_JSON, "max_entries", NULL, g->max_entries);
+	pr_end();
+}

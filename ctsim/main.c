@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main.c — the ctsim daemon: options, settings, and the event loop that
+ * drives the ctnetlink server and the GC walker.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "proto/ctsim_wire.h"
+#include "ctsim/clock.h"
+#include "ctsim/event.h"
+#include "ctsim/server.h"
+#include "ctsim/settings.h"
+#include "ctsim/table.h"
+
+#define GC_INTERVAL_MS	100
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ctsim [OPTIONS]\n"
+		"Emulate Linux netfilter connection tracking, serving nfnetlink_conntrack\n"
+		"on a Unix socket (use ctsim-exec to point conntrack(8) at it).\n"
+		"\n"
+		"  -s, --socket PATH       socket path (default %s, or $%s)\n"
+		"  -m, --socket-mode MODE  socket file mode, octal (default 0600: root only,\n"
+		"                          as the kernel requires CAP_NET_ADMIN)\n"
+		"  -c, --config FILE       settings file: \"nf_conntrack_max = 1000\" lines\n"
+		"      --set NAME=VALUE    one setting (sysctl name, net.netfilter. optional)\n"
+		"      --list-settings     print every setting with its value and exit\n"
+		"      --seed N            hash/id seed (default: random)\n"
+		"  -v, --verbose           log clients and errors on stderr\n"
+		"  -h, --help              this text\n"
+		"  -V, --version           version\n",
+		CTSIM_DEFAULT_SOCKET, CTSIM_SOCKET_ENV);
+}
+
+static int make_parent_dir(const char *path)
+{
+	char dir[256];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 'S' },
+		{ "list-settings", no_argument, NULL, 'L' },
+		{ "seed", required_argument, NULL, 'e' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = getenv(CTSIM_SOCKET_ENV);
+	unsigned mode = 0600;
+	bool list = false, have_seed = false;
+	uint32_t seed = 0;
+	struct ct_settings settings;
+	struct ct_clock clock;
+	struct ct_events events = { 0 };
+	struct ct_table table;
+	struct server srv;
+	char err[512];
+	int opt, epfd, sfd, tfd, rc;
+	sigset_t mask;
+
+	ct_settings_init(&settings);
+	while ((opt = getopt_long(argc, argv, "s:m:c:vhV", opts, NULL)) != -1) {
+		char *eq, *end;
+
+		switch (opt) {
+		case 's':
+			path = optarg;
+			break;
+		case 'm':
+			mode = (unsigned)strtoul(optarg, &end, 8);
+			if (*end || mode > 0777) {
+				fprintf(stderr, "ctsim: --socket-mode: \"%s\" is not an octal mode\n", optarg);
+				return 2;
+			}
+			break;
+		case 'c':
+			if (ct_settings_load(&settings, optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "ctsim: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'S':
+			eq = strchr(optarg, '=');
+			if (!eq) {
+				fprintf(stderr, "ctsim: --set %s: expected NAME=VALUE\n", optarg);
+				return 2;
+			}
+			*eq = '\0';
+			if (ct_settings_set(&settings, optarg, eq + 1, err, sizeof(err)) < 0) {
+				fprintf(stderr, "ctsim: --set: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'L':
+			list = true;
+			break;
+		case 'e':
+			seed = (uint32_t)strtoul(optarg, NULL, 0);
+			have_seed = true;
+			break;
+		case 'v':
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ctsim 0.1.0\n");
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ctsim: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (list) {
+		ct_settings_print(&settings, stdout);
+		return 0;
+	}
+	if (!path || !*path)
+		path = CTSIM_DEFAULT_SOCKET;
+	if (!have_seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+
+	ct_clock_init_real(&clock);
+	events.mode = settings.events;
+	if (ct_table_init(&table, &settings, &clock, &events, seed) < 0) {
+		fprintf(stderr, "ctsim: cannot allocate %u hash buckets\n", settings.buckets);
+		return 1;
+	}
+
+	/* Signals arrive as readable fds, so the loop never runs a handler
+	 * in the middle of a table change. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (epfd < 0 || sfd < 0 || tfd < 0) {
+		perror("ctsim: epoll/signalfd/timerfd");
+		return 1;
+	}
+	{
+		struct itimerspec its = { .it_interval = { 0, GC_INTERVAL_MS * 1000000L },
+					  .it_value = { 0, GC_INTERVAL_MS * 1000000L } };
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &sfd };
+
+		timerfd_settime(tfd, 0, &its, NULL);
+		epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+		ev.data.ptr = &tfd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+	}
+	if (strcmp(path, CTSIM_DEFAULT_SOCKET) == 0)
+		make_parent_dir(path);
+	rc = server_open(&srv, path, mode, epfd, &table, &settings, &events);
+	if (rc < 0) {
+		if (rc == -EADDRINUSE)
+			fprintf(stderr, "ctsim: %s: another ctsim is already serving this socket\n", path);
+		else
+			fprintf(stderr, "ctsim: %s: %s\n", path, strerror(-rc));
+		return 1;
+	}
+	fprintf(stderr, "ctsim: listening on %s\n", path);
+
+	for (bool running = true; running;) {
+		struct epoll_event evs[64];
+		int n = epoll_wait(epfd, evs, 64, -1);
+
+		if (n < 0 && errno != EINTR) {
+			perror("ctsim: epoll_wait");
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+
+			if (p == &sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si))
+					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+						running = false;
+			} else if (p == &tfd) {
+				uint64_t ticks;
+				uint32_t per_tick = table.nbuckets / (1000 / GC_INTERVAL_MS) + 1;
+
+				if (read(tfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				/* gc_worker(): a bounded slice per tick, a full
+				 * pass about every second. */
+				ct_table_tick(&table);
+				ct_table_gc(&table, per_tick);
+			} else {
+				server_handle(&srv, p, evs[i].events);
+			}
+		}
+	}
+	server_close(&srv);
+	ct_table_destroy(&table);
+	close(tfd);
+	close(sfd);
+	close(epfd);
+	fprintf(stderr, "ctsim: stopped\n");
+	return 0;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * settings.h — the per-netns nf_conntrack_* sysctls ctsim emulates, with the
+ * kernel's defaults (Linux 6.18, see shared reference §2.3). Names are the
+ * sysctl names without "net.netfilter."; the same table serves the command
+ * line (--set), config files, ctctl and the docs (ctsim --list-settings).
+ */
+#ifndef CTSIM_SETTINGS_H
+#define CTSIM_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "proto/ctnl.h"
+
+struct ct_settings {
+	uint32_t max;			/* nf_conntrack_max */
+	uint32_t buckets;		/* nf_conntrack_buckets */
+	uint32_t expect_max;		/* nf_conntrack_expect_max */
+	uint32_t acct;			/* nf_conntrack_acct */
+	uint32_t timestamp;		/* nf_conntrack_timestamp */
+	uint32_t events;		/* nf_conntrack_events: 0, 1, 2 (auto) */
+	uint32_t checksum;		/* nf_conntrack_checksum */
+	uint32_t log_invalid;		/* nf_conntrack_log_invalid */
+	uint32_t tcp_loose, tcp_be_liberal, tcp_max_retrans, tcp_ignore_invalid_rst;
+	uint32_t tcp_timeout[CT_TCP_MAX];	/* seconds, indexed by enum ct_tcp_state */
+	uint32_t tcp_timeout_max_retrans, tcp_timeout_unacknowledged;
+	uint32_t udp_timeout, udp_timeout_stream;
+	uint32_t icmp_timeout, icmpv6_timeout;
+	uint32_t gre_timeout, gre_timeout_stream;
+	uint32_t generic_timeout;
+	uint32_t sctp_timeout[CT_SCTP_MAX];	/* seconds, indexed by enum ct_sctp_state */
+	/* ctsim-only: does the ruleset "use" ct labels? The kernel attaches
+	 * labels only when some rule uses them (nf_connlabels_get()). */
+	uint32_t labels_used;
+	/* ctsim-only: CPUs reported by CT_GET_STATS_CPU (0 = this machine's). */
+	uint32_t cpus;
+};
+
+/** ct_settings_init - fill @s with the kernel's defaults. */
+void ct_settings_init(struct ct_settings *s);
+
+/**
+ * ct_settings_set - set one setting from text
+ * @name: sysctl name, with or without the "net.netfilter." prefix
+ * Returns 0, or -1 with a message in @err ("unknown setting", "not a
+ * number", "out of range 1..N").
+ */
+int ct_settings_set(struct ct_settings *s, const char *name, const char *value,
+		    char *err, size_t errlen);
+
+/**
+ * ct_settings_load - read a sysctl.conf-style file: "name = value" lines,
+ * '#' or ';' comments. All or nothing: on the first error, @s is left
+ * untouched and @err holds "FILE:LINE:COL: message".
+ */
+int ct_settings_load(struct ct_settings *s, const char *path, char *err, size_t errlen);
+
+/** ct_settings_print - "name = value" for every setting (ctsim --list-settings). */
+void ct_settings_print(const struct ct_settings *s, FILE *out);
+
+/** ct_settings_timeout - the default timeout (seconds) for a new entry of
+ *  protocol @l4num in @state (TCP/SCTP state, ignored otherwise). */
+uint32_t ct_settings_timeout(const struct ct_settings *s, uint8_t l3num,
+			     uint8_t l4num, uint8_t state);
+
+#endif

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * table.c — the conntrack table (see table.h). Emulates the parts of
+ * net/netfilter/nf_conntrack_core.c that own entries: hashing, lookup,
+ * insertion with clash detection, allocation under nf_conntrack_max with
+ * early drop, deletion, reference counting and the GC walker.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctsim/table.h"
+#include "ctsim/event.h"
+
+/* ---------------------------------------------------------------------- */
+/* Hashing                                                                 */
+
+static inline uint32_t rotl32(uint32_t x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+/* A seeded 32-bit hash of tuple + zone id (the kernel uses siphash over the
+ * same fields in hash_conntrack_raw()). Murmur3-style mixing: fast, and a
+ * random seed keeps chains short against chosen tuples. */
+static uint32_t tuple_hash(const struct ct_table *t, const struct ct_tuple *tu, uint16_t zone_id)
+{
+	uint32_t w[sizeof(*tu) / 4];
+	uint32_t h = t->seed ^ zone_id;
+
+	memcpy(w, tu, sizeof(w));
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		uint32_t k = w[i] * 0xcc9e2d51u;
+
+		k = rotl32(k, 15) * 0x1b873593u;
+		h ^= k;
+		h = rotl32(h, 13) * 5 + 0xe6546b64u;
+	}
+	h ^= sizeof(w);
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* reciprocal_scale(): map a 32-bit hash onto [0, nbuckets). */
+static inline uint32_t bucket_of(const struct ct_table *t, uint32_t hash)
+{
+	return (uint32_t)(((uint64_t)hash * t->nbuckets) >> 32);
+}
+
+/* A bijective 32-bit mix: stable ids that look like the kernel's
+ * (nf_ct_get_id() is a siphash of the entry's address) yet never repeat. */
+static uint32_t id_mix(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	x ^= x >> 16;
+	return x;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Setup                                                                   */
+
+int ct_table_init(struct ct_table *t, const struct ct_settings *s,
+		  struct ct_clock *clock, struct ct_events *events, uint32_t seed)
+{
+	memset(t, 0, sizeof(*t));
+	t->nbuckets = s->buckets ? s->buckets : 1;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	if (!t->buckets)
+		return -ENOMEM;
+	t->seed = seed;
+	t->next_id = seed;
+	t->settings = s;
+	t->clock = clock;
+	t->events = events;
+	ct_table_tick(t);
+	return 0;
+}
+
+static void conn_free(struct ct_table *t, struct conn *c)
+{
+	free(c->ext);
+	free(c);
+	t->count--;
+}
+
+void ct_table_destroy(struct ct_table *t)
+{
+	for (uint32_t b = 0; b < t->nbuckets; b++) {
+		struct ct_thash *h = t->buckets[b], *next;
+
+		for (; h; h = next) {
+			next = h->next;
+			if (h->dir == CT_DIR_ORIG)
+				conn_free(t, conn_of(h));
+		}
+	}
+	while (t->dying) {
+		struct conn *c = t->dying;
+
+		t->dying = c->dying_next;
+		conn_free(t, c);
+	}
+	free(t->buckets);
+	t->buckets = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Timeouts                                                                */
+
+uint32_t conn_timeout_left(const struct ct_table *t, const struct conn *c)
+{
+	int64_t left = (int64_t)(c->expires - t->now);
+
+	return left > 0 ? (uint32_t)(left / (int64_t)CT_NSEC_PER_SEC) : 0;
+}
+
+void conn_set_timeout(struct ct_table *t, struct conn *c, uint32_t secs)
+{
+	/* ctnetlink_change_timeout(): timeout * HZ is capped at INT_MAX jiffies;
+	 * with HZ = 1000 that is about 24.8 days. */
+	uint64_t max_s = 0x7fffffffull / 1000;
+
+	c->expires = t->now + (secs > max_s ? max_s : secs) * CT_NSEC_PER_SEC;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Entries                                                                 */
+
+static void hash_unlink(struct ct_table *t, struct ct_thash *h)
+{
+	struct ct_thash **pp = &t->buckets[bucket_of(t, h->hash)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			h->next = NULL;
+			return;
+		}
+	}
+}
+
+bool ct_table_delete(struct ct_table *t, struct conn *c, uint32_t portid, bool report)
+{
+	if (c->status & CT_S_DYING)
+		return false;
+	c->status |= CT_S_DYING;
+	if (c->ext && (c->ext->has & CONN_EXT_TSTAMP))
+		c->ext->ts_stop = ct_clock_wall(t->clock);
+	/* nf_ct_delete(): the DESTROY event goes out while the entry is still
+	 * intact, then it is unlinked. */
+	ct_events_report(t->events, c, CT_EV(DESTROY), portid, report);
+	if (c->flags & CONN_F_HASHED) {
+		hash_unlink(t, &c->th[CT_DIR_ORIG]);
+		hash_unlink(t, &c->th[CT_DIR_REPLY]);
+		c->flags &= ~CONN_F_HASHED;
+	}
+	if (c->use > 1) {
+		c->flags |= CONN_F_DYING_LIST;
+		c->dying_next = t->dying;
+		t->dying = c;
+	}
+	conn_put(t, c);
+	return true;
+}
+
+void conn_put(struct ct_table *t, struct conn *c)
+{
+	if (--c->use > 0)
+		return;
+	if (c->flags & CONN_F_DYING_LIST) {
+		struct conn **pp = &t->dying;
+
+		while (*pp && *pp != c)
+			pp = &(*pp)->dying_next;
+		if (*pp)
+			*pp = c->dying_next;
+	}
+	conn_free(t, c);
+}
+
+/* Reap an expired entry met on the way (nf_ct_gc_expired()). */
+static void reap(struct ct_table *t, struct conn *c)
+{
+	ct_table_delete(t, c, 0, false);
+}
+
+/* early_drop(): free room by deleting confirmed, non-ASSURED entries in
+ * the buckets following the new tuple's, stopping at the first bucket that
+ * yields anything; at most NF_CT_EVICTION_RANGE (8) buckets. */
+static unsigned early_drop(struct ct_table *t, uint32_t hash)
+{
+	uint32_t b = bucket_of(t, hash);
+	unsigned dropped = 0;
+
+	for (unsigned i = 0; i < 8 && !dropped; i++, b = (b + 1) % t->nbuckets) {
+		struct ct_thash *h = t->buckets[b], *next;
+
+		for (; h; h = next) {
+			struct conn *c = conn_of(h);
+
+			next = h->next;
+			/* Skip the reply node of an entry whose orig node we
+			 * delete in this same walk: unlinking it is fine since
+			 * next was read first, unless next *is* that node. */
+			if (conn_expired(t, c)) {
+				while (next && conn_of(next) == c)
+					next = next->next;
+				reap(t, c);
+				continue;
+			}
+			if ((c->status & (CT_S_ASSURED | CT_S_DYING)) ||
+			    !(c->status & CT_S_CONFIRMED))
+				continue;
+			while (next && conn_of(next) == c)
+				next = next->next;
+			ct_table_delete(t, c, 0, false);
+			dropped++;
+		}
+	}
+	t->stats.cpu.early_drop += dropped;
+	return dropped;
+}
+
+struct conn *conn_alloc(struct ct_table *t, const struct ct_tuple *orig,
+			const struct ct_tuple *reply, const struct ct_zone *zone)
+{
+	struct conn *c;
+
+	/* __nf_conntrack_alloc(): count includes unconfirmed entries. */
+	if (t->settings->max && t->count + 1 > t->settings->max) {
+		uint32_t h = tuple_hash(t, orig, ct_zone_id(zone, CT_DIR_ORIG));
+
+		if (!early_drop(t, h)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->th[CT_DIR_ORIG].dir = CT_DIR_ORIG;
+	c->th[CT_DIR_ORIG].tuple = *orig;
+	c->th[CT_DIR_REPLY].dir = CT_DIR_REPLY;
+	c->th[CT_DIR_REPLY].tuple = *reply;
+	c->zone = *zone;
+	c->use = 1;
+	c->id = id_mix(t->next_id++);
+	if (ct_events_want(t->events))
+		c->flags |= CONN_F_ECACHE;
+	t->count++;
+	return c;
+}
+
+struct conn_ext *conn_ext_add(struct conn *c)
+{
+	if (!c->ext)
+		c->ext = calloc(1, sizeof(*c->ext));
+	return c->ext;
+}
+
+void conn_free_unhashed(struct ct_table *t, struct conn *c)
+{
+	conn_free(t, c);
+}
+
+/* nf_ct_key_equal(): same tuple, and the entry's zone id for that node's
+ * direction equals the lookup zone's id for the same direction. */
+static bool key_equal(const struct ct_thash *h, const struct ct_tuple *tu,
+		      const struct ct_zone *zone)
+{
+	const struct conn *c = conn_of(h);
+
+	return memcmp(&h->tuple, tu, sizeof(*tu)) == 0 &&
+	       ct_zone_id(&c->zone, h->dir) == ct_zone_id(zone, h->dir);
+}
+
+/* ____nf_conntrack_find(): a live node for @tu in @zone in the bucket of
+ * @hash; expired entries met on the way are reaped. */
+static struct ct_thash *find_node(struct ct_table *t, const struct ct_tuple *tu,
+				  const struct ct_zone *zone, uint32_t hash)
+{
+	struct ct_thash *h, *next;
+
+restart:
+	for (h = t->buckets[bucket_of(t, hash)]; h; h = next) {
+		next = h->next;
+		if (!key_equal(h, tu, zone))
+			continue;
+		if (conn_expired(t, conn_of(h))) {
+			/* Reaping may unlink @next too (the entry's other
+			 * node): walk the bucket again. */
+			reap(t, conn_of(h));
+			goto restart;
+		}
+		return h;
+	}
+	return NULL;
+}
+
+struct conn *ct_table_find(struct ct_table *t, const struct ct_tuple *tuple,
+			   const struct ct_zone *zone, enum ct_dir lookup_dir,
+			   enum ct_dir *dir)
+{
+	static const struct ct_zone zone0 = { 0, CT_ZONE_DIR_BOTH };
+	struct ct_thash *h;
+
+	if (!zone)
+		zone = &zone0;
+	/* hash_conntrack_raw() takes the zone id for the tuple's own
+	 * direction (tuple->dst.dir, set by ctnetlink_parse_tuple()). */
+	h = find_node(t, tuple, zone, tuple_hash(t, tuple, ct_zone_id(zone, lookup_dir)));
+	if (!h)
+		return NULL;
+	if (dir)
+		*dir = h->dir;
+	return conn_of(h);
+}
+
+int ct_table_insert(struct ct_table *t, struct conn *c)
+{
+	for (int d = 0; d < 2; d++) {
+		struct ct_thash *h = &c->th[d];
+		uint16_t zid = ct_zone_id(&c->zone, d);
+
+		h->hash = tuple_hash(t, &h->tuple, zid);
+	}
+	/* __nf_conntrack_hash_check_insert(): a clash on either tuple. Each
+	 * of our tuples must be absent from the whole table in its zone. */
+	for (int d = 0; d < 2; d++) {
+		const struct ct_thash *h = &c->th[d];
+
+		if (find_node(t, &h->tuple, &c->zone, h->hash)) {
+			t->stats.cpu.insert_failed++;
+			return -EEXIST;
+		}
+	}
+	for (int d = 0; d < 2; d++) {
+		struct ct_thash *h = &c->th[d];
+		struct ct_thash **head = &t->buckets[bucket_of(t, h->hash)];
+
+		h->next = *head;
+		*head = h;
+	}
+	c->flags |= CONN_F_HASHED;
+	t->stats.cpu.insert++;
+	return 0;
+}
+
+void ct_table_for_each(struct ct_table *t, void (*fn)(struct ct_table *, struct conn *, void *),
+		       void *arg)
+{
+	for (uint32_t b = 0; b < t->nbuckets; b++) {
+		struct ct_thash *h, *next;
+
+		for (h = t->buckets[b]; h; h = next) {
+			struct conn *c = conn_of(h);
+
+			next = h->next;
+			if (h->dir != CT_DIR_ORIG)
+				continue;
+			if (next && conn_of(next) == c)
+				next = next->next;
+			/* @fn may delete @c (both its nodes are unlinked):
+			 * @next already skips @c's adjacent reply node, and
+			 * any other node of @c is simply gone later. */
+			fn(t, c, arg);
+		}
+	}
+}
+
+unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)
+{
+	unsigned reaped = 0;
+
+	if (max_buckets > t->nbuckets)
+		max_buckets = t->nbuckets;
+	for (uint32_t i = 0; i < max_buckets; i++) {
+		uint32_t b = t->gc_bucket;
+		struct ct_thash *h;
+
+		t->gc_bucket = (b + 1) % t->nbuckets;
+restart:
+		for (h = t->buckets[b]; h; h = h->next) {
+			struct conn *c = conn_of(h);
+
+			if (conn_expired(t, c)) {
+				reap(t, c);
+				reaped++;
+				goto restart;
+			}
+		}
+	}
+	return reaped;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ctnl_client.h — a small ctnetlink client that talks to ctsim directly over
+ * its Unix socket (no shim needed): used by ctctl and the C tests.
+ *
+ * The conversation is the netlink one (see ctsim_wire.h): send a request,
+ * read datagrams until the answer is complete (ACK/error, DONE, or the single
+ * object of a GET), handing every message to a callback.
+ */
+#ifndef CTSIM_PROTO_CTNL_CLIENT_H
+#define CTSIM_PROTO_CTNL_CLIENT_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <linux/netlink.h>
+
+struct ctnl_client;
+
+/* Called for every message of an answer except NLMSG_DONE and a zero
+ * NLMSG_ERROR; return 0 to go on, anything else to stop (it is returned). */
+typedef int (*ctnl_client_cb)(const struct nlmsghdr *nlh, void *data);
+
+/**
+ * ctnl_client_open - connect to ctsim
+ * @path: socket path; NULL means $CTSIM_SOCKET, else CTSIM_DEFAULT_SOCKET
+ * @groups: multicast groups bitmask to subscribe to (0 for none)
+ * Returns NULL with errno set (ENOENT/ECONNREFUSED when ctsim is not running).
+ */
+struct ctnl_client *ctnl_client_open(const char *path, uint32_t groups);
+void ctnl_client_close(struct ctnl_client *c);
+int ctnl_client_fd(const struct ctnl_client *c);
+uint32_t ctnl_client_portid(const struct ctnl_client *c);
+
+/** ctnl_client_seq - the next sequence number to put in a request. */
+uint32_t ctnl_client_seq(struct ctnl_client *c);
+
+/**
+ * ctnl_client_request - send one request and collect its answer
+ * @nlh: the request (ctnl_msg_start() + attributes); its seq should come
+ *       from ctnl_client_seq()
+ * The answer ends at NLMSG_DONE (dumps), at an NLMSG_ERROR (ACK or error),
+ * or, for a request without NLM_F_ACK and without NLM_F_DUMP, after the
+ * first datagram. Returns 0, a negative errno from an NLMSG_ERROR, or the
+ * callback's non-zero value; -EIO/-errno for transport failures.
+ */
+int ctnl_client_request(struct ctnl_client *c, const struct nlmsghdr *nlh,
+			ctnl_client_cb cb, void *data);
+
+/**
+ * ctnl_client_recv_events - read one datagram of events (blocking unless
+ * @timeout_ms >= 0), calling @cb per message. Returns the number of messages,
+ * 0 on timeout, -ENOBUFS when the daemon reported lost events, -ECONNRESET
+ * when it went away.
+ */
+int ctnl_client_recv_events(struct ctnl_client *c, int timeout_ms,
+			    ctnl_client_cb cb, void *data);
+
+#endif /* CTSIM_PROTO_CTNL_CLIENT_H */

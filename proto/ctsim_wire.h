@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ctsim_wire.h — what travels on ctsim's Unix socket besides netlink.
+ *
+ * A client (the LD_PRELOAD shim, ctctl, a test) connects a SOCK_SEQPACKET
+ * socket to the daemon. Each datagram is either
+ *   - netlink: one or more nlmsghdr-framed messages, exactly the bytes a
+ *     netlink socket would carry (requests up, replies and events down), or
+ *   - control: a struct ctsim_ctl, recognisable because its first word is
+ *     CTSIM_CTL_MAGIC, which no netlink datagram can start with (it would be
+ *     an nlmsg_len of more than 1 GiB).
+ *
+ * Control operations carry what a netlink socket learns outside of sendmsg:
+ * bind (port id and multicast groups) and SOL_NETLINK socket options. The
+ * daemon answers CTSIM_CTL_BIND with CTSIM_CTL_BIND_REPLY; other requests
+ * have no answer and take effect before the next datagram of that client.
+ *
+ * Downstream, CTSIM_CTL_ENOBUFS tells the client that events were dropped
+ * because it read too slowly (the kernel's ENOBUFS on a netlink socket).
+ *
+ * Multicast events carry no group on this socket: the group follows from the
+ * message (seq 0 and no NLM_F_MULTI; CT_NEW with NLM_F_CREATE -> NEW, CT_NEW
+ * -> UPDATE, CT_DELETE -> DESTROY, EXP_NEW -> EXP_NEW, EXP_DELETE ->
+ * EXP_DESTROY), see ctsim_wire_event_group().
+ */
+#ifndef CTSIM_PROTO_WIRE_H
+#define CTSIM_PROTO_WIRE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define CTSIM_CTL_MAGIC		0x4d535443u	/* "CTSM" little-endian; > 1 GiB as a length */
+#define CTSIM_DEFAULT_SOCKET	"/run/ctsim/ctnetlink.sock"
+#define CTSIM_SOCKET_ENV	"CTSIM_SOCKET"
+
+enum ctsim_ctl_op {
+	CTSIM_CTL_BIND = 1,	/* a = port id (0 = autobind), b = groups bitmask; flags: CTSIM_BIND_* */
+	CTSIM_CTL_BIND_REPLY,	/* a = port id assigned, err = 0 or a positive errno (EADDRINUSE) */
+	CTSIM_CTL_SETSOCKOPT,	/* a = SOL_NETLINK option, b = value */
+	CTSIM_CTL_ENOBUFS,	/* daemon -> client: events were lost */
+};
+
+#define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */
+
+struct ctsim_ctl {
+	uint32_t magic;		/* CTSIM_CTL_MAGIC */
+	uint16_t op;		/* enum ctsim_ctl_op */
+	uint16_t flags;
+	uint32_t a;
+	uint32_t b;
+	int32_t  err;		/* replies: 0 or a positive errno */
+	uint32_t pid;		/* requests: the client's process id (for port id choice) */
+};
+
+/* Is this datagram a control message? */
+static inline int ctsim_wire_is_ctl(const void *buf, size_t len)
+{
+	const struct ctsim_ctl *c = buf;
+	return len >= sizeof(*c) && c->magic == CTSIM_CTL_MAGIC;
+}
+
+/* Multicast group (1..6, 0 = not an event) of a datagram coming down. */
+int ctsim_wire_event_group(const void *buf, size_t len);
+
+#endif /* CTSIM_PROTO_WIRE_H */

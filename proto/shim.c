@@ -1,0 +1,1451 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * shim.c — the LD_PRELOAD shim: NETLINK_NETFILTER sockets that talk to ctsim.
+ *
+ * Loaded into an unmodified client (conntrack, conntrackd, libnl's nf-* tools,
+ * pyroute2 …) by ctsim-exec. It replaces
+ *
+ *     socket(AF_NETLINK, SOCK_RAW or SOCK_DGRAM, NETLINK_NETFILTER)
+ *
+ * by an AF_UNIX SOCK_SEQPACKET socket connected to the ctsim daemon, so the
+ * program's requests go to ctsim instead of the kernel. Every other socket
+ * (and every other fd) is left alone.
+ *
+ * Why a real, connected unix socket: poll/select/epoll/fork/fcntl/SO_RCVBUF/
+ * SO_ATTACH_FILTER then work natively on the returned fd, and one unix
+ * datagram carries exactly one netlink datagram in each direction
+ * (ctnetlink-compat.md §13). What the unix socket cannot do by itself — the
+ * netlink addresses, bind/port ids, multicast groups and the SOL_NETLINK
+ * options — is faked here, with the help of the daemon through the control
+ * messages of ctsim_wire.h (bind, setsockopt, ENOBUFS).
+ *
+ * The behaviour emulated is that of net/netlink/af_netlink.c (Linux 6.18):
+ * netlink_bind(), netlink_autobind(), netlink_connect(), netlink_getname(),
+ * netlink_sendmsg(), netlink_recvmsg(), netlink_setsockopt() and
+ * netlink_getsockopt(); the function comments below say which one.
+ *
+ * If ctsim cannot be reached, socket() fails with the connect() error
+ * (ENOENT, ECONNREFUSED, EACCES …) after one line on stderr. The shim NEVER
+ * falls back to a real netlink socket: a client must not silently read or
+ * change the host's table. (conntrack 1.4.7 then prints "Can't open handler"
+ * and crashes in its own exit path, free_tmpl_objects() on templates not yet
+ * allocated: it does the same when the kernel's socket() fails. Failing later
+ * instead would make `conntrack -C`/`-S` fall back to the host's /proc
+ * counters. ctsim-exec checks for the socket file first to spare users that.)
+ *
+ * Bookkeeping: a table indexed by fd holds a pointer to the emulated socket's
+ * state; dup()ed fds share the state (reference count). One mutex protects the
+ * table and all states; it is never held while blocking on client data
+ * (only, briefly, during a bind round trip with the daemon).
+ *
+ * Known limits (documented, not needed by any client in §12.3):
+ *   - netlink datagrams that arrive while bind() waits for the daemon's
+ *     answer are kept in a private queue ("stash") and returned by the next
+ *     receive; poll() does not see them (only a re-bind with groups already
+ *     subscribed can produce this);
+ *   - NETLINK_LISTEN_ALL_NSID produces no cmsg; sendmmsg/recvmmsg/readv/
+ *     writev are not intercepted; closes by raw system calls are not seen.
+ */
+
+/*
+ * The interposed functions must be plain out-of-line definitions under their
+ * own names: no fortify inline wrappers, and no _FILE_OFFSET_BITS=64 asm
+ * redirection of fcntl to fcntl64 (we define both symbols ourselves).
+ */
+#undef _FORTIFY_SOURCE
+#undef _FILE_OFFSET_BITS
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+
+#include "ctsim_wire.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+/*
+ * glibc declares the address arguments of bind/connect/… as transparent
+ * unions when _GNU_SOURCE is defined (sys/socket.h); our definitions must use
+ * the very same types. SA() gives the plain pointer in both cases.
+ */
+#ifdef __SOCKADDR_ALLTYPES
+#define SA(arg)		((arg).__sockaddr__)
+#else
+#define SA(arg)		(arg)
+#endif
+
+#define NL_ADDRLEN	((socklen_t)sizeof(struct sockaddr_nl))	/* 12 */
+#define SOCK_TYPE_MASK	0xf		/* include/linux/net.h */
+#define NFNL_NGROUPS	9		/* NFNLGRP_MAX: nfnetlink's ngroups */
+#define BIND_TIMEOUT_MS	10000		/* how long bind() waits for ctsim */
+
+/* ------------------------------------------------------------------------ */
+/* The real functions (next in the lookup order, usually libc)              */
+/* ------------------------------------------------------------------------ */
+
+typedef int (*socket_fn)(int, int, int);
+typedef int (*bind_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef int (*getname_fn)(int, __SOCKADDR_ARG, socklen_t *);
+typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
+typedef int (*getsockopt_fn)(int, int, int, void *, socklen_t *);
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, __SOCKADDR_ARG, socklen_t *);
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef int (*close_fn)(int);
+typedef int (*dup_fn)(int);
+typedef int (*dup2_fn)(int, int);
+typedef int (*dup3_fn)(int, int, int);
+typedef int (*fcntl_fn)(int, int, ...);
+typedef int (*close_range_fn)(unsigned int, unsigned int, int);
+typedef void (*closefrom_fn)(int);
+
+static struct {
+	socket_fn socket;
+	bind_fn bind;
+	connect_fn connect;
+	getname_fn getsockname, getpeername;
+	setsockopt_fn setsockopt;
+	getsockopt_fn getsockopt;
+	sendmsg_fn sendmsg;
+	recvmsg_fn recvmsg;
+	sendto_fn sendto;
+	send_fn send;
+	recvfrom_fn recvfrom;
+	recv_fn recv;
+	read_fn read;
+	write_fn write;
+	close_fn close;
+	dup_fn dup;
+	dup2_fn dup2;
+	dup3_fn dup3;
+	fcntl_fn fcntl, fcntl64;
+	close_range_fn close_range;
+	closefrom_fn closefrom;
+} real;
+
+static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+
+/*
+ * fork() from one thread while another holds the lock would leave the child
+ * with a lock nobody releases: hold it across fork (pthread_atfork()).
+ */
+static void atfork_prepare(void);
+static void atfork_release(void);
+
+/* Look up every real function once (dlsym(RTLD_NEXT) skips this library). */
+static void resolve_real(void)
+{
+#define RESOLVE(field, name, type) real.field = (type)dlsym(RTLD_NEXT, name)
+	RESOLVE(socket, "socket", socket_fn);
+	RESOLVE(bind, "bind", bind_fn);
+	RESOLVE(connect, "connect", connect_fn);
+	RESOLVE(getsockname, "getsockname", getname_fn);
+	RESOLVE(getpeername, "getpeername", getname_fn);
+	RESOLVE(setsockopt, "setsockopt", setsockopt_fn);
+	RESOLVE(getsockopt, "getsockopt", getsockopt_fn);
+	RESOLVE(sendmsg, "sendmsg", sendmsg_fn);
+	RESOLVE(recvmsg, "recvmsg", recvmsg_fn);
+	RESOLVE(sendto, "sendto", sendto_fn);
+	RESOLVE(send, "send", send_fn);
+	RESOLVE(recvfrom, "recvfrom", recvfrom_fn);
+	RESOLVE(recv, "recv", recv_fn);
+	RESOLVE(read, "read", read_fn);
+	RESOLVE(write, "write", write_fn);
+	RESOLVE(close, "close", close_fn);
+	RESOLVE(dup, "dup", dup_fn);
+	RESOLVE(dup2, "dup2", dup2_fn);
+	RESOLVE(dup3, "dup3", dup3_fn);
+	RESOLVE(fcntl, "fcntl", fcntl_fn);
+	RESOLVE(fcntl64, "fcntl64", fcntl_fn);
+	RESOLVE(close_range, "close_range", close_range_fn);
+	RESOLVE(closefrom, "closefrom", closefrom_fn);
+#undef RESOLVE
+	if (!real.fcntl64)
+		real.fcntl64 = real.fcntl;
+	pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
+
+/* Make sure real.* is filled in; cheap after the first call. */
+static void init(void)
+{
+	pthread_once(&real_once, resolve_real);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Emulated socket state and the fd table                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A netlink datagram read while bind() waited for the daemon. */
+struct stashed {
+	struct stashed *next;
+	size_t len;
+	unsigned char data[];
+};
+
+/* What the kernel keeps in struct netlink_sock, as far as clients can see. */
+struct nlsock {
+	unsigned int refs;	/* fds referring to it (dup) */
+	int type;		/* SOCK_RAW or SOCK_DGRAM, as asked for */
+	bool bound;		/* netlink_sock.bound */
+	uint32_t portid;	/* valid when bound */
+	uint32_t groups;	/* groups 1..32 as a bitmask (nlk->groups[0]) */
+	uint32_t dst_portid;	/* connect() */
+	uint32_t dst_groups;	/* connect(), as a bitmask of one group */
+	uint32_t opts;		/* SOL_NETLINK flag options: bit (1 << option) */
+	struct stashed *stash, **stash_tail;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct nlsock **fdtab;	/* fdtab[fd]: state, or NULL: not ours */
+static size_t fdtab_len;
+static atomic_int nl_fds;	/* entries in fdtab: 0 = fast path everywhere */
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void atfork_release(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+/* The state of @fd, or NULL. Caller holds the lock. */
+static struct nlsock *lookup(int fd)
+{
+	if (fd < 0 || (size_t)fd >= fdtab_len)
+		return NULL;
+	return fdtab[fd];
+}
+
+/* Is @fd possibly ours? A lock-free pre-check for read()/write()/close(). */
+static bool maybe_ours(int fd)
+{
+	return fd >= 0 && atomic_load_explicit(&nl_fds, memory_order_relaxed) > 0;
+}
+
+/* Drop one reference; free the state with the last one. Caller holds the lock. */
+static void nlsock_put(struct nlsock *s)
+{
+	if (--s->refs > 0)
+		return;
+	while (s->stash) {
+		struct stashed *n = s->stash->next;
+		free(s->stash);
+		s->stash = n;
+	}
+	free(s);
+}
+
+/* Forget @fd (it was closed or is about to be replaced). Caller holds the lock. */
+static void fd_detach(int fd)
+{
+	struct nlsock *s = lookup(fd);
+
+	if (!s)
+		return;
+	fdtab[fd] = NULL;
+	atomic_fetch_sub(&nl_fds, 1);
+	nlsock_put(s);
+}
+
+/*
+ * Make @fd refer to @s (taking a reference). Returns 0, or -1 with ENOMEM.
+ * Caller holds the lock.
+ */
+static int fd_attach(int fd, struct nlsock *s)
+{
+	if ((size_t)fd >= fdtab_len) {
+		size_t n = fdtab_len ? fdtab_len : 64;
+		struct nlsock **t;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		t = realloc(fdtab, n * sizeof(*t));
+		if (!t) {
+			errno = ENOMEM;
+			return -1;
+		}
+		memset(t + fdtab_len, 0, (n - fdtab_len) * sizeof(*t));
+		fdtab = t;
+		fdtab_len = n;
+	}
+	fd_detach(fd);
+	fdtab[fd] = s;
+	s->refs++;
+	atomic_fetch_add(&nl_fds, 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* The daemon's socket path: $CTSIM_SOCKET or the default. */
+static const char *socket_path(void)
+{
+	const char *p = getenv(CTSIM_SOCKET_ENV);
+
+	return p && *p ? p : CTSIM_DEFAULT_SOCKET;
+}
+
+/*
+ * Print one line "ctsim-shim: …" on stderr, at most once per process and
+ * @once flag, so that a client retrying in a loop does not flood the terminal.
+ * errno is preserved.
+ */
+static void say_once(atomic_bool *once, const char *fmt, ...)
+{
+	char buf[512];
+	int saved = errno, n;
+	va_list ap;
+
+	if (atomic_exchange(once, true))
+		return;
+	memcpy(buf, "ctsim-shim: ", 12);
+	va_start(ap, fmt);
+	n = vsnprintf(buf + 12, sizeof(buf) - 13, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	n += 12;
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	buf[n++] = '\n';
+	if (real.write(STDERR_FILENO, buf, n) < 0) {
+		/* nothing sensible left to do */
+	}
+	errno = saved;
+}
+
+static atomic_bool said_unreachable, said_lost, said_timeout;
+
+/* Report that the daemon went away (EOF or EPIPE); sets errno ECONNRESET. */
+static void lost_daemon(void)
+{
+	errno = ECONNRESET;
+	say_once(&said_lost, "lost the connection to ctsim at %s", socket_path());
+}
+
+/* Total length of an iovec array. */
+static size_t iov_total(const struct iovec *iov, size_t n)
+{
+	size_t t = 0;
+
+	for (size_t i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+/* Copy up to @len bytes from the start of @iov into @dst; returns the count. */
+static size_t iov_gather(void *dst, size_t len, const struct iovec *iov, size_t n)
+{
+	size_t done = 0;
+
+	for (size_t i = 0; i < n && done < len; i++) {
+		size_t c = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+
+		memcpy((char *)dst + done, iov[i].iov_base, c);
+		done += c;
+	}
+	return done;
+}
+
+/* Copy up to @len bytes of @src into @iov; returns the count. */
+static size_t iov_scatter(const struct iovec *iov, size_t n, const void *src, size_t len)
+{
+	size_t done = 0;
+
+	for (size_t i = 0; i < n && done < len; i++) {
+		size_t c = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+
+		memcpy(iov[i].iov_base, (const char *)src + done, c);
+		done += c;
+	}
+	return done;
+}
+
+/* Milliseconds on the monotonic clock. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until @fd has @events, also on a non-blocking fd. @timeout_ms < 0:
+ * forever. Returns 1 (ready), 0 (timeout) or -1 (errno).
+ */
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r;
+
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/*
+ * The multicast group (1..6) of a datagram coming down, 0 for unicast.
+ * The same rule as ctsim_wire_event_group() (proto/ctnl_msg.c), kept here so
+ * the shim stays a self-contained shared object: events are the only
+ * messages with seq 0 and without NLM_F_MULTI of these types
+ * (ctnetlink_conntrack_event(), ctnetlink_expect_event()).
+ */
+static int event_group(const void *buf, size_t len)
+{
+	struct nlmsghdr h;
+
+	if (len < sizeof(h))
+		return 0;
+	memcpy(&h, buf, sizeof(h));
+	if (h.nlmsg_seq != 0 || (h.nlmsg_flags & NLM_F_MULTI))
+		return 0;
+	switch (h.nlmsg_type) {
+	case (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW:
+		return (h.nlmsg_flags & NLM_F_CREATE) ? NFNLGRP_CONNTRACK_NEW
+						      : NFNLGRP_CONNTRACK_UPDATE;
+	case (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE:
+		return NFNLGRP_CONNTRACK_DESTROY;
+	case (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_NEW:
+		return NFNLGRP_CONNTRACK_EXP_NEW;
+	case (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_DELETE:
+		return NFNLGRP_CONNTRACK_EXP_DESTROY;
+	default:
+		return 0;
+	}
+}
+
+/* netlink_group_mask(): the legacy bitmask of one group (0: none). */
+static uint32_t group_mask(int group)
+{
+	return group > 0 && group <= 32 ? 1u << (group - 1) : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Control messages (ctsim_wire.h)                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Send one control message on @fd, waiting for room even when the fd is
+ * non-blocking. Returns 0 or -1 with errno.
+ */
+static int ctl_send(int fd, uint16_t op, uint16_t flags, uint32_t a, uint32_t b)
+{
+	struct ctsim_ctl c = {
+		.magic = CTSIM_CTL_MAGIC, .op = op, .flags = flags,
+		.a = a, .b = b, .pid = (uint32_t)getpid(),
+	};
+
+	for (;;) {
+		ssize_t n = real.send(fd, &c, sizeof(c), MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n == (ssize_t)sizeof(c))
+			return 0;
+		if (n >= 0) {		/* impossible on SEQPACKET */
+			errno = EIO;
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (wait_fd(fd, POLLOUT, -1) < 0)
+				return -1;
+			continue;
+		}
+		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
+			lost_daemon();
+		return -1;
+	}
+}
+
+/* Append a netlink datagram of @len bytes (read from @fd) to s->stash. */
+static int stash_datagram(int fd, struct nlsock *s, size_t len)
+{
+	struct stashed *d = malloc(sizeof(*d) + (len ? len : 1));
+	ssize_t n;
+
+	if (!d) {
+		errno = ENOMEM;
+		return -1;
+	}
+	n = real.recv(fd, d->data, len, MSG_DONTWAIT);
+	if (n < 0) {
+		free(d);
+		return -1;
+	}
+	d->len = (size_t)n;
+	d->next = NULL;
+	if (!s->stash)
+		s->stash_tail = &s->stash;
+	*s->stash_tail = d;
+	s->stash_tail = &d->next;
+	return 0;
+}
+
+/*
+ * Bind @s (fd @fd) through the daemon: netlink_bind()/netlink_autobind().
+ *
+ * @pid 0 asks for autobind: the kernel tries the thread group id first and
+ * picks a unique negative port id when it is taken; the daemon does the
+ * picking, we offer getpid(). A non-zero @pid is used as is (the daemon may
+ * answer EADDRINUSE). An already bound socket keeps its port id: re-binding
+ * (libnfnetlink does it) only replaces the groups.
+ *
+ * Caller holds the lock. Returns 0 or -1 with errno.
+ */
+static int do_bind(int fd, struct nlsock *s, uint32_t pid, uint32_t groups)
+{
+	uint16_t flags = 0;
+	uint32_t a = pid;
+	long long deadline;
+
+	if (s->bound) {
+		if (pid != s->portid) {		/* netlink_bind(): -EINVAL */
+			errno = EINVAL;
+			return -1;
+		}
+	} else if (pid == 0) {
+		flags = CTSIM_BIND_AUTO;
+		a = (uint32_t)getpid();
+	}
+	if (ctl_send(fd, CTSIM_CTL_BIND, flags, a, groups) < 0)
+		return -1;
+
+	deadline = now_ms() + BIND_TIMEOUT_MS;
+	for (;;) {
+		struct ctsim_ctl c;
+		long long left = deadline - now_ms();
+		ssize_t n;
+		int r;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			say_once(&said_timeout, "ctsim at %s did not answer a bind "
+				 "within %d s", socket_path(), BIND_TIMEOUT_MS / 1000);
+			return -1;
+		}
+		r = wait_fd(fd, POLLIN, (int)left);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		n = real.recv(fd, &c, sizeof(c), MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			lost_daemon();
+			return -1;
+		}
+		if (!ctsim_wire_is_ctl(&c, (size_t)n)) {
+			/* A reply or event queued before the bind answer: keep it. */
+			if (stash_datagram(fd, s, (size_t)n) < 0)
+				return -1;
+			continue;
+		}
+		if (real.recv(fd, &c, sizeof(c), MSG_DONTWAIT) < 0)
+			return -1;
+		if (c.op != CTSIM_CTL_BIND_REPLY)
+			continue;	/* e.g. a stale ENOBUFS: nothing to report yet */
+		if (c.err) {
+			errno = c.err > 0 ? c.err : -c.err;
+			return -1;
+		}
+		s->bound = true;
+		s->portid = c.a;
+		s->groups = groups;
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* socket, close, dup                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Create an AF_UNIX SOCK_SEQPACKET socket with the SOCK_CLOEXEC/SOCK_NONBLOCK
+ * flags of @type and connect it to the daemon. Returns the fd, or -1 with
+ * errno (and, if the daemon is unreachable, one line on stderr).
+ */
+static int connect_daemon(int type)
+{
+	const char *path = socket_path();
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, saved;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		goto unreachable;
+	}
+	strcpy(sun.sun_path, path);
+	/* Connect blocking (a full backlog must not fail with EAGAIN). */
+	fd = real.socket(AF_UNIX, SOCK_SEQPACKET | (type & SOCK_CLOEXEC), 0);
+	if (fd < 0)
+		return -1;
+	if (real.connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		saved = errno;
+		real.close(fd);
+		errno = saved;
+		goto unreachable;
+	}
+	if ((type & SOCK_NONBLOCK) &&
+	    real.fcntl(fd, F_SETFL, real.fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		saved = errno;
+		real.close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+unreachable:
+	say_once(&said_unreachable, "cannot reach ctsim at %s: %s (is ctsim running?)",
+		 path, strerror(errno));
+	return -1;
+}
+
+/*
+ * socket(): NETLINK_NETFILTER sockets of type SOCK_RAW or SOCK_DGRAM become
+ * connections to ctsim (netlink_create() accepts exactly these two types);
+ * everything else is the real socket().
+ */
+int socket(int domain, int type, int protocol)
+{
+	struct nlsock *s;
+	int fd, base = type & SOCK_TYPE_MASK;
+
+	init();
+	if (domain != AF_NETLINK || protocol != NETLINK_NETFILTER ||
+	    (base != SOCK_RAW && base != SOCK_DGRAM))
+		return real.socket(domain, type, protocol);
+	if (type & ~(SOCK_TYPE_MASK | SOCK_CLOEXEC | SOCK_NONBLOCK)) {
+		errno = EINVAL;		/* __sys_socket() */
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		errno = ENOMEM;
+		return -1;
+	}
+	s->type = base;
+	fd = connect_daemon(type);
+	if (fd < 0) {
+		free(s);
+		return -1;
+	}
+	pthread_mutex_lock(&lock);
+	if (fd_attach(fd, s) < 0) {
+		pthread_mutex_unlock(&lock);
+		free(s);
+		real.close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	pthread_mutex_unlock(&lock);
+	return fd;
+}
+
+/* close(): forget the state of @fd (the daemon sees the unix socket close). */
+int close(int fd)
+{
+	init();
+	if (maybe_ours(fd)) {
+		pthread_mutex_lock(&lock);
+		fd_detach(fd);
+		pthread_mutex_unlock(&lock);
+	}
+	return real.close(fd);
+}
+
+/* close_range() (glibc ≥ 2.34; CPython's subprocess uses it). */
+int close_range(unsigned int first, unsigned int last, int flags)
+{
+	init();
+	if (!real.close_range) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && atomic_load(&nl_fds) > 0) {
+		pthread_mutex_lock(&lock);
+		for (size_t fd = first; fd < fdtab_len && fd <= last; fd++)
+			fd_detach((int)fd);
+		pthread_mutex_unlock(&lock);
+	}
+	return real.close_range(first, last, flags);
+}
+
+/* closefrom() (glibc ≥ 2.34). */
+void closefrom(int lowfd)
+{
+	init();
+	if (atomic_load(&nl_fds) > 0) {
+		pthread_mutex_lock(&lock);
+		for (size_t fd = lowfd < 0 ? 0 : (size_t)lowfd; fd < fdtab_len; fd++)
+			fd_detach((int)fd);
+		pthread_mutex_unlock(&lock);
+	}
+	if (real.closefrom)
+		real.closefrom(lowfd);
+}
+
+/*
+ * After a successful dup of @oldfd to @newfd: @newfd shares @oldfd's state
+ * (or, if @oldfd is not ours, loses any state it had, since the dup closed it).
+ */
+static void dup_done(int oldfd, int newfd)
+{
+	struct nlsock *s;
+
+	if (newfd < 0 || newfd == oldfd)
+		return;
+	pthread_mutex_lock(&lock);
+	s = lookup(oldfd);
+	if (s)
+		fd_attach(newfd, s);	/* ENOMEM: newfd just becomes "foreign" */
+	else
+		fd_detach(newfd);
+	pthread_mutex_unlock(&lock);
+}
+
+int dup(int oldfd)
+{
+	int fd;
+
+	init();
+	fd = real.dup(oldfd);
+	if (maybe_ours(oldfd))
+		dup_done(oldfd, fd);
+	return fd;
+}
+
+int dup2(int oldfd, int newfd)
+{
+	int fd;
+
+	init();
+	fd = real.dup2(oldfd, newfd);
+	if (fd >= 0 && maybe_ours(oldfd))
+		dup_done(oldfd, fd);
+	return fd;
+}
+
+int dup3(int oldfd, int newfd, int flags)
+{
+	int fd;
+
+	init();
+	fd = real.dup3(oldfd, newfd, flags);
+	if (fd >= 0 && maybe_ours(oldfd))
+		dup_done(oldfd, fd);
+	return fd;
+}
+
+/* fcntl()/fcntl64(): only F_DUPFD and F_DUPFD_CLOEXEC concern us. */
+static int fcntl_common(fcntl_fn fn, int fd, int cmd, void *arg)
+{
+	int r = fn(fd, cmd, arg);
+
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && maybe_ours(fd))
+		dup_done(fd, r);
+	return r;
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	init();
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);	/* every fcntl argument fits (glibc does the same) */
+	va_end(ap);
+	return fcntl_common(real.fcntl, fd, cmd, arg);
+}
+
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	init();
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(real.fcntl64, fd, cmd, arg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Addresses: bind, connect, getsockname, getpeername                       */
+/* ------------------------------------------------------------------------ */
+
+/* Copy @nl to a caller's address buffer with the getsockname() rules. */
+static void put_addr(struct sockaddr *addr, socklen_t *len, const struct sockaddr_nl *nl)
+{
+	if (addr && len) {
+		memcpy(addr, nl, *len < NL_ADDRLEN ? *len : NL_ADDRLEN);
+	}
+	if (len)
+		*len = NL_ADDRLEN;
+}
+
+/*
+ * Read a caller's sockaddr_nl (netlink_bind()/netlink_connect() checks).
+ * Returns 0 or -1 with errno EINVAL/EFAULT.
+ */
+static int get_addr(const struct sockaddr *addr, socklen_t len, struct sockaddr_nl *nl)
+{
+	if (!addr) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (len < NL_ADDRLEN) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(nl, addr, sizeof(*nl));
+	if (nl->nl_family != AF_NETLINK) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* bind(): netlink_bind(). Groups beyond nfnetlink's 9 are ignored, as there. */
+int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	struct sockaddr_nl nl;
+	struct nlsock *s;
+	int r;
+
+	init();
+	pthread_mutex_lock(&lock);
+	s = lookup(fd);
+	if (!s) {
+		pthread_mutex_unlock(&lock);
+		return real.bind(fd, addr, len);
+	}
+	r = get_addr(SA(addr), len, &nl);
+	if (r == 0)
+		r = do_bind(fd, s, nl.nl_pid, nl.nl_groups & ((1u << NFNL_NGROUPS) - 1));
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+/*
+ * connect(): netlink_connect(). AF_UNSPEC disconnects; otherwise autobind
+ * and remember the default destination (only port 0, the kernel, is
+ * reachable through ctsim: sending elsewhere fails with ECONNREFUSED).
+ */
+int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	const struct sockaddr *sa = SA(addr);
+	struct sockaddr_nl nl;
+	struct nlsock *s;
+	int r = 0;
+
+	init();
+	pthread_mutex_lock(&lock);
+	s = lookup(fd);
+	if (!s) {
+		pthread_mutex_unlock(&lock);
+		return real.connect(fd, addr, len);
+	}
+	if (sa && len >= sizeof(sa->sa_family) && sa->sa_family == AF_UNSPEC) {
+		s->dst_portid = 0;
+		s->dst_groups = 0;
+	} else if ((r = get_addr(sa, len, &nl)) == 0) {
+		if (!s->bound)
+			r = do_bind(fd, s, 0, s->groups);
+		if (r == 0) {
+			s->dst_portid = nl.nl_pid;
+			s->dst_groups = group_mask(__builtin_ffs((int)nl.nl_groups));
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+/* getsockname(): netlink_getname(peer = 0); works before bind (pid 0). */
+int getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+	struct nlsock *s;
+
+	init();
+	pthread_mutex_lock(&lock);
+	s = lookup(fd);
+	if (!s) {
+		pthread_mutex_unlock(&lock);
+		return real.getsockname(fd, addr, len);
+	}
+	nl.nl_pid = s->bound ? s->portid : 0;
+	nl.nl_groups = s->groups;
+	pthread_mutex_unlock(&lock);
+	if (!len) {
+		errno = EFAULT;
+		return -1;
+	}
+	put_addr(SA(addr), len, &nl);
+	return 0;
+}
+
+/* getpeername(): netlink_getname(peer = 1): the connect() destination. */
+int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+	struct nlsock *s;
+
+	init();
+	pthread_mutex_lock(&lock);
+	s = lookup(fd);
+	if (!s) {
+		pthread_mutex_unlock(&lock);
+		return real.getpeername(fd, addr, len);
+	}
+	nl.nl_pid = s->dst_portid;
+	nl.nl_groups = s->dst_groups;
+	pthread_mutex_unlock(&lock);
+	if (!len) {
+		errno = EFAULT;
+		return -1;
+	}
+	put_addr(SA(addr), len, &nl);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * netlink_sendmsg() for an emulated socket: check the destination (only the
+ * kernel, port 0, is there), autobind, and send the iovecs as ONE datagram.
+ * The kernel handles a message to itself synchronously, so a full unix
+ * socket buffer is waited out even with MSG_DONTWAIT or O_NONBLOCK.
+ * Returns the length sent or -1 with errno.
+ */
+static ssize_t nl_send(int fd, struct nlsock *s, const struct msghdr *msg, int flags)
+{
+	struct msghdr m = { .msg_iov = msg->msg_iov, .msg_iovlen = msg->msg_iovlen };
+	uint32_t dst;
+	size_t len;
+
+	if (flags & MSG_OOB) {
+		pthread_mutex_unlock(&lock);
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (msg->msg_namelen) {
+		struct sockaddr_nl nl;
+
+		if (get_addr(msg->msg_name, msg->msg_namelen, &nl) < 0) {
+			pthread_mutex_unlock(&lock);
+			return -1;
+		}
+		dst = nl.nl_pid;
+	} else {
+		dst = s->dst_portid;
+	}
+	if (dst != 0) {			/* netlink_unicast(): no such socket */
+		pthread_mutex_unlock(&lock);
+		errno = ECONNREFUSED;
+		return -1;
+	}
+	if (!s->bound && do_bind(fd, s, 0, s->groups) < 0) {
+		pthread_mutex_unlock(&lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&lock);
+
+	len = iov_total(msg->msg_iov, msg->msg_iovlen);
+	if (len == 0) {			/* netlink_sendmsg(): empty skb */
+		errno = ENODATA;
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = real.sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (wait_fd(fd, POLLOUT, -1) < 0)
+				return -1;
+			continue;
+		}
+		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
+			lost_daemon();
+		return -1;
+	}
+}
+
+/*
+ * Common entry of the send family: if @fd is ours, nl_send() (which releases
+ * the lock), else return -2 to tell the caller to use the real function.
+ */
+static ssize_t try_send(int fd, const struct msghdr *msg, int flags)
+{
+	struct nlsock *s;
+
+	init();
+	if (!maybe_ours(fd))
+		return -2;
+	pthread_mutex_lock(&lock);
+	s = lookup(fd);
+	if (!s) {
+		pthread_mutex_unlock(&lock);
+		return -2;
+	}
+	return nl_send(fd, s, msg, flags);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	ssize_t r = try_send(fd, msg, flags);
+
+	return r == -2 ? real.sendmsg(fd, msg, flags) : r;
+}
+
+ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+	       __CONST_SOCKADDR_ARG addr, socklen_t alen)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr m = {
+		.msg_name = (void *)SA(addr), .msg_namelen = SA(addr) ? alen : 0,
+		.msg_iov = &iov, .msg_iovlen = 1,
+	};
+	ssize_t r = try_send(fd, &m, flags);
+
+	return r == -2 ? real.sendto(fd, buf, len, flags, addr, alen) : r;
+}
+
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r = try_send(fd, &m, flags);
+
+	return r == -2 ? real.send(fd, buf, len, flags) : r;
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r = try_send(fd, &m, 0);
+
+	return r == -2 ? real.write(fd, buf, len) : r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Receiving                                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Fill what netlink_recvmsg() reports besides the data: the sender address
+ * {AF_NETLINK, pid 0 (the kernel), groups = mask of the event group}, its
+ * length 12, the NETLINK_PKTINFO cmsg when enabled, and msg_flags.
+ * @head/@headlen: the first bytes of the datagram; @n its real length;
+ * @cap the caller's buffer size.
+ */
+static void finish_recv(struct msghdr *msg, const void *head, size_t headlen,
+			size_t n, size_t cap, bool pktinfo)
+{
+	int group = event_group(head, headlen);
+	int mflags = n > cap ? MSG_TRUNC : 0;
+
+	if (msg->msg_name) {
+		struct sockaddr_nl nl = { .nl_family = AF_NETLINK,
+					  .nl_groups = group_mask(group) };
+
+		memcpy(msg->msg_name, &nl,
+		       msg->msg_namelen < NL_ADDRLEN ? msg->msg_namelen : NL_ADDRLEN);
+		msg->msg_namelen = NL_ADDRLEN;
+	}
+	if (pktinfo && msg->msg_control) {
+		/* netlink_cmsg_recv_pktinfo(): the group, 0 for unicast */
+		struct nl_pktinfo info = { .group = (uint32_t)group };
+
+		if (msg->msg_controllen >= CMSG_LEN(sizeof(info))) {
+			struct cmsghdr *c = CMSG_FIRSTHDR(msg);
+
+			c->cmsg_level = SOL_NETLINK;
+			c->cmsg_type = NETLINK_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(info));
+			memcpy(CMSG_DATA(c), &info, sizeof(info));
+			if (msg->msg_controllen > CMSG_SPACE(sizeof(info)))
+				msg->msg_controllen = CMSG_SPACE(sizeof(info));
+		} else {
+			mflags |= MSG_CTRUNC;
+			msg->msg_controllen = 0;
+		}
+	} else {
+		if (pktinfo)
+			mflags |= MSG_CTRUNC;
+		msg->msg_controllen = 0;
+	}
+	msg->msg_flags = mflags;
+}
+
+/*
+ * Serve a receive from s->stash if it has a datagram. Caller holds the lock.
+ * Returns the length to return, or -2 when the stash is empty.
+ */
+static ssize_t recv_stash(struct nlsock *s, struct msghdr *msg, int flags, bool pktinfo)
+{
+	struct stashed *d = s->stash;
+	size_t cap = iov_total(msg->msg_iov, msg->msg_iovlen), n;
+
+	if (!d)
+		return -2;
+	iov_scatter(msg->msg_iov, msg->msg_iovlen, d->data, d->len);
+	n = d->len;
+	finish_recv(msg, d->data, d->len, n, cap, pktinfo);
+	if (!(flags & MSG_PEEK)) {
+		s->stash = d->next;
+		free(d);
+	}
+	return (flags & MSG_TRUNC) || n <= cap ? (ssize_t)n : (ssize_t)cap;
+}
+
+/*
+ * netlink_recvmsg() for an emulated socket. Receives one datagram natively
+ * (MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT keep their meaning), consumes control
+ * messages on the way (CTSIM_CTL_ENOBUFS becomes -1/ENOBUFS unless
+ * NETLINK_NO_ENOBUFS is set; anything else is skipped) and fakes the address.
+ * Called with the lock held; releases it.
+ */
+static ssize_t nl_recv(int fd, struct nlsock *s, struct msghdr *msg, int flags)
+{
+	size_t cap = iov_total(msg->msg_iov, msg->msg_iovlen);
+	int rflags = (flags & (MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL)) | MSG_TRUNC;
+
+	for (;;) {
+		struct msghdr m = { .msg_iov = msg->msg_iov, .msg_iovlen = msg->msg_iovlen };
+		unsigned char head[sizeof(struct ctsim_ctl)];
+		size_t headlen;
+		bool pktinfo, no_enobufs, consumed = !(flags & MSG_PEEK);
+		ssize_t n;
+
+		/* s is only used under the lock: another thread may close fd. */
+		s = lookup(fd);
+		if (!s) {
+			pthread_mutex_unlock(&lock);
+			errno = EBADF;
+			return -1;
+		}
+		pktinfo = s->opts & (1u << NETLINK_PKTINFO);
+		no_enobufs = s->opts & (1u << NETLINK_NO_ENOBUFS);
+		n = recv_stash(s, msg, flags, pktinfo);
+		pthread_mutex_unlock(&lock);
+		if (n != -2)
+			return n;
+
+		if (cap < sizeof(head)) {
+			/* Too small to recognise a control message: peek first. */
+			n = real.recv(fd, head, sizeof(head),
+				      MSG_PEEK | MSG_TRUNC | (flags & MSG_DONTWAIT));
+			if (n > 0 && !ctsim_wire_is_ctl(head, (size_t)n)) {
+				headlen = (size_t)n < sizeof(head) ? (size_t)n : sizeof(head);
+				n = real.recvmsg(fd, &m, rflags);
+			}
+			else if (n > 0) {
+				/* a control message: consume it now */
+				consumed = true;
+				headlen = sizeof(head);
+				if (real.recv(fd, head, sizeof(head), MSG_DONTWAIT) < 0)
+					return -1;
+			} else {
+				headlen = 0;
+			}
+		} else {
+			n = real.recvmsg(fd, &m, rflags);
+			headlen = n > 0 ? iov_gather(head, sizeof(head), msg->msg_iov,
+						    msg->msg_iovlen) : 0;
+		}
+		if (n < 0)
+			return -1;
+		if (n == 0) {			/* the daemon closed the connection */
+			lost_daemon();
+			return -1;
+		}
+		if (ctsim_wire_is_ctl(head, (size_t)n)) {
+			struct ctsim_ctl c;
+
+			memcpy(&c, head, sizeof(c));
+			if (!consumed &&
+			    real.recv(fd, head, sizeof(head), MSG_DONTWAIT) < 0)
+				return -1;
+			if (c.op == CTSIM_CTL_ENOBUFS && !no_enobufs) {
+				errno = ENOBUFS;	/* sock_error() in skb_recv_datagram() */
+				return -1;
+			}
+			pthread_mutex_lock(&lock);
+			continue;			/* stray control message: skip */
+		}
+		finish_recv(msg, head, headlen, (size_t)n, cap, pktinfo);
+		return (flags & MSG_TRUNC) || (size_t)n <= cap ? n : (ssize_t)cap;
+	}
+}
+
+/*
+ * Common entry of the receive family: if @fd is ours, nl_recv(), else -2:
+ * the caller uses the real function.
+ */
+static ssize_t try_recv(int fd, struct msghdr *msg, int flags)
+{
+	struct nlsock *s;
+
+	init();
+	if (!maybe_ours(fd))
+		return -2;
+	pthread_mutex_lock(&lock);
+	s = lookup(fd);
+	if (!s) {
+		pthread_mutex_unlock(&lock);
+		return -2;
+	}
+	return nl_recv(fd, s, msg, flags);
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t r = try_recv(fd, msg, flags);
+
+	return r == -2 ? real.recvmsg(fd, msg, flags) : r;
+}
+
+ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+		 __SOCKADDR_ARG addr, socklen_t *alen)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr m = {
+		.msg_name = SA(addr) && alen ? (void *)SA(addr) : NULL,
+		.msg_namelen = SA(addr) && alen ? *alen : 0,
+		.msg_iov = &iov, .msg_iovlen = 1,
+	};
+	ssize_t r = try_recv(fd, &m, flags);
+
+	if (r == -2)
+		return real.recvfrom(fd, buf, len, flags, addr, alen);
+	if (r >= 0 && m.msg_name)
+		*alen = m.msg_namelen;
+	return r;
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r = try_recv(fd, &m, flags);
+
+	return r == -2 ? real.recv(fd, buf, len, flags) : r;
+}
+
+ssize_t read(int fd, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r = try_recv(fd, &m, 0);
+
+	return r == -2 ? real.read(fd, buf, len) : r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket options                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Is @opt a SOL_NETLINK on/off option that netlink_setsockopt() knows? */
+static bool is_flag_opt(int opt)
+{
+	switch (opt) {
+	case NETLINK_PKTINFO:
+	case NETLINK_BROADCAST_ERROR:
+	case NETLINK_NO_ENOBUFS:
+	case NETLINK_LISTEN_ALL_NSID:
+	case NETLINK_CAP_ACK:
+	case NETLINK_EXT_ACK:
+	case NETLINK_GET_STRICT_CHK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * netlink_setsockopt(): memberships change the groups, flags are kept, and
+ * both are forwarded to the daemon (CTSIM_CTL_SETSOCKOPT, b = group or 0/1).
+ * Caller holds the lock.
+ */
+static int nl_setsockopt(int fd, struct nlsock *s, int opt, const void *val, socklen_t len)
+{
+	unsigned int v = 0;
+
+	if (len >= sizeof(int)) {
+		if (!val) {
+			errno = EFAULT;
+			return -1;
+		}
+		memcpy(&v, val, sizeof(v));
+	}
+	if (opt == NETLINK_ADD_MEMBERSHIP || opt == NETLINK_DROP_MEMBERSHIP) {
+		if (v == 0 || v > NFNL_NGROUPS) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (ctl_send(fd, CTSIM_CTL_SETSOCKOPT, 0, (uint32_t)opt, v) < 0)
+			return -1;
+		if (opt == NETLINK_ADD_MEMBERSHIP)
+			s->groups |= group_mask((int)v);
+		else
+			s->groups &= ~group_mask((int)v);
+		return 0;
+	}
+	if (!is_flag_opt(opt)) {
+		errno = ENOPROTOOPT;
+		return -1;
+	}
+	if (ctl_send(fd, CTSIM_CTL_SETSOCKOPT, 0, (uint32_t)opt, v ? 1 : 0) < 0)
+		return -1;
+	if (v)
+		s->opts |= 1u << opt;
+	else
+		s->opts &= ~(1u << opt);
+	return 0;
+}
+
+int setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
+{
+	struct nlsock *s;
+	int r;
+
+	init();
+	pthread_mutex_lock(&lock);
+	s = lookup(fd);
+	if (!s) {
+		pthread_mutex_unlock(&lock);
+		return real.setsockopt(fd, level, opt, val, len);
+	}
+	if (level == SOL_NETLINK) {
+		r = nl_setsockopt(fd, s, opt, val, len);
+		pthread_mutex_unlock(&lock);
+		return r;
+	}
+	pthread_mutex_unlock(&lock);
+	/* The FORCE variants need CAP_NET_ADMIN; never let them fail with EPERM. */
+	if (level == SOL_SOCKET && opt == SO_RCVBUFFORCE)
+		opt = SO_RCVBUF;
+	else if (level == SOL_SOCKET && opt == SO_SNDBUFFORCE)
+		opt = SO_SNDBUF;
+	return real.setsockopt(fd, level, opt, val, len);
+}
+
+/* Store an int option value with the sock_getsockopt() length rules. */
+static int put_int_opt(void *val, socklen_t *len, int v)
+{
+	socklen_t n;
+
+	if (!len || !val) {
+		errno = EFAULT;
+		return -1;
+	}
+	n = *len < sizeof(int) ? *len : sizeof(int);
+	memcpy(val, &v, n);
+	*len = n;
+	return 0;
+}
+
+/* netlink_getsockopt(). Caller holds the lock. */
+static int nl_getsockopt(struct nlsock *s, int opt, void *val, socklen_t *len)
+{
+	if (!len || !val) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (opt == NETLINK_LIST_MEMBERSHIPS) {
+		/* ALIGN(BITS_TO_BYTES(ngroups), 4) bytes, as many as fit */
+		if (*len >= sizeof(uint32_t))
+			memcpy(val, &s->groups, sizeof(uint32_t));
+		*len = sizeof(uint32_t);
+		return 0;
+	}
+	if (!is_flag_opt(opt) || opt == NETLINK_LISTEN_ALL_NSID) {
+		errno = ENOPROTOOPT;
+		return -1;
+	}
+	if (*len < sizeof(int)) {
+		errno = EINVAL;
+		return -1;
+	}
+	*len = sizeof(int);
+	int v = (s->opts >> opt) & 1;
+	memcpy(val, &v, sizeof(v));
+	return 0;
+}
+
+int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
+{
+	struct nlsock *s;
+	int r, type;
+
+	init();
+	pthread_mutex_lock(&lock);
+	s = lookup(fd);
+	if (!s) {
+		pthread_mutex_unlock(&lock);
+		return real.getsockopt(fd, level, opt, val, len);
+	}
+	if (level == SOL_NETLINK) {
+		r = nl_getsockopt(s, opt, val, len);
+		pthread_mutex_unlock(&lock);
+		return r;
+	}
+	type = s->type;
+	pthread_mutex_unlock(&lock);
+	if (level == SOL_SOCKET) {
+		switch (opt) {
+		case SO_DOMAIN:
+			return put_int_opt(val, len, AF_NETLINK);
+		case SO_PROTOCOL:
+			return put_int_opt(val, len, NETLINK_NETFILTER);
+		case SO_TYPE:
+			return put_int_opt(val, len, type);
+		default:
+			break;
+		}
+	}
+	return real.getsockopt(fd, level, opt, val, len);
+}

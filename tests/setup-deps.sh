@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Install the Debian 12 packages ctsim needs to build and test, if any is
+# missing.  Idempotent and quiet; needs root (apt-get).
+set -euo pipefail
+
+PKGS=(
+  # build
+  gcc meson ninja-build pkg-config libmnl-dev libreadline-dev libjansson-dev
+  libpcap-dev libcmocka-dev
+  # run and test: the real conntrack and the kernel side
+  conntrack nftables iproute2 procps util-linux sed
+  python3 python3-pytest python3-pyroute2 python3-yaml python3-scapy
+  libnl-utils strace
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-deps: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+echo "setup-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -21,11 +21,33 @@
 
 enum fill_kind { FILL_DUMP, FILL_EVENT };
 
+/* Which l4 fields a tuple of this protocol must carry
+ * (the l4proto's nlattr_to_tuple()). */
+static uint32_t l4_required(uint8_t l4num)
+{
+	switch (l4num) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
+	case IPPROTO_GRE:
+		return CT_TF_SPORT | CT_TF_DPORT;
+	case IPPROTO_ICMP:
+		return CT_TF_ICMP_TYPE | CT_TF_ICMP_CODE | CT_TF_ICMP_ID;
+	case IPPROTO_ICMPV6:
+		return CT_TF_ICMPV6_TYPE | CT_TF_ICMPV6_CODE | CT_TF_ICMPV6_ID;
+	default:
+		return 0;
+	}
+}
+
+
 static void put_tuple(struct ctnl_tuple *out, const struct conn *c, enum ct_dir dir)
 {
 	memset(out, 0, sizeof(*out));
 	out->t = c->th[dir].tuple;
-	out->present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM;
+	out->present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM | l4_required(out->t.l4num);
 	/* ctnetlink_dump_tuples() + the directional zone (ctnetlink_dump_zone_id()). */
 	if (c->zone.id && c->zone.dir == (dir == CT_DIR_ORIG ? CT_ZONE_DIR_ORIG : CT_ZONE_DIR_REPLY)) {
 		out->present |= CT_TF_ZONE;
@@ -97,7 +119,8 @@ static void put_master(struct ctnl_ct *o, const struct conn *c)
 	o->present |= CTNL_HAS(CTA_TUPLE_MASTER);
 	memset(&o->master, 0, sizeof(o->master));
 	o->master.t = c->ext->master;
-	o->master.present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM;
+	o->master.present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM |
+			    l4_required(o->master.t.l4num);
 }
 
 static void put_labels(struct ctnl_ct *o, const struct conn *c)
@@ -235,27 +258,6 @@ int ctnl_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
 
 /* ---------------------------------------------------------------------- */
 /* Request parsing                                                         */
-
-/* Which l4 fields a tuple of this protocol must carry
- * (the l4proto's nlattr_to_tuple()). */
-static uint32_t l4_required(uint8_t l4num)
-{
-	switch (l4num) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-	case IPPROTO_GRE:
-		return CT_TF_SPORT | CT_TF_DPORT;
-	case IPPROTO_ICMP:
-		return CT_TF_ICMP_TYPE | CT_TF_ICMP_CODE | CT_TF_ICMP_ID;
-	case IPPROTO_ICMPV6:
-		return CT_TF_ICMPV6_TYPE | CT_TF_ICMPV6_CODE | CT_TF_ICMPV6_ID;
-	default:
-		return 0;
-	}
-}
 
 /**
  * req_tuple - ctnetlink_parse_tuple(): validate a tuple of a request and

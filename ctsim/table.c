@@ -91,21 +91,26 @@ static void conn_free(struct ct_table *t, struct conn *c)
 
 void ct_table_destroy(struct ct_table *t)
 {
-	for (uint32_t b = 0; b < t->nbuckets; b++) {
-		struct ct_thash *h = t->buckets[b], *next;
+	struct conn *all = t->dying;
 
-		for (; h; h = next) {
-			next = h->next;
-			if (h->dir == CT_DIR_ORIG)
-				conn_free(t, conn_of(h));
+	/* Collect first, free after: an entry's two nodes may share a bucket. */
+	for (uint32_t b = 0; b < t->nbuckets; b++) {
+		for (struct ct_thash *h = t->buckets[b]; h; h = h->next) {
+			if (h->dir == CT_DIR_ORIG) {
+				struct conn *c = conn_of(h);
+
+				c->dying_next = all;
+				all = c;
+			}
 		}
 	}
-	while (t->dying) {
-		struct conn *c = t->dying;
+	while (all) {
+		struct conn *c = all;
 
-		t->dying = c->dying_next;
+		all = c->dying_next;
 		conn_free(t, c);
 	}
+	t->dying = NULL;
 	free(t->buckets);
 	t->buckets = NULL;
 }

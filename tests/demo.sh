@@ -12,15 +12,17 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# CTSIM_BUILD: the build tree to use (default build/, configured if needed)
+B=${CTSIM_BUILD:-build}
 tests/setup-deps.sh
-if [ ! -d build/meson-private ]; then
-  meson setup build -Dbuildtype=debugoptimized >/dev/null
+if [ ! -d "$B/meson-private" ]; then
+  meson setup "$B" -Dbuildtype=debugoptimized >/dev/null
 fi
-meson compile -C build >/dev/null
+meson compile -C "$B" >/dev/null
 
-CTSIM=build/ctsim/ctsim
-CTCTL=build/ctctl/ctctl
-EXEC=build/proto/ctsim-exec
+CTSIM=$B/ctsim/ctsim
+CTCTL=$B/ctctl/ctctl
+EXEC=$B/proto/ctsim-exec
 
 tmp=$(mktemp -d /tmp/ctsim-demo.XXXXXX)
 sock=$tmp/ct.sock
@@ -35,7 +37,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then b=$'\e[1m' n=$'\e[0m'; else b= n=; fi
+step() { printf '\n%s$ %s%s\n' "$b" "$*" "$n"; }
 run() { step "$*"; "$@"; }
 
 step "$CTSIM --socket $sock &"

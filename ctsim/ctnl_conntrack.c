@@ -987,7 +987,11 @@ static int get_common(struct server *srv, struct client *cl, const struct nlmsgh
 	}
 	if (!c)
 		return -ENOENT;
+	/* nf_conntrack_find_get() holds a reference while the object is
+	 * filled, so a single GET shows use=2 where a dump shows use=1. */
+	conn_get(c);
 	conn_to_dump(srv->table, c, &o);
+	conn_put(srv->table, c);
 	/* ctnetlink_fill_info(): NLM_F_MULTI whenever the port id is set. */
 	out = ctnl_msg_start(buf, sizeof(buf), CTNL_MSG(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW),
 			     client_portid(cl) ? NLM_F_MULTI : 0, nlh->nlmsg_seq,

@@ -504,7 +504,9 @@ void server_handle(struct server *srv, void *data, uint32_t events)
 		accept_clients(srv);
 		return;
 	}
-	if (events & (EPOLLERR | EPOLLHUP))
+	/* A peer that hung up may still have requests queued (the shim
+	 * half-closes and waits for us): read them before giving up. */
+	if ((events & EPOLLERR) || ((events & EPOLLHUP) && !(events & EPOLLIN)))
 		cl->dead = true;
 	if (!cl->dead && (events & EPOLLOUT)) {
 		flush_outq(cl);

@@ -21,6 +21,47 @@
 
 #include "proto/ctnl.h"
 
+/*
+ * mnl_attr_put() does not clear the alignment padding after a payload; the
+ * kernel's nla_put() does, and our output must match it byte for byte.
+ */
+static bool put(struct nlmsghdr *nlh, size_t cap, uint16_t type, size_t len,
+		const void *data)
+{
+	struct nlattr *a = mnl_nlmsg_get_payload_tail(nlh);
+
+	if (!mnl_attr_put_check(nlh, cap, type, len, data))
+		return false;
+	memset((char *)mnl_attr_get_payload(a) + len, 0, MNL_ALIGN(len) - len);
+	return true;
+}
+
+static inline bool put_u8(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint8_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+/* @v is already in network order, as for mnl_attr_put_u16(). */
+static inline bool put_u16(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint16_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+static inline bool put_u32(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint32_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+static inline bool put_u64(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint64_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+static inline bool put_strz(struct nlmsghdr *nlh, size_t cap, uint16_t type, const char *s)
+{
+	return put(nlh, cap, type, strlen(s) + 1, s);
+}
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ---------------------------------------------------------------------- */
@@ -563,18 +604,22 @@ static const uint16_t order_request[] = {
 
 static bool put32(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint32_t v)
 {
-	return mnl_attr_put_u32_check(nlh, cap, type, htonl(v));
+	return put_u32(nlh, cap, type, htonl(v));
 }
 
 static bool put64(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint64_t v)
 {
-	return mnl_attr_put_u64_check(nlh, cap, type, htobe64(v));
+	return put_u64(nlh, cap, type, htobe64(v));
 }
 
+/* In ctnl_tuple.c: ctnl_tuple_put() with libnetfilter_conntrack's ICMP order. */
+int ctnl_tuple_put_layout(struct nlmsghdr *nlh, size_t cap, uint16_t type,
+			  const struct ctnl_tuple *tuple, enum ctnl_layout layout);
+
 static bool put_tuple(struct nlmsghdr *nlh, size_t cap, uint16_t type,
-		      const struct ctnl_tuple *t)
+		      const struct ctnl_tuple *t, enum ctnl_layout layout)
 {
-	return ctnl_tuple_put(nlh, cap, type, t) == 0;
+	return ctnl_tuple_put_layout(nlh, cap, type, t, layout) == 0;
 }
 
 /* ctnetlink_dump_protoinfo() -> tcp_to_nlattr() / sctp_to_nlattr() */
@@ -593,22 +638,22 @@ static bool put_protoinfo(struct nlmsghdr *nlh, size_t cap, const struct ctnl_ct
 		if (!(sub = mnl_attr_nest_start_check(nlh, cap, CTA_PROTOINFO_TCP)))
 			return false;
 		if ((t->present & (1u << CTA_PROTOINFO_TCP_STATE)) &&
-		    !mnl_attr_put_u8_check(nlh, cap, CTA_PROTOINFO_TCP_STATE, t->state))
+		    !put_u8(nlh, cap, CTA_PROTOINFO_TCP_STATE, t->state))
 			return false;
 		if ((t->present & (1u << CTA_PROTOINFO_TCP_WSCALE_ORIGINAL)) &&
-		    !mnl_attr_put_u8_check(nlh, cap, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL,
+		    !put_u8(nlh, cap, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL,
 					   t->wscale_orig))
 			return false;
 		if ((t->present & (1u << CTA_PROTOINFO_TCP_WSCALE_REPLY)) &&
-		    !mnl_attr_put_u8_check(nlh, cap, CTA_PROTOINFO_TCP_WSCALE_REPLY,
+		    !put_u8(nlh, cap, CTA_PROTOINFO_TCP_WSCALE_REPLY,
 					   t->wscale_reply))
 			return false;
 		if ((t->present & (1u << CTA_PROTOINFO_TCP_FLAGS_ORIGINAL)) &&
-		    !mnl_attr_put_check(nlh, cap, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL,
+		    !put(nlh, cap, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL,
 					sizeof(fo), fo))
 			return false;
 		if ((t->present & (1u << CTA_PROTOINFO_TCP_FLAGS_REPLY)) &&
-		    !mnl_attr_put_check(nlh, cap, CTA_PROTOINFO_TCP_FLAGS_REPLY,
+		    !put(nlh, cap, CTA_PROTOINFO_TCP_FLAGS_REPLY,
 					sizeof(fr), fr))
 			return false;
 		mnl_attr_nest_end(nlh, sub);
@@ -618,7 +663,7 @@ static bool put_protoinfo(struct nlmsghdr *nlh, size_t cap, const struct ctnl_ct
 		if (!(sub = mnl_attr_nest_start_check(nlh, cap, CTA_PROTOINFO_SCTP)))
 			return false;
 		if ((s->present & (1u << CTA_PROTOINFO_SCTP_STATE)) &&
-		    !mnl_attr_put_u8_check(nlh, cap, CTA_PROTOINFO_SCTP_STATE, s->state))
+		    !put_u8(nlh, cap, CTA_PROTOINFO_SCTP_STATE, s->state))
 			return false;
 		if ((s->present & (1u << CTA_PROTOINFO_SCTP_VTAG_ORIGINAL)) &&
 		    !put32(nlh, cap, CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, s->vtag_orig))
@@ -646,22 +691,22 @@ static bool put_nat(struct nlmsghdr *nlh, size_t cap, uint16_t type,
 	if (nest == NULL)
 		return false;
 	if ((n->present & (1u << CTA_NAT_V4_MINIP)) &&
-	    !mnl_attr_put_check(nlh, cap, CTA_NAT_V4_MINIP, 4, &n->min_ip.ip))
+	    !put(nlh, cap, CTA_NAT_V4_MINIP, 4, &n->min_ip.ip))
 		return false;
 	if ((n->present & (1u << CTA_NAT_V4_MAXIP)) &&
-	    !mnl_attr_put_check(nlh, cap, CTA_NAT_V4_MAXIP, 4, &n->max_ip.ip))
+	    !put(nlh, cap, CTA_NAT_V4_MAXIP, 4, &n->max_ip.ip))
 		return false;
 	if ((n->present & (1u << CTA_NAT_V6_MINIP)) &&
-	    !mnl_attr_put_check(nlh, cap, CTA_NAT_V6_MINIP, 16, n->min_ip.ip6))
+	    !put(nlh, cap, CTA_NAT_V6_MINIP, 16, n->min_ip.ip6))
 		return false;
 	if ((n->present & (1u << CTA_NAT_V6_MAXIP)) &&
-	    !mnl_attr_put_check(nlh, cap, CTA_NAT_V6_MAXIP, 16, n->max_ip.ip6))
+	    !put(nlh, cap, CTA_NAT_V6_MAXIP, 16, n->max_ip.ip6))
 		return false;
 	if (n->present & (1u << CTA_NAT_PROTO)) {
 		if (!(proto = mnl_attr_nest_start_check(nlh, cap, CTA_NAT_PROTO)) ||
-		    !mnl_attr_put_u16_check(nlh, cap, CTA_PROTONAT_PORT_MIN,
+		    !put_u16(nlh, cap, CTA_PROTONAT_PORT_MIN,
 					    htons(n->port_min)) ||
-		    !mnl_attr_put_u16_check(nlh, cap, CTA_PROTONAT_PORT_MAX,
+		    !put_u16(nlh, cap, CTA_PROTONAT_PORT_MAX,
 					    htons(n->port_max)))
 			return false;
 		mnl_attr_nest_end(nlh, proto);
@@ -704,7 +749,7 @@ static bool put_name_nest(struct nlmsghdr *nlh, size_t cap, uint16_t type,
 {
 	struct nlattr *nest = mnl_attr_nest_start_check(nlh, cap, type);
 
-	if (nest == NULL || !mnl_attr_put_strz_check(nlh, cap, name_type, name))
+	if (nest == NULL || !put_strz(nlh, cap, name_type, name))
 		return false;
 	mnl_attr_nest_end(nlh, nest);
 	return true;
@@ -712,14 +757,14 @@ static bool put_name_nest(struct nlmsghdr *nlh, size_t cap, uint16_t type,
 
 /* One top-level attribute. */
 static bool put_attr(struct nlmsghdr *nlh, size_t cap, const struct ctnl_ct *ct,
-		     uint16_t type)
+		     uint16_t type, enum ctnl_layout layout)
 {
 	struct nlattr *nest;
 
 	switch (type) {
-	case CTA_TUPLE_ORIG:	return put_tuple(nlh, cap, type, &ct->orig);
-	case CTA_TUPLE_REPLY:	return put_tuple(nlh, cap, type, &ct->reply);
-	case CTA_TUPLE_MASTER:	return put_tuple(nlh, cap, type, &ct->master);
+	case CTA_TUPLE_ORIG:	return put_tuple(nlh, cap, type, &ct->orig, layout);
+	case CTA_TUPLE_REPLY:	return put_tuple(nlh, cap, type, &ct->reply, layout);
+	case CTA_TUPLE_MASTER:	return put_tuple(nlh, cap, type, &ct->master, layout);
 	case CTA_STATUS:	return put32(nlh, cap, type, ct->status);
 	case CTA_STATUS_MASK:	return put32(nlh, cap, type, ct->status_mask);
 	case CTA_TIMEOUT:	return put32(nlh, cap, type, ct->timeout);
@@ -729,7 +774,7 @@ static bool put_attr(struct nlmsghdr *nlh, size_t cap, const struct ctnl_ct *ct,
 	case CTA_USE:		return put32(nlh, cap, type, ct->use);
 	case CTA_SECMARK:	return put32(nlh, cap, type, ct->secmark);
 	case CTA_ZONE:
-		return mnl_attr_put_u16_check(nlh, cap, type, htons(ct->zone));
+		return put_u16(nlh, cap, type, htons(ct->zone));
 	case CTA_PROTOINFO:	return put_protoinfo(nlh, cap, ct);
 	case CTA_NAT_SRC:	return put_nat(nlh, cap, type, &ct->nat_src);
 	case CTA_NAT_DST:	return put_nat(nlh, cap, type, &ct->nat_dst);
@@ -742,9 +787,9 @@ static bool put_attr(struct nlmsghdr *nlh, size_t cap, const struct ctnl_ct *ct,
 	case CTA_SECCTX:
 		return put_name_nest(nlh, cap, type, CTA_SECCTX_NAME, ct->secctx);
 	case CTA_LABELS:
-		return mnl_attr_put_check(nlh, cap, type, ct->labels_len, ct->labels);
+		return put(nlh, cap, type, ct->labels_len, ct->labels);
 	case CTA_LABELS_MASK:
-		return mnl_attr_put_check(nlh, cap, type, ct->labels_mask_len,
+		return put(nlh, cap, type, ct->labels_mask_len,
 					  ct->labels_mask);
 	case CTNL_CTA_TIMESTAMP_EVENT:
 		return put64(nlh, cap, type, ct->ts_event);
@@ -773,8 +818,8 @@ static bool put_attr(struct nlmsghdr *nlh, size_t cap, const struct ctnl_ct *ct,
 		break;
 	case CTA_FILTER:	/* host byte order, as ctnetlink_parse_filter() reads it */
 		if (!(nest = mnl_attr_nest_start_check(nlh, cap, type)) ||
-		    !mnl_attr_put_u32_check(nlh, cap, CTA_FILTER_ORIG_FLAGS, ct->filter_orig) ||
-		    !mnl_attr_put_u32_check(nlh, cap, CTA_FILTER_REPLY_FLAGS, ct->filter_reply))
+		    !put_u32(nlh, cap, CTA_FILTER_ORIG_FLAGS, ct->filter_orig) ||
+		    !put_u32(nlh, cap, CTA_FILTER_REPLY_FLAGS, ct->filter_reply))
 			return false;
 		break;
 	default:
@@ -816,7 +861,7 @@ int ctnl_ct_put(struct nlmsghdr *nlh, size_t cap, const struct ctnl_ct *ct,
 
 			if (!(ct->present & CTNL_HAS(type)) || (done & CTNL_HAS(type)))
 				continue;
-			if (!put_attr(nlh, cap, ct, type)) {
+			if (!put_attr(nlh, cap, ct, type, layout)) {
 				nlh->nlmsg_len = saved;
 				return -EMSGSIZE;
 			}

@@ -11,6 +11,47 @@
 
 #include "proto/ctnl.h"
 
+/*
+ * mnl_attr_put() does not clear the alignment padding after a payload; the
+ * kernel's nla_put() does, and our output must match it byte for byte.
+ */
+static bool put(struct nlmsghdr *nlh, size_t cap, uint16_t type, size_t len,
+		const void *data)
+{
+	struct nlattr *a = mnl_nlmsg_get_payload_tail(nlh);
+
+	if (!mnl_attr_put_check(nlh, cap, type, len, data))
+		return false;
+	memset((char *)mnl_attr_get_payload(a) + len, 0, MNL_ALIGN(len) - len);
+	return true;
+}
+
+static inline bool put_u8(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint8_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+/* @v is already in network order, as for mnl_attr_put_u16(). */
+static inline bool put_u16(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint16_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+static inline bool put_u32(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint32_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+static inline bool put_u64(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint64_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+static inline bool put_strz(struct nlmsghdr *nlh, size_t cap, uint16_t type, const char *s)
+{
+	return put(nlh, cap, type, strlen(s) + 1, s);
+}
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static int fail(const struct nlmsghdr *nlh, int *bad_off, const void *at, int err)
@@ -164,7 +205,7 @@ int ctnl_exp_parse(const struct nlmsghdr *nlh, struct ctnl_exp *exp, int *bad_of
 
 static bool put32(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint32_t v)
 {
-	return mnl_attr_put_u32_check(nlh, cap, type, htonl(v));
+	return put_u32(nlh, cap, type, htonl(v));
 }
 
 static bool put_attr(struct nlmsghdr *nlh, size_t cap, const struct ctnl_exp *e,
@@ -184,11 +225,11 @@ static bool put_attr(struct nlmsghdr *nlh, size_t cap, const struct ctnl_exp *e,
 	case CTA_EXPECT_FLAGS:		return put32(nlh, cap, type, e->flags);
 	case CTA_EXPECT_CLASS:		return put32(nlh, cap, type, e->class);
 	case CTA_EXPECT_ZONE:
-		return mnl_attr_put_u16_check(nlh, cap, type, htons(e->zone));
+		return put_u16(nlh, cap, type, htons(e->zone));
 	case CTA_EXPECT_HELP_NAME:
-		return mnl_attr_put_strz_check(nlh, cap, type, e->helper);
+		return put_strz(nlh, cap, type, e->helper);
 	case CTA_EXPECT_FN:
-		return mnl_attr_put_strz_check(nlh, cap, type, e->fn);
+		return put_strz(nlh, cap, type, e->fn);
 	case CTA_EXPECT_NAT:
 		if (!(nest = mnl_attr_nest_start_check(nlh, cap, type)))
 			return false;

@@ -16,6 +16,47 @@
 #include "proto/ctnl.h"
 
 /*
+ * mnl_attr_put() does not clear the alignment padding after a payload; the
+ * kernel's nla_put() does, and our output must match it byte for byte.
+ */
+static bool put(struct nlmsghdr *nlh, size_t cap, uint16_t type, size_t len,
+		const void *data)
+{
+	struct nlattr *a = mnl_nlmsg_get_payload_tail(nlh);
+
+	if (!mnl_attr_put_check(nlh, cap, type, len, data))
+		return false;
+	memset((char *)mnl_attr_get_payload(a) + len, 0, MNL_ALIGN(len) - len);
+	return true;
+}
+
+static inline bool put_u8(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint8_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+/* @v is already in network order, as for mnl_attr_put_u16(). */
+static inline bool put_u16(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint16_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+static inline bool put_u32(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint32_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+static inline bool put_u64(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint64_t v)
+{
+	return put(nlh, cap, type, sizeof(v), &v);
+}
+
+static inline bool put_strz(struct nlmsghdr *nlh, size_t cap, uint16_t type, const char *s)
+{
+	return put(nlh, cap, type, strlen(s) + 1, s);
+}
+
+/*
  * Collect the attributes of [data, data + len) into tb[0..max], the last
  * one of a type winning, as nla_parse() does. An attribute whose length is
  * below its header or runs past the container is a structure error.
@@ -215,7 +256,7 @@ static uint32_t fields_to_put(const struct ctnl_tuple *tuple)
 
 static bool put_be16(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint16_t v)
 {
-	return mnl_attr_put_u16_check(nlh, cap, type, htons(v));
+	return put_u16(nlh, cap, type, htons(v));
 }
 
 /* ipv4_tuple_to_nlattr() / ipv6_tuple_to_nlattr() */
@@ -228,21 +269,44 @@ static bool put_ip(struct nlmsghdr *nlh, size_t cap, const struct ct_tuple *t,
 		return false;
 	if (t->l3num == AF_INET6) {
 		if ((f & CT_TF_IP_SRC) &&
-		    !mnl_attr_put_check(nlh, cap, CTA_IP_V6_SRC, 16, t->src.ip6))
+		    !put(nlh, cap, CTA_IP_V6_SRC, 16, t->src.ip6))
 			return false;
 		if ((f & CT_TF_IP_DST) &&
-		    !mnl_attr_put_check(nlh, cap, CTA_IP_V6_DST, 16, t->dst.ip6))
+		    !put(nlh, cap, CTA_IP_V6_DST, 16, t->dst.ip6))
 			return false;
 	} else if (t->l3num == AF_INET) {
 		if ((f & CT_TF_IP_SRC) &&
-		    !mnl_attr_put_check(nlh, cap, CTA_IP_V4_SRC, 4, &t->src.ip))
+		    !put(nlh, cap, CTA_IP_V4_SRC, 4, &t->src.ip))
 			return false;
 		if ((f & CT_TF_IP_DST) &&
-		    !mnl_attr_put_check(nlh, cap, CTA_IP_V4_DST, 4, &t->dst.ip))
+		    !put(nlh, cap, CTA_IP_V4_DST, 4, &t->dst.ip))
 			return false;
 	}
 	mnl_attr_nest_end(nlh, nest);
 	return true;
+}
+
+/*
+ * ICMP and ICMPv6 fields: the kernel writes id, type, code
+ * (icmp_tuple_to_nlattr()); libnetfilter_conntrack writes code, type, id
+ * (__build_tuple_proto()), which the REQUEST layout reproduces.
+ * @f uses the ICMP bit positions.
+ */
+static bool put_icmp(struct nlmsghdr *nlh, size_t cap, const struct ct_tuple *t,
+		     uint32_t f, bool request, uint32_t id_bit,
+		     uint16_t id_type, uint16_t type_type, uint16_t code_type)
+{
+	bool id = f & id_bit;
+	bool type = f & CT_TF_ICMP_TYPE;
+	bool code = f & CT_TF_ICMP_CODE;
+
+	if (request)
+		return (!code || put_u8(nlh, cap, code_type, t->icmp_code)) &&
+		       (!type || put_u8(nlh, cap, type_type, t->icmp_type)) &&
+		       (!id || put_be16(nlh, cap, id_type, t->sport));
+	return (!id || put_be16(nlh, cap, id_type, t->sport)) &&
+	       (!type || put_u8(nlh, cap, type_type, t->icmp_type)) &&
+	       (!code || put_u8(nlh, cap, code_type, t->icmp_code));
 }
 
 /*
@@ -251,14 +315,14 @@ static bool put_ip(struct nlmsghdr *nlh, size_t cap, const struct ct_tuple *t,
  * for ICMP and ICMPv6, nothing for the others.
  */
 static bool put_proto(struct nlmsghdr *nlh, size_t cap, const struct ct_tuple *t,
-		      uint32_t f)
+		      uint32_t f, bool request)
 {
 	struct nlattr *nest = mnl_attr_nest_start_check(nlh, cap, CTA_TUPLE_PROTO);
 
 	if (nest == NULL)
 		return false;
 	if ((f & CT_TF_PROTO_NUM) &&
-	    !mnl_attr_put_u8_check(nlh, cap, CTA_PROTO_NUM, t->l4num))
+	    !put_u8(nlh, cap, CTA_PROTO_NUM, t->l4num))
 		return false;
 
 	switch (t->l4num) {
@@ -272,25 +336,16 @@ static bool put_proto(struct nlmsghdr *nlh, size_t cap, const struct ct_tuple *t
 			return false;
 		break;
 	case IPPROTO_ICMP:
-		if ((f & CT_TF_ICMP_ID) &&
-		    !put_be16(nlh, cap, CTA_PROTO_ICMP_ID, t->sport))
-			return false;
-		if ((f & CT_TF_ICMP_TYPE) &&
-		    !mnl_attr_put_u8_check(nlh, cap, CTA_PROTO_ICMP_TYPE, t->icmp_type))
-			return false;
-		if ((f & CT_TF_ICMP_CODE) &&
-		    !mnl_attr_put_u8_check(nlh, cap, CTA_PROTO_ICMP_CODE, t->icmp_code))
+		if (!put_icmp(nlh, cap, t, f, request, CT_TF_ICMP_ID,
+			      CTA_PROTO_ICMP_ID, CTA_PROTO_ICMP_TYPE,
+			      CTA_PROTO_ICMP_CODE))
 			return false;
 		break;
 	case IPPROTO_ICMPV6:
-		if ((f & CT_TF_ICMPV6_ID) &&
-		    !put_be16(nlh, cap, CTA_PROTO_ICMPV6_ID, t->sport))
-			return false;
-		if ((f & CT_TF_ICMPV6_TYPE) &&
-		    !mnl_attr_put_u8_check(nlh, cap, CTA_PROTO_ICMPV6_TYPE, t->icmp_type))
-			return false;
-		if ((f & CT_TF_ICMPV6_CODE) &&
-		    !mnl_attr_put_u8_check(nlh, cap, CTA_PROTO_ICMPV6_CODE, t->icmp_code))
+		/* the ICMPV6 bits are the ICMP bits shifted by 3 */
+		if (!put_icmp(nlh, cap, t, f >> 3, request, CT_TF_ICMP_ID,
+			      CTA_PROTO_ICMPV6_ID, CTA_PROTO_ICMPV6_TYPE,
+			      CTA_PROTO_ICMPV6_CODE))
 			return false;
 		break;
 	}
@@ -298,15 +353,15 @@ static bool put_proto(struct nlmsghdr *nlh, size_t cap, const struct ct_tuple *t
 	return true;
 }
 
-/**
- * ctnl_tuple_put - append one tuple nest of attribute type @type
- * The fields written are those in tuple->present; a tuple with none of its
- * field bits set is written in full (the kernel's dump form). The zone is
- * written only with CT_TF_ZONE (ctnetlink_dump_zone_id() for a directional
- * zone). Returns 0, or -EMSGSIZE with the message as it was.
+/*
+ * ctnl_tuple_put_layout - ctnl_tuple_put() with the field order of @layout
+ * (only ICMP/ICMPv6 differ between the kernel and libnetfilter_conntrack).
+ * Internal to the codec (used by ctnl_ct.c); not declared in ctnl.h.
  */
-int ctnl_tuple_put(struct nlmsghdr *nlh, size_t cap, uint16_t type,
-		   const struct ctnl_tuple *tuple)
+int ctnl_tuple_put_layout(struct nlmsghdr *nlh, size_t cap, uint16_t type,
+			  const struct ctnl_tuple *tuple, enum ctnl_layout layout);
+int ctnl_tuple_put_layout(struct nlmsghdr *nlh, size_t cap, uint16_t type,
+			  const struct ctnl_tuple *tuple, enum ctnl_layout layout)
 {
 	uint32_t saved = nlh->nlmsg_len;
 	uint32_t f = fields_to_put(tuple);
@@ -314,7 +369,7 @@ int ctnl_tuple_put(struct nlmsghdr *nlh, size_t cap, uint16_t type,
 
 	if (nest == NULL ||
 	    !put_ip(nlh, cap, &tuple->t, f) ||
-	    !put_proto(nlh, cap, &tuple->t, f) ||
+	    !put_proto(nlh, cap, &tuple->t, f, layout == CTNL_LAYOUT_REQUEST) ||
 	    ((tuple->present & CT_TF_ZONE) &&
 	     !put_be16(nlh, cap, CTA_TUPLE_ZONE, tuple->zone))) {
 		nlh->nlmsg_len = saved;
@@ -322,4 +377,18 @@ int ctnl_tuple_put(struct nlmsghdr *nlh, size_t cap, uint16_t type,
 	}
 	mnl_attr_nest_end(nlh, nest);
 	return 0;
+}
+
+/**
+ * ctnl_tuple_put - append one tuple nest of attribute type @type
+ * The fields written are those in tuple->present; a tuple with none of its
+ * field bits set is written in full (the kernel's dump form). The zone is
+ * written only with CT_TF_ZONE (ctnetlink_dump_zone_id() for a directional
+ * zone). Fields are in the kernel's order (ctnetlink_dump_tuples()).
+ * Returns 0, or -EMSGSIZE with the message as it was.
+ */
+int ctnl_tuple_put(struct nlmsghdr *nlh, size_t cap, uint16_t type,
+		   const struct ctnl_tuple *tuple)
+{
+	return ctnl_tuple_put_layout(nlh, cap, type, tuple, CTNL_LAYOUT_DUMP);
 }

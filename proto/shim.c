@@ -219,6 +219,7 @@ struct nlsock {
 	uint32_t dst_portid;	/* connect() */
 	uint32_t dst_groups;	/* connect(), as a bitmask of one group */
 	uint32_t opts;		/* SOL_NETLINK flag options: bit (1 << option) */
+	pid_t owner;		/* process that created it (see sync_close()) */
 	struct stashed *stash, **stash_tail;
 };
 
@@ -660,6 +661,7 @@ int socket(int domain, int type, int protocol)
 		return -1;
 	}
 	s->type = base;
+	s->owner = getpid();
 	fd = connect_daemon(type);
 	if (fd < 0) {
 		free(s);
@@ -678,15 +680,74 @@ int socket(int domain, int type, int protocol)
 }
 
 /* close(): forget the state of @fd (the daemon sees the unix socket close). */
+/*
+ * The kernel handles a netlink request inside sendmsg(): when a client has
+ * sent something, it is done. ctsim handles it when it reads the datagram,
+ * so a client that exits right after sending (conntrack -U reads stale ACKs
+ * and moves on) could leave requests the next command does not yet see.
+ * Before the last close of a socket by the process that made it, half-close
+ * it and wait until ctsim has read everything and hung up.
+ */
+#define SYNC_CLOSE_MS	3000
+
+static void sync_close(int fd)
+{
+	char buf[4096];
+	long long deadline = now_ms() + SYNC_CLOSE_MS;
+
+	if (shutdown(fd, SHUT_WR) < 0)
+		return;
+	for (;;) {
+		long long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || wait_fd(fd, POLLIN, (int)left) <= 0)
+			return;
+		n = real.recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return;
+	}
+}
+
+/* Is @fd the last reference, in its creator, to one of our sockets? */
+static bool last_owned_ref(int fd)
+{
+	struct nlsock *s;
+	bool last;
+
+	pthread_mutex_lock(&lock);
+	s = lookup(fd);
+	last = s && s->refs == 1 && s->owner == getpid();
+	pthread_mutex_unlock(&lock);
+	return last;
+}
+
 int close(int fd)
 {
 	init();
 	if (maybe_ours(fd)) {
+		if (last_owned_ref(fd)) {
+			int saved = errno;
+
+			sync_close(fd);
+			errno = saved;
+		}
 		pthread_mutex_lock(&lock);
 		fd_detach(fd);
 		pthread_mutex_unlock(&lock);
 	}
 	return real.close(fd);
+}
+
+/* Programs that exit without closing (exit() closes fds in the kernel,
+ * not through close()) get the same guarantee at exit. */
+__attribute__((destructor)) static void sync_all_at_exit(void)
+{
+	if (atomic_load(&nl_fds) <= 0)
+		return;
+	for (size_t fd = 0; fd < fdtab_len; fd++)
+		if (last_owned_ref((int)fd))
+			sync_close((int)fd);
 }
 
 /* close_range() (glibc ≥ 2.34; CPython's subprocess uses it). */

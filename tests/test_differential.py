@@ -497,8 +497,7 @@ exec "$@"
 """
 
 
-@pytest.fixture
-def label_worlds(kernel_ns, ctsim, tmp_path):
+def _label_worlds(kernel_ns, ctsim, tmp_path, in_use):
     script = tmp_path / "labels.sh"
     script.write_text(LABEL_SCRIPT)
     mnt = tmp_path / "labels-mnt"
@@ -514,15 +513,30 @@ def label_worlds(kernel_ns, ctsim, tmp_path):
         return ctsim.run(wrap + [CONNTRACK, *args], input=input,
                          env={"CONNLABELS": CONNLABEL_CONF})
 
-    # The kernel keeps labels only when the namespace "uses" them: an nft
-    # rule with a ct label expression.
-    nft = subprocess.run(wrap + kernel_ns.cmd(["nft", "-f", "-"]), env=env, text=True,
-                         capture_output=True, input=(
-                             "table ip ctsim_labels {\n chain c {\n"
-                             "  type filter hook prerouting priority 0;\n"
-                             "  ct label green accept\n }\n}\n"))
-    assert nft.returncode == 0, f"nft (enable labels in the kernel netns): {nft.stderr}"
+    if in_use:
+        # The kernel keeps labels only when the namespace "uses" them: an nft
+        # rule with a ct label expression (ctsim: ctsim_labels_used=1).
+        nft = subprocess.run(wrap + kernel_ns.cmd(["nft", "-f", "-"]), env=env, text=True,
+                             capture_output=True, input=(
+                                 "table ip ctsim_labels {\n chain c {\n"
+                                 "  type filter hook prerouting priority 0;\n"
+                                 "  ct label green accept\n }\n}\n"))
+        assert nft.returncode == 0, f"nft (enable labels in the kernel netns): {nft.stderr}"
     return (World("kernel", kern_run, None), World("ctsim", sim_run, None))
+
+
+@pytest.fixture
+def label_worlds(kernel_ns, ctsim_factory, tmp_path):
+    """Labels in use: an nft `ct label` rule in the kernel namespace,
+    ctsim_labels_used=1 in ctsim."""
+    ctsim = ctsim_factory(["--set", "ctsim_labels_used=1"])
+    return _label_worlds(kernel_ns, ctsim, tmp_path, True)
+
+
+@pytest.fixture
+def label_worlds_unused(kernel_ns, ctsim, tmp_path):
+    """Labels not in use (the default in both worlds)."""
+    return _label_worlds(kernel_ns, ctsim, tmp_path, False)
 
 
 LABEL_ENTRIES = [
@@ -551,4 +565,18 @@ def test_labels(label_worlds):
     ]
     for args in steps:
         k, s = both(label_worlds, *args)
+        compare(k, s, " ".join(args))
+
+
+def test_labels_not_in_use(label_worlds_unused):
+    """Without a ct label rule the kernel silently drops labels on create
+    and answers ENOSPC to -U --label-add (conntrack still exits 0)."""
+    insert_both(label_worlds_unused, LABEL_ENTRIES)
+    steps = [
+        ["-L", "-o", "labels"],
+        ["-U", "-s", A, "-p", "udp", "--sport", "7003", "--label-add", "ten"],
+        ["-L", "-o", "extended,labels"],
+    ]
+    for args in steps:
+        k, s = both(label_worlds_unused, *args)
         compare(k, s, " ".join(args))

@@ -1,4 +1,10 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Records the kernel byte vectors of tests/unit/vectors/kernel_vectors.h:
+# packet-created entries (TCP and UDPv6 over loopback, nf_conntrack_acct and _timestamp on), their events, -L and -S.
+# Run as root in an empty directory: unshare -n -m sh capture-packets.sh
+# then: gen_vectors.py a:DIR_OF_capture-table b:DIR_OF_capture-packets > kernel_vectors.h
+# Each conntrack command is straced (-e write=3 -e read=3,4: raw bytes).
 set -x
 ip link set lo up
 sysctl -qw net.netfilter.nf_conntrack_acct=1 net.netfilter.nf_conntrack_timestamp=1

@@ -1,5 +1,11 @@
 #!/bin/sh
-# run inside: unshare -n -m
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Records the kernel byte vectors of tests/unit/vectors/kernel_vectors.h:
+# entries created with conntrack -I (tcp/udp/icmp/icmpv6/sctp/gre/generic, zones, mark, NAT), then -L/-G/-U/-C/-S/-D/-F, with conntrack -E recording the events.
+# Run as root in an empty directory: unshare -n -m sh capture-table.sh
+# then: gen_vectors.py a:DIR_OF_capture-table b:DIR_OF_capture-packets > kernel_vectors.h
+# Each conntrack command is straced (-e write=3 -e read=3,4: raw bytes).
+# (the nft ruleset below is disabled: ctnetlink-created entries need no hooks)
 set -x
 ip link set lo up
 sysctl -qw net.netfilter.nf_conntrack_acct=1 net.netfilter.nf_conntrack_timestamp=1

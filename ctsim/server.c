@@ -301,6 +301,10 @@ static int do_bind(struct server *srv, struct client *cl, const struct ctsim_ctl
 {
 	uint32_t want = req->a;
 
+	/* netlink_bind(): NETLINK_NETFILTER has no NL_CFG_F_NONROOT_RECV, so
+	 * joining multicast groups needs CAP_NET_ADMIN. */
+	if (req->b && cl->uid != 0)
+		return EPERM;
 	if (cl->bound) {
 		/* A bound socket keeps its port id; re-binding may only change
 		 * the groups (libnfnetlink binds twice). */
@@ -331,6 +335,8 @@ static void do_setsockopt(struct server *srv, struct client *cl, const struct ct
 {
 	switch (req->a) {
 	case NETLINK_ADD_MEMBERSHIP:
+		if (cl->uid != 0)
+			break;	/* netlink_setsockopt(): EPERM for non-root */
 		if (req->b >= 1 && req->b <= 32)
 			cl->groups |= 1u << (req->b - 1);
 		break;
@@ -572,7 +578,7 @@ int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
 	memset(srv, 0, sizeof(*srv));
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
-	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	memcpy(srv->path, path, strlen(path) + 1);
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	srv->epfd = epfd;
 	srv->table = t;

@@ -147,15 +147,17 @@ static void put_seqadj_synproxy(struct ctnl_ct *o, const struct conn *c, uint32_
 		o->seqadj[1] = x->seqadj[1];
 	}
 	/* Entries made through ctnetlink always carry the synproxy
-	 * extension (nfct_synproxy_ext_add()), usually all zeros. */
-	if (x && (x->has & CONN_EXT_SYNPROXY) &&
-	    (kind == FILL_DUMP || (evmask & CT_EV(SYNPROXY)))) {
+	 * extension (nfct_synproxy_ext_add()), usually all zeros: a flag,
+	 * and the values only when somebody set them. */
+	if ((c->flags & CONN_F_SYNPROXY) && (kind == FILL_DUMP || (evmask & CT_EV(SYNPROXY)))) {
 		o->present |= CTNL_HAS(CTA_SYNPROXY);
 		o->synproxy_present = 1u << CTA_SYNPROXY_ISN | 1u << CTA_SYNPROXY_ITS |
 				      1u << CTA_SYNPROXY_TSOFF;
-		o->synproxy_isn = x->synproxy[0];
-		o->synproxy_its = x->synproxy[1];
-		o->synproxy_tsoff = x->synproxy[2];
+		if (x && (x->has & CONN_EXT_SYNPROXY)) {
+			o->synproxy_isn = x->synproxy[0];
+			o->synproxy_its = x->synproxy[1];
+			o->synproxy_tsoff = x->synproxy[2];
+		}
 	}
 }
 
@@ -436,8 +438,14 @@ static int change_seqadj(struct conn *c, const struct ctnl_ct *req)
 
 static int change_synproxy(struct conn *c, const struct ctnl_ct *req)
 {
-	struct conn_ext *x = conn_ext_add(c);
+	struct conn_ext *x;
 
+	if (!(c->flags & CONN_F_SYNPROXY))
+		return 0;	/* ctnetlink_change_synproxy(): no extension, nothing to do */
+	if (!req->synproxy_isn && !req->synproxy_its && !req->synproxy_tsoff &&
+	    !(c->ext && (c->ext->has & CONN_EXT_SYNPROXY)))
+		return 0;	/* still all zeros: keep the entry small */
+	x = conn_ext_add(c);
 	if (!x)
 		return -ENOMEM;
 	x->has |= CONN_EXT_SYNPROXY;
@@ -586,15 +594,9 @@ static int create_conntrack(struct server *srv, struct client *cl, const struct 
 	memset(&c->proto, 0, sizeof(c->proto));
 	if ((req->present & CTNL_HAS(CTA_PROTOINFO)) && (err = change_protoinfo(c, req)))
 		goto fail;
-	if (req->present & CTNL_HAS(CTA_SYNPROXY)) {
-		if ((err = change_synproxy(c, req)))
-			goto fail;
-	} else if (!(x = conn_ext_add(c))) {
-		err = -ENOMEM;
+	c->flags |= CONN_F_SYNPROXY;
+	if ((req->present & CTNL_HAS(CTA_SYNPROXY)) && (err = change_synproxy(c, req)))
 		goto fail;
-	} else {
-		x->has |= CONN_EXT_SYNPROXY;
-	}
 	if (req->present & CTNL_HAS(CTA_MARK))
 		change_mark(c, req);
 	if (req->present & CTNL_HAS(CTA_TUPLE_MASTER)) {

@@ -94,6 +94,7 @@ struct conn_sctp {
 #define CONN_F_ECACHE		0x01	/* events are delivered for this entry */
 #define CONN_F_HASHED		0x02	/* linked in the hash */
 #define CONN_F_DYING_LIST	0x04	/* unlinked, waiting for its last reference */
+#define CONN_F_SYNPROXY		0x08	/* has the synproxy extension (values in ext, or all zero) */
 
 struct conn {
 	struct ct_thash th[2];		/* [CT_DIR_ORIG], [CT_DIR_REPLY] */

@@ -22,7 +22,7 @@ connection; target <= 256 B).
 
 Needs root.  Usage:
     tests/bench/bench_ctnetlink.py [--entries 100000] [--runs 5]
-        [--ctsim-build DIR] [--mem-entries 1000000] [--via-exec]
+        [--ctsim-build DIR] [--mem-entries 1000000] [--via-exec] [--pin CPU]
         [--skip-kernel] [--skip-ctsim] [--skip-memory]
 """
 
@@ -47,6 +47,12 @@ import wire as W  # noqa: E402
 
 CONNTRACK = shutil.which("conntrack") or "/usr/sbin/conntrack"
 CLONE_NEWNET = 0x40000000
+PIN = None          # --pin CPU: every measured process (and ctsim) on that CPU
+
+
+def _pin():
+    if PIN is not None:
+        os.sched_setaffinity(0, {PIN})
 
 
 # --- workload --------------------------------------------------------------------
@@ -76,6 +82,7 @@ class KernelSide:
         self.libc = ctypes.CDLL(None, use_errno=True)
 
     def _enter(self):
+        _pin()
         fd = os.open(self.nsfile, os.O_RDONLY)
         if self.libc.setns(fd, CLONE_NEWNET) != 0:
             os._exit(126)
@@ -106,7 +113,7 @@ class CtsimSide:
             self.env["LD_PRELOAD"] = str(shim)
 
     def run(self, args, **kw):
-        return subprocess.run(self.prefix + list(args), env=self.env, **kw)
+        return subprocess.run(self.prefix + list(args), env=self.env, preexec_fn=_pin, **kw)
 
     def close(self):
         stop_ctsim(self.proc)
@@ -123,7 +130,7 @@ def start_ctsim(build, sock, extra=()):
     if not binary.exists():
         sys.exit(f"{binary} not found (use --ctsim-build)")
     proc = subprocess.Popen([str(binary), "--socket", sock, *extra],
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_pin)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -236,10 +243,14 @@ def main():
     ap.add_argument("--mem-entries", type=int, default=1000000)
     ap.add_argument("--via-exec", action="store_true",
                     help="run conntrack through the ctsim-exec wrapper instead of LD_PRELOAD directly")
+    ap.add_argument("--pin", type=int, metavar="CPU",
+                    help="run conntrack (and the ctsim daemon) on this CPU only")
     ap.add_argument("--skip-kernel", action="store_true")
     ap.add_argument("--skip-ctsim", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     args = ap.parse_args()
+    global PIN
+    PIN = args.pin
     if os.geteuid() != 0:
         sys.exit("needs root (network namespaces, SO_*BUFFORCE)")
     build = args.ctsim_build.resolve()
@@ -247,7 +258,8 @@ def main():
     ver = subprocess.run([CONNTRACK, "-V"], capture_output=True, text=True)
     print(f"# {(ver.stdout + ver.stderr).strip()}; {os.uname().release}; {os.cpu_count()} CPUs; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"# {args.entries} entries, {args.runs} runs per side, ctsim build {build}")
+    print(f"# {args.entries} entries, {args.runs} runs per side, ctsim build {build}"
+          + (f", pinned to CPU {PIN}" if PIN is not None else ""))
 
     results = {}
     with tempfile.TemporaryDirectory(prefix="ctsim-bench-") as tmp:

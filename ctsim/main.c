@@ -24,6 +24,10 @@
 #include "ctsim/table.h"
 
 #define GC_INTERVAL_MS	100
+/* After activity, keep polling without sleeping for this long: clients wait
+ * for each answer (conntrack -R sends one request per entry), and waking a
+ * sleeping CPU costs more than the work. */
+#define BUSY_POLL_NS	200000ull
 
 static void usage(FILE *out)
 {
@@ -198,14 +202,22 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "ctsim: listening on %s\n", path);
 
-	for (bool running = true; running;) {
+	for (bool running = true, busy = false; running;) {
+		static uint64_t busy_until;
 		struct epoll_event evs[64];
-		int n = epoll_wait(epfd, evs, 64, -1);
+		struct timespec ts;
+		uint64_t now;
+		int n = epoll_wait(epfd, evs, 64, busy ? 0 : -1);
 
 		if (n < 0 && errno != EINTR) {
 			perror("ctsim: epoll_wait");
 			break;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * CT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+		if (n > 0)
+			busy_until = now + BUSY_POLL_NS;
+		busy = now < busy_until;
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 

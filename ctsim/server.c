@@ -27,6 +27,10 @@
 #define RX_MAX		(256 * 1024)
 /* Events queued behind pending replies before we call it an overrun. */
 #define EVENT_BACKLOG	256
+/* Request datagrams read per wake-up. One: epoll is level-triggered and
+ * asks again, while a second recv() would almost always find nothing in
+ * the common request/answer ping-pong and cost a system call. */
+#define RX_BURST	1
 /* Dump datagrams produced per wake-up, so one big dump cannot starve others. */
 #define DUMP_BURST	64
 
@@ -474,9 +478,9 @@ static void read_client(struct server *srv, struct client *cl)
 
 	if (!buf && !(buf = malloc(RX_MAX)))
 		return;
-	/* A handful of datagrams per wake-up; stop as soon as replies back
-	 * up or a dump starts (see client_update_epoll()). */
-	for (int i = 0; i < 16 && !cl->dead && !cl->outq && !cl->dump; i++) {
+	/* Stop as soon as replies back up or a dump starts (see
+	 * client_update_epoll()). */
+	for (int i = 0; i < RX_BURST && !cl->dead && !cl->outq && !cl->dump; i++) {
 		ssize_t n = recv(cl->fd, buf, RX_MAX, MSG_DONTWAIT | MSG_TRUNC);
 
 		if (n == 0) {

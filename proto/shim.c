@@ -1209,6 +1209,48 @@ static ssize_t recv_stash(struct nlsock *s, struct msghdr *msg, int flags, bool 
  * NETLINK_NO_ENOBUFS is set; anything else is skipped) and fakes the address.
  * Called with the lock held; releases it.
  */
+/*
+ * A netlink request is answered before sendmsg() returns; ctsim answers from
+ * another process, and on a virtual machine waking a sleeping CPU for it
+ * costs tens of microseconds per request. Before a blocking receive, poll
+ * for a short while (busy polling, as SO_BUSY_POLL does for NICs), so that a
+ * request/ACK loop such as `conntrack -R` runs at the kernel's pace.
+ * CTSIM_SPIN_US sets the window (default 50 µs, 0 disables).
+ */
+static long spin_us = -1;
+
+static long spin_window_us(void)
+{
+	if (spin_us < 0) {
+		const char *e = getenv("CTSIM_SPIN_US");
+
+		spin_us = e ? strtol(e, NULL, 10) : 50;
+	}
+	return spin_us;
+}
+
+/* real.recvmsg(), trying non-blocking reads for the spin window first; the
+ * read that succeeds returns the data, so spinning costs no extra call. */
+static ssize_t recvmsg_spin(int fd, struct msghdr *m, int rflags)
+{
+	struct timespec t0, t;
+	long window = (rflags & MSG_DONTWAIT) ? 0 : spin_window_us();
+
+	if (window > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			ssize_t n = real.recvmsg(fd, m, rflags | MSG_DONTWAIT);
+
+			if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+				return n;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000000L + (t.tv_nsec - t0.tv_nsec) / 1000 >= window)
+				break;
+		}
+	}
+	return real.recvmsg(fd, m, rflags);
+}
+
 static ssize_t nl_recv(int fd, struct nlsock *s, struct msghdr *msg, int flags)
 {
 	size_t cap = iov_total(msg->msg_iov, msg->msg_iovlen);
@@ -1253,7 +1295,7 @@ static ssize_t nl_recv(int fd, struct nlsock *s, struct msghdr *msg, int flags)
 				headlen = 0;
 			}
 		} else {
-			n = real.recvmsg(fd, &m, rflags);
+			n = recvmsg_spin(fd, &m, rflags);
 			headlen = n > 0 ? iov_gather(head, sizeof(head), msg->msg_iov,
 						    msg->msg_iovlen) : 0;
 		}

@@ -99,15 +99,16 @@ int ct_settings_set(struct ct_settings *s, const char *name, const char *value,
 		snprintf(err, errlen, "unknown setting \"%s\"", name);
 		return -1;
 	}
+	/* From here on the value is at fault (-2, see settings.h). */
 	errno = 0;
 	v = strtoull(value, &end, 0);
 	if (errno || end == value || *end || value[0] == '-') {
 		snprintf(err, errlen, "%s: \"%s\" is not a number", r->name, value);
-		return -1;
+		return -2;
 	}
 	if (v < r->min || v > r->max) {
 		snprintf(err, errlen, "%s: %llu is out of range %u..%u", r->name, v, r->min, r->max);
-		return -1;
+		return -2;
 	}
 	*field(s, r) = (uint32_t)v;
 	return 0;
@@ -118,6 +119,7 @@ int ct_settings_load(struct ct_settings *s, const char *path, char *err, size_t 
 	struct ct_settings tmp = *s;
 	char line[512], msg[256];
 	unsigned lineno = 0;
+	int rc;
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
@@ -150,9 +152,11 @@ int ct_settings_load(struct ct_settings *s, const char *path, char *err, size_t 
 		for (e = val + strlen(val); e > val && (e[-1] == ' ' || e[-1] == '\t'); e--)
 			;
 		*e = '\0';
-		if (ct_settings_set(&tmp, name, val, msg, sizeof(msg)) < 0) {
+		rc = ct_settings_set(&tmp, name, val, msg, sizeof(msg));
+		if (rc < 0) {
+			/* Point at the part at fault: the name or the value. */
 			snprintf(err, errlen, "%s:%u:%zu: %s", path, lineno,
-				 (size_t)(name - line) + 1, msg);
+				 (size_t)((rc == -2 ? val : name) - line) + 1, msg);
 			fclose(f);
 			return -1;
 		}

@@ -43,8 +43,8 @@ void ct_settings_init(struct ct_settings *s);
 /**
  * ct_settings_set - set one setting from text
  * @name: sysctl name, with or without the "net.netfilter." prefix
- * Returns 0, or -1 with a message in @err ("unknown setting", "not a
- * number", "out of range 1..N").
+ * Returns 0, -1 for an unknown name or -2 for a bad value ("not a number",
+ * "out of range 1..N"), with a message in @err.
  */
 int ct_settings_set(struct ct_settings *s, const char *name, const char *value,
 		    char *err, size_t errlen);

@@ -70,7 +70,8 @@ def test_config_file(tmp_path):
 @pytest.mark.parametrize("text,where,message", [
     ("nf_conntrack_max = 5\n  nf_conntrack_bogus = 1\n", "2:3", 'unknown setting "nf_conntrack_bogus"'),
     ("nf_conntrack_max = 5\nnf_conntrack_acct\n", "2:1", 'expected "name = value"'),
-    ("\n\nnf_conntrack_max = -4\n", "3:1", "is not a number"),
+    ("\n\nnf_conntrack_max = -4\n", "3:20", 'nf_conntrack_max: "-4" is not a number'),
+    ("nf_conntrack_events =  7 \n", "1:24", "nf_conntrack_events: 7 is out of range 0..2"),
 ])
 def test_config_file_errors_are_located_and_apply_nothing(tmp_path, text, where, message):
     cfg = tmp_path / "bad.conf"

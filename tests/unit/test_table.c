@@ -280,11 +280,11 @@ static void test_settings(void **state)
 	assert_int_equal(s.tcp_timeout[CT_TCP_ESTABLISHED], 432000);
 	assert_int_equal(ct_settings_set(&s, "net.netfilter.nf_conntrack_max", "10", err, sizeof(err)), 0);
 	assert_int_equal(s.max, 10);
-	assert_int_equal(ct_settings_set(&s, "nf_conntrack_events", "3", err, sizeof(err)), -1);
+	assert_int_equal(ct_settings_set(&s, "nf_conntrack_events", "3", err, sizeof(err)), -2);
 	assert_non_null(strstr(err, "out of range"));
 	assert_int_equal(ct_settings_set(&s, "nf_conntrack_nope", "3", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown setting"));
-	assert_int_equal(ct_settings_set(&s, "nf_conntrack_acct", "x1", err, sizeof(err)), -1);
+	assert_int_equal(ct_settings_set(&s, "nf_conntrack_acct", "x1", err, sizeof(err)), -2);
 	assert_int_equal(ct_settings_timeout(&s, AF_INET, IPPROTO_UDP, 0), 30);
 	assert_int_equal(ct_settings_timeout(&s, AF_INET, 200, 0), 600);
 }

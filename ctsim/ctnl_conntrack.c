@@ -946,7 +946,7 @@ static int dying_fill(struct server *srv, struct client *cl, struct dump *d, voi
 	return (int)used;
 }
 
-static int empty_fill(struct server *srv, struct client *cl, struct dump *d, void *buf, size_t cap)
+int dump_fill_empty(struct server *srv, struct client *cl, struct dump *d, void *buf, size_t cap)
 {
 	(void)srv; (void)cl; (void)d; (void)buf; (void)cap;
 	return 0;
@@ -1116,7 +1116,6 @@ static int stats_cpu_fill(struct server *srv, struct client *cl, struct dump *d,
 	return (int)used;
 }
 
-int ctnl_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
 int ctnl_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
 {
 	struct cpu_dump *st;
@@ -1163,7 +1162,7 @@ static int start_list_dump(struct server *srv, struct client *cl, const struct n
 			   bool dying)
 {
 	struct list_dump *st;
-	struct dump d = { .fill = dying ? dying_fill : empty_fill, .done = free_state,
+	struct dump d = { .fill = dying ? dying_fill : dump_fill_empty, .done = free_state,
 			  .seq = nlh->nlmsg_seq, .type = nlh->nlmsg_type };
 	const struct nfgenmsg *g = (const void *)((const char *)nlh + NLMSG_HDRLEN);
 	int err;

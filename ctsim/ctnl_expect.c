@@ -14,26 +14,16 @@
 #include "proto/ctnl.h"
 #include "ctsim/server.h"
 
-int ctnl_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
-
-static int empty_fill(struct server *srv, struct client *cl, struct dump *d, void *buf, size_t cap)
-{
-	(void)srv; (void)cl; (void)d; (void)buf; (void)cap;
-	return 0;
-}
-
 /* ctnetlink_get_expect() */
 static int exp_get(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
 {
 	struct ctnl_exp req;
-	struct dump d = { .fill = empty_fill, .seq = nlh->nlmsg_seq, .type = nlh->nlmsg_type };
+	struct dump d = { .fill = dump_fill_empty, .seq = nlh->nlmsg_seq, .type = nlh->nlmsg_type };
 	int err = ctnl_exp_parse(nlh, &req, NULL);
 
 	if (err)
 		return err;
 	if (nlh->nlmsg_flags & NLM_F_DUMP) {
-		if (req.family)
-			d.flags = 0;	/* expectation dumps carry no DUMP_FILTERED */
 		err = server_start_dump(srv, cl, &d);
 		return err ? err : CTNL_DUMP_STARTED;
 	}

@@ -83,6 +83,12 @@ uint32_t client_portid(const struct client *cl);
 extern const ctnl_handler ctnl_ct_handlers[IPCTNL_MSG_MAX];
 extern const ctnl_handler ctnl_exp_handlers[IPCTNL_MSG_EXP_MAX];
 
+/** ctnl_start_stats_cpu_dump - the per-CPU statistics dump shared by
+ *  CT_GET_STATS_CPU and EXP_GET_STATS_CPU (ctnl_conntrack.c). */
+int ctnl_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
+/** dump_fill_empty - a dump fill function for lists that are always empty. */
+int dump_fill_empty(struct server *srv, struct client *cl, struct dump *d, void *buf, size_t cap);
+
 /**
  * ctnl_ct_event_msg - encode a conntrack event as ctnetlink_conntrack_event()
  * Returns the message length and sets *group (NFNLGRP_CONNTRACK_*), or 0 if

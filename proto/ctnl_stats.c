@@ -14,49 +14,9 @@
 #include <libmnl/libmnl.h>
 
 #include "proto/ctnl.h"
+#include "proto/ctnl_attr.h"
 
-/*
- * mnl_attr_put() does not clear the alignment padding after a payload; the
- * kernel's nla_put() does, and our output must match it byte for byte.
- */
-static bool put(struct nlmsghdr *nlh, size_t cap, uint16_t type, size_t len,
-		const void *data)
-{
-	struct nlattr *a = mnl_nlmsg_get_payload_tail(nlh);
 
-	if (!mnl_attr_put_check(nlh, cap, type, len, data))
-		return false;
-	memset((char *)mnl_attr_get_payload(a) + len, 0, MNL_ALIGN(len) - len);
-	return true;
-}
-
-static inline bool put_u8(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint8_t v)
-{
-	return put(nlh, cap, type, sizeof(v), &v);
-}
-
-/* @v is already in network order, as for mnl_attr_put_u16(). */
-static inline bool put_u16(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint16_t v)
-{
-	return put(nlh, cap, type, sizeof(v), &v);
-}
-
-static inline bool put_u32(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint32_t v)
-{
-	return put(nlh, cap, type, sizeof(v), &v);
-}
-
-static inline bool put_u64(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint64_t v)
-{
-	return put(nlh, cap, type, sizeof(v), &v);
-}
-
-static inline bool put_strz(struct nlmsghdr *nlh, size_t cap, uint16_t type, const char *s)
-{
-	return put(nlh, cap, type, strlen(s) + 1, s);
-}
-
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* An attribute type and where its value lives in a stats struct. */
 struct field {

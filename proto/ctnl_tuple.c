@@ -14,70 +14,16 @@
 #include <libmnl/libmnl.h>
 
 #include "proto/ctnl.h"
+#include "proto/ctnl_attr.h"
 
-/*
- * mnl_attr_put() does not clear the alignment padding after a payload; the
- * kernel's nla_put() does, and our output must match it byte for byte.
- */
-static bool put(struct nlmsghdr *nlh, size_t cap, uint16_t type, size_t len,
-		const void *data)
+
+/* attr_table() without reporting which attribute broke (tuples report
+ * the whole nest). */
+static int tuple_table(const void *data, size_t len, const struct nlattr **tb, unsigned max)
 {
-	struct nlattr *a = mnl_nlmsg_get_payload_tail(nlh);
+	const struct nlattr *bad;
 
-	if (!mnl_attr_put_check(nlh, cap, type, len, data))
-		return false;
-	memset((char *)mnl_attr_get_payload(a) + len, 0, MNL_ALIGN(len) - len);
-	return true;
-}
-
-static inline bool put_u8(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint8_t v)
-{
-	return put(nlh, cap, type, sizeof(v), &v);
-}
-
-/* @v is already in network order, as for mnl_attr_put_u16(). */
-static inline bool put_u16(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint16_t v)
-{
-	return put(nlh, cap, type, sizeof(v), &v);
-}
-
-static inline bool put_u32(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint32_t v)
-{
-	return put(nlh, cap, type, sizeof(v), &v);
-}
-
-static inline bool put_u64(struct nlmsghdr *nlh, size_t cap, uint16_t type, uint64_t v)
-{
-	return put(nlh, cap, type, sizeof(v), &v);
-}
-
-static inline bool put_strz(struct nlmsghdr *nlh, size_t cap, uint16_t type, const char *s)
-{
-	return put(nlh, cap, type, strlen(s) + 1, s);
-}
-
-/*
- * Collect the attributes of [data, data + len) into tb[0..max], the last
- * one of a type winning, as nla_parse() does. An attribute whose length is
- * below its header or runs past the container is a structure error.
- */
-static int attr_table(const void *data, size_t len,
-		      const struct nlattr **tb, unsigned max)
-{
-	const uint8_t *p = data, *end = p + len;
-
-	memset(tb, 0, (max + 1) * sizeof(*tb));
-	while (p + sizeof(struct nlattr) <= end) {
-		const struct nlattr *a = (const void *)p;
-		unsigned type = a->nla_type & NLA_TYPE_MASK;
-
-		if (a->nla_len < sizeof(*a) || a->nla_len > (size_t)(end - p))
-			return -EINVAL;
-		if (type <= max)
-			tb[type] = a;
-		p += MNL_ALIGN(a->nla_len);
-	}
-	return 0;
+	return attr_table(data, len, tb, max, &bad);
 }
 
 /* Payload length check of the kernel's nla policies: too short -> ERANGE. */
@@ -100,7 +46,7 @@ static int parse_ip(const struct nlattr *nest, struct ctnl_tuple *tuple)
 	const struct nlattr *tb[CTA_IP_MAX + 1];
 	struct ct_tuple *t = &tuple->t;
 
-	if (attr_table(mnl_attr_get_payload(nest),
+	if (tuple_table(mnl_attr_get_payload(nest),
 		       mnl_attr_get_payload_len(nest), tb, CTA_IP_MAX) < 0)
 		return -EINVAL;
 	if (short_attr(tb[CTA_IP_V4_SRC], 4) || short_attr(tb[CTA_IP_V4_DST], 4) ||
@@ -144,7 +90,7 @@ static int parse_proto(const struct nlattr *nest, struct ctnl_tuple *tuple)
 	const struct nlattr *tb[CTA_PROTO_MAX + 1];
 	struct ct_tuple *t = &tuple->t;
 
-	if (attr_table(mnl_attr_get_payload(nest),
+	if (tuple_table(mnl_attr_get_payload(nest),
 		       mnl_attr_get_payload_len(nest), tb, CTA_PROTO_MAX) < 0)
 		return -EINVAL;
 	if (short_attr(tb[CTA_PROTO_NUM], 1) ||
@@ -214,7 +160,7 @@ int ctnl_tuple_parse(const struct nlattr *attr, uint8_t family,
 
 	memset(tuple, 0, sizeof(*tuple));
 	tuple->t.l3num = family;
-	if (attr_table(mnl_attr_get_payload(attr),
+	if (tuple_table(mnl_attr_get_payload(attr),
 		       mnl_attr_get_payload_len(attr), tb, CTA_TUPLE_MAX) < 0)
 		return -EINVAL;
 	if (short_attr(tb[CTA_TUPLE_ZONE], 2))

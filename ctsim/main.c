@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "proto/ctsim_wire.h"
 #include "ctsim/clock.h"
+#include "ctsim/cmd.h"
 #include "ctsim/event.h"
 #include "ctsim/server.h"
 #include "ctsim/settings.h"
@@ -33,6 +34,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ctsim [OPTIONS]\n"
+		"       ctsim ruleset check|show FILE\n"
 		"Emulate Linux netfilter connection tracking, serving nfnetlink_conntrack\n"
 		"on a Unix socket (use ctsim-exec to point conntrack(8) at it).\n"
 		"\n"
@@ -90,6 +92,10 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt, epfd, sfd, tfd, rc;
 	sigset_t mask;
+
+	/* Subcommands: table-driven as they grow (replay, scenario ...). */
+	if (argc > 1 && strcmp(argv[1], "ruleset") == 0)
+		return cmd_ruleset(argc - 1, argv + 1);
 
 	ct_settings_init(&settings);
 	while ((opt = getopt_long(argc, argv, "s:m:c:vhV", opts, NULL)) != -1) {

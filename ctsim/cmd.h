@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cmd.h — ctsim's subcommands besides the daemon itself (`ctsim VERB ...`).
+ * Each returns the process exit status: 0 ok, 1 failure, 2 usage error.
+ */
+#ifndef CTSIM_CMD_H
+#define CTSIM_CMD_H
+
+/** cmd_ruleset - `ctsim ruleset check|show FILE`: parse a ruleset only. */
+int cmd_ruleset(int argc, char **argv);
+
+#endif

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* placeholder: being written */
+typedef int ctsim_placeholder_proto_sctp_t;

@@ -5,8 +5,8 @@
  *
  * Each verb parses its keywords (parse.c), builds one ctnetlink request with
  * the codec (proto/ctnl.h), sends it over the client library
- * (proto/ctnl_client.h) and prints the answer (print.c). The requests are
- * those conntrack 1.4.7 sends for the same job (see
+ * (proto/ctnl_client.h) and prints the answer (proto/ctnl_print.c). The
+ * requests are those conntrack 1.4.7 sends for the same job (see
  * shared/reference/ctnetlink-compat.md §4), so ctsim and the kernel see the
  * same thing from ctctl as from conntrack.
  */
@@ -99,10 +99,10 @@ static int parse_words(struct ctctl_args *a, uint32_t allowed,
 			return CTCTL_OK;	/* a verb's own word */
 		if (a->i + 1 >= a->argc)
 			return ctctl_usage_error(a, a->argc, "\"-o\" needs a list (extended,id,timestamp,ktimestamp)");
-		flags = ctctl_parse_output(a->argv[a->i + 1]);
+		flags = ctnl_print_parse_output(a->argv[a->i + 1]);
 		if (flags < 0)
 			return ctctl_usage_error(a, a->i + 1, "unknown output format \"%s\"", a->argv[a->i + 1]);
-		ctctl_opts.out |= (unsigned)flags;
+		ctctl_opts.print.out |= (unsigned)flags;
 		a->i += 2;
 	}
 }
@@ -201,7 +201,7 @@ static int list_cb(const struct nlmsghdr *nlh, void *data)
 		return 0;
 	st->shown++;
 	if (st->print) {
-		ctctl_print_ct(&ct, CTCTL_EV_NONE, 0);
+		ctnl_print_ct(&ct, CTNL_EV_NONE, 0);
 	} else if (!st->have_found) {
 		st->found = ct;
 		st->have_found = true;
@@ -244,13 +244,13 @@ static int cmd_list(struct ctctl_args *a)
 		return ctctl_usage_error(a, a->i, "unexpected word \"%s\"", a->argv[a->i]);
 	if (!get_conn(a))
 		return CTCTL_FAIL;
-	ctctl_print_begin_list();
+	ctnl_print_begin_list();
 	r = dump_table(&s, &st);
-	ctctl_print_end_list();
+	ctnl_print_end_list();
 	fflush(stdout);
 	if (r < 0)
 		return ctctl_fail(a, -r);
-	if (!ctctl_opts.json)
+	if (!ctctl_opts.print.json)
 		fprintf(stderr, "%u flow entries have been shown.\n", st.shown);
 	return CTCTL_OK;
 }
@@ -263,7 +263,7 @@ static int print_cb(const struct nlmsghdr *nlh, void *data)
 
 	(void)data;
 	if (is_ct_msg(nlh) && ctnl_ct_parse(nlh, &ct, NULL) == 0)
-		ctctl_print_ct(&ct, CTCTL_EV_NONE, 0);
+		ctnl_print_ct(&ct, CTNL_EV_NONE, 0);
 	return 0;
 }
 
@@ -509,7 +509,7 @@ static int cmd_count(struct ctctl_args *a)
 		return ctctl_fail(a, -r);
 	if (r == 0)
 		return ctctl_fail(a, EPROTO);	/* no statistics message came */
-	ctctl_print_count(&g);
+	ctnl_print_count(&g);
 	fflush(stdout);
 	return CTCTL_OK;
 }
@@ -525,7 +525,7 @@ static int stats_cb(const struct nlmsghdr *nlh, void *data)
 	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nfg)) ||
 	    ctnl_stats_cpu_parse(nlh, &s) < 0)
 		return 0;
-	ctctl_print_stats_cpu(ntohs(nfg->res_id), &s);
+	ctnl_print_stats_cpu(ntohs(nfg->res_id), &s);
 	return 0;
 }
 
@@ -540,9 +540,9 @@ static int cmd_stats(struct ctctl_args *a)
 	if (!get_conn(a))
 		return CTCTL_FAIL;
 	nlh = start_req(buf, IPCTNL_MSG_CT_GET_STATS_CPU, NLM_F_DUMP, AF_UNSPEC, 0);
-	ctctl_print_begin_list();
+	ctnl_print_begin_list();
 	r = do_request(nlh, stats_cb, NULL);
-	ctctl_print_end_list();
+	ctnl_print_end_list();
 	fflush(stdout);
 	return r < 0 ? ctctl_fail(a, -r) : CTCTL_OK;
 }
@@ -558,22 +558,22 @@ struct monitor_state {
 static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct monitor_state *m = data;
-	enum ctctl_event ev;
+	enum ctnl_event ev;
 	struct ctnl_ct ct;
 	int group;
 
 	if (!is_ct_msg(nlh) || ctnl_ct_parse(nlh, &ct, NULL) < 0)
 		return 0;
 	if (CTNL_MSGTYPE(nlh->nlmsg_type) == IPCTNL_MSG_CT_DELETE)
-		ev = CTCTL_EV_DESTROY, group = NFNLGRP_CONNTRACK_DESTROY;
+		ev = CTNL_EV_DESTROY, group = NFNLGRP_CONNTRACK_DESTROY;
 	else if (nlh->nlmsg_flags & NLM_F_CREATE)
-		ev = CTCTL_EV_NEW, group = NFNLGRP_CONNTRACK_NEW;
+		ev = CTNL_EV_NEW, group = NFNLGRP_CONNTRACK_NEW;
 	else
-		ev = CTCTL_EV_UPDATE, group = NFNLGRP_CONNTRACK_UPDATE;
+		ev = CTNL_EV_UPDATE, group = NFNLGRP_CONNTRACK_UPDATE;
 	if (!(m->groups & (1 << (group - 1))) || !ct_matches(m->spec, &ct))
 		return 0;
 	m->shown++;
-	ctctl_print_ct(&ct, ev, nlh->nlmsg_pid);
+	ctnl_print_ct(&ct, ev, nlh->nlmsg_pid);
 	fflush(stdout);
 	return 0;
 }
@@ -642,7 +642,7 @@ static int cmd_monitor(struct ctctl_args *a)
 	ctctl_interrupted = 0;
 	ctnl_client_close(ev);
 	fflush(stdout);
-	if (!ctctl_opts.json)
+	if (!ctctl_opts.print.json)
 		fprintf(stderr, "%u flow events have been shown.\n", m.shown);
 	return r;
 }

@@ -5,7 +5,7 @@
  *   main.c          global options, the command loop (one-shot, batch, shell)
  *   cmd_conntrack.c the verb table and the verbs (list get add ... monitor)
  *   parse.c         the keyword table and the selector/option parser
- *   print.c         one print path for conntrack-compatible text and JSON
+ *   (printing: proto/ctnl_print.c, shared with `ctsim replay`)
  *
  * A verb is one row of ctctl_cmds[]: its name, aliases, handler, the
  * keywords it accepts (a mask over the keyword table in parse.c), extra
@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "proto/ctnl.h"
+#include "proto/ctnl_print.h"
 
 /* Exit codes, as conntrack(8): */
 enum {
@@ -28,19 +29,12 @@ enum {
 	CTCTL_USAGE = 2,	/* bad command line */
 };
 
-/* -o flags */
-enum {
-	CTCTL_O_EXTENDED   = 1u << 0,	/* "ipv4     2 " prefix */
-	CTCTL_O_ID         = 1u << 1,	/* "id=N" */
-	CTCTL_O_TIMESTAMP  = 1u << 2,	/* "[sec.usec]\t" before events */
-	CTCTL_O_KTIMESTAMP = 1u << 3,	/* "[start=...] [stop=...]" */
-};
-
-/* Global options, set once by main.c. */
+/* Global options, set once by main.c; the printer options are handed to
+ * proto/ctnl_print.c with ctnl_print_setup() at startup. */
 struct ctctl_opts {
 	const char *socket;	/* NULL: $CTSIM_SOCKET or the default */
-	bool json, pretty, force;
-	unsigned out;		/* CTCTL_O_* */
+	bool force;
+	struct ctnl_print_opts print;	/* json, pretty, -o flags (CTNL_O_*) */
 };
 extern struct ctctl_opts ctctl_opts;
 
@@ -126,30 +120,6 @@ const char *const *ctctl_kw_values(enum ctctl_kw kw);
 /** Protocol names accepted as bare words ("tcp" ...), NULL-terminated. */
 extern const char *const ctctl_proto_words[];
 
-/* ---- print.c ------------------------------------------------------- */
-
-/* Event kinds for ctctl_print_ct(). */
-enum ctctl_event { CTCTL_EV_NONE, CTCTL_EV_NEW, CTCTL_EV_UPDATE, CTCTL_EV_DESTROY };
-
-/** ctctl_print_begin_list / _end_list - bracket a listing: in JSON mode an
- *  array collects the objects and is written by _end_list. */
-void ctctl_print_begin_list(void);
-void ctctl_print_end_list(void);
-
-/**
- * ctctl_print_ct - print one conntrack object
- * Text: one line in conntrack -L / -E format (with the -o flags); JSON:
- * one object, appended to the open list or, outside a list, written as one
- * line (NDJSON, for monitor). @portid is the event's nlmsg_pid ([USERSPACE]).
- */
-void ctctl_print_ct(const struct ctnl_ct *ct, enum ctctl_event ev, uint32_t portid);
-
-/** ctctl_print_stats_cpu - one "cpu=N\tfound=..." line or JSON object. */
-void ctctl_print_stats_cpu(unsigned cpu, const struct ctnl_stats_cpu *s);
-
-/** ctctl_print_count - the entry count (text: the number; JSON: object). */
-void ctctl_print_count(const struct ctnl_stats_global *g);
-
 /* ---- cmd_conntrack.c ----------------------------------------------- */
 
 struct ctctl_cmd {
@@ -172,8 +142,6 @@ void ctctl_disconnect(void);
 
 /* ---- main.c -------------------------------------------------------- */
 
-/** Parse an -o list ("extended,id,timestamp,ktimestamp"): CTCTL_O_* or -1. */
-int ctctl_parse_output(const char *list);
 /** `help [verb]`. */
 int ctctl_cmd_help(struct ctctl_args *a);
 /** `quit`/`exit` in the shell. */

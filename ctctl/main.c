@@ -75,31 +75,6 @@ static void usage(FILE *f)
 		"Try \"ctctl help VERB\" for the syntax of a verb.\n");
 }
 
-int ctctl_parse_output(const char *list)
-{
-	static const struct { const char *name; unsigned flag; } outs[] = {
-		{ "extended", CTCTL_O_EXTENDED }, { "id", CTCTL_O_ID },
-		{ "timestamp", CTCTL_O_TIMESTAMP }, { "ktimestamp", CTCTL_O_KTIMESTAMP },
-	};
-	char buf[128], *tok, *save = NULL;
-	unsigned flags = 0;
-
-	if (strlen(list) >= sizeof(buf))
-		return -1;
-	strcpy(buf, list);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		size_t i;
-
-		for (i = 0; i < sizeof(outs) / sizeof(outs[0]); i++)
-			if (!strcmp(tok, outs[i].name))
-				break;
-		if (i == sizeof(outs) / sizeof(outs[0]))
-			return -1;
-		flags |= outs[i].flag;
-	}
-	return (int)flags;
-}
-
 /* ---- running commands ----------------------------------------------------- */
 
 /* Run one command given as words. @where: "FILE:LINE" for batches. */
@@ -107,7 +82,7 @@ static int run_words(int argc, char **argv, const char *where)
 {
 	struct ctctl_args a = { .argc = argc, .argv = argv, .i = 1, .where = where };
 	const struct ctctl_cmd *cmd;
-	unsigned saved_out = ctctl_opts.out;
+	unsigned saved_out = ctctl_opts.print.out;
 	int r;
 
 	if (argc == 0)
@@ -126,7 +101,7 @@ static int run_words(int argc, char **argv, const char *where)
 		return CTCTL_USAGE;
 	}
 	r = cmd->fn(&a);
-	ctctl_opts.out = saved_out;	/* a verb's -o lasts for that verb */
+	ctctl_opts.print.out = saved_out;	/* a verb's -o lasts for that verb */
 	return r;
 }
 
@@ -445,19 +420,22 @@ int main(int argc, char **argv)
 	bool interactive = false;
 	int opt, r, flags;
 
+	/* The printer reads the options through this pointer at every call, so
+	 * the flags parsed below and a verb's own -o take effect. */
+	ctnl_print_setup(&ctctl_opts.print);
 	while ((opt = getopt_long(argc, argv, "+s:jpo:b:ihV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': ctctl_opts.socket = optarg; break;
-		case 'j': ctctl_opts.json = true; break;
-		case 'p': ctctl_opts.pretty = true; ctctl_opts.json = true; break;
+		case 'j': ctctl_opts.print.json = true; break;
+		case 'p': ctctl_opts.print.pretty = true; ctctl_opts.print.json = true; break;
 		case 'o':
-			flags = ctctl_parse_output(optarg);
+			flags = ctnl_print_parse_output(optarg);
 			if (flags < 0) {
 				fprintf(stderr, "ctctl: unknown output format \"%s\" "
 					"(extended, id, timestamp, ktimestamp)\n", optarg);
 				return CTCTL_USAGE;
 			}
-			ctctl_opts.out |= (unsigned)flags;
+			ctctl_opts.print.out |= (unsigned)flags;
 			break;
 		case 'b': batch = optarg; break;
 		case 'f': ctctl_opts.force = true; break;

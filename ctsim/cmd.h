@@ -9,4 +9,10 @@
 /** cmd_ruleset - `ctsim ruleset check|show FILE`: parse a ruleset only. */
 int cmd_ruleset(int argc, char **argv);
 
+/** cmd_lab - `ctsim lab down [--prefix P]`: remove a lab's namespaces. */
+int cmd_lab(int argc, char **argv);
+
+/** cmd_replay - `ctsim replay FILE.pcap [options]`: see docs/replay.md. */
+int cmd_replay(int argc, char **argv);
+
 #endif

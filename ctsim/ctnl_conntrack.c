@@ -4,7 +4,7 @@
  * net/netfilter/nf_conntrack_netlink.c does for conntrack objects, on
  * ctsim's table. Each handler names the kernel function it emulates.
  *
- * Conversions: conn_to_ctnl() turns an entry into a struct ctnl_ct with the
+ * Conversions: conn_export.c turns an entry into a struct ctnl_ct with the
  * attributes the kernel would put in a dump object or an event; the codec
  * (proto/ctnl_ct.c) lays them out on the wire.
  */
@@ -14,187 +14,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include "proto/ctnl.h"
+#include "ctsim/conn_export.h"
 #include "ctsim/server.h"
 
 /* ---------------------------------------------------------------------- */
 /* Entry -> wire object                                                    */
-
-enum fill_kind { FILL_DUMP, FILL_EVENT };
-
-/* Which l4 fields a tuple of this protocol must carry
- * (the l4proto's nlattr_to_tuple()). */
-static uint32_t l4_required(uint8_t l4num)
-{
-	switch (l4num) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-	case IPPROTO_GRE:
-		return CT_TF_SPORT | CT_TF_DPORT;
-	case IPPROTO_ICMP:
-		return CT_TF_ICMP_TYPE | CT_TF_ICMP_CODE | CT_TF_ICMP_ID;
-	case IPPROTO_ICMPV6:
-		return CT_TF_ICMPV6_TYPE | CT_TF_ICMPV6_CODE | CT_TF_ICMPV6_ID;
-	default:
-		return 0;
-	}
-}
-
-
-static void put_tuple(struct ctnl_tuple *out, const struct conn *c, enum ct_dir dir)
-{
-	memset(out, 0, sizeof(*out));
-	out->t = c->th[dir].tuple;
-	out->present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM | l4_required(out->t.l4num);
-	/* ctnetlink_dump_tuples() + the directional zone (ctnetlink_dump_zone_id()). */
-	if (c->zone.id && c->zone.dir == (dir == CT_DIR_ORIG ? CT_ZONE_DIR_ORIG : CT_ZONE_DIR_REPLY)) {
-		out->present |= CT_TF_ZONE;
-		out->zone = c->zone.id;
-	}
-}
-
-static void put_protoinfo(struct ctnl_ct *o, const struct conn *c, bool destroy)
-{
-	uint8_t l4 = c->th[CT_DIR_ORIG].tuple.l4num;
-
-	/* Only trackers with to_nlattr(): TCP and SCTP (no DCCP on 6.18). */
-	if (l4 == IPPROTO_TCP) {
-		o->present |= CTNL_HAS(CTA_PROTOINFO);
-		o->protoinfo = CTA_PROTOINFO_TCP;
-		o->tcp.state = c->proto.tcp.state;
-		o->tcp.present = 1u << CTA_PROTOINFO_TCP_STATE;
-		if (destroy)
-			return;		/* tcp_to_nlattr(): only the state on destroy */
-		o->tcp.wscale_orig = c->proto.tcp.wscale[0];
-		o->tcp.wscale_reply = c->proto.tcp.wscale[1];
-		o->tcp.flags_orig = c->proto.tcp.flags[0];
-		o->tcp.flags_reply = c->proto.tcp.flags[1];
-		o->tcp.present |= 1u << CTA_PROTOINFO_TCP_WSCALE_ORIGINAL |
-				  1u << CTA_PROTOINFO_TCP_WSCALE_REPLY |
-				  1u << CTA_PROTOINFO_TCP_FLAGS_ORIGINAL |
-				  1u << CTA_PROTOINFO_TCP_FLAGS_REPLY;
-	} else if (l4 == IPPROTO_SCTP) {
-		o->present |= CTNL_HAS(CTA_PROTOINFO);
-		o->protoinfo = CTA_PROTOINFO_SCTP;
-		o->sctp.state = c->proto.sctp.state;
-		o->sctp.present = 1u << CTA_PROTOINFO_SCTP_STATE;
-		if (destroy)
-			return;
-		o->sctp.vtag_orig = c->proto.sctp.vtag[0];
-		o->sctp.vtag_reply = c->proto.sctp.vtag[1];
-		o->sctp.present |= 1u << CTA_PROTOINFO_SCTP_VTAG_ORIGINAL |
-				   1u << CTA_PROTOINFO_SCTP_VTAG_REPLY;
-	}
-}
-
-static void put_acct_tstamp(struct ctnl_ct *o, const struct conn *c)
-{
-	const struct conn_ext *x = c->ext;
-
-	if (!x)
-		return;
-	if (x->has & CONN_EXT_ACCT) {	/* ctnetlink_dump_acct() */
-		o->present |= CTNL_HAS(CTA_COUNTERS_ORIG) | CTNL_HAS(CTA_COUNTERS_REPLY);
-		o->counters[0] = x->counters[0];
-		o->counters[1] = x->counters[1];
-	}
-	if (x->has & CONN_EXT_TSTAMP) {	/* ctnetlink_dump_timestamp() */
-		o->present |= CTNL_HAS(CTA_TIMESTAMP);
-		o->ts_present = 1u << CTA_TIMESTAMP_START;
-		o->ts_start = x->ts_start;
-		if (x->ts_stop) {
-			o->ts_present |= 1u << CTA_TIMESTAMP_STOP;
-			o->ts_stop = x->ts_stop;
-		}
-	}
-}
-
-static void put_master(struct ctnl_ct *o, const struct conn *c)
-{
-	/* ctnetlink_dump_master(): only for IPS_EXPECTED entries. */
-	if (!(c->status & CT_S_EXPECTED) || !c->ext || !(c->ext->has & CONN_EXT_MASTER))
-		return;
-	o->present |= CTNL_HAS(CTA_TUPLE_MASTER);
-	memset(&o->master, 0, sizeof(o->master));
-	o->master.t = c->ext->master;
-	o->master.present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM |
-			    l4_required(o->master.t.l4num);
-}
-
-static void put_labels(struct ctnl_ct *o, const struct conn *c)
-{
-	static const uint8_t zero[16];
-
-	/* ctnetlink_dump_labels(): only if some bit is set. */
-	if (!c->ext || !(c->ext->has & CONN_EXT_LABELS) || !memcmp(c->ext->labels, zero, 16))
-		return;
-	o->present |= CTNL_HAS(CTA_LABELS);
-	memcpy(o->labels, c->ext->labels, 16);
-	o->labels_len = 16;
-}
-
-static void put_seqadj_synproxy(struct ctnl_ct *o, const struct conn *c, uint32_t evmask,
-				enum fill_kind kind)
-{
-	const struct conn_ext *x = c->ext;
-
-	if ((c->status & CT_S_SEQ_ADJUST) && x && (x->has & CONN_EXT_SEQADJ) &&
-	    (kind == FILL_DUMP || (evmask & CT_EV(SEQADJ)))) {
-		o->present |= CTNL_HAS(CTA_SEQ_ADJ_ORIG) | CTNL_HAS(CTA_SEQ_ADJ_REPLY);
-		o->seqadj[0] = x->seqadj[0];
-		o->seqadj[1] = x->seqadj[1];
-	}
-	/* Entries made through ctnetlink always carry the synproxy
-	 * extension (nfct_synproxy_ext_add()), usually all zeros: a flag,
-	 * and the values only when somebody set them. */
-	if ((c->flags & CONN_F_SYNPROXY) && (kind == FILL_DUMP || (evmask & CT_EV(SYNPROXY)))) {
-		o->present |= CTNL_HAS(CTA_SYNPROXY);
-		o->synproxy_present = 1u << CTA_SYNPROXY_ISN | 1u << CTA_SYNPROXY_ITS |
-				      1u << CTA_SYNPROXY_TSOFF;
-		if (x && (x->has & CONN_EXT_SYNPROXY)) {
-			o->synproxy_isn = x->synproxy[0];
-			o->synproxy_its = x->synproxy[1];
-			o->synproxy_tsoff = x->synproxy[2];
-		}
-	}
-}
-
-static void put_helper(struct ctnl_ct *o, const struct conn *c)
-{
-	if (c->ext && (c->ext->has & CONN_EXT_HELPER) && c->ext->helper[0]) {
-		o->present |= CTNL_HAS(CTA_HELP);
-		snprintf(o->helper, sizeof(o->helper), "%s", c->ext->helper);
-	}
-}
-
-/* ctnetlink_fill_info(): a dump or GET object. */
-static void conn_to_dump(const struct ct_table *t, const struct conn *c, struct ctnl_ct *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->family = c->th[CT_DIR_ORIG].tuple.l3num;
-	o->present = CTNL_HAS(CTA_TUPLE_ORIG) | CTNL_HAS(CTA_TUPLE_REPLY) |
-		     CTNL_HAS(CTA_STATUS) | CTNL_HAS(CTA_MARK) | CTNL_HAS(CTA_ID) |
-		     CTNL_HAS(CTA_USE) | CTNL_HAS(CTA_TIMEOUT);
-	put_tuple(&o->orig, c, CT_DIR_ORIG);
-	put_tuple(&o->reply, c, CT_DIR_REPLY);
-	if (c->zone.id && c->zone.dir == CT_ZONE_DIR_BOTH) {
-		o->present |= CTNL_HAS(CTA_ZONE);
-		o->zone = c->zone.id;
-	}
-	o->status = c->status;
-	o->mark = c->mark;
-	o->id = c->id;
-	o->use = c->use;
-	put_master(o, c);
-	o->timeout = conn_timeout_left(t, c);
-	put_protoinfo(o, c, false);
-	put_acct_tstamp(o, c);
-	put_helper(o, c);
-	put_labels(o, c);
-	put_seqadj_synproxy(o, c, 0, FILL_DUMP);
-}
 
 int ctnl_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
 		      size_t cap, unsigned *group)
@@ -218,39 +42,7 @@ int ctnl_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
 		*group = NFNLGRP_CONNTRACK_UPDATE;
 	}
 
-	memset(&o, 0, sizeof(o));
-	o.present = CTNL_HAS(CTA_TUPLE_ORIG) | CTNL_HAS(CTA_TUPLE_REPLY) |
-		    CTNL_HAS(CTA_ID) | CTNL_HAS(CTA_STATUS);
-	put_tuple(&o.orig, c, CT_DIR_ORIG);
-	put_tuple(&o.reply, c, CT_DIR_REPLY);
-	if (c->zone.id && c->zone.dir == CT_ZONE_DIR_BOTH) {
-		o.present |= CTNL_HAS(CTA_ZONE);
-		o.zone = c->zone.id;
-	}
-	o.id = c->id;
-	o.status = c->status;
-	o.timeout = conn_timeout_left(srv->table, c);
-	if (destroy) {
-		/* ctnetlink_dump_timeout(skip_zero): no timeout once expired. */
-		if (o.timeout)
-			o.present |= CTNL_HAS(CTA_TIMEOUT);
-		put_acct_tstamp(&o, c);
-		put_protoinfo(&o, c, true);
-	} else {
-		o.present |= CTNL_HAS(CTA_TIMEOUT);
-		if (ev->mask & CT_EV(PROTOINFO))
-			put_protoinfo(&o, c, false);
-		put_helper(&o, c);
-		if (ev->mask & CT_EV(LABEL))
-			put_labels(&o, c);
-		put_master(&o, c);
-		put_seqadj_synproxy(&o, c, ev->mask, FILL_EVENT);
-	}
-	/* ctnetlink_dump_mark(): present if non-zero or if the mark changed. */
-	if (c->mark || (ev->mask & CT_EV(MARK))) {
-		o.present |= CTNL_HAS(CTA_MARK);
-		o.mark = c->mark;
-	}
+	ctnl_ct_from_event(srv->table, ev, &o);
 	nlh = ctnl_msg_start(buf, cap, CTNL_MSG(NFNL_SUBSYS_CTNETLINK, type), flags, 0,
 			     ev->portid, c->th[CT_DIR_ORIG].tuple.l3num, NFNETLINK_V0, 0);
 	if (!nlh || ctnl_ct_put(nlh, cap, &o, CTNL_LAYOUT_EVENT) < 0)
@@ -277,7 +69,7 @@ static int req_tuple(uint8_t family, const struct ctnl_tuple *in, int which,
 	if (!(in->present & CT_TF_IP_SRC) || !(in->present & CT_TF_IP_DST) ||
 	    in->t.l3num != family || !(in->present & CT_TF_PROTO_NUM))
 		return -EINVAL;
-	need = l4_required(in->t.l4num);
+	need = ctnl_tuple_l4_fields(in->t.l4num);
 	if ((in->present & need) != need)
 		return -EINVAL;
 	*out = in->t;
@@ -505,7 +297,7 @@ static int change_conntrack(struct ct_table *t, struct conn *c, const struct ctn
 
 static bool port_proto(uint8_t l4)
 {
-	return l4_required(l4) & CT_TF_SPORT;
+	return ctnl_tuple_l4_fields(l4) & CT_TF_SPORT;
 }
 
 /* One manipulation: @dst selects DNAT (else SNAT); @nat NULL = the null
@@ -811,7 +603,7 @@ static int put_object(struct server *srv, struct client *cl, struct dump *d, con
 	struct ctnl_ct o;
 	struct nlmsghdr *nlh;
 
-	conn_to_dump(srv->table, c, &o);
+	ctnl_ct_from_conn(srv->table, c, &o);
 	nlh = ctnl_msg_start(buf + *used, cap - *used, CTNL_MSG(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW),
 			     NLM_F_MULTI | d->flags, d->seq, client_portid(cl), o.family,
 			     NFNETLINK_V0, 0);
@@ -992,7 +784,7 @@ static int get_common(struct server *srv, struct client *cl, const struct nlmsgh
 	/* nf_conntrack_find_get() holds a reference while the object is
 	 * filled, so a single GET shows use=2 where a dump shows use=1. */
 	conn_get(c);
-	conn_to_dump(srv->table, c, &o);
+	ctnl_ct_from_conn(srv->table, c, &o);
 	conn_put(srv->table, c);
 	/* ctnetlink_fill_info(): NLM_F_MULTI whenever the port id is set. */
 	out = ctnl_msg_start(buf, sizeof(buf), CTNL_MSG(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW),

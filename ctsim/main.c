@@ -19,6 +19,7 @@
 #include "proto/ctsim_wire.h"
 #include "ctsim/clock.h"
 #include "ctsim/cmd.h"
+#include "ctsim/dataplane.h"
 #include "ctsim/event.h"
 #include "ctsim/server.h"
 #include "ctsim/settings.h"
@@ -35,6 +36,9 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: ctsim [OPTIONS]\n"
 		"       ctsim ruleset check|show FILE\n"
+		"       ctsim lab down [--prefix PREFIX]\n"
+		"       ctsim replay FILE.pcap [--ruleset F] [--set N=V]... [--events] [--stats]\n"
+		"                    [--counters] [--expectations] [-j]\n"
 		"Emulate Linux netfilter connection tracking, serving nfnetlink_conntrack\n"
 		"on a Unix socket (use ctsim-exec to point conntrack(8) at it).\n"
 		"\n"
@@ -42,13 +46,19 @@ static void usage(FILE *out)
 		"  -m, --socket-mode MODE  socket file mode, octal (default 0600: root only,\n"
 		"                          as the kernel requires CAP_NET_ADMIN)\n"
 		"  -c, --config FILE       settings file: \"nf_conntrack_max = 1000\" lines\n"
+		"      --lab               build the classroom lab (client and server namespaces\n"
+		"                          attached by TUN devices) and route between them\n"
+		"      --topology FILE     the lab's hosts (implies --lab; see docs/lab.md)\n"
+		"      --lab-prefix P      namespace name prefix (default \"%s\")\n"
+		"  -r, --ruleset FILE      nft-style ruleset (default: the built-in stateful\n"
+		"                          router firewall); SIGHUP reloads it\n"
 		"      --set NAME=VALUE    one setting (sysctl name, net.netfilter. optional)\n"
 		"      --list-settings     print every setting with its value and exit\n"
 		"      --seed N            hash/id seed (default: random)\n"
 		"  -v, --verbose           log clients and errors on stderr\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           version\n",
-		CTSIM_DEFAULT_SOCKET, CTSIM_SOCKET_ENV);
+		CTSIM_DEFAULT_SOCKET, CTSIM_SOCKET_ENV, LAB_DEFAULT_PREFIX);
 }
 
 static int make_parent_dir(const char *path)
@@ -76,13 +86,19 @@ int main(int argc, char **argv)
 		{ "list-settings", no_argument, NULL, 'L' },
 		{ "seed", required_argument, NULL, 'e' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "lab", no_argument, NULL, 'l' },
+		{ "topology", required_argument, NULL, 't' },
+		{ "lab-prefix", required_argument, NULL, 'p' },
+		{ "ruleset", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv(CTSIM_SOCKET_ENV);
 	unsigned mode = 0600;
-	bool list = false, have_seed = false;
+	bool list = false, have_seed = false, lab = false;
+	const char *topology = NULL, *lab_prefix = LAB_DEFAULT_PREFIX, *ruleset_path = NULL;
+	static struct dataplane dp;
 	uint32_t seed = 0;
 	struct ct_settings settings;
 	struct ct_clock clock;
@@ -96,9 +112,13 @@ int main(int argc, char **argv)
 	/* Subcommands: table-driven as they grow (replay, scenario ...). */
 	if (argc > 1 && strcmp(argv[1], "ruleset") == 0)
 		return cmd_ruleset(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "lab") == 0)
+		return cmd_lab(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "replay") == 0)
+		return cmd_replay(argc - 1, argv + 1);
 
 	ct_settings_init(&settings);
-	while ((opt = getopt_long(argc, argv, "s:m:c:vhV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:m:c:r:vhV", opts, NULL)) != -1) {
 		char *eq, *end;
 
 		switch (opt) {
@@ -138,6 +158,19 @@ int main(int argc, char **argv)
 			have_seed = true;
 			break;
 		case 'v':
+			break;
+		case 'l':
+			lab = true;
+			break;
+		case 't':
+			topology = optarg;
+			lab = true;
+			break;
+		case 'p':
+			lab_prefix = optarg;
+			break;
+		case 'r':
+			ruleset_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -196,10 +229,32 @@ int main(int argc, char **argv)
 		ev.data.ptr = &tfd;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
 	}
+	/* The lab comes up before the socket: once clients can connect,
+	 * packets can flow. */
+	if (lab) {
+		struct ct_core core = { .table = &table, .settings = &settings, .events = &events,
+					.clock = &clock };
+		struct lab l;
+
+		if (topology) {
+			if (lab_load(&l, topology, lab_prefix, err, sizeof(err)) < 0) {
+				fprintf(stderr, "ctsim: %s\n", err);
+				return 2;
+			}
+		} else {
+			lab_default(&l, lab_prefix);
+		}
+		if (dataplane_start(&dp, &core, &l, ruleset_path, epfd) < 0)
+			return 1;
+		fprintf(stderr, "ctsim: lab up (enter a host with: ip netns exec %sclient bash)\n",
+			lab_prefix);
+		lab_print(&dp.lab, stderr);
+	}
 	if (strcmp(path, CTSIM_DEFAULT_SOCKET) == 0)
 		make_parent_dir(path);
 	rc = server_open(&srv, path, mode, epfd, &table, &settings, &events);
 	if (rc < 0) {
+		dataplane_stop(&dp);
 		if (rc == -EADDRINUSE)
 			fprintf(stderr, "ctsim: %s: another ctsim is already serving this socket\n", path);
 		else
@@ -230,9 +285,12 @@ int main(int argc, char **argv)
 			if (p == &sfd) {
 				struct signalfd_siginfo si;
 
-				while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 						running = false;
+					else if (si.ssi_signo == SIGHUP && dp.up)
+						dataplane_reload(&dp);
+				}
 			} else if (p == &tfd) {
 				uint64_t ticks;
 				uint32_t per_tick = table.nbuckets / (1000 / GC_INTERVAL_MS) + 1;
@@ -243,11 +301,14 @@ int main(int argc, char **argv)
 				 * pass about every second. */
 				ct_table_tick(&table);
 				ct_table_gc(&table, per_tick);
+			} else if (dataplane_owns(&dp, p)) {
+				dataplane_handle(&dp, p);
 			} else {
 				server_handle(&srv, p, evs[i].events);
 			}
 		}
 	}
+	dataplane_stop(&dp);
 	server_close(&srv);
 	ct_table_destroy(&table);
 	close(tfd);

@@ -57,6 +57,18 @@ struct ct_pkt {
 	uint8_t gre_version;
 	uint32_t sctp_vtag;	/* SCTP verification tag */
 
+	/* Added for the data plane (set by ct_pkt_parse()) */
+	const char *l4_reason;	/* why l4_truncated is set ("short packet", "truncated packet") */
+	bool untrackable;	/* with a -1 from ct_pkt_parse(): the IP header is fine but
+				 * nf_ct_get_l4proto() fails (IPv6 extension chain past the
+				 * end, or no next header): the kernel does not drop such a
+				 * packet in ipv6_rcv(), conntrack counts it invalid */
+	uint32_t frag_id;	/* fragments: IPv4 identification / IPv6 fragment header id */
+	uint16_t frag_offset;	/* fragments: offset of this fragment's data, in bytes */
+	bool frag_more;		/* fragments: MF (IPv4) / M (IPv6) */
+	uint16_t frag_hdroff;	/* IPv6 fragments: offset of the fragment header */
+	uint16_t frag_nhoff;	/* IPv6 fragments: offset of the next-header byte naming it */
+
 	/* Metadata (set by the source and the hooks, read by rules) */
 	uint32_t mark;		/* meta mark */
 	int iif, oif;		/* interface indexes in ctsim's topology, 0 = none */

@@ -87,7 +87,15 @@ struct conn_tcp {
 
 struct conn_sctp {
 	uint8_t state;		/* enum ct_sctp_state */
+	uint8_t init[2];	/* pipeline: an INIT was seen in this direction */
+	uint8_t flags;		/* pipeline: SCTP_FLAG_HEARTBEAT_VTAG_FAILED */
+	uint8_t last_dir;	/* pipeline: direction of the failed HEARTBEAT */
 	uint32_t vtag[2];
+};
+
+/* UDP and UDP-Lite (struct nf_ct_udp): when the entry becomes a stream. */
+struct conn_udp {
+	uint64_t stream_ts;	/* clock ns: creation + 2 s */
 };
 
 /* Entry flags (not on the wire). */
@@ -108,7 +116,10 @@ struct conn {
 	union {
 		struct conn_tcp tcp;
 		struct conn_sctp sctp;
+		struct conn_udp udp;
 	} proto;
+	uint16_t ecache;		/* CT_EV() bits cached by packets, not yet delivered
+					 * (the ecache extension's cache; see pipeline.c) */
 	struct conn_ext *ext;
 	struct conn *dying_next;
 };

@@ -12,6 +12,8 @@ PKGS=(
   conntrack nftables iproute2 procps util-linux sed
   python3 python3-pytest python3-pyroute2 python3-yaml python3-scapy
   libnl-utils strace
+  # the classroom lab: real programs in the namespaces
+  iputils-ping curl netcat-openbsd
 )
 
 missing=()

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * print.c — one print path for text and JSON (iproute2's json_print idea).
+ * ctnl_print.c — one print path for text and JSON (iproute2's json_print idea).
  *
  * A printer walks an object once, calling pr_uint()/pr_str() with a JSON
  * key and a text format. In text mode the formats build one line, in the
@@ -16,12 +16,61 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include <jansson.h>
 
-#include "ctctl/ctctl.h"
+#include "proto/ctnl_print.h"
+
+/* The caller's options (ctnl_print_setup()); defaults until it is called. */
+static const struct ctnl_print_opts default_opts;
+static const struct ctnl_print_opts *opts = &default_opts;
+
+static FILE *out(void)
+{
+	return opts->fp ? opts->fp : stdout;
+}
+
+/* Wall-clock now, ns since the epoch: the caller's (virtual) time if set. */
+static uint64_t now_ns(void)
+{
+	struct timespec now;
+
+	if (opts->now_ns)
+		return opts->now_ns;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+void ctnl_print_setup(const struct ctnl_print_opts *o)
+{
+	opts = o ? o : &default_opts;
+}
+
+int ctnl_print_parse_output(const char *list)
+{
+	static const struct { const char *name; unsigned flag; } outs[] = {
+		{ "extended", CTNL_O_EXTENDED }, { "id", CTNL_O_ID },
+		{ "timestamp", CTNL_O_TIMESTAMP }, { "ktimestamp", CTNL_O_KTIMESTAMP },
+	};
+	char buf[128], *tok, *save = NULL;
+	unsigned flags = 0;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(outs) / sizeof(outs[0]); i++)
+			if (!strcmp(tok, outs[i].name))
+				break;
+		if (i == sizeof(outs) / sizeof(outs[0]))
+			return -1;
+		flags |= outs[i].flag;
+	}
+	return (int)flags;
+}
 
 enum pr_kind { PR_ANY, PR_TEXT, PR_JSON };
 
@@ -32,7 +81,7 @@ static size_t line_len;
 /* The JSON objects being built: jstack[0] is the top-level object. */
 static json_t *jstack[4];
 static int jdepth;
-/* The open list (ctctl_print_begin_list), or NULL. */
+/* The open list (ctnl_print_begin_list), or NULL. */
 static json_t *jlist;
 
 /* Append printf-style text to the line (text mode only). */
@@ -41,7 +90,7 @@ static void __attribute__((format(printf, 1, 2))) pr_text(const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (ctctl_opts.json || line_len >= sizeof(line) - 1)
+	if (opts->json || line_len >= sizeof(line) - 1)
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(line + line_len, sizeof(line) - line_len, fmt, ap);
@@ -61,7 +110,7 @@ static void pr_json_set(const char *key, json_t *v)
  * argument), JSON as a number under @key. */
 static void pr_uint(enum pr_kind k, const char *key, const char *fmt, unsigned long long v)
 {
-	if (ctctl_opts.json) {
+	if (opts->json) {
 		if (k != PR_TEXT)
 			pr_json_set(key, json_integer((json_int_t)v));
 	} else if (k != PR_JSON) {
@@ -75,7 +124,7 @@ static void pr_uint(enum pr_kind k, const char *key, const char *fmt, unsigned l
 /* A string: text with @fmt (one %s), JSON as a string under @key. */
 static void pr_str(enum pr_kind k, const char *key, const char *fmt, const char *v)
 {
-	if (ctctl_opts.json) {
+	if (opts->json) {
 		if (k != PR_TEXT)
 			pr_json_set(key, json_string(v));
 	} else if (k != PR_JSON) {
@@ -91,7 +140,7 @@ static void pr_open(const char *key)
 {
 	json_t *o;
 
-	if (!ctctl_opts.json)
+	if (!opts->json)
 		return;
 	o = json_object();
 	json_object_set_new(jstack[jdepth - 1], key, o);
@@ -100,7 +149,7 @@ static void pr_open(const char *key)
 
 static void pr_close(void)
 {
-	if (ctctl_opts.json)
+	if (opts->json)
 		jdepth--;
 }
 
@@ -109,7 +158,7 @@ static void pr_begin(void)
 {
 	line_len = 0;
 	line[0] = '\0';
-	if (ctctl_opts.json) {
+	if (opts->json) {
 		jstack[0] = json_object();
 		jdepth = 1;
 	}
@@ -117,22 +166,22 @@ static void pr_begin(void)
 
 static void json_emit(json_t *v)
 {
-	size_t flags = JSON_PRESERVE_ORDER | (ctctl_opts.pretty ? JSON_INDENT(2) : JSON_COMPACT);
+	size_t flags = JSON_PRESERVE_ORDER | (opts->pretty ? JSON_INDENT(2) : JSON_COMPACT);
 
-	json_dumpf(v, stdout, flags);
-	fputc('\n', stdout);
-	fflush(stdout);
+	json_dumpf(v, out(), flags);
+	fputc('\n', out());
+	fflush(out());
 }
 
 /* Finish the object / line: the line without its trailing blank, or the
  * JSON object into the open list or as one line of its own. */
 static void pr_end(void)
 {
-	if (!ctctl_opts.json) {
+	if (!opts->json) {
 		while (line_len && line[line_len - 1] == ' ')
 			line[--line_len] = '\0';
-		fputs(line, stdout);
-		fputc('\n', stdout);
+		fputs(line, out());
+		fputc('\n', out());
 		return;
 	}
 	if (jlist) {
@@ -144,19 +193,29 @@ static void pr_end(void)
 	jdepth = 0;
 }
 
-void ctctl_print_begin_list(void)
+void ctnl_print_begin_list(void)
 {
-	if (ctctl_opts.json)
-		jlist = json_array();
+	if (jlist)
+		json_decref(jlist);
+	jlist = opts->json ? json_array() : NULL;
 }
 
-void ctctl_print_end_list(void)
+void ctnl_print_end_list(void)
 {
-	if (!jlist)
+	json_t *l = ctnl_print_take_list();
+
+	if (!l)
 		return;
-	json_emit(jlist);
-	json_decref(jlist);
+	json_emit(l);
+	json_decref(l);
+}
+
+struct json_t *ctnl_print_take_list(void)
+{
+	json_t *l = jlist;
+
 	jlist = NULL;
+	return l;
 }
 
 /* ---- conntrack objects ----------------------------------------------- */
@@ -227,16 +286,12 @@ static void print_timestamps(const struct ctnl_ct *ct)
 
 	if (!start)
 		return;
-	if (!ctctl_opts.json) {
-		struct timespec now;
-		uint64_t end;
+	if (!opts->json) {
+		uint64_t end = stop ? ct->ts_stop : now_ns();
 
-		clock_gettime(CLOCK_REALTIME, &now);
-		end = stop ? ct->ts_stop :
-		      (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 		pr_text("delta-time=%llu ", (unsigned long long)
 			(end > ct->ts_start ? (end - ct->ts_start) / 1000000000ull : 0));
-		if (ctctl_opts.out & CTCTL_O_KTIMESTAMP) {
+		if (opts->out & CTNL_O_KTIMESTAMP) {
 			pr_text("[start=%s] ", ts_text(ct->ts_start, buf, sizeof(buf)));
 			if (stop)
 				pr_text("[stop=%s] ", ts_text(ct->ts_stop, buf, sizeof(buf)));
@@ -254,7 +309,7 @@ static void print_status_json(uint32_t status)
 {
 	json_t *arr;
 
-	if (!ctctl_opts.json)
+	if (!opts->json)
 		return;
 	arr = json_array();
 	for (unsigned bit = 0; bit < 32; bit++) {
@@ -269,7 +324,7 @@ static void print_status_json(uint32_t status)
 	pr_json_set("status", arr);
 }
 
-void ctctl_print_ct(const struct ctnl_ct *ct, enum ctctl_event ev, uint32_t portid)
+void ctnl_print_ct(const struct ctnl_ct *ct, enum ctnl_event ev, uint32_t portid)
 {
 	static const char *const tags[] = { "", "[NEW]", "[UPDATE]", "[DESTROY]" };
 	static const char *const evnames[] = { "", "new", "update", "destroy" };
@@ -278,17 +333,17 @@ void ctctl_print_ct(const struct ctnl_ct *ct, enum ctctl_event ev, uint32_t port
 	bool seen_reply = ct->status & CT_S_SEEN_REPLY;
 
 	pr_begin();
-	if (ev != CTCTL_EV_NONE) {
-		if (ctctl_opts.out & CTCTL_O_TIMESTAMP) {
-			struct timeval tv;
+	if (ev != CTNL_EV_NONE) {
+		if (opts->out & CTNL_O_TIMESTAMP) {
+			uint64_t ns = now_ns();
 
-			gettimeofday(&tv, NULL);
-			pr_text("[%ld.%06ld]\t", (long)tv.tv_sec, (long)tv.tv_usec);
+			pr_text("[%llu.%06llu]\t", (unsigned long long)(ns / 1000000000ull),
+				(unsigned long long)(ns % 1000000000ull / 1000));
 		}
 		pr_str(PR_TEXT, NULL, "%9s ", tags[ev]);
 		pr_str(PR_JSON, "event", NULL, evnames[ev]);
 	}
-	if (ctctl_opts.out & CTCTL_O_EXTENDED) {
+	if (opts->out & CTNL_O_EXTENDED) {
 		pr_str(PR_ANY, "family", "%-8s ", l3_name(l3));
 		pr_uint(PR_TEXT, NULL, "%llu ", l3);
 	} else {
@@ -336,7 +391,7 @@ void ctctl_print_ct(const struct ctnl_ct *ct, enum ctctl_event ev, uint32_t port
 		print_timestamps(ct);
 	if ((ct->present & CTNL_HAS(CTA_HELP)) && ct->helper[0])
 		pr_str(PR_ANY, "helper", "helper=%s ", ct->helper);
-	if ((ct->present & CTNL_HAS(CTA_LABELS)) && ctctl_opts.json) {
+	if ((ct->present & CTNL_HAS(CTA_LABELS)) && opts->json) {
 		char hex[2 * sizeof(ct->labels) + 1];
 
 		for (unsigned i = 0; i < ct->labels_len && i < sizeof(ct->labels); i++)
@@ -347,8 +402,8 @@ void ctctl_print_ct(const struct ctnl_ct *ct, enum ctctl_event ev, uint32_t port
 	if (ct->present & CTNL_HAS(CTA_USE))
 		pr_uint(PR_ANY, "use", "use=%llu ", ct->use);
 	if (ct->present & CTNL_HAS(CTA_ID))
-		pr_uint(ctctl_opts.out & CTCTL_O_ID ? PR_ANY : PR_JSON, "id", "id=%llu ", ct->id);
-	if (ev != CTCTL_EV_NONE && portid) {
+		pr_uint(opts->out & CTNL_O_ID ? PR_ANY : PR_JSON, "id", "id=%llu ", ct->id);
+	if (ev != CTNL_EV_NONE && portid) {
 		pr_text("[USERSPACE] ");
 		pr_uint(PR_ANY, "portid", "portid=%llu ", portid);
 	}
@@ -357,7 +412,7 @@ void ctctl_print_ct(const struct ctnl_ct *ct, enum ctctl_event ev, uint32_t port
 
 /* ---- statistics -------------------------------------------------------- */
 
-void ctctl_print_stats_cpu(unsigned cpu, const struct ctnl_stats_cpu *s)
+void ctnl_print_stats_cpu(unsigned cpu, const struct ctnl_stats_cpu *s)
 {
 	const struct { const char *name; uint32_t v; } f[] = {
 		{ "found", s->found }, { "invalid", s->invalid }, { "insert", s->insert },
@@ -367,13 +422,13 @@ void ctctl_print_stats_cpu(unsigned cpu, const struct ctnl_stats_cpu *s)
 		{ "clash_resolve", s->clash_resolve }, { "chaintoolong", s->chaintoolong },
 	};
 
-	if (!ctctl_opts.json) {
+	if (!opts->json) {
 		/* conntrack -S: "cpu=%-4u\t" then "name=N " for each counter,
 		 * trailing blank included. */
-		printf("cpu=%-4u\t", cpu);
+		fprintf(out(), "cpu=%-4u\t", cpu);
 		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-			printf("%s=%u ", f[i].name, f[i].v);
-		putchar('\n');
+			fprintf(out(), "%s=%u ", f[i].name, f[i].v);
+		fputc('\n', out());
 		return;
 	}
 	pr_begin();
@@ -383,10 +438,10 @@ void ctctl_print_stats_cpu(unsigned cpu, const struct ctnl_stats_cpu *s)
 	pr_end();
 }
 
-void ctctl_print_count(const struct ctnl_stats_global *g)
+void ctnl_print_count(const struct ctnl_stats_global *g)
 {
-	if (!ctctl_opts.json) {
-		printf("%u\n", g->entries);
+	if (!opts->json) {
+		fprintf(out(), "%u\n", g->entries);
 		return;
 	}
 	pr_begin();

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cmd_replay.c — `ctsim replay FILE.pcap`: the tracking pipeline driven by a
+ * capture file on a virtual clock, no root, no TUN, no daemon.
+ *
+ * Every packet enters the router on ct-c0 and, with forward_all, is
+ * forwarded to ct-s0 (prerouting -> forward -> postrouting), whichever host
+ * sent it: the capture is taken to be traffic that crossed a router. The
+ * clock follows the packets' timestamps, and the GC runs on it as the
+ * daemon's timer runs on the real one, so entries expire during gaps as
+ * they would on a kernel that saw the same traffic live.
+ *
+ * At the end the table is printed as `conntrack -L -o extended` would print
+ * it at the last packet's time; the options add the event log (-E), the
+ * statistics (-S), the expectation table (-L expect) and the ruleset with
+ * its counters (nft list ruleset). docs/replay.md is the user's guide.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "proto/ctnl_print.h"
+#include "ctsim/cmd.h"
+#include "ctsim/conn_export.h"
+#include "ctsim/pcap_io.h"
+#include "ctsim/router.h"
+#include "ctsim/ruleset.h"
+
+/* The daemon's GC timer: a slice of the table every 100 ms, a full pass
+ * about every second (main.c, gc_worker()). */
+#define GC_TICK_NS	(100 * 1000000ull)
+#define GC_SLICES	10
+/* A long gap between two packets is covered by at most this many GC
+ * slices, spread evenly over it: the kernel's GC also slows down (up to
+ * 60 s between passes) when nothing is about to expire. */
+#define GC_MAX_SLICES_PER_GAP	640
+
+/* A fixed seed: the same capture gives the same ids and the same listing
+ * order on every run. */
+#define REPLAY_SEED	0x63747369u
+
+struct replay {
+	/* options */
+	const char *path, *ruleset_path;
+	bool want_expect, want_events, want_stats, want_counters, json;
+
+	/* the core, as the daemon builds it */
+	struct ct_settings settings;
+	struct ct_clock clock;
+	struct ct_events events;
+	struct ct_table table;
+	struct ct_core core;
+	struct router router;
+	struct ruleset *rs;
+
+	/* time */
+	bool started;
+	uint64_t wall_last;	/* timestamp of the latest packet (clock's wall time) */
+	uint64_t gc_next;	/* monotonic time of the next GC slice */
+
+	/* output */
+	struct ctnl_print_opts print;
+	unsigned events_shown;
+	uint64_t packets, dropped, bad, truncated;
+	uint8_t *buf;		/* a writable copy of the packet (the router edits it) */
+	size_t bufcap;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ctsim replay FILE.pcap [ OPTIONS ]\n"
+		"OPTIONS := { --ruleset FILE            the hook chain (default: the built-in firewall)\n"
+		"             --set NAME=VALUE          a sysctl, e.g. nf_conntrack_acct=1 (repeatable)\n"
+		"             --events                  also the event log, as conntrack -E\n"
+		"             --stats                   also the counters, as conntrack -S\n"
+		"             --expectations            also the expectation table, as conntrack -L expect\n"
+		"             --counters                also the ruleset with its counters, as nft list ruleset\n"
+		"             -j | --json               one JSON object with all of it\n"
+		"             -p | --pretty             indented JSON\n"
+		"             -h | --help }\n"
+		"Packets are forwarded ct-c0 -> ct-s0 on a clock that follows their timestamps;\n"
+		"see docs/replay.md.\n");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Time                                                                    */
+
+/* Move the virtual clock to @mono (never backwards) and take the reading
+ * for the next step, as the daemon's loop does before each packet or timer. */
+static void clock_to(struct replay *rp, uint64_t mono)
+{
+	uint64_t now = ct_clock_now(&rp->clock);
+
+	if (mono > now)
+		ct_clock_advance(&rp->clock, mono - now);
+	ct_table_tick(&rp->table);
+}
+
+/*
+ * Advance to the packet time @wall: every GC slice whose time falls before
+ * it runs first, at its own time, so an entry that expires in a gap is
+ * reaped then (its DESTROY event comes before the next packet's events, as
+ * on a kernel). A packet older than the previous one leaves the clock where
+ * it is: time never goes backwards.
+ */
+static void advance_to(struct replay *rp, uint64_t wall)
+{
+	uint32_t per_slice = rp->table.nbuckets / GC_SLICES + 1;
+	uint64_t target, step = GC_TICK_NS;
+
+	if (wall <= rp->wall_last) {
+		ct_table_tick(&rp->table);
+		return;
+	}
+	target = ct_clock_now(&rp->clock) + (wall - rp->wall_last);
+	rp->wall_last = wall;
+	if (rp->gc_next <= target &&
+	    (target - rp->gc_next) / GC_TICK_NS > GC_MAX_SLICES_PER_GAP)
+		step = (target - rp->gc_next) / GC_MAX_SLICES_PER_GAP;
+	while (rp->gc_next <= target) {
+		if (rp->table.count == 0) {
+			/* Nothing to reap: skip the idle ticks. */
+			rp->gc_next = target + GC_TICK_NS;
+			break;
+		}
+		clock_to(rp, rp->gc_next);
+		ct_table_gc(&rp->table, per_slice);
+		rp->gc_next += step;
+	}
+	clock_to(rp, target);
+	rp->print.now_ns = ct_clock_wall(&rp->clock);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Events: what `conntrack -E` would have printed, started before the replay */
+
+static void on_event(void *arg, const struct ct_event *ev)
+{
+	struct replay *rp = arg;
+	struct ctnl_ct o;
+	enum ctnl_event kind;
+
+	/* ctnetlink_conntrack_event(): which message the mask makes. */
+	if (ev->mask & CT_EV(DESTROY))
+		kind = CTNL_EV_DESTROY;
+	else if (ev->mask & (CT_EV(NEW) | CT_EV(RELATED)))
+		kind = CTNL_EV_NEW;
+	else
+		kind = CTNL_EV_UPDATE;
+	ctnl_ct_from_event(&rp->table, ev, &o);
+	ctnl_print_ct(&o, kind, ev->portid);
+	rp->events_shown++;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Set-up and the packet loop                                              */
+
+static int setup(struct replay *rp, uint64_t first_wall)
+{
+	ct_clock_init_virtual(&rp->clock, first_wall);
+	rp->wall_last = first_wall;
+	rp->events.mode = rp->settings.events;
+	/* As if `conntrack -E` had been listening from the start: with
+	 * nf_conntrack_events=2 entries then carry the event cache. */
+	if (rp->want_events)
+		rp->events.listeners = 1;
+	if (ct_table_init(&rp->table, &rp->settings, &rp->clock, &rp->events, REPLAY_SEED) < 0) {
+		fprintf(stderr, "ctsim replay: cannot allocate %u hash buckets\n",
+			rp->settings.buckets);
+		return -1;
+	}
+	ct_table_tick(&rp->table);
+	rp->gc_next = ct_clock_now(&rp->clock) + GC_TICK_NS;
+	if (rp->want_events && ct_events_subscribe(&rp->events, on_event, rp) < 0)
+		return -1;
+	rp->core = (struct ct_core){ .table = &rp->table, .settings = &rp->settings,
+				     .events = &rp->events, .clock = &rp->clock };
+	router_init(&rp->router, &rp->core, NULL, NULL);
+	router_add_if(&rp->router, "ct-c0", NULL, 0, NULL, 0);
+	router_add_if(&rp->router, "ct-s0", NULL, 0, NULL, 0);
+	rp->router.forward_all = true;
+	rp->router.rs = rp->rs;
+	rp->print.now_ns = first_wall;
+	rp->started = true;
+	return 0;
+}
+
+static int feed(struct replay *rp, const struct ct_pcap_rec *rec)
+{
+	if (!rp->started && setup(rp, rec->ts_ns) < 0)
+		return -1;
+	advance_to(rp, rec->ts_ns);
+	if (rec->len > rp->bufcap) {
+		size_t cap = rec->len > 65536 ? rec->len : 65536;
+		uint8_t *b = realloc(rp->buf, cap);
+
+		if (!b)
+			return -1;
+		rp->buf = b;
+		rp->bufcap = cap;
+	}
+	/* A record cut by the capture's snap length goes in as it is: the
+	 * IP layer finds it shorter than its header says and drops it,
+	 * which is all a router could do with such a packet. */
+	memcpy(rp->buf, rec->l3, rec->len);
+	rp->packets++;
+	rp->truncated += rec->len < rec->orig_len;
+	if (router_receive(&rp->router, 0, rp->buf, rec->len, rec->ts_ns) == CT_DROP)
+		rp->dropped++;
+	return 0;
+}
+
+/* Read the whole file. 0, or 1 after an error message (what was replayed
+ * up to the error still counts and is printed). */
+static int run(struct replay *rp)
+{
+	char err[CT_PCAP_ERRLEN];
+	struct ct_pcap_reader *r = ct_pcap_open(rp->path, err);
+	struct ct_pcap_rec rec;
+	int n, rc = 0;
+
+	if (!r) {
+		fprintf(stderr, "ctsim replay: %s\n", err);
+		return 1;
+	}
+	if (rp->json && rp->want_events)
+		ctnl_print_begin_list();	/* the events, collected */
+	while ((n = ct_pcap_next(r, &rec, err)) > 0) {
+		if (feed(rp, &rec) < 0) {
+			fprintf(stderr, "ctsim replay: %s: out of memory at packet %llu\n",
+				rp->path, (unsigned long long)rec.index);
+			rc = 1;
+			break;
+		}
+	}
+	if (n < 0) {
+		fprintf(stderr, "ctsim replay: %s\n", err);
+		rc = 1;
+	}
+	rp->bad = rp->router.stats.bad_l3;
+	ct_pcap_close(r);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Output                                                                  */
+
+/* The walk of ctnetlink_dump_table(): expired entries it meets are killed
+ * (with DESTROY events), the others are handed to @fn in bucket order. */
+static unsigned walk_table(struct replay *rp, void (*fn)(struct ct_table *, struct conn *))
+{
+	struct ct_table *t = &rp->table;
+	unsigned shown = 0;
+
+	if (!rp->started)
+		return 0;
+	for (uint32_t b = 0; b < t->nbuckets; b++) {
+		struct ct_thash *h;
+restart:
+		for (h = t->buckets[b]; h; h = h->next) {
+			struct conn *c = conn_of(h);
+
+			if (h->dir != CT_DIR_ORIG)
+				continue;
+			if (conn_expired(t, c)) {
+				ct_table_delete(t, c, 0, false);
+				goto restart;
+			}
+			if (fn)
+				fn(t, c);
+			shown++;
+		}
+	}
+	return shown;
+}
+
+/* conntrack -L -o extended: one entry. */
+static void print_entry(struct ct_table *t, struct conn *c)
+{
+	struct ctnl_ct o;
+
+	ctnl_ct_from_conn(t, c, &o);
+	ctnl_print_ct(&o, CTNL_EV_NONE, 0);
+}
+
+/* nft list ruleset, or nft -j list ruleset parsed back into @top. */
+static void print_ruleset(struct replay *rp, json_t *top)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+	json_t *v;
+
+	if (!rp->json) {
+		ruleset_print(rp->rs, stdout, false);
+		return;
+	}
+	m = open_memstream(&text, &len);
+	if (!m)
+		return;
+	ruleset_print(rp->rs, m, true);
+	fclose(m);
+	v = json_loads(text, 0, NULL);
+	json_object_set_new(top, "ruleset", v ? v : json_string(text));
+	free(text);
+}
+
+static void set_list(json_t *top, const char *key)
+{
+	json_t *l = ctnl_print_take_list();
+
+	json_object_set_new(top, key, l ? l : json_array());
+}
+
+static int output(struct replay *rp)
+{
+	json_t *top = rp->json ? json_object() : NULL;
+	unsigned entries;
+
+	/* The listing kills the expired entries it meets. Do that first, while
+	 * the event log is still open, so their DESTROY events end the log
+	 * (as they would on a terminal where conntrack -E still runs). */
+	walk_table(rp, NULL);
+	if (rp->json) {
+		json_t *r = json_object();
+
+		json_object_set_new(r, "file", json_string(rp->path));
+		json_object_set_new(r, "packets", json_integer((json_int_t)rp->packets));
+		json_object_set_new(r, "dropped", json_integer((json_int_t)rp->dropped));
+		json_object_set_new(r, "malformed", json_integer((json_int_t)rp->bad));
+		json_object_set_new(r, "truncated", json_integer((json_int_t)rp->truncated));
+		json_object_set_new(top, "replay", r);
+		if (rp->want_events)
+			set_list(top, "events");
+	} else if (rp->want_events) {
+		fflush(stdout);
+		fprintf(stderr, "%u flow events have been shown.\n", rp->events_shown);
+	}
+
+	rp->print.out = CTNL_O_EXTENDED;	/* conntrack -L -o extended */
+	ctnl_print_begin_list();
+	entries = walk_table(rp, print_entry);
+	if (rp->json) {
+		set_list(top, "conntrack");
+	} else {
+		fflush(stdout);
+		fprintf(stderr, "%u flow entries have been shown.\n", entries);
+	}
+
+	if (rp->want_expect) {
+		/* The expectation table stays empty until the helpers exist. */
+		if (rp->json)
+			json_object_set_new(top, "expectations", json_array());
+		else
+			fprintf(stderr, "0 expectations have been shown.\n");
+	}
+	if (rp->want_stats) {
+		ctnl_print_begin_list();
+		ctnl_print_stats_cpu(0, &rp->table.stats.cpu);
+		if (rp->json)
+			set_list(top, "stats");
+	}
+	if (rp->want_counters)
+		print_ruleset(rp, top);
+	if (rp->json) {
+		json_dumpf(top, stdout, JSON_PRESERVE_ORDER |
+			   (rp->print.pretty ? JSON_INDENT(2) : JSON_COMPACT));
+		fputc('\n', stdout);
+		json_decref(top);
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static int parse_args(struct replay *rp, int argc, char **argv)
+{
+	enum { O_RULESET = 256, O_SET, O_EVENTS, O_STATS, O_EXPECT, O_COUNTERS };
+	static const struct option opts[] = {
+		{ "ruleset", required_argument, NULL, O_RULESET },
+		{ "set", required_argument, NULL, O_SET },
+		{ "events", no_argument, NULL, O_EVENTS },
+		{ "stats", no_argument, NULL, O_STATS },
+		{ "expectations", no_argument, NULL, O_EXPECT },
+		{ "counters", no_argument, NULL, O_COUNTERS },
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[256];
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "jph", opts, NULL)) != -1) {
+		char *eq;
+
+		switch (opt) {
+		case O_RULESET: rp->ruleset_path = optarg; break;
+		case O_EVENTS: rp->want_events = true; break;
+		case O_STATS: rp->want_stats = true; break;
+		case O_EXPECT: rp->want_expect = true; break;
+		case O_COUNTERS: rp->want_counters = true; break;
+		case 'j': rp->json = true; break;
+		case 'p': rp->json = rp->print.pretty = true; break;
+		case 'h': usage(stdout); return 0;
+		case O_SET:
+			eq = strchr(optarg, '=');
+			if (!eq) {
+				fprintf(stderr, "ctsim replay: --set %s: expected NAME=VALUE\n", optarg);
+				return 2;
+			}
+			*eq = '\0';
+			if (ct_settings_set(&rp->settings, optarg, eq + 1, err, sizeof(err)) < 0) {
+				fprintf(stderr, "ctsim replay: --set %s=%s: %s\n", optarg, eq + 1, err);
+				return 2;
+			}
+			*eq = '=';
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		if (optind == argc)
+			fprintf(stderr, "ctsim replay: no capture file given\n");
+		else
+			fprintf(stderr, "ctsim replay: one capture file only (\"%s\" is extra)\n",
+				argv[optind + 1]);
+		usage(stderr);
+		return 2;
+	}
+	rp->path = argv[optind];
+	return -1;	/* go on */
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	static struct replay rp;	/* large; zeroed */
+	struct rs_errors errs;
+	static char outbuf[1 << 20];
+	int rc;
+
+	ct_settings_init(&rp.settings);
+	rc = parse_args(&rp, argc, argv);
+	if (rc >= 0)
+		return rc;
+
+	rs_errors_init(&errs);
+	rp.rs = rp.ruleset_path ? ruleset_parse_file(rp.ruleset_path, &errs) : ruleset_default();
+	if (!rp.rs) {
+		rs_errors_print(&errs, stderr);
+		rs_errors_free(&errs);
+		if (!rp.ruleset_path)
+			fprintf(stderr, "ctsim replay: out of memory\n");
+		return 1;
+	}
+	rs_errors_free(&errs);
+
+	/* One buffered stream for everything; a listing of 100k entries is
+	 * mostly formatting, and line buffering would double its cost. */
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	rp.print.json = rp.json;
+	ctnl_print_setup(&rp.print);	/* events: conntrack -E's default format */
+
+	rc = run(&rp);
+	if (output(&rp))
+		rc = 1;
+	if (!rp.json) {
+		fprintf(stderr, "ctsim replay: %llu packets, %llu dropped (%llu malformed)\n",
+			(unsigned long long)rp.packets, (unsigned long long)rp.dropped,
+			(unsigned long long)rp.bad);
+	}
+
+	ctnl_print_setup(NULL);
+	if (rp.started) {
+		router_fini(&rp.router);
+		ct_table_destroy(&rp.table);
+	}
+	ruleset_free(rp.rs);
+	free(rp.buf);
+	return rc;
+}

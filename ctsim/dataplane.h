@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * dataplane.h — the live data plane of the daemon: the lab's TUN devices
+ * feeding the router (the hook ladder) on the real clock, and the ruleset,
+ * reloaded atomically on SIGHUP.
+ */
+#ifndef CTSIM_DATAPLANE_H
+#define CTSIM_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ctsim/lab.h"
+#include "ctsim/router.h"
+
+struct dataplane {
+	struct ct_core core;
+	struct lab lab;
+	struct router router;
+	struct ruleset *rs;
+	const char *ruleset_path;	/* NULL: the built-in default */
+	int epfd;
+	bool up;
+	uint8_t cookie[LAB_MAX_HOSTS];	/* epoll cookies, one per TUN */
+};
+
+/**
+ * dataplane_start - build the lab topology @l (namespaces, TUN devices,
+ * addresses), load the ruleset (@ruleset_path or the default), attach
+ * the TUN fds to @epfd. Returns 0, or -1 with the reason printed.
+ */
+int dataplane_start(struct dataplane *dp, const struct ct_core *core, const struct lab *l,
+		    const char *ruleset_path, int epfd);
+/** dataplane_owns - is @cookie one of the data plane's epoll cookies? */
+bool dataplane_owns(const struct dataplane *dp, const void *cookie);
+/** dataplane_handle - a TUN fd is readable: route what it has. */
+void dataplane_handle(struct dataplane *dp, void *cookie);
+/** dataplane_reload - parse the ruleset file again; on error keep the old
+ *  one and print the errors. Returns 0 or -1. */
+int dataplane_reload(struct dataplane *dp);
+/** dataplane_stop - remove the namespaces and close the TUN devices. */
+void dataplane_stop(struct dataplane *dp);
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lab.h — the classroom lab: network namespaces attached to ctsim, each by
+ * its own TUN device, with addresses and routes, so that real programs
+ * (ping, nc, curl, Scapy) talk to each other *through* ctsim.
+ *
+ *     ctsim-client (10.77.1.2, fd77:1::2)          ctsim-server (10.77.2.2, fd77:2::2)
+ *            ct-c0  ──── TUN ────┐        ┌──── TUN ────  ct-s0
+ *                                 ctsim: 10.77.1.1 | 10.77.2.1 (routes, tracks, filters)
+ *
+ * The namespaces and addresses are made with iproute2 (`ip`), the real tool,
+ * so what a student types inside a namespace is what they would type on a
+ * real host. A topology file describes other layouts (see docs/lab.md):
+ *
+ *     # host NAME IFNAME HOST-V4/PREFIX CTSIM-V4 [HOST-V6/PREFIX CTSIM-V6]
+ *     host client ct-c0 10.77.1.2/24 10.77.1.1 fd77:1::2/64 fd77:1::1
+ *     host server ct-s0 10.77.2.2/24 10.77.2.1 fd77:2::2/64 fd77:2::1
+ */
+#ifndef CTSIM_LAB_H
+#define CTSIM_LAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "proto/ctnl.h"
+
+#define LAB_MAX_HOSTS	8
+#define LAB_DEFAULT_PREFIX "ctsim-"
+
+struct lab_host {
+	char name[24];		/* "client" */
+	char netns[48];		/* prefix + name: "ctsim-client" */
+	char ifname[16];	/* the TUN interface, same name on both sides */
+	union ct_addr host4, gw4, host6, gw6;	/* gw = ctsim's address on the link */
+	uint8_t plen4, plen6;
+	bool has4, has6;
+	int fd;			/* the TUN fd, -1 when down */
+};
+
+struct lab {
+	char prefix[24];
+	struct lab_host host[LAB_MAX_HOSTS];
+	unsigned n;
+};
+
+/** lab_default - the two-host topology above, namespaces named @prefix + host. */
+void lab_default(struct lab *l, const char *prefix);
+
+/**
+ * lab_load - read a topology file. All or nothing: on error @l is
+ * unchanged and @err holds "FILE:LINE:COL: message".
+ */
+int lab_load(struct lab *l, const char *path, const char *prefix, char *err, size_t errlen);
+
+/**
+ * lab_up - create the namespaces, TUN devices, addresses and routes. Any
+ * leftover namespace of the same name (a crashed run) is removed first.
+ * On failure everything made so far is removed and @err says what failed.
+ */
+int lab_up(struct lab *l, char *err, size_t errlen);
+
+/** lab_down - remove the namespaces (their TUN interfaces go with them). */
+void lab_down(struct lab *l);
+
+/** lab_cleanup - `ctsim lab down`: delete every namespace named @prefix*. */
+int lab_cleanup(const char *prefix);
+
+/** lab_print - the topology, one host a line (for the banner and docs). */
+void lab_print(const struct lab *l, FILE *out);
+
+#endif

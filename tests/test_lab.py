@@ -1,0 +1,216 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The classroom lab: real programs in network namespaces talk through ctsim
+(TUN devices, the hook ladder, the default ruleset), and conntrack shows it."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD
+
+CTSIM = str(BUILD / "ctsim" / "ctsim")
+SERVER4, CLIENT4, ROUTER4 = "10.77.2.2", "10.77.1.2", "10.77.1.1"
+SERVER6 = "fd77:2::2"
+
+UDP_ECHO = ("import socket,sys\n"
+            "s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET,"
+            " socket.SOCK_DGRAM)\n"
+            "s.bind((sys.argv[1], int(sys.argv[2])))\n"
+            "while True:\n"
+            "    d,a=s.recvfrom(2048); s.sendto(d,a)\n")
+# http.server's HTTPServer resolves its own name (getfqdn) before listening,
+# which hangs in a namespace without DNS: serve with a plain TCPServer.
+HTTP_SERVE = ("import http.server, socketserver, sys\n"
+              "class S(socketserver.TCPServer): allow_reuse_address = True\n"
+              "S((sys.argv[1], int(sys.argv[2])), http.server.SimpleHTTPRequestHandler)"
+              ".serve_forever()\n")
+UDP_ASK = ("import socket,sys\n"
+           "s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET,"
+           " socket.SOCK_DGRAM)\n"
+           "s.settimeout(3); s.bind(('', int(sys.argv[3])))\n"
+           "s.sendto(b'hello', (sys.argv[1], int(sys.argv[2])))\n"
+           "print(s.recvfrom(2048)[0].decode())\n")
+
+
+class Lab:
+    def __init__(self, daemon, prefix):
+        self.d = daemon
+        self.prefix = prefix
+        self.bg = []
+
+    def ns(self, host):
+        return f"{self.prefix}{host}"
+
+    def run(self, host, *cmd, timeout=20, check=False):
+        res = subprocess.run(["ip", "netns", "exec", self.ns(host), *cmd], text=True,
+                             capture_output=True, timeout=timeout)
+        if check:
+            assert res.returncode == 0, (cmd, res.stdout, res.stderr)
+        return res
+
+    def start(self, host, *cmd):
+        """A background program in @host; its output is kept for failures."""
+        log = open(self.d.workdir / f"bg{len(self.bg)}.log", "w+")
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns(host), *cmd],
+                             stdout=log, stderr=subprocess.STDOUT, cwd=self.d.workdir)
+        p.log = log
+        self.bg.append(p)
+        return p
+
+    def entries(self, *args):
+        res = self.d.conntrack("-L", *args)
+        assert res.returncode == 0, res.stderr
+        return res.stdout.splitlines()
+
+    def close(self):
+        for p in self.bg:
+            p.kill()
+            p.wait()
+
+
+@pytest.fixture
+def lab_factory(ctsim_factory):
+    made = []
+
+    def make(extra=()):
+        prefix = "ctl%04x-" % (os.getpid() % 0xffff)
+        daemon = ctsim_factory(["--lab", "--lab-prefix", prefix, *extra])
+        lab = Lab(daemon, prefix)
+        made.append(lab)
+        return lab
+
+    yield make
+    for lab in made:
+        lab.close()
+        lab.d.stop()
+        # The daemon removes its namespaces; this also covers a crash.
+        subprocess.run([CTSIM, "lab", "down", "--prefix", lab.prefix],
+                       capture_output=True, timeout=30)
+        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert lab.prefix not in left, left
+
+
+@pytest.fixture
+def lab(lab_factory):
+    return lab_factory()
+
+
+def wait_port(lab, host, proto, port, limit=10.0):
+    deadline = time.monotonic() + limit
+    flag = "-ltn" if proto == "tcp" else "-lun"
+    while time.monotonic() < deadline:
+        if f":{port} " in lab.run(host, "ss", flag).stdout:
+            return
+        time.sleep(0.05)
+    logs = ""
+    for p in lab.bg:
+        p.log.seek(0)
+        logs += p.log.read()
+    raise AssertionError(f"nothing listens on {proto} {port} in {host}:\n{logs}")
+
+
+def test_namespaces_and_addresses(lab):
+    out = lab.run("client", "ip", "-o", "addr", "show", "dev", "ct-c0", check=True).stdout
+    assert f"{CLIENT4}/24" in out and "fd77:1::2/64" in out
+    routes = lab.run("client", "ip", "route", check=True).stdout
+    assert "default dev ct-c0" in routes
+
+
+def test_ping_through_ctsim(lab):
+    lab.run("client", "ping", "-c", "2", "-W", "2", SERVER4, check=True)
+    icmp = [e for e in lab.entries() if e.startswith("icmp ") and f"dst={SERVER4}" in e]
+    assert len(icmp) == 1, icmp
+    assert "[UNREPLIED]" not in icmp[0] and "type=8 code=0" in icmp[0], icmp
+
+
+def test_ping6_through_ctsim(lab):
+    lab.run("client", "ping", "-6", "-c", "1", "-W", "2", SERVER6, check=True)
+    assert any(e.startswith("icmpv6") and f"dst={SERVER6}" in e for e in lab.entries())
+
+
+def test_ctsim_answers_pings_to_itself(lab):
+    """Packets for ctsim's own address take the INPUT path; the reply is
+    generated locally and runs OUTPUT and POSTROUTING."""
+    lab.run("client", "ping", "-c", "1", "-W", "2", ROUTER4, check=True)
+    icmp = [e for e in lab.entries() if f"dst={ROUTER4}" in e]
+    assert len(icmp) == 1 and "[UNREPLIED]" not in icmp[0], icmp
+
+
+def test_udp_request_reply(lab):
+    lab.start("server", "/usr/bin/python3", "-c", UDP_ECHO, SERVER4, "5353")
+    wait_port(lab, "server", "udp", 5353)
+    res = lab.run("client", "/usr/bin/python3", "-c", UDP_ASK, SERVER4, "5353", "40000",
+                  check=True)
+    assert res.stdout.strip() == "hello"
+    udp = [e for e in lab.entries("-p", "udp") if "dport=5353" in e]
+    assert len(udp) == 1 and "sport=40000" in udp[0] and "[UNREPLIED]" not in udp[0], udp
+
+
+def test_tcp_http(lab):
+    lab.start("server", "/usr/bin/python3", "-c", HTTP_SERVE, SERVER4, "8080")
+    wait_port(lab, "server", "tcp", 8080)
+    res = lab.run("client", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                  f"http://{SERVER4}:8080/", check=True)
+    assert res.stdout == "200"
+    tcp = [e for e in lab.entries("-p", "tcp") if "dport=8080" in e]
+    assert len(tcp) == 1 and "[ASSURED]" in tcp[0], tcp
+
+
+def test_default_ruleset_blocks_new_from_outside(lab):
+    """The default ruleset lets the client side open connections, not the
+    server side (pings aside): a UDP datagram from the server is dropped in
+    FORWARD, before confirmation, so it leaves no entry."""
+    lab.start("client", "/usr/bin/python3", "-c", UDP_ECHO, CLIENT4, "7000")
+    wait_port(lab, "client", "udp", 7000)
+    res = lab.run("server", "/usr/bin/python3", "-c", UDP_ASK, CLIENT4, "7000", "40002")
+    assert res.returncode != 0 and "timed out" in res.stderr, res
+    assert not [e for e in lab.entries() if f"src={SERVER4}" in e]
+    # The same exchange started by the client works.
+    lab.start("server", "/usr/bin/python3", "-c", UDP_ECHO, SERVER4, "7001")
+    wait_port(lab, "server", "udp", 7001)
+    lab.run("client", "/usr/bin/python3", "-c", UDP_ASK, SERVER4, "7001", "40003", check=True)
+
+
+def test_ruleset_drop_leaves_no_entry(lab_factory, tmp_path):
+    rules = tmp_path / "r.nft"
+    rules.write_text("table inet t {\n"
+                     "  chain f { type filter hook forward priority 0; policy accept;\n"
+                     "    udp dport 9999 drop\n  }\n}\n")
+    lab = lab_factory(["--ruleset", str(rules)])
+    lab.run("client", "/usr/bin/python3", "-c", UDP_ASK, SERVER4, "9999", "40001")
+    lab.run("client", "ping", "-c", "1", "-W", "2", SERVER4, check=True)
+    entries = lab.entries()
+    assert not [e for e in entries if "dport=9999" in e], entries
+    assert [e for e in entries if e.startswith("icmp")], entries
+
+
+def test_events_of_lab_traffic(lab):
+    mon = lab.d.popen(["conntrack", "-E", "-p", "icmp"])
+    time.sleep(0.3)
+    try:
+        lab.run("client", "ping", "-c", "1", "-W", "2", SERVER4, check=True)
+        time.sleep(0.3)
+    finally:
+        mon.terminate()
+        out, _ = mon.communicate(timeout=10)
+    lines = [l for l in out.splitlines() if l.strip()]
+    assert lines and re.search(r"\[NEW\] icmp\s+1 30 src=10\.77\.1\.2 dst=10\.77\.2\.2 type=8",
+                               lines[0]), out
+    assert any("[UPDATE]" in l for l in lines[1:]), out
+
+
+def test_lab_down_after_crash(ctsim_factory):
+    prefix = "ctk%04x-" % (os.getpid() % 0xffff)
+    d = ctsim_factory(["--lab", "--lab-prefix", prefix])
+    d.stop(signal.SIGKILL)          # a crash: nothing cleaned up
+    os.unlink(d.socket)
+    assert f"{prefix}client" in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                                text=True).stdout
+    res = subprocess.run([CTSIM, "lab", "down", "--prefix", prefix], capture_output=True,
+                         text=True, timeout=30)
+    assert res.returncode == 0 and f"removed netns {prefix}client" in res.stdout
+    assert prefix not in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                        text=True).stdout

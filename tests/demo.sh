@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The demo on built-in defaults: install what is missing, build, start ctsim
-# on a temporary socket, create a few entries with ctctl and with the real
-# conntrack (through ctsim-exec), show the table both ways, stop the daemon.
+# with the classroom lab (a client and a server namespace attached by TUN
+# devices, the built-in stateful firewall), send real traffic through it
+# (ping, ping -6, UDP, HTTP with curl), show what ctsim tracked through ctctl
+# and through the real conntrack (ctsim-exec), then stop; ctsim removes the
+# namespaces. Set DEMO_KEEP=1 to keep the lab running until Ctrl-C.
 # Usage (as root, from anywhere):  ./tests/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,8 +44,8 @@ if [ -t 1 ]; then b=$'\e[1m' n=$'\e[0m'; else b= n=; fi
 step() { printf '\n%s$ %s%s\n' "$b" "$*" "$n"; }
 run() { step "$*"; "$@"; }
 
-step "$CTSIM --socket $sock &"
-"$CTSIM" --socket "$sock" 2>"$tmp/ctsim.log" &
+step "$CTSIM --socket $sock --lab &"
+"$CTSIM" --socket "$sock" --lab 2>"$tmp/ctsim.log" &
 pid=$!
 for _ in $(seq 100); do
   [ -S "$sock" ] && break
@@ -52,21 +55,45 @@ done
 [ -S "$sock" ] || { echo "demo.sh: ctsim did not start" >&2; cat "$tmp/ctsim.log" >&2; exit 1; }
 cat "$tmp/ctsim.log"
 
-# entries created with ctctl ...
-run "$CTCTL" --socket "$sock" add tcp src 192.168.1.10 dst 93.184.216.34 sport 40000 dport 443 \
-  timeout 432000 state ESTABLISHED status SEEN_REPLY,ASSURED
-run "$CTCTL" --socket "$sock" add udp src 192.168.1.10 dst 192.168.1.1 sport 53000 dport 53 timeout 30
-# ... and with the unmodified conntrack binary, through the shim
-run "$EXEC" --socket "$sock" conntrack -I -s 192.168.1.10 -d 192.168.1.20 -p tcp \
-  --sport 40001 --dport 22 --state SYN_SENT -t 120 -m 7
-run "$EXEC" --socket "$sock" conntrack -I -s 2001:db8::10 -d 2001:db8::1 -p icmpv6 \
-  --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 42 -t 30
+C=(ip netns exec ctsim-client)
+S=(ip netns exec ctsim-server)
+# A UDP echo and a web server on the server side (no DNS in the lab: a plain
+# TCPServer, since http.server's HTTPServer looks its own name up first).
+"${S[@]}" /usr/bin/python3 -c 'import socket
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("10.77.2.2",5353))
+while True:
+    d,a=s.recvfrom(2048); s.sendto(d,a)' &
+udp_pid=$!
+"${S[@]}" /usr/bin/python3 -c 'import http.server, socketserver
+class S(socketserver.TCPServer): allow_reuse_address = True
+S(("10.77.2.2",8080), http.server.SimpleHTTPRequestHandler).serve_forever()' >/dev/null 2>&1 &
+web_pid=$!
+trap 'kill $udp_pid $web_pid 2>/dev/null || true; cleanup' EXIT
+sleep 0.5
 
-# the same table, seen by both clients
+# real traffic from the client through ctsim
+run "${C[@]}" ping -c 2 10.77.2.2
+run "${C[@]}" ping -6 -c 1 fd77:2::2
+run "${C[@]}" /usr/bin/python3 -c 'import socket
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto(b"hello", ("10.77.2.2",5353)); print(s.recvfrom(100)[0].decode())'
+run "${C[@]}" curl -s -o /dev/null -w '%{http_code}\n' http://10.77.2.2:8080/
+# the server may not open connections to the client side (default ruleset)
+step "${S[*]} curl -s -m 2 http://10.77.1.2:8080/   # blocked by the firewall"
+"${S[@]}" curl -s -m 2 http://10.77.1.2:8080/ || echo "(no answer: dropped in FORWARD, as it should be)"
+
+# what ctsim tracked, seen by ctctl and by the unmodified conntrack
 run "$CTCTL" --socket "$sock" list
 run "$EXEC" --socket "$sock" conntrack -L
+run "$EXEC" --socket "$sock" conntrack -S
 run "$CTCTL" --socket "$sock" count
-run "$EXEC" --socket "$sock" conntrack -C
+
+if [ "${DEMO_KEEP:-0}" = 1 ]; then
+  echo
+  echo "The lab is up: try 'ip netns exec ctsim-client bash', and in another shell"
+  echo "'$EXEC --socket $sock conntrack -E'. Ctrl-C ends the demo."
+  wait "$pid" || true
+fi
 
 step "kill -TERM $pid   # stop ctsim"
 kill -TERM "$pid"

@@ -105,6 +105,11 @@ int dataplane_reload(struct dataplane *dp)
 	return 0;
 }
 
+int dataplane_reload_errno(void *arg)
+{
+	return dataplane_reload(arg) == 0 ? 0 : EINVAL;
+}
+
 void dataplane_stop(struct dataplane *dp)
 {
 	if (!dp->up)

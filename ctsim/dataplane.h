@@ -37,6 +37,9 @@ void dataplane_handle(struct dataplane *dp, void *cookie);
 /** dataplane_reload - parse the ruleset file again; on error keep the old
  *  one and print the errors. Returns 0 or -1. */
 int dataplane_reload(struct dataplane *dp);
+/** dataplane_reload_errno - dataplane_reload() for the server's reload
+ *  hook (@arg is the dataplane): 0 or EINVAL. */
+int dataplane_reload_errno(void *arg);
 /** dataplane_stop - remove the namespaces and close the TUN devices. */
 void dataplane_stop(struct dataplane *dp);
 

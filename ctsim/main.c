@@ -261,6 +261,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ctsim: %s: %s\n", path, strerror(-rc));
 		return 1;
 	}
+	if (dp.up) {
+		srv.reload = dataplane_reload_errno;
+		srv.reload_arg = &dp;
+	}
 	fprintf(stderr, "ctsim: listening on %s\n", path);
 
 	for (bool running = true, busy = false; running;) {

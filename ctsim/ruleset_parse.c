@@ -1316,8 +1316,8 @@ static bool parse_rule_elem(struct rule_ctx *c)
 		for (;;) {
 			if (accept_word(p, "prefix")) {
 				struct tok *a = next(p);
-				if (a->t != T_STRING) {
-					err_tok(p, a, "log prefix must be a quoted string");
+				if (a->t != T_STRING && a->t != T_WORD) {	/* nft takes both */
+					err_tok(p, a, "log prefix must be a string");
 					return false;
 				}
 				if (strlen(a->s) > 127) {

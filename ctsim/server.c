@@ -383,6 +383,29 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 	case CTSIM_CTL_SETSOCKOPT:
 		do_setsockopt(srv, cl, req);
 		break;
+	case CTSIM_CTL_ADVANCE:
+		/* Time warp: move the clock, then let the GC walk the whole
+		 * table at once, so that what has expired dies now, with its
+		 * DESTROY event (a teaching feature; the kernel's clock only
+		 * runs forward at its own pace). */
+		rep.op = CTSIM_CTL_REPLY;
+		rep.a = req->op;
+		if (cl->uid != 0) {
+			rep.err = EPERM;
+		} else {
+			ct_clock_advance(srv->table->clock,
+					 (uint64_t)req->a * CT_NSEC_PER_SEC + req->b % CT_NSEC_PER_SEC);
+			ct_table_tick(srv->table);
+			ct_table_gc(srv->table, srv->table->nbuckets);
+		}
+		server_reply(srv, cl, &rep, sizeof(rep));
+		break;
+	case CTSIM_CTL_RELOAD:
+		rep.op = CTSIM_CTL_REPLY;
+		rep.a = req->op;
+		rep.err = cl->uid != 0 ? EPERM : srv->reload ? srv->reload(srv->reload_arg) : ENOTSUP;
+		server_reply(srv, cl, &rep, sizeof(rep));
+		break;
 	default:
 		break;	/* unknown control operations are ignored */
 	}

@@ -54,6 +54,9 @@ struct server {
 	int32_t next_negative_portid;	/* autobind rover, as netlink_autobind() */
 	unsigned ncpus;
 	unsigned long rx_errors;	/* malformed datagrams seen (framing) */
+	/* ctsim's own operations (CTSIM_CTL_ADVANCE, _RELOAD); NULL: ENOTSUP. */
+	int (*reload)(void *arg);	/* returns 0 or a positive errno */
+	void *reload_arg;
 };
 
 /**

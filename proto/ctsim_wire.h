@@ -38,6 +38,11 @@ enum ctsim_ctl_op {
 	CTSIM_CTL_BIND_REPLY,	/* a = port id assigned, err = 0 or a positive errno (EADDRINUSE) */
 	CTSIM_CTL_SETSOCKOPT,	/* a = SOL_NETLINK option, b = value */
 	CTSIM_CTL_ENOBUFS,	/* daemon -> client: events were lost */
+	/* ctsim's own operations, beyond what a kernel offers (ctctl uses them):
+	 * each is answered by CTSIM_CTL_REPLY with err = 0 or a positive errno. */
+	CTSIM_CTL_ADVANCE,	/* time warp: a = seconds, b = nanoseconds to add to the clock */
+	CTSIM_CTL_RELOAD,	/* reload the ruleset file (as SIGHUP) */
+	CTSIM_CTL_REPLY,	/* a = operation answered */
 };
 
 #define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */

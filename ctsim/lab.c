@@ -120,7 +120,7 @@ int lab_load(struct lab *l, const char *path, const char *prefix, char *err, siz
 		if (strlen(w[2]) >= 16)
 			FAIL(w[2], "interface name \"%s\" is longer than 15 characters", w[2]);
 		h = &tmp.host[tmp.n];
-		set_host(h, tmp.prefix, w[1], w[2]);
+		set_host(h, prefix ? prefix : LAB_DEFAULT_PREFIX, w[1], w[2]);
 		if (parse_prefix(w[3], &h->host4, &h->plen4, &fam) < 0 || fam != AF_INET)
 			FAIL(w[3], "\"%s\" is not an IPv4 address/prefix", w[3]);
 		if (parse_addr(w[4], &h->gw4, AF_INET) < 0)

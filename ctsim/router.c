@@ -135,7 +135,9 @@ static int run_rules(struct router *r, enum ct_hook hook, int lo, int hi, struct
 
 	if (!r->rs)
 		return CT_ACCEPT;
-	memset(&res, 0, sizeof(res));
+	res.trace = NULL;		/* no tracer yet */
+	res.trace_ctx = NULL;
+	res.trace_all = false;
 	v = ruleset_run_hook(r->rs, hook, lo, hi, skb, &res);
 	if (v == CT_DROP) {
 		r->stats.ruleset_drop++;
@@ -180,7 +182,7 @@ static int finish(struct router *r, struct ct_skb *skb, int verdict, const char 
 /* POSTROUTING and out: the end of both the forward and the output path. */
 static int postrouting(struct router *r, int oif, struct ct_skb *skb, const char *what)
 {
-	snprintf(skb->pkt.oifname, sizeof(skb->pkt.oifname), "%s", r->ifs[oif].name);
+	memcpy(skb->pkt.oifname, r->ifs[oif].name, sizeof(skb->pkt.oifname));
 	skb->pkt.oif = oif + 1;
 	if (run_rules(r, CT_HOOK_POSTROUTING, INT_MIN, INT_MAX, skb) == CT_DROP ||
 	    confirm(r, CT_HOOK_POSTROUTING, skb) == CT_DROP)
@@ -273,7 +275,7 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 	}
 	skb.pkt.tstamp_ns = tstamp_ns;
 	skb.pkt.iif = iif + 1;
-	snprintf(skb.pkt.iifname, sizeof(skb.pkt.iifname), "%s", r->ifs[iif].name);
+	memcpy(skb.pkt.iifname, r->ifs[iif].name, sizeof(skb.pkt.iifname));
 
 	if (run_rules(r, CT_HOOK_PREROUTING, INT_MIN, PRIO_CONNTRACK - 1, &skb) == CT_DROP ||
 	    conntrack_in(r, CT_HOOK_PREROUTING, &skb) == CT_DROP ||
@@ -310,7 +312,7 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 		v = finish(r, &skb, CT_DROP, "");
 		goto out;
 	}
-	snprintf(skb.pkt.oifname, sizeof(skb.pkt.oifname), "%s", r->ifs[oif].name);
+	memcpy(skb.pkt.oifname, r->ifs[oif].name, sizeof(skb.pkt.oifname));
 	skb.pkt.oif = oif + 1;
 	if (run_rules(r, CT_HOOK_FORWARD, INT_MIN, INT_MAX, &skb) == CT_DROP) {
 		v = finish(r, &skb, CT_DROP, "");

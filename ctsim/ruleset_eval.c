@@ -365,15 +365,18 @@ static bool family_fits(enum rs_family fam, uint8_t af)
 int ruleset_run_hook(struct ruleset *rs, enum ct_hook hook, int prio_min, int prio_max,
 		     struct ct_skb *skb, struct rs_result *res)
 {
-	rs_trace_fn tfn = res->trace;
-	void *tctx = res->trace_ctx;
-	bool tall = res->trace_all;
-
-	memset(res, 0, sizeof(*res));
-	res->trace = tfn;
-	res->trace_ctx = tctx;
-	res->trace_all = tall;
+	/* Reset the outputs field by field: the log and NAT arrays are large
+	 * (2 KiB+) and this runs several times per packet; only their first
+	 * nlogs/nnat entries are ever read. */
 	res->verdict = CT_ACCEPT;
+	res->chain = NULL;
+	res->rule = NULL;
+	res->rejected = false;
+	res->reject_kind = 0;
+	res->reject_code = 0;
+	res->nnat = 0;
+	res->nlogs = 0;
+	res->chains_run = 0;
 	if (!rs || hook < 0 || hook >= CT_HOOK_MAX)
 		return CT_ACCEPT;
 	for (size_t c = 0; c < rs->nhook[hook]; c++) {

@@ -297,7 +297,9 @@ static struct ct_thash *find_node(struct ct_table *t, const struct ct_tuple *tu,
 restart:
 	for (h = t->buckets[bucket_of(t, hash)]; h; h = next) {
 		next = h->next;
-		if (!key_equal(h, tu, zone))
+		/* Equal tuple and zone id imply an equal hash: compare the
+		 * cached hash first, it rules out almost every node. */
+		if (h->hash != hash || !key_equal(h, tu, zone))
 			continue;
 		if (conn_expired(t, conn_of(h))) {
 			/* Reaping may unlink @next too (the entry's other

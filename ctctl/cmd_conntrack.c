@@ -651,6 +651,57 @@ static int cmd_monitor(struct ctctl_args *a)
 
 #define SELECTOR "PROTO src ADDR dst ADDR [sport PORT dport PORT | type N code N id N] [zone N]"
 
+/* "30", "30s", "1.5s", "2m", "1h", "1d", "250ms" -> nanoseconds; -1 if bad. */
+static long long parse_duration(const char *s)
+{
+	static const struct { const char *unit; double ns; } units[] = {
+		{ "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 }, { "d", 86400e9 },
+		{ "", 1e9 },
+	};
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || v < 0 || v > 1e9)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0)
+			return (long long)(v * units[i].ns);
+	return -1;
+}
+
+/* `advance DURATION`: ctsim's time warp (not a kernel feature). */
+static int cmd_advance(struct ctctl_args *a)
+{
+	long long ns;
+	int r;
+
+	if (a->argc != 2)
+		return ctctl_usage_error(a, a->argc > 2 ? 2 : 1,
+					 "\"advance\" takes one DURATION (e.g. 30s, 2m, 1h)");
+	ns = parse_duration(a->argv[1]);
+	if (ns < 0)
+		return ctctl_usage_error(a, 1, "\"%s\" is not a duration (e.g. 30s, 2m, 1h, 500ms)",
+					 a->argv[1]);
+	if (!get_conn(a))
+		return CTCTL_FAIL;
+	r = ctnl_client_control(conn, CTSIM_CTL_ADVANCE, (uint32_t)(ns / 1000000000LL),
+				(uint32_t)(ns % 1000000000LL));
+	return r < 0 ? ctctl_fail(a, -r) : CTCTL_OK;
+}
+
+/* `reload`: the daemon's ruleset file again (as SIGHUP). */
+static int cmd_reload(struct ctctl_args *a)
+{
+	int r;
+
+	if (a->argc > 1)
+		return ctctl_usage_error(a, 1, "\"reload\" takes no arguments");
+	if (!get_conn(a))
+		return CTCTL_FAIL;
+	r = ctnl_client_control(conn, CTSIM_CTL_RELOAD, 0, 0);
+	return r < 0 ? ctctl_fail(a, -r) : CTCTL_OK;
+}
+
 const struct ctctl_cmd ctctl_cmds[] = {
 	{ "list", { "ls", "show", NULL }, cmd_list,
 	  KWS_TUPLE | KWB(KW_MARK) | KWB(KW_STATE) | KWB(KW_STATUS) | KWB(KW_ID), NULL,
@@ -688,6 +739,10 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "[ EVENTS ] [ FILTER ] [ -o extended,id,timestamp ]\n"
 	  "EVENTS := { new | update | destroy }[,...]   (default: all)",
 	  "print events until Ctrl-C (like conntrack -E)", false },
+	{ "advance", { "warp", NULL }, cmd_advance, 0, NULL, "DURATION   (e.g. 30s, 2m, 1h, 500ms)",
+	  "move ctsim's clock forward: watch timeouts expire now (ctsim only)", false },
+	{ "reload", { NULL }, cmd_reload, 0, NULL, "",
+	  "reload the daemon's ruleset file, as SIGHUP (ctsim only)", false },
 	{ "help", { NULL }, ctctl_cmd_help, 0, NULL, "[ VERB ]",
 	  "show the verbs, or one verb's syntax", false },
 	{ "quit", { "exit", NULL }, ctctl_cmd_quit, 0, NULL, "",

@@ -125,6 +125,26 @@ fail:
 	return NULL;
 }
 
+int ctnl_client_control(struct ctnl_client *c, uint16_t op, uint32_t a, uint32_t b)
+{
+	int err = client_send_ctl(c, op, 0, a, b);
+
+	if (err < 0)
+		return err;
+	for (;;) {
+		ssize_t n = client_recv(c);
+		const struct ctsim_ctl *r = (const void *)c->buf;
+
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return n ? (int)n : -ECONNRESET;
+		/* Events or stale answers may come first: skip them. */
+		if (ctsim_wire_is_ctl(c->buf, (size_t)n) && r->op == CTSIM_CTL_REPLY && r->a == op)
+			return -r->err;
+	}
+}
+
 void ctnl_client_close(struct ctnl_client *c)
 {
 	if (!c)

@@ -55,4 +55,13 @@ int ctnl_client_request(struct ctnl_client *c, const struct nlmsghdr *nlh,
 int ctnl_client_recv_events(struct ctnl_client *c, int timeout_ms,
 			    ctnl_client_cb cb, void *data);
 
+/**
+ * ctnl_client_control - one of ctsim's own operations (ctsim_wire.h:
+ * CTSIM_CTL_ADVANCE with @a seconds and @b nanoseconds, CTSIM_CTL_RELOAD),
+ * waiting for its CTSIM_CTL_REPLY. Returns 0 or a negative errno (EPERM,
+ * ENOTSUP when the daemon has no ruleset to reload, EINVAL when the new
+ * ruleset does not parse).
+ */
+int ctnl_client_control(struct ctnl_client *c, uint16_t op, uint32_t a, uint32_t b);
+
 #endif /* CTSIM_PROTO_CTNL_CLIENT_H */

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 #include "ctsim/dataplane.h"
+#include "ctsim/pcap_io.h"
 #include "ctsim/ruleset.h"
 
 /* Packets read from one TUN per wake-up, so one busy link cannot starve
@@ -83,8 +84,17 @@ void dataplane_handle(struct dataplane *dp, void *cookie)
 
 		if (len <= 0)
 			return;
+		uint64_t now = ct_clock_wall(dp->core.clock);
+		char err[CT_PCAP_ERRLEN];
+
 		ct_table_tick(dp->core.table);
-		router_receive(&dp->router, i, buf, (size_t)len, ct_clock_wall(dp->core.clock));
+		/* Before the router, which may rewrite the packet (TTL). */
+		if (dp->capture && ct_pcap_write(dp->capture, now, buf, (size_t)len, err) < 0) {
+			fprintf(stderr, "ctsim: capture stopped: %s\n", err);
+			ct_pcap_finish(dp->capture, err);
+			dp->capture = NULL;
+		}
+		router_receive(&dp->router, i, buf, (size_t)len, now);
 	}
 }
 
@@ -105,6 +115,18 @@ int dataplane_reload(struct dataplane *dp)
 	return 0;
 }
 
+int dataplane_capture(struct dataplane *dp, const char *path)
+{
+	char err[CT_PCAP_ERRLEN];
+
+	dp->capture = ct_pcap_create(path, err);
+	if (!dp->capture) {
+		fprintf(stderr, "ctsim: --capture: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 int dataplane_reload_errno(void *arg)
 {
 	return dataplane_reload(arg) == 0 ? 0 : EINVAL;
@@ -119,6 +141,13 @@ void dataplane_stop(struct dataplane *dp)
 			epoll_ctl(dp->epfd, EPOLL_CTL_DEL, dp->lab.host[i].fd, NULL);
 	lab_down(&dp->lab);
 	router_fini(&dp->router);
+	if (dp->capture) {
+		char err[CT_PCAP_ERRLEN];
+
+		if (ct_pcap_finish(dp->capture, err) < 0)
+			fprintf(stderr, "ctsim: capture: %s\n", err);
+		dp->capture = NULL;
+	}
 	ruleset_free(dp->rs);
 	dp->rs = NULL;
 	dp->up = false;

@@ -12,12 +12,15 @@
 #include "ctsim/lab.h"
 #include "ctsim/router.h"
 
+struct ct_pcap_writer;
+
 struct dataplane {
 	struct ct_core core;
 	struct lab lab;
 	struct router router;
 	struct ruleset *rs;
 	const char *ruleset_path;	/* NULL: the built-in default */
+	struct ct_pcap_writer *capture;	/* --capture: every packet the hosts send */
 	int epfd;
 	bool up;
 	uint8_t cookie[LAB_MAX_HOSTS];	/* epoll cookies, one per TUN */
@@ -30,6 +33,12 @@ struct dataplane {
  */
 int dataplane_start(struct dataplane *dp, const struct ct_core *core, const struct lab *l,
 		    const char *ruleset_path, int epfd);
+/**
+ * dataplane_capture - record every packet the hosts send into ctsim, as it
+ * arrives (before any hook), in the pcap file @path: what `ctsim replay`
+ * takes to run the same traffic offline. Returns 0 or -1 (reason printed).
+ */
+int dataplane_capture(struct dataplane *dp, const char *path);
 /** dataplane_owns - is @cookie one of the data plane's epoll cookies? */
 bool dataplane_owns(const struct dataplane *dp, const void *cookie);
 /** dataplane_handle - a TUN fd is readable: route what it has. */

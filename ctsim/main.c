@@ -52,6 +52,8 @@ static void usage(FILE *out)
 		"      --lab-prefix P      namespace name prefix (default \"%s\")\n"
 		"  -r, --ruleset FILE      nft-style ruleset (default: the built-in stateful\n"
 		"                          router firewall); SIGHUP reloads it\n"
+		"      --capture FILE      write every packet the lab's hosts send to a pcap\n"
+		"                          file (replay it with: ctsim replay FILE)\n"
 		"      --set NAME=VALUE    one setting (sysctl name, net.netfilter. optional)\n"
 		"      --list-settings     print every setting with its value and exit\n"
 		"      --seed N            hash/id seed (default: random)\n"
@@ -90,6 +92,7 @@ int main(int argc, char **argv)
 		{ "topology", required_argument, NULL, 't' },
 		{ "lab-prefix", required_argument, NULL, 'p' },
 		{ "ruleset", required_argument, NULL, 'r' },
+		{ "capture", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -98,6 +101,7 @@ int main(int argc, char **argv)
 	unsigned mode = 0600;
 	bool list = false, have_seed = false, lab = false;
 	const char *topology = NULL, *lab_prefix = LAB_DEFAULT_PREFIX, *ruleset_path = NULL;
+	const char *capture = NULL;
 	static struct dataplane dp;
 	uint32_t seed = 0;
 	struct ct_settings settings;
@@ -171,6 +175,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			ruleset_path = optarg;
+			break;
+		case 'C':
+			capture = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -246,6 +253,10 @@ int main(int argc, char **argv)
 		}
 		if (dataplane_start(&dp, &core, &l, ruleset_path, epfd) < 0)
 			return 1;
+		if (capture && dataplane_capture(&dp, capture) < 0) {
+			dataplane_stop(&dp);
+			return 1;
+		}
 		fprintf(stderr, "ctsim: lab up (enter a host with: ip netns exec %sclient bash)\n",
 			lab_prefix);
 		lab_print(&dp.lab, stderr);

@@ -242,6 +242,7 @@ static enum vcode rule_exec(const struct rs_rule *r, struct ct_skb *skb, struct 
 			if (skb->ct && skb->ct->mark != s->u.value) {
 				skb->ct->mark = s->u.value;
 				skb->cached_events |= CT_EV(MARK);	/* nf_conntrack_event_cache(IPCT_MARK) */
+				skb->ct->ecache |= (skb->ct->flags & CONN_F_ECACHE) ? CT_EV(MARK) : 0;
 			}
 			break;
 		case RS_S_CT_ZONE_SET:

@@ -288,25 +288,25 @@ def worlds(tmp_path_factory):
 
     def get(variant):
         if variant in made:
-            return made[variant]
+            return made[variant][2]
         text = ROUTER_RULESET if variant == "plain" else MARK_RULESET
         rfile = base / f"{variant}.nft"
         rfile.write_text(text)
         tag = "k" if variant == "plain" else "m"
         k = KernelRouter(lab_prefix("kr" + tag), text, workdir=str(base))
-        made[variant] = [k, None]
+        made[variant] = [k, None, None]
         k.__enter__()
         made[variant][1] = start_ctsim(base / f"ctsim-{variant}", lab_prefix("cx" + tag),
                                        str(rfile))
         pair = (KernelWorld(k), CtsimWorld(made[variant][1]))
         for w in pair:
             prepare(w)
-        made[variant] = [k, made[variant][1], pair]
+        made[variant][2] = pair
         return pair
 
     yield get
     problems = []
-    for k, lab, *_ in made.values():
+    for k, lab, _ in made.values():
         if lab is not None:
             problems += stop_ctsim(lab)
         k.__exit__(None, None, None)
@@ -368,8 +368,9 @@ def ipv4_bad_ihl():
 
 
 Case = namedtuple("Case", "id traffic settle counts")
-# counts: the oracle's ct state classes for the case (new, est, rel, inv);
-# None when the oracle has no such case (checked for equality only).
+# counts: the kernel's ct state classes for the case (new, est, rel, inv), as
+# the oracle shows them (its c_* counters) or, for cases it lacks, as 6.18
+# counts them; they check that the kernel world is the oracle's.
 CASES = [
     Case("udp_unreplied", udp(S4, 5001, 40001, want=0), 0.2, (1, 0, 0, 0)),
     Case("udp_request_reply", udp(S4, 5000, 40002), 0.2, (1, 1, 0, 0)),
@@ -403,8 +404,8 @@ CASES = [
          0.2, (1, 0, 0, 0)),
     Case("unconfirmed_drop", udp(S4, 5005, 40010, want=0), 0.2, (1, 0, 0, 0)),
     # TCP (ctsim's tracker is minimal until issue 5; no window tracking)
-    Case("tcp_transfer_close", tcp(S4, 5000, 40005), 0.4, None),
-    Case("tcp6_transfer_close", tcp(S6, 5000, 40105), 0.4, None),
+    Case("tcp_transfer_close", tcp(S4, 5000, 40005), 0.4, (1, 9, 0, 0)),
+    Case("tcp6_transfer_close", tcp(S6, 5000, 40105), 0.4, (1, 9, 0, 0)),
     Case("tcp_rst_refused", tcp(S4, 5004, 40007), 0.2, (1, 1, 0, 0)),
     Case("tcp_invalid_flags", inject("client", IP(src=C4, dst=S4) /
                                       TCP(sport=40013, dport=5002, flags="SF", seq=1)),
@@ -414,20 +415,20 @@ CASES = [
                                              ack=2000, window=500)), 0.2, (1, 0, 0, 0)),
     # malformed packets: counted as the kernel counts them, daemon unharmed
     Case("bad_ip_checksum", inject("client", IP(src=C4, dst=S4, chksum=0x1234) /
-                                    UDP(sport=40030, dport=5000) / Raw(b"x")), 0.2, None),
-    Case("bad_ip_ihl", inject("client", ipv4_bad_ihl()), 0.2, None),
-    Case("truncated_udp", inject("client", truncated_udp()), 0.2, None),
-    Case("udp_bad_length", inject("client", udp_bad_length()), 0.2, None),
+                                    UDP(sport=40030, dport=5000) / Raw(b"x")), 0.2, (0, 0, 0, 0)),
+    Case("bad_ip_ihl", inject("client", ipv4_bad_ihl()), 0.2, (0, 0, 0, 0)),
+    Case("truncated_udp", inject("client", truncated_udp()), 0.2, (0, 0, 0, 1)),
+    Case("udp_bad_length", inject("client", udp_bad_length()), 0.2, (0, 0, 0, 1)),
     Case("bad_udp_checksum", inject("client", IP(src=C4, dst=S4) /
                                      UDP(sport=40031, dport=5000, chksum=0x1234) /
-                                     Raw(b"hello")), 0.2, None),
+                                     Raw(b"hello")), 0.2, (0, 0, 0, 1)),
     Case("bad_icmp_checksum", inject("client", IP(src=C4, dst=S4) /
-                                      ICMP(id=0x2222, seq=1, chksum=0x1234)), 0.2, None),
+                                      ICMP(id=0x2222, seq=1, chksum=0x1234)), 0.2, (0, 0, 0, 1)),
     Case("bad_icmpv6_checksum", inject("client", IPv6(src=C6, dst=S6) /
                                         ICMPv6EchoRequest(id=0x2223, cksum=0x1234)), 0.2,
-         None),
+         (0, 0, 0, 1)),
     Case("ipv6_truncated_exthdr", inject("client", bytes(
-        IPv6(src=C6, dst=S6, nh=60, plen=8) / Raw(b"\x11\x05" + b"\x00" * 6))), 0.2, None),
+        IPv6(src=C6, dst=S6, nh=60, plen=8) / Raw(b"\x11\x05" + b"\x00" * 6))), 0.2, (0, 0, 0, 1)),
     Case("ipv6_destopt_udp", inject("client", IPv6(src=C6, dst=S6) / IPv6ExtHdrDestOpt() /
                                      UDP(sport=40034, dport=5001) / Raw(b"x")), 0.2,
          (1, 0, 0, 0)),
@@ -447,7 +448,7 @@ def stats(world):
 
 
 def run_case(world, case):
-    """Flush, listen, send, look: {list, events, stats, counters}."""
+    """Flush, listen, send, look: {list, events, stats, counters, routes}."""
     world.conntrack("-F")
     before, cbefore = stats(world), world.counters()
     mon = world.listen()
@@ -462,70 +463,112 @@ def run_case(world, case):
         mon.terminate()
         events, err = mon.communicate(timeout=10)
     after, cafter = stats(world), world.counters()
-    delta = {k: after.get(k, 0) - before.get(k, 0) for k in sorted(set(after) | set(before))
-             if k not in ("entries",)}
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in sorted(set(after) | set(before))}
     counters = None if cafter is None else {k: cafter[k] - cbefore.get(k, 0) for k in cafter}
-    return dict(list=listing.stdout, events=events, stats=delta, counters=counters)
+    # unharmed: still alive and routing
+    routes = world.alive() and world.run("client", "ping", "-c1", "-W2", S4).returncode == 0
+    return dict(list=listing.stdout, events=events, stats=delta, counters=counters,
+                routes=routes)
 
 
-def compare(case, rk, rc, ctsim_world):
-    problems = []
-    for what, sort in (("list", True), ("events", False)):
-        p = diff_conntrack_output(rk[what], rc[what], sort=sort)
-        if p:
-            problems.append(f"conntrack {'-L' if what == 'list' else '-E'} differs:\n  " +
-                            "\n  ".join(p) +
-                            f"\n  --- kernel ---\n{rk[what]}  --- ctsim ---\n{rc[what]}")
-    if rk["stats"] != rc["stats"]:
-        diff = {k: (rk["stats"].get(k), rc["stats"].get(k))
-                for k in set(rk["stats"]) | set(rc["stats"])
-                if rk["stats"].get(k) != rc["stats"].get(k)}
-        problems.append(f"conntrack -S deltas differ (kernel, ctsim): {diff}")
+@pytest.fixture(scope="module")
+def results(worlds):
+    """results(variant, case) -> (kernel result, ctsim result), each case run
+    once per module and variant however many tests look at it."""
+    cache = {}
+
+    def get(variant, case):
+        key = (variant, case.id)
+        if key not in cache:
+            kw, cw = worlds(variant)
+            cache[key] = rk, rc = run_case(kw, case), run_case(cw, case)
+            # one line per case, for `pytest -s` (what the kernel counted)
+            nz = lambda d: {k: v for k, v in (d or {}).items() if v}  # noqa: E731
+            print(f"\n[{variant}] {case.id}: kernel -S {nz(rk['stats'])} classes "
+                  f"{nz(rk['counters'])}; ctsim -S {nz(rc['stats'])}")
+        return cache[key]
+    return get
+
+
+def show(rk, rc, what):
+    return f"--- kernel ---\n{rk[what]}--- ctsim ---\n{rc[what]}"
+
+
+# Differences that are known ctsim bugs (reported; the tests turn into XPASS
+# once fixed): predicate on (case, stats delta difference) -> reason.
+INSERT_BUG = ("ctsim counts `insert` when the packet path confirms an entry; 6.18 counts "
+              "it only for ctnetlink inserts (conntrack -I/-R): insert=0 after any traffic")
+KNOWN_BUGS = {
+    "ipv6_truncated_exthdr": "ctsim drops an IPv6 packet whose extension header chain runs "
+                             "past the payload as a bad L3 header (router.c bad_l3); the "
+                             "kernel forwards it as INVALID and counts invalid=1",
+}
+
+
+IDS = [c.id for c in CASES]
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_listing(results, case):
+    """conntrack -L -o extended after the traffic: same entries."""
+    rk, rc = results("plain", case)
+    problems = diff_conntrack_output(rk["list"], rc["list"])
+    if problems and case.id in KNOWN_BUGS:
+        pytest.xfail(KNOWN_BUGS[case.id])
+    assert not problems, "\n".join(problems) + "\n" + show(rk, rc, "list")
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_events(results, case):
+    """conntrack -E -o extended during the traffic: same sequence."""
+    rk, rc = results("plain", case)
+    problems = diff_conntrack_output(rk["events"], rc["events"], sort=False)
+    if problems and case.id in KNOWN_BUGS:
+        pytest.xfail(KNOWN_BUGS[case.id])
+    assert not problems, "\n".join(problems) + "\n" + show(rk, rc, "events")
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_stats(results, case):
+    """conntrack -S, summed over CPUs: the same deltas over the case
+    (invalid, error, drop, insert_failed, ...)."""
+    rk, rc = results("plain", case)
+    diff = {k: (rk["stats"].get(k), rc["stats"].get(k))
+            for k in sorted(set(rk["stats"]) | set(rc["stats"]))
+            if rk["stats"].get(k) != rc["stats"].get(k)}
+    if diff and case.id in KNOWN_BUGS:
+        pytest.xfail(KNOWN_BUGS[case.id])
+    if diff and set(diff) == {"insert"} and diff["insert"][0] == 0:
+        pytest.xfail(INSERT_BUG)
+    assert not diff, f"(kernel, ctsim) per counter: {diff}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_unharmed(results, case):
+    """ctsim is alive and routes (a ping) after the case; the kernel side
+    classified the packets as the oracle says (new, established, related,
+    invalid rule counters), so the worlds really run the oracle's cases."""
+    rk, rc = results("plain", case)
+    assert rc["routes"], "ctsim died or no longer routes after " + case.id
+    assert rk["routes"]
     if case.counts is not None:
         got = tuple(rk["counters"][n] for n in ("new", "est", "rel", "inv"))
-        if got != case.counts:
-            problems.append(f"kernel ct state classes (new, est, rel, inv) {got}, the oracle "
-                            f"says {case.counts}: the kernel world is not the oracle's")
-    if not ctsim_world.alive():
-        problems.append("ctsim died:\n" + ctsim_world.lab.d.stderr_text())
-    elif ctsim_world.run("client", "ping", "-c1", "-W2", S4).returncode != 0:
-        problems.append("ctsim no longer routes (ping failed)")
-    return problems
-
-
-def report(case, rk):
-    return (f"kernel: stats {rk['stats']}, ct state counters {rk['counters']}")
-
-
-XFAIL_TCP = {}      # filled in below when a TCP case is known to differ
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_same_as_kernel(worlds, case):
-    kw, cw = worlds("plain")
-    rk = run_case(kw, case)
-    rc = run_case(cw, case)
-    problems = compare(case, rk, rc, cw)
-    if problems:
-        if case.id in XFAIL_TCP:
-            pytest.xfail(XFAIL_TCP[case.id])
-        pytest.fail(f"{case.id}: " + "\n".join(problems) + "\n" + report(case, rk),
-                    pytrace=False)
+        assert got == case.counts, f"kernel ct state classes {rk['counters']}"
 
 
 MARK_CASES = [c for c in CASES if c.id in (
-    "udp_request_reply", "icmp_echo", "icmp_unreach_related", "icmpv6_unreach_related",
-    "tcp_transfer_close", "generic_proto")]
+    "udp_request_reply", "icmp_echo", "icmpv6_echo", "icmp_unreach_related",
+    "icmpv6_unreach_related", "tcp_transfer_close", "tcp_rst_refused", "generic_proto")]
 
 
 @pytest.mark.parametrize("case", MARK_CASES, ids=[c.id for c in MARK_CASES])
-def test_ct_state_marks(worlds, case):
-    """`ct state` as rules see it, made visible: each class sets its own ct
-    mark (new 1, established original 2, established reply 3, related 4), so
-    the entries and their [UPDATE] events show the class sequence."""
-    kw, cw = worlds("marks")
-    rk = run_case(kw, case)
-    rc = run_case(cw, case)
-    problems = compare(case._replace(counts=None), rk, rc, cw)
-    if problems:
-        pytest.fail(f"{case.id}: " + "\n".join(problems), pytrace=False)
+def test_ct_state_marks(results, case):
+    """`ct state` as rules see it, made visible (ctsim cannot show rule
+    counters yet): each class sets its own ct mark (new 1, established
+    original 2, established reply 3, related 4), so the entries and their
+    events (an [UPDATE] per mark change) show the classes packet by packet."""
+    rk, rc = results("marks", case)
+    problems = diff_conntrack_output(rk["list"], rc["list"])
+    problems += diff_conntrack_output(rk["events"], rc["events"], sort=False)
+    assert not problems, ("\n".join(problems) + "\n" + show(rk, rc, "list") +
+                          show(rk, rc, "events"))

@@ -15,4 +15,7 @@ int cmd_lab(int argc, char **argv);
 /** cmd_replay - `ctsim replay FILE.pcap [options]`: see docs/replay.md. */
 int cmd_replay(int argc, char **argv);
 
+/** cmd_scenario - `ctsim scenario run|check|export`: see docs/scenarios.md. */
+int cmd_scenario(int argc, char **argv);
+
 #endif

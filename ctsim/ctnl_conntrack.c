@@ -9,12 +9,15 @@
  * (proto/ctnl_ct.c) lays them out on the wire.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include "proto/ctnl.h"
 #include "ctsim/conn_export.h"
+#include "ctsim/expect.h"
+#include "ctsim/helper.h"
 #include "ctsim/server.h"
 
 /* ---------------------------------------------------------------------- */
@@ -247,18 +250,26 @@ static int change_synproxy(struct conn *c, const struct ctnl_ct *req)
 	return 0;
 }
 
-/* ctnetlink_change_helper(): no helpers are registered yet, so only the
- * empty name (detach) is accepted. */
-static int change_helper(struct conn *c, const struct ctnl_ct *req)
+/* ctnetlink_change_helper() */
+static int change_helper(struct ct_table *t, struct conn *c, const struct ctnl_ct *req)
 {
+	const struct ct_helper *h;
+
+	/* don't change helper of sibling connections */
 	if (c->status & CT_S_EXPECTED)
 		return (c->ext && !strcmp(c->ext->helper, req->helper)) ? 0 : -EBUSY;
 	if (req->helper[0] == '\0') {
-		if (c->ext)
+		if (c->ext && c->ext->helper[0]) {
+			ct_expect_remove_master(t, c, 0, false);
 			c->ext->helper[0] = '\0';
+		}
 		return 0;
 	}
-	return -EOPNOTSUPP;
+	if (!(h = ct_helper_find(req->helper, c->th[CT_DIR_ORIG].tuple.l4num)))
+		return -EOPNOTSUPP;
+	if (c->ext && (c->ext->has & CONN_EXT_HELPER))
+		return !strcmp(c->ext->helper, h->name) ? 0 : -EBUSY;
+	return -EOPNOTSUPP;	/* "we cannot set a helper for an existing conntrack" */
 }
 
 /* ctnetlink_change_conntrack(): applied in the kernel's order; an error
@@ -269,7 +280,7 @@ static int change_conntrack(struct ct_table *t, struct conn *c, const struct ctn
 
 	if (req->present & (CTNL_HAS(CTA_NAT_SRC) | CTNL_HAS(CTA_NAT_DST) | CTNL_HAS(CTA_TUPLE_MASTER)))
 		return -EOPNOTSUPP;
-	if ((req->present & CTNL_HAS(CTA_HELP)) && (err = change_helper(c, req)))
+	if ((req->present & CTNL_HAS(CTA_HELP)) && (err = change_helper(t, c, req)))
 		return err;
 	if (req->present & CTNL_HAS(CTA_TIMEOUT)) {
 		conn_set_timeout(t, c, req->timeout);
@@ -362,9 +373,21 @@ static int create_conntrack(struct server *srv, struct client *cl, const struct 
 	if (!(req->present & CTNL_HAS(CTA_TIMEOUT)))
 		goto fail;
 	conn_set_timeout(t, c, req->timeout);
-	err = -EOPNOTSUPP;
-	if ((req->present & CTNL_HAS(CTA_HELP)) && req->helper[0])
-		goto fail;	/* no helper of that name (helpers come later) */
+	if ((req->present & CTNL_HAS(CTA_HELP)) && req->helper[0]) {
+		/* __nf_conntrack_helper_find(); nf_ct_helper_ext_add(),
+		 * IPS_HELPER "disable helper auto-assignment for this entry" */
+		const struct ct_helper *h = ct_helper_find(req->helper, otuple->l4num);
+
+		err = -EOPNOTSUPP;
+		if (!h)
+			goto fail;
+		err = -ENOMEM;
+		if (!(x = conn_ext_add(c)))
+			goto fail;
+		snprintf(x->helper, sizeof(x->helper), "%s", h->name);
+		x->has |= CONN_EXT_HELPER;
+		c->status |= CT_S_HELPER;
+	}
 	if (req->present & (CTNL_HAS(CTA_NAT_SRC) | CTNL_HAS(CTA_NAT_DST))) {
 		nat_setup(c, true, (req->present & CTNL_HAS(CTA_NAT_DST)) ? &req->nat_dst : NULL);
 		nat_setup(c, false, (req->present & CTNL_HAS(CTA_NAT_SRC)) ? &req->nat_src : NULL);
@@ -401,15 +424,23 @@ static int create_conntrack(struct server *srv, struct client *cl, const struct 
 		err = -ENOENT;
 		if (!m)
 			goto fail;
+		err = -ENOMEM;
+		if (!(x = conn_ext_add(c)))
+			goto fail;
 		c->status |= CT_S_EXPECTED;
-		c->ext->master = m->th[CT_DIR_ORIG].tuple;
-		c->ext->has |= CONN_EXT_MASTER;
+		conn_get(m);		/* ct->master holds a reference */
+		x->master_ct = m;
+		x->master = m->th[CT_DIR_ORIG].tuple;
+		x->has |= CONN_EXT_MASTER;
 	}
 	if (c->ext && (c->ext->has & CONN_EXT_TSTAMP))
 		c->ext->ts_start = ct_clock_wall(t->clock);
 	err = ct_table_insert(t, c);
 	if (err)
 		goto fail;
+	/* nf_conntrack_hash_check_insert() counts ctnetlink inserts; the
+	 * packet path (__nf_conntrack_confirm()) does not, on 6.18. */
+	t->stats.cpu.insert++;
 
 	events = (c->status & CT_S_EXPECTED) ? CT_EV(RELATED) : CT_EV(NEW);
 	if ((req->present & CTNL_HAS(CTA_LABELS)) && attach_labels(c, req) == 0)

@@ -38,3 +38,24 @@ void ct_events_report(struct ct_events *e, struct conn *ct, uint32_t mask,
 	for (unsigned i = 0; i < e->nsub; i++)
 		e->sub[i].fn(e->sub[i].arg, &ev);
 }
+
+int ct_events_subscribe_exp(struct ct_events *e, ct_exp_event_fn fn, void *arg)
+{
+	if (e->nexp_sub >= CT_EVENT_MAX_SUBSCRIBERS)
+		return -ENOSPC;
+	e->exp_sub[e->nexp_sub].fn = fn;
+	e->exp_sub[e->nexp_sub].arg = arg;
+	e->nexp_sub++;
+	return 0;
+}
+
+void ct_events_report_exp(struct ct_events *e, const struct ct_expect *exp, uint32_t mask,
+			  uint32_t portid, bool report)
+{
+	struct ct_exp_event ev = { .exp = exp, .mask = mask, .portid = portid, .report = report };
+
+	if (!e || !mask)
+		return;
+	for (unsigned i = 0; i < e->nexp_sub; i++)
+		e->exp_sub[i].fn(e->exp_sub[i].arg, &ev);
+}

@@ -120,6 +120,8 @@ int main(int argc, char **argv)
 		return cmd_lab(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "replay") == 0)
 		return cmd_replay(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "scenario") == 0)
+		return cmd_scenario(argc - 1, argv + 1);
 
 	ct_settings_init(&settings);
 	while ((opt = getopt_long(argc, argv, "s:m:c:r:vhV", opts, NULL)) != -1) {

@@ -20,9 +20,12 @@
  * as in the kernel.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "ctsim/expect.h"
+#include "ctsim/helper.h"
 #include "ctsim/l4proto.h"
 #include "ctsim/pipeline.h"
 
@@ -148,20 +151,22 @@ static int not_tracked(struct ct_core *core, struct ct_skb *skb, const char *rea
 /* Extensions and template fields of a new entry (init_conntrack():
  * nf_ct_acct_ext_add(), nf_ct_tstamp_ext_add(), nf_ct_labels_ext_add(),
  * __nf_ct_try_assign_helper()). */
-static int init_extensions(struct ct_core *core, struct ct_skb *skb, struct conn *ct)
+static int init_extensions(struct ct_core *core, struct ct_skb *skb, struct conn *ct,
+			   bool expected)
 {
 	const struct ct_settings *s = core->settings;
+	bool helper = skb->helper[0] && !expected;	/* no template helper for expected entries */
 	struct conn_ext *x;
 
-	if (!s->acct && !s->timestamp && !s->labels_used && !skb->helper[0])
+	if (!s->acct && !s->timestamp && !s->labels_used && !helper)
 		return 0;
 	if (!(x = conn_ext_add(ct)))
 		return -ENOMEM;
 	x->has |= (s->acct ? CONN_EXT_ACCT : 0) | (s->timestamp ? CONN_EXT_TSTAMP : 0) |
 		  (s->labels_used ? CONN_EXT_LABELS : 0);
-	if (skb->helper[0]) {
-		/* `ct helper set` / -j CT --helper: the helper itself runs
-		 * in a later issue; the entry shows helper=NAME already. */
+	if (helper) {
+		/* __nf_ct_try_assign_helper(): `ct helper set` / -j CT
+		 * --helper; the helper runs in ct_confirm() (helper.h). */
 		memcpy(x->helper, skb->helper, sizeof(x->helper));
 		x->helper[sizeof(x->helper) - 1] = '\0';
 		x->has |= CONN_EXT_HELPER;
@@ -178,6 +183,8 @@ static struct conn *init_conntrack(struct ct_core *core, struct ct_skb *skb,
 {
 	struct ct_table *t = core->table;
 	struct ct_tuple reply;
+	struct ct_expect exp;
+	bool expected;
 	struct conn *ct;
 
 	*drop = false;
@@ -190,15 +197,34 @@ static struct conn *init_conntrack(struct ct_core *core, struct ct_skb *skb,
 		*drop = true;
 		return NULL;
 	}
-	if (init_extensions(core, skb, ct)) {
+	/* nf_ct_find_expectation(): "Welcome, Mr. Bond. We've been
+	 * expecting you..." — EXPECTED, ct->master (referenced), the
+	 * master's mark and secmark, the expectation's helper if any. */
+	expected = ct_expect_match(t, tuple, ct_zone_id(&skb->zone, CT_DIR_ORIG), &exp);
+	if (init_extensions(core, skb, ct, expected) ||
+	    (expected && !conn_ext_add(ct))) {
 		conn_free_unhashed(t, ct);
 		*drop = true;
 		return NULL;
 	}
-	/* Expectations (a later issue): if the netns has any, look for one
-	 * matching @tuple (nf_ct_find_expectation()); on a match set
-	 * EXPECTED, the master tuple (CONN_EXT_MASTER), the master's mark
-	 * and the expectation's helper, then run its expectfn. */
+	if (expected) {
+		struct conn *m = exp.master;
+
+		ct->status |= CT_S_EXPECTED;
+		conn_get(m);
+		ct->ext->master_ct = m;
+		ct->ext->master = m->th[CT_DIR_ORIG].tuple;
+		ct->ext->master_zone = m->zone.id;
+		ct->ext->has |= CONN_EXT_MASTER;
+		ct->mark = m->mark;
+		if (m->ext)
+			ct->ext->secmark = m->ext->secmark;
+		if (exp.helper) {
+			snprintf(ct->ext->helper, sizeof(ct->ext->helper), "%s", exp.helper->name);
+			ct->ext->has |= CONN_EXT_HELPER;
+		}
+		t->stats.exp.new++;
+	}
 	return ct;
 }
 
@@ -293,6 +319,10 @@ int ct_in(struct ct_core *core, struct ct_skb *skb, enum ct_hook hook)
 		skb->invalid_reason = reason;
 		return CT_DROP;
 	}
+	/* A sound IPv6 header whose extension chain cannot be walked:
+	 * nf_ct_get_l4proto() fails, the packet goes on without an entry. */
+	if (skb->pkt.untrackable)
+		return not_tracked(core, skb, "truncated or bad IPv6 extension header chain");
 	if (skb->pkt.is_fragment)	/* defrag (-400) should have reassembled it */
 		return not_tracked(core, skb, CT_INV_FRAGMENT);
 
@@ -389,6 +419,21 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 	struct ct_table *t = core->table;
 	struct conn *ct = skb->ct;
 	struct ct_l4_ctx x = { .core = core, .skb = skb, .hook = CT_HOOK_POSTROUTING };
+
+	/* nft_ct_helper_obj_eval() in a chain after conntrack (priority >
+	 * -200): the rule filled the template but the entry already existed,
+	 * unconfirmed — the kernel attaches the helper to it there. */
+	if (ct && skb->helper[0] && !(ct->status & (CT_S_CONFIRMED | CT_S_HELPER)) &&
+	    !(ct->ext && ct->ext->helper[0]) && conn_ext_add(ct)) {
+		snprintf(ct->ext->helper, sizeof(ct->ext->helper), "%s", skb->helper);
+		ct->ext->has |= CONN_EXT_HELPER;
+		ct->status |= CT_S_HELPER;
+	}
+	/* nf_confirm(): "This is where we call the helper: as the packet
+	 * goes out." Every packet of an entry with a helper, confirmed or
+	 * not, either direction; the helper may drop it. */
+	if (ct && ct_helper_run(core, skb) == CT_DROP)
+		return CT_DROP;
 
 	/* Only a new entry, and only from its original direction (a REJECT
 	 * reply attached in the other direction is left alone). */

@@ -152,6 +152,7 @@ static int conntrack_in(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 	int v = ct_in(r->core, skb, hook);
 
 	r->last.ct_state = ct_skb_state_name(skb);
+	r->last.invalid_reason = skb->invalid_reason;
 	if (v == CT_DROP) {
 		r->stats.conntrack_drop++;
 		r->last.why = "dropped by conntrack (table full)";
@@ -247,8 +248,9 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 	memset(&r->last, 0, sizeof(r->last));
 	r->stats.rx++;
 	ct_skb_init(&skb, data, len);
-	/* ip_rcv()/ipv6_rcv(): a broken IP header never reaches netfilter. */
-	if (ct_pkt_parse(&skb.pkt, &reason) < 0) {
+	/* ip_rcv()/ipv6_rcv(): a broken IP header never reaches netfilter;
+	 * a broken IPv6 extension chain does, and conntrack calls it invalid. */
+	if (ct_pkt_parse(&skb.pkt, &reason) < 0 && !skb.pkt.untrackable) {
 		r->stats.bad_l3++;
 		r->last.verdict = "dropped";
 		r->last.why = reason;

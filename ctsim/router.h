@@ -50,6 +50,7 @@ struct router_trace {
 	const char *why;		/* the reason of a drop */
 	enum ct_hook hook;		/* where it was decided */
 	const char *ct_state;		/* ct state as rules saw it */
+	const char *invalid_reason;	/* why conntrack called it invalid (kernel wording) */
 };
 
 typedef void (*router_xmit_fn)(void *arg, int oif, const uint8_t *pkt, size_t len);

@@ -591,6 +591,30 @@ static void on_event(void *arg, const struct ct_event *ev)
 		client_update_epoll(srv, c);
 }
 
+/* ctnetlink_expect_event(): the same delivery for expectation events. */
+static void on_exp_event(void *arg, const struct ct_exp_event *ev)
+{
+	struct server *srv = arg;
+	unsigned char buf[CTNL_GOODSIZE];
+	unsigned group = 0;
+	int n = ctnl_exp_event_msg(srv, ev, buf, sizeof(buf), &group);
+
+	if (n <= 0)
+		return;
+	for (struct client *c = srv->clients; c; c = c->next) {
+		bool member = group && (c->groups & (1u << (group - 1)));
+
+		if (ev->report && c->bound && c->portid == ev->portid) {
+			send_event(c, buf, (size_t)n);
+			continue;
+		}
+		if (member)
+			send_event(c, buf, (size_t)n);
+	}
+	for (struct client *c = srv->clients; c; c = c->next)
+		client_update_epoll(srv, c);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Setup                                                                   */
 
@@ -645,6 +669,8 @@ int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
 		return err;
 	}
 	srv->listen_fd = fd;
+	if ((err = ct_events_subscribe_exp(e, on_exp_event, srv)))
+		return err;
 	return ct_events_subscribe(e, on_event, srv);
 fail:
 	err = -errno;

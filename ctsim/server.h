@@ -100,4 +100,13 @@ int dump_fill_empty(struct server *srv, struct client *cl, struct dump *d, void 
 int ctnl_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
 		      size_t cap, unsigned *group);
 
+/**
+ * ctnl_exp_event_msg - encode an expectation event as
+ * ctnetlink_expect_event() (ctnl_expect.c): EXP_NEW (flags CREATE|EXCL,
+ * group NFNLGRP_CONNTRACK_EXP_NEW) or EXP_DELETE (group _EXP_DESTROY).
+ * Returns the message length and sets *group, or 0.
+ */
+int ctnl_exp_event_msg(struct server *srv, const struct ct_exp_event *ev, void *buf,
+		       size_t cap, unsigned *group);
+
 #endif

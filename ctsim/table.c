@@ -10,6 +10,7 @@
 #include <string.h>
 #include "ctsim/table.h"
 #include "ctsim/event.h"
+#include "ctsim/expect.h"
 
 /* ---------------------------------------------------------------------- */
 /* Hashing                                                                 */
@@ -84,6 +85,18 @@ int ct_table_init(struct ct_table *t, const struct ct_settings *s,
 
 static void conn_free(struct ct_table *t, struct conn *c)
 {
+	/* nf_ct_destroy(): expectations of a master that never got
+	 * confirmed (TFTP expects on the first packet), then the reference
+	 * an expected entry holds on its master. */
+	ct_expect_remove_master(t, c, 0, false);
+	if (c->ext) {
+		struct conn *master = c->ext->master_ct;
+
+		free(c->ext->help);
+		c->ext->master_ct = NULL;
+		if (master)
+			conn_put(t, master);
+	}
 	free(c->ext);
 	free(c);
 	t->count--;
@@ -93,6 +106,7 @@ void ct_table_destroy(struct ct_table *t)
 {
 	struct conn *all = t->dying;
 
+	ct_expect_table_destroy(t);	/* no events, no master references */
 	/* Collect first, free after: an entry's two nodes may share a bucket. */
 	for (uint32_t b = 0; b < t->nbuckets; b++) {
 		for (struct ct_thash *h = t->buckets[b]; h; h = h->next) {
@@ -104,6 +118,10 @@ void ct_table_destroy(struct ct_table *t)
 			}
 		}
 	}
+	/* Masters are freed in any order here: forget ct->master first. */
+	for (struct conn *c = all; c; c = c->dying_next)
+		if (c->ext)
+			c->ext->master_ct = NULL;
 	while (all) {
 		struct conn *c = all;
 
@@ -165,6 +183,8 @@ bool ct_table_delete(struct ct_table *t, struct conn *c, uint32_t portid, bool r
 		hash_unlink(t, &c->th[CT_DIR_REPLY]);
 		c->flags &= ~CONN_F_HASHED;
 	}
+	/* clean_from_lists(): destroy all pending expectations. */
+	ct_expect_remove_master(t, c, 0, false);
 	if (c->use > 1) {
 		c->flags |= CONN_F_DYING_LIST;
 		c->dying_next = t->dying;
@@ -344,10 +364,8 @@ int ct_table_insert(struct ct_table *t, struct conn *c)
 	for (int d = 0; d < 2; d++) {
 		const struct ct_thash *h = &c->th[d];
 
-		if (find_node(t, &h->tuple, &c->zone, h->hash)) {
-			t->stats.cpu.insert_failed++;
+		if (find_node(t, &h->tuple, &c->zone, h->hash))
 			return -EEXIST;
-		}
 	}
 	for (int d = 0; d < 2; d++) {
 		struct ct_thash *h = &c->th[d];
@@ -357,7 +375,6 @@ int ct_table_insert(struct ct_table *t, struct conn *c)
 		*head = h;
 	}
 	c->flags |= CONN_F_HASHED;
-	t->stats.cpu.insert++;
 	return 0;
 }
 
@@ -387,6 +404,7 @@ unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)
 {
 	unsigned reaped = 0;
 
+	ct_expect_gc(t);		/* expired expectations (nf_ct_expect_gc) */
 	if (max_buckets > t->nbuckets)
 		max_buckets = t->nbuckets;
 	for (uint32_t i = 0; i < max_buckets; i++) {

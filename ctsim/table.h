@@ -28,6 +28,7 @@
 #include "ctsim/settings.h"
 
 struct ct_events;
+struct ct_expect_table;
 
 enum ct_dir { CT_DIR_ORIG = 0, CT_DIR_REPLY = 1 };
 
@@ -68,6 +69,11 @@ struct conn_ext {
 	uint32_t synproxy[3];			/* isn, its, tsoff */
 	char helper[16];
 	uint8_t has;				/* CONN_EXT_* */
+	/* Expectations (ctsim/expect.c): the master entry of an IPS_EXPECTED
+	 * entry, referenced (ct->master), and the helper's private data
+	 * (nf_conn_help's data area, e.g. struct nf_ct_ftp_master), owned. */
+	struct conn *master_ct;
+	void *help;
 };
 
 #define CONN_EXT_ACCT		0x01
@@ -78,11 +84,29 @@ struct conn_ext {
 #define CONN_EXT_SYNPROXY	0x20
 #define CONN_EXT_HELPER		0x40
 
-/* Protocol state kept for ctnetlink (the trackers extend this later). */
+/* One direction of a TCP connection as the window tracker sees it
+ * (struct ip_ct_tcp_state; td_scale and flags live in conn_tcp.wscale[]
+ * and conn_tcp.flags[], which ctnetlink reads). */
+struct conn_tcp_win {
+	uint32_t td_end;	/* max of seq + len: the highest byte sent */
+	uint32_t td_maxend;	/* max of ack + max(win,1): the right edge the receiver allows */
+	uint32_t td_maxwin;	/* max(win), the largest window seen (0 = side not seen yet) */
+	uint32_t td_maxack;	/* max of ack sent (valid with MAXACK_SET) */
+};
+
+/* TCP (struct ip_ct_tcp, nf_conntrack_proto_tcp.c): 56 bytes. */
 struct conn_tcp {
 	uint8_t state;		/* enum ct_tcp_state */
-	uint8_t wscale[2];
-	uint8_t flags[2];	/* IP_CT_TCP_FLAG_* per direction */
+	uint8_t wscale[2];	/* td_scale per direction */
+	uint8_t flags[2];	/* IP_CT_TCP_FLAG_* per direction (CT_TCP_F_*, proto_tcp.h) */
+	uint8_t last_dir;	/* direction of the last packet recorded */
+	uint8_t last_index;	/* its flag class (enum ct_tcp_index) */
+	uint8_t retrans;	/* identical ACKs repeated in a row */
+	uint8_t last_flags;	/* options of an ignored SYN, EXP_CHALLENGE_ACK, SIMULTANEOUS_OPEN */
+	uint8_t last_wscale;	/* window scale of an ignored SYN */
+	uint16_t last_win;	/* raw window of the last packet recorded */
+	uint32_t last_seq, last_ack, last_end;
+	struct conn_tcp_win seen[2];	/* [dir]: the sender's window data */
 };
 
 struct conn_sctp {
@@ -143,6 +167,7 @@ struct ct_table {
 	const struct ct_settings *settings;
 	struct ct_clock *clock;
 	struct ct_events *events;	/* may be NULL */
+	struct ct_expect_table *expect;	/* expectations (ctsim/expect.c), created on first use */
 };
 
 /**
@@ -172,7 +197,9 @@ void conn_free_unhashed(struct ct_table *t, struct conn *c);
  * ct_table_insert - confirm: hash both directions (nf_conntrack_hash_check_insert())
  * Fails with -EEXIST if either tuple is already present in its zone. On
  * success the table owns the caller's reference and CONFIRMED is set by the
- * caller. Counts the kernel's insert / insert_failed statistics.
+ * caller. Counts no statistics: the callers count what the kernel counts
+ * there (ctnetlink: insert; packets on Linux 6.18: nothing on success,
+ * insert_failed on a clash that cannot be resolved).
  */
 int ct_table_insert(struct ct_table *t, struct conn *c);
 

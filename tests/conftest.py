@@ -471,3 +471,7 @@ def assert_conntrack_equal(expected, actual, sort=True, tolerance=1, what="",
         pytest.fail(f"{what} outputs differ:\n" + "\n".join(problems) +
                     f"\n--- expected (kernel) ---\n{expected}"
                     f"\n--- actual (ctsim) ---\n{actual}", pytrace=False)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (kernel comparisons)")

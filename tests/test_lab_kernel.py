@@ -496,15 +496,6 @@ def show(rk, rc, what):
 
 # Differences that are known ctsim bugs (reported; the tests turn into XPASS
 # once fixed): predicate on (case, stats delta difference) -> reason.
-INSERT_BUG = ("ctsim counts `insert` when the packet path confirms an entry; 6.18 counts "
-              "it only for ctnetlink inserts (conntrack -I/-R): insert=0 after any traffic")
-KNOWN_BUGS = {
-    "ipv6_truncated_exthdr": "ctsim drops an IPv6 packet whose extension header chain runs "
-                             "past the payload as a bad L3 header (router.c bad_l3); the "
-                             "kernel forwards it as INVALID and counts invalid=1",
-}
-
-
 IDS = [c.id for c in CASES]
 
 
@@ -513,8 +504,6 @@ def test_listing(results, case):
     """conntrack -L -o extended after the traffic: same entries."""
     rk, rc = results("plain", case)
     problems = diff_conntrack_output(rk["list"], rc["list"])
-    if problems and case.id in KNOWN_BUGS:
-        pytest.xfail(KNOWN_BUGS[case.id])
     assert not problems, "\n".join(problems) + "\n" + show(rk, rc, "list")
 
 
@@ -523,8 +512,6 @@ def test_events(results, case):
     """conntrack -E -o extended during the traffic: same sequence."""
     rk, rc = results("plain", case)
     problems = diff_conntrack_output(rk["events"], rc["events"], sort=False)
-    if problems and case.id in KNOWN_BUGS:
-        pytest.xfail(KNOWN_BUGS[case.id])
     assert not problems, "\n".join(problems) + "\n" + show(rk, rc, "events")
 
 
@@ -536,10 +523,6 @@ def test_stats(results, case):
     diff = {k: (rk["stats"].get(k), rc["stats"].get(k))
             for k in sorted(set(rk["stats"]) | set(rc["stats"]))
             if rk["stats"].get(k) != rc["stats"].get(k)}
-    if diff and case.id in KNOWN_BUGS:
-        pytest.xfail(KNOWN_BUGS[case.id])
-    if diff and set(diff) == {"insert"} and diff["insert"][0] == 0:
-        pytest.xfail(INSERT_BUG)
     assert not diff, f"(kernel, ctsim) per counter: {diff}"
 
 

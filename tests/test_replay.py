@@ -198,7 +198,8 @@ def test_gen_tcp_pcap_1000(tmp_path):
     _, table, stats, _ = split_output(res.stdout)
     assert len(table) == 1000
     assert all(line.split()[5] == "TIME_WAIT" for line in table)
-    assert "insert=1000" in stats[0].split()
+    # Linux 6.18 counts no insert on the packet path (the oracle shows insert=0).
+    assert "insert=0" in stats[0].split()
     assert "9000 packets, 0 dropped" in res.stderr
 
 
@@ -231,7 +232,7 @@ def test_json_has_every_section(tmp_path):
     assert out["conntrack"][0]["proto"] == "udp"
     assert out["events"][0]["event"] == "new"
     assert out["expectations"] == []
-    assert out["stats"][0]["insert"] == 1
+    assert out["stats"][0]["insert"] == 0     # packet path: no insert on 6.18
     assert "nftables" in out["ruleset"]
     assert res.stderr == ""
 

@@ -171,6 +171,23 @@ static struct packet icmp_error(const char *src, const char *dst, uint8_t type, 
 	return build(src, dst, IPPROTO_ICMP, l4, sizeof(l4));
 }
 
+/* A TCP segment with sequence and acknowledgement numbers (the tracker
+ * checks them against the windows: tcp_in_window()). */
+static struct packet tcp_seq(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+			     uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	uint8_t l4[20] = { 0 };
+
+	w16(l4, sport);
+	w16(l4 + 2, dport);
+	w32(l4 + 4, seq);
+	w32(l4 + 8, ack);
+	l4[12] = 5 << 4;
+	l4[13] = flags;
+	w16(l4 + 14, 65535);
+	return build(src, dst, IPPROTO_TCP, l4, sizeof(l4));
+}
+
 static struct packet tcp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 			 uint8_t flags)
 {
@@ -297,7 +314,8 @@ static void test_udp_stream(void **state)
 	run(f, udp(B, A, 53, 5000));
 	assert_int_equal(f->nev, 3);
 	assert_int_equal(conn_timeout_left(&f->t, c), 120);
-	assert_int_equal(f->t.stats.cpu.insert, 1);
+	/* Linux 6.18 counts no insert on the packet path (oracle: insert=0). */
+	assert_int_equal(f->t.stats.cpu.insert, 0);
 	assert_int_equal(f->t.stats.cpu.invalid, 0);
 }
 
@@ -629,18 +647,18 @@ static void test_tcp_handshake(void **state)
 	struct fixture *f = *state;
 	struct conn *c;
 
-	assert_string_equal(run(f, tcp(A, B, 40000, 80, CT_TCP_SYN)), "new");
+	assert_string_equal(run(f, tcp_seq(A, B, 40000, 80, CT_TCP_SYN, 1000, 0)), "new");
 	c = f->last;
 	assert_int_equal(c->proto.tcp.state, CT_TCP_SYN_SENT);
 	assert_int_equal(f->evs[0].timeout, 120);
 	assert_true(f->evs[0].mask & CT_EV(NEW));
 
-	assert_string_equal(run(f, tcp(B, A, 80, 40000, CT_TCP_SYN | CT_TCP_ACK)), "established");
+	assert_string_equal(run(f, tcp_seq(B, A, 80, 40000, CT_TCP_SYN | CT_TCP_ACK, 5000, 1001)), "established");
 	assert_int_equal(c->proto.tcp.state, CT_TCP_SYN_RECV);
 	assert_int_equal(f->evs[1].mask, CT_EV(REPLY) | CT_EV(PROTOINFO));
 	assert_int_equal(f->evs[1].timeout, 60);
 
-	assert_string_equal(run(f, tcp(A, B, 40000, 80, CT_TCP_ACK)), "established");
+	assert_string_equal(run(f, tcp_seq(A, B, 40000, 80, CT_TCP_ACK, 1001, 5001)), "established");
 	assert_int_equal(c->proto.tcp.state, CT_TCP_ESTABLISHED);
 	assert_true(c->status & CT_S_ASSURED);
 	assert_int_equal(f->nev, 3);
@@ -648,13 +666,13 @@ static void test_tcp_handshake(void **state)
 	assert_int_equal(f->evs[2].timeout, 432000);
 
 	/* the close: FIN_WAIT 120, LAST_ACK 30, TIME_WAIT 120 */
-	run(f, tcp(A, B, 40000, 80, CT_TCP_FIN | CT_TCP_ACK));
+	run(f, tcp_seq(A, B, 40000, 80, CT_TCP_FIN | CT_TCP_ACK, 1001, 5001));
 	assert_int_equal(c->proto.tcp.state, CT_TCP_FIN_WAIT);
 	assert_int_equal(conn_timeout_left(&f->t, c), 120);
-	run(f, tcp(B, A, 80, 40000, CT_TCP_FIN | CT_TCP_ACK));
+	run(f, tcp_seq(B, A, 80, 40000, CT_TCP_FIN | CT_TCP_ACK, 5001, 1002));
 	assert_int_equal(c->proto.tcp.state, CT_TCP_LAST_ACK);
 	assert_int_equal(conn_timeout_left(&f->t, c), 30);
-	run(f, tcp(A, B, 40000, 80, CT_TCP_ACK));
+	run(f, tcp_seq(A, B, 40000, 80, CT_TCP_ACK, 1002, 5002));
 	assert_int_equal(c->proto.tcp.state, CT_TCP_TIME_WAIT);
 	assert_int_equal(conn_timeout_left(&f->t, c), 120);
 
@@ -675,7 +693,7 @@ static void test_tcp_refused_and_invalid(void **state)
 	run(f, tcp(A, B, 40001, 81, CT_TCP_SYN));
 	f->nev = 0;
 	/* RST before any reply: the entry is deleted at once */
-	assert_string_equal(run(f, tcp(B, A, 81, 40001, CT_TCP_RST | CT_TCP_ACK)), "established");
+	assert_string_equal(run(f, tcp_seq(B, A, 81, 40001, CT_TCP_RST | CT_TCP_ACK, 0, 1001)), "established");
 	assert_int_equal(f->nev, 1);
 	assert_int_equal(f->evs[0].mask, CT_EV(DESTROY));
 	assert_int_equal(f->evs[0].proto_state, CT_TCP_CLOSE);

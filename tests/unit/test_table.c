@@ -110,7 +110,8 @@ static void test_find_both_directions(void **state)
 	assert_int_equal(dir, CT_DIR_REPLY);
 	assert_null(ct_table_find(&f->t, &other, NULL, CT_DIR_ORIG, NULL));
 	assert_int_equal(f->t.count, 1);
-	assert_int_equal(f->t.stats.cpu.insert, 1);
+	/* The table counts nothing; callers count what the kernel does. */
+	assert_int_equal(f->t.stats.cpu.insert, 0);
 }
 
 static void test_clash_on_either_tuple(void **state)
@@ -125,7 +126,7 @@ static void test_clash_on_either_tuple(void **state)
 	/* Orig of the new one equals the reply of the old one. */
 	assert_null(add(f, "2.2.2.2", "1.1.1.1", 20, 10, NULL, 60, &err));
 	assert_int_equal(err, -EEXIST);
-	assert_int_equal(f->t.stats.cpu.insert_failed, 2);
+	assert_int_equal(f->t.stats.cpu.insert_failed, 0);
 	assert_int_equal(f->t.count, 1);
 }
 

@@ -1,0 +1,721 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cmd_scenario.c — `ctsim scenario run|check|export`: scenario files
+ * (docs/scenarios.md) through the tracking pipeline on a virtual clock.
+ *
+ *   run FILE|DIR... [--json] [--report] [-v]   run them; pytest-like progress,
+ *                                              failures with a diff, a summary
+ *   run ... --kernel                           the same against a kernel router
+ *                                              (tests/kernel_scenarios.py)
+ *   check FILE|DIR...                          parse only
+ *   export FILE [--pcap OUT] [--json]          the packets as a capture; the
+ *                                              steps as JSON (for the kernel driver)
+ *
+ * Every file is parsed before anything runs: one malformed file and
+ * nothing runs (exit 1), the errors located as the ruleset's are.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ctsim/cmd.h"
+#include "ctsim/pcap_io.h"
+#include "ctsim/scenario.h"
+
+enum outcome { R_PASSED, R_FAILED, R_WAITING, R_XPASS };
+
+static const char *const outcome_name[] = { "passed", "failed", "waiting", "unexpectedly passing" };
+static const char outcome_char[] = { '.', 'F', 'x', 'X' };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ctsim scenario run FILE|DIR... [ --json ] [ --report ] [ -v ] [ --kernel ]\n"
+		"       ctsim scenario check FILE|DIR...\n"
+		"       ctsim scenario export FILE [ --pcap OUT ] [ --json ]\n"
+		"A directory stands for its *.ct files. See docs/scenarios.md.\n");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Files                                                                   */
+
+struct files {
+	char **v;
+	size_t n;
+};
+
+static void add_file(struct files *fs, const char *path)
+{
+	char **v = realloc(fs->v, (fs->n + 1) * sizeof(*v));
+
+	if (!v || !(v[fs->n] = strdup(path)))
+		abort();
+	fs->v = v;
+	fs->n++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* FILE, or DIR: its *.ct files in name order. 0, or -1 with a message. */
+static int collect(struct files *fs, const char *path)
+{
+	struct stat st;
+	struct files sub = { 0 };
+	struct dirent *d;
+	DIR *dir;
+
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "ctsim scenario: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		add_file(fs, path);
+		return 0;
+	}
+	if (!(dir = opendir(path))) {
+		fprintf(stderr, "ctsim scenario: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while ((d = readdir(dir))) {
+		size_t n = strlen(d->d_name);
+		char full[PATH_MAX];
+
+		if (n < 4 || strcmp(d->d_name + n - 3, ".ct") || d->d_name[0] == '.')
+			continue;
+		snprintf(full, sizeof(full), "%s%s%s", path,
+			 path[strlen(path) - 1] == '/' ? "" : "/", d->d_name);
+		add_file(&sub, full);
+	}
+	closedir(dir);
+	qsort(sub.v, sub.n, sizeof(*sub.v), cmp_str);
+	for (size_t i = 0; i < sub.n; i++) {
+		add_file(fs, sub.v[i]);
+		free(sub.v[i]);
+	}
+	free(sub.v);
+	if (!sub.n)
+		fprintf(stderr, "ctsim scenario: %s: no *.ct files\n", path);
+	return 0;
+}
+
+static void files_free(struct files *fs)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		free(fs->v[i]);
+	free(fs->v);
+}
+
+/* Parse them all; on any error print every error and return NULL. */
+static struct scenario **parse_all(const struct files *fs)
+{
+	struct scenario **v = calloc(fs->n ? fs->n : 1, sizeof(*v));
+	struct rs_errors errs;
+	size_t bad = 0;
+
+	if (!v)
+		abort();
+	rs_errors_init(&errs);
+	for (size_t i = 0; i < fs->n; i++) {
+		size_t before = errs.n;
+
+		v[i] = scenario_parse_file(fs->v[i], &errs);
+		bad += errs.n != before;
+	}
+	if (errs.n) {
+		rs_errors_print(&errs, stderr);
+		fprintf(stderr, "ctsim scenario: %zu error%s in %zu file%s; nothing was run\n",
+			errs.n, errs.n == 1 ? "" : "s", bad, bad == 1 ? "" : "s");
+		rs_errors_free(&errs);
+		for (size_t i = 0; i < fs->n; i++)
+			scenario_free(v[i]);
+		free(v);
+		return NULL;
+	}
+	rs_errors_free(&errs);
+	return v;
+}
+
+/* ---------------------------------------------------------------------- */
+/* run                                                                     */
+
+static void print_indented(FILE *f, const char *text, const char *indent)
+{
+	while (text && *text) {
+		const char *e = strchr(text, '\n');
+		int n = e ? (int)(e - text) : (int)strlen(text);
+
+		fprintf(f, "%s%.*s\n", indent, n, text);
+		text += n + (e != NULL);
+	}
+}
+
+static void print_failure(FILE *f, const struct scenario *sc, const struct sc_result *res)
+{
+	const struct sc_failure *x = &res->fail;
+
+	fprintf(f, "\n---- %s%s%s ----\n", sc->path, sc->title ? ": " : "", sc->title ? sc->title : "");
+	if (res->error) {
+		fprintf(f, "%s\n", res->error);
+		if (!x->expect)
+			return;
+	}
+	fprintf(f, "%s:%u: %s\n", sc->path, x->line, x->expect);
+	if (x->pkt_line)
+		fprintf(f, "  after the packet of line %u: %s\n", x->pkt_line, x->pkt_text);
+	else
+		fprintf(f, "  before any packet\n");
+	fprintf(f, "  expected:\n");
+	print_indented(f, x->expected, "    ");
+	fprintf(f, "  actual:\n");
+	print_indented(f, x->actual, "    ");
+}
+
+static json_t *lines_json(const char *text)
+{
+	json_t *a = json_array();
+
+	while (text && *text) {
+		const char *e = strchr(text, '\n');
+		size_t n = e ? (size_t)(e - text) : strlen(text);
+
+		json_array_append_new(a, json_stringn(text, n));
+		text += n + (e != NULL);
+	}
+	return a;
+}
+
+/* "LINE CTINFO VERDICT" lines -> [{"line", "ctinfo", "verdict"}] */
+static json_t *trace_json(const char *text)
+{
+	json_t *a = json_array();
+	unsigned line;
+	char st[16], v[16];
+	int n;
+
+	while (text && sscanf(text, "%u %15s %15s%n", &line, st, v, &n) == 3) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "line", json_integer(line));
+		json_object_set_new(o, "ctinfo", json_string(st));
+		json_object_set_new(o, "verdict", json_string(v));
+		json_array_append_new(a, o);
+		text += n;
+	}
+	return a;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* Find tests/kernel_scenarios.py above @start (a scenario path). */
+static bool find_driver(const char *start, char *out, size_t cap)
+{
+	char dir[PATH_MAX];
+
+	if (!realpath(start, dir) || strlen(dir) + 32 > cap)
+		return false;
+	for (;;) {
+		char *slash;
+
+		if (snprintf(out, cap, "%.*s/tests/kernel_scenarios.py", (int)(cap - 32), dir) < 0)
+			return false;
+		if (access(out, R_OK) == 0)
+			return true;
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			return false;
+		*slash = '\0';
+	}
+}
+
+static int run_kernel(int argc, char **argv, const struct files *fs)
+{
+	char driver[PATH_MAX], self[PATH_MAX];
+	char **args = calloc((size_t)argc + 6, sizeof(*args));
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int k = 0;
+
+	if (!args || n < 0)
+		return 1;
+	self[n] = '\0';
+	if (!fs->n || !find_driver(fs->v[0], driver, sizeof(driver))) {
+		fprintf(stderr, "ctsim scenario: --kernel needs tests/kernel_scenarios.py (the "
+			"source tree) above the scenarios\n");
+		return 1;
+	}
+	args[k++] = "python3";
+	args[k++] = driver;
+	args[k++] = "--ctsim";
+	args[k++] = self;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--kernel") && strcmp(argv[i], "run"))
+			args[k++] = argv[i];
+	args[k] = NULL;
+	fflush(NULL);
+	execvp("python3", args);
+	fprintf(stderr, "ctsim scenario: python3: %s\n", strerror(errno));
+	free(args);
+	return 1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "report", no_argument, NULL, 'r' },
+		{ "kernel", no_argument, NULL, 'k' }, { "live", no_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false, report = false, kernel = false, verbose = false;
+	struct files fs = { 0 };
+	struct scenario **scs;
+	unsigned count[4] = { 0 };
+	json_t *top = NULL, *list = NULL;
+	struct sc_result *results;
+	enum outcome *oc;
+	int opt, rc = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "jvh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json = true; break;
+		case 'r': report = true; break;
+		case 'k': kernel = true; break;
+		case 'v': verbose = true; break;
+		case 'l':
+			fprintf(stderr, "ctsim scenario: --live is not implemented yet (the offline "
+				"run uses the same router the lab uses)\n");
+			return 2;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind == argc) {
+		fprintf(stderr, "ctsim scenario run: no scenario file or directory given\n");
+		usage(stderr);
+		return 2;
+	}
+	for (int i = optind; i < argc; i++)
+		if (collect(&fs, argv[i]) < 0) {
+			files_free(&fs);
+			return 1;
+		}
+	if (kernel) {
+		rc = run_kernel(argc, argv, &fs);
+		files_free(&fs);
+		return rc;
+	}
+	if (!(scs = parse_all(&fs))) {
+		files_free(&fs);
+		return 1;
+	}
+	results = calloc(fs.n ? fs.n : 1, sizeof(*results));
+	oc = calloc(fs.n ? fs.n : 1, sizeof(*oc));
+	if (!results || !oc)
+		abort();
+	if (json) {
+		top = json_object();
+		list = json_array();
+	}
+	for (size_t i = 0; i < fs.n; i++) {
+		const struct scenario *sc = scs[i];
+		struct sc_result *res = &results[i];
+
+		if (verbose && !json)
+			printf("%s\n", sc->path);
+		fflush(stdout);
+		scenario_run(sc, res, verbose && !json, stdout);
+		if (sc->waits_for)
+			oc[i] = res->ok ? R_XPASS : R_WAITING;
+		else
+			oc[i] = res->ok ? R_PASSED : R_FAILED;
+		count[oc[i]]++;
+		if (json) {
+			json_t *o = json_object(), *f = json_null();
+
+			json_object_set_new(o, "file", json_string(sc->path));
+			json_object_set_new(o, "title", str_or_null(sc->title));
+			json_object_set_new(o, "source", str_or_null(sc->source));
+			json_object_set_new(o, "waits_for", str_or_null(sc->waits_for));
+			json_object_set_new(o, "emulator_only", str_or_null(sc->emulator_only));
+			json_object_set_new(o, "result", json_string(outcome_name[oc[i]]));
+			json_object_set_new(o, "packets", json_integer(res->packets));
+			json_object_set_new(o, "dropped", json_integer(res->dropped));
+			json_object_set_new(o, "checks", json_integer(res->checks));
+			json_object_set_new(o, "error", str_or_null(res->error));
+			if (res->fail.expect) {
+				f = json_object();
+				json_object_set_new(f, "line", json_integer(res->fail.line));
+				json_object_set_new(f, "expect", json_string(res->fail.expect));
+				json_object_set_new(f, "expected", json_string(res->fail.expected));
+				json_object_set_new(f, "actual", json_string(res->fail.actual));
+				json_object_set_new(f, "packet_line", res->fail.pkt_line ?
+						    json_integer(res->fail.pkt_line) : json_null());
+				json_object_set_new(f, "packet", str_or_null(res->fail.pkt_text));
+			}
+			json_object_set_new(o, "failure", f);
+			json_object_set_new(o, "table", lines_json(res->table));
+			json_object_set_new(o, "events", lines_json(res->events));
+			json_object_set_new(o, "stats", json_string(res->stats ? res->stats : ""));
+			json_object_set_new(o, "trace", trace_json(res->trace));
+			json_array_append_new(list, o);
+		} else if (report) {
+			printf("%-22s %-48s %s\n", outcome_name[oc[i]], sc->title ? sc->title : sc->path,
+			       sc->source ? sc->source : "(no source)");
+		} else {
+			printf("%s %c\n", sc->path, outcome_char[oc[i]]);
+		}
+	}
+	if (json) {
+		json_t *s = json_object();
+
+		json_object_set_new(top, "scenarios", list);
+		json_object_set_new(s, "passed", json_integer(count[R_PASSED]));
+		json_object_set_new(s, "failed", json_integer(count[R_FAILED]));
+		json_object_set_new(s, "waiting", json_integer(count[R_WAITING]));
+		json_object_set_new(s, "unexpectedly_passing", json_integer(count[R_XPASS]));
+		json_object_set_new(top, "summary", s);
+		json_dumpf(top, stdout, JSON_PRESERVE_ORDER | JSON_INDENT(1));
+		fputc('\n', stdout);
+		json_decref(top);
+	} else {
+		bool any = false;
+
+		for (size_t i = 0; i < fs.n; i++)
+			if (oc[i] == R_FAILED || (verbose && oc[i] == R_WAITING)) {
+				if (!any)
+					printf("\n==== failures ====");
+				any = true;
+				print_failure(stdout, scs[i], &results[i]);
+			}
+		for (size_t i = 0; i < fs.n; i++)
+			if (oc[i] == R_XPASS) {
+				printf("%sunexpectedly passing (it waits for %s): %s\n",
+				       any ? "" : "\n", scs[i]->waits_for, scs[i]->path);
+				any = true;
+			}
+		printf("\n%u passed, %u failed, %u waiting", count[R_PASSED], count[R_FAILED],
+		       count[R_WAITING]);
+		if (count[R_XPASS])
+			printf(", %u unexpectedly passing", count[R_XPASS]);
+		printf("\n");
+	}
+	rc = count[R_FAILED] ? 1 : 0;
+	for (size_t i = 0; i < fs.n; i++) {
+		sc_result_free(&results[i]);
+		scenario_free(scs[i]);
+	}
+	free(results);
+	free(oc);
+	free(scs);
+	files_free(&fs);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* check, export                                                           */
+
+static int cmd_check(int argc, char **argv)
+{
+	struct files fs = { 0 };
+	struct scenario **scs;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++)
+		if (collect(&fs, argv[i]) < 0) {
+			files_free(&fs);
+			return 1;
+		}
+	if (!(scs = parse_all(&fs))) {
+		files_free(&fs);
+		return 1;
+	}
+	for (size_t i = 0; i < fs.n; i++) {
+		printf("%s: ok, %zu steps\n", fs.v[i], scs[i]->nsteps);
+		scenario_free(scs[i]);
+	}
+	free(scs);
+	files_free(&fs);
+	return 0;
+}
+
+static const char *addr_str(uint8_t family, const union ct_addr *a, char *buf, size_t cap)
+{
+	return inet_ntop(family, a->b, buf, (socklen_t)cap);
+}
+
+static const char *proto_name(uint8_t l4)
+{
+	switch (l4) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	case IPPROTO_SCTP: return "sctp";
+	case IPPROTO_GRE: return "gre";
+	case 136: return "udplite";
+	case 33: return "dccp";
+	default: return NULL;
+	}
+}
+
+/* The conntrack(8) arguments of an insert or delete step. */
+static json_t *conntrack_args(const struct sc_step *s)
+{
+	const struct sc_entry *e = &s->e;
+	json_t *a = json_array();
+	char buf[64], num[16];
+
+#define ARG(x) json_array_append_new(a, json_string(x))
+	ARG(s->kind == SC_INSERT ? "-I" : "-D");
+	if (e->orig.l3num == AF_INET6)
+		ARG("-f"), ARG("ipv6");
+	ARG("-p");
+	if (proto_name(e->orig.l4num)) {
+		ARG(proto_name(e->orig.l4num));
+	} else {
+		snprintf(num, sizeof(num), "%u", e->orig.l4num);
+		ARG(num);
+	}
+	ARG("-s"); ARG(addr_str(e->orig.l3num, &e->orig.src, buf, sizeof(buf)));
+	ARG("-d"); ARG(addr_str(e->orig.l3num, &e->orig.dst, buf, sizeof(buf)));
+	if (e->fields & SC_F_PORTS) {
+		if (e->orig.l4num == IPPROTO_ICMP || e->orig.l4num == IPPROTO_ICMPV6) {
+			ARG("--icmp-type");
+			snprintf(num, sizeof(num), "%u", e->orig.icmp_type); ARG(num);
+			ARG("--icmp-code"); ARG("0");
+			ARG("--icmp-id");
+			snprintf(num, sizeof(num), "%u", e->orig.sport); ARG(num);
+		} else {
+			ARG("--sport"); snprintf(num, sizeof(num), "%u", e->orig.sport); ARG(num);
+			ARG("--dport"); snprintf(num, sizeof(num), "%u", e->orig.dport); ARG(num);
+		}
+	}
+	if (s->kind == SC_INSERT) {
+		ARG("-t"); snprintf(num, sizeof(num), "%u", e->timeout); ARG(num);
+		if (e->fields & SC_F_STATE)
+			ARG("--state"), ARG(e->state);
+		if (e->status_set & (CT_S_ASSURED | CT_S_SEEN_REPLY)) {
+			ARG("-u");
+			ARG((e->status_set & CT_S_ASSURED) && (e->status_set & CT_S_SEEN_REPLY) ?
+			    "ASSURED,SEEN_REPLY" : (e->status_set & CT_S_ASSURED) ? "ASSURED" : "SEEN_REPLY");
+		}
+		if (e->fields & SC_F_MARK) {
+			ARG("-m"); snprintf(num, sizeof(num), "%u", e->mark); ARG(num);
+		}
+	}
+	if (e->fields & SC_F_ZONE) {
+		ARG("-w"); snprintf(num, sizeof(num), "%u", e->zone); ARG(num);
+	}
+#undef ARG
+	return a;
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *t = NULL;
+	size_t len = 0, n;
+	char buf[4096];
+	FILE *m;
+
+	if (!f)
+		return NULL;
+	m = open_memstream(&t, &len);
+	if (!m)
+		abort();
+	while ((n = fread(buf, 1, sizeof(buf), f)))
+		fwrite(buf, 1, n, m);
+	fclose(f);
+	fclose(m);
+	return t;
+}
+
+static json_t *export_json(const struct scenario *sc)
+{
+	json_t *o = json_object(), *hosts = json_array(), *steps = json_array();
+	char buf[64];
+
+	json_object_set_new(o, "file", json_string(sc->path));
+	json_object_set_new(o, "title", str_or_null(sc->title));
+	json_object_set_new(o, "source", str_or_null(sc->source));
+	json_object_set_new(o, "waits_for", str_or_null(sc->waits_for));
+	json_object_set_new(o, "emulator_only", str_or_null(sc->emulator_only));
+	json_object_set_new(o, "duration", json_real((double)sc->duration_ns / 1e9));
+	json_object_set_new(o, "listener_at_start", json_boolean(sc->listener_at_start));
+	json_object_set_new(o, "default_ruleset", json_string(ruleset_default_text()));
+	for (unsigned h = 0; h < sc->nhosts; h++) {
+		const struct sc_host *x = &sc->hosts[h];
+		json_t *j = json_object();
+
+		json_object_set_new(j, "name", json_string(x->name));
+		json_object_set_new(j, "side", json_string(sc_side_name(x->side)));
+		json_object_set_new(j, "addr4", x->has4 ? json_string(addr_str(AF_INET, &x->a4, buf,
+				    sizeof(buf))) : json_null());
+		json_object_set_new(j, "addr6", x->has6 ? json_string(addr_str(AF_INET6, &x->a6, buf,
+				    sizeof(buf))) : json_null());
+		json_array_append_new(hosts, j);
+	}
+	json_object_set_new(o, "hosts", hosts);
+	for (size_t k = 0; k < sc->nsteps; k++) {
+		const struct sc_step *s = &sc->steps[k];
+		json_t *j = json_object();
+		static const char *const kinds[] = {
+			"packet", "advance", "set", "ruleset", "reload", "insert", "delete", "flush",
+			"listener",
+		};
+
+		json_object_set_new(j, "line", json_integer(s->line));
+		json_object_set_new(j, "t", json_real((double)s->at_ns / 1e9));
+		json_object_set_new(j, "kind", json_string(s->kind <= SC_LISTENER ? kinds[s->kind]
+							   : "expect"));
+		json_object_set_new(j, "text", json_string(s->text));
+		switch (s->kind) {
+		case SC_PACKET: {
+			char *hex = malloc(s->len * 2 + 1);
+
+			if (!hex)
+				abort();
+			for (size_t b = 0; b < s->len; b++)
+				sprintf(hex + 2 * b, "%02x", s->pkt[b]);
+			hex[s->len * 2] = '\0';
+			json_object_set_new(j, "side", json_string(sc_side_name(s->side)));
+			json_object_set_new(j, "hex", json_string(hex));
+			free(hex);
+			break;
+		}
+		case SC_SET:
+			json_object_set_new(j, "name", json_string(s->name));
+			json_object_set_new(j, "value", json_string(s->value));
+			break;
+		case SC_RULESET: {
+			char *text = NULL;
+
+			if (s->block)
+				text = strdup(s->block);
+			else if (!strcmp(s->name, "default"))
+				text = strdup(ruleset_default_text());
+			else if (strcmp(s->name, "none"))
+				text = read_all(s->name);
+			json_object_set_new(j, "ruleset", text ? json_string(text) : json_null());
+			free(text);
+			break;
+		}
+		case SC_INSERT:
+		case SC_DELETE:
+			json_object_set_new(j, "conntrack", conntrack_args(s));
+			break;
+		case SC_LISTENER:
+			json_object_set_new(j, "on", json_boolean(!strcmp(s->word, "on")));
+			break;
+		default:
+			break;
+		}
+		json_array_append_new(steps, j);
+	}
+	json_object_set_new(o, "steps", steps);
+	return o;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pcap", required_argument, NULL, 'w' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *pcap = NULL;
+	bool json = false;
+	struct files fs = { 0 };
+	struct scenario **scs;
+	int opt, rc = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "w:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'w': pcap = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1 || (!pcap && !json)) {
+		fprintf(stderr, "ctsim scenario export: one FILE, and --pcap OUT and/or --json\n");
+		return 2;
+	}
+	add_file(&fs, argv[optind]);
+	if (!(scs = parse_all(&fs))) {
+		files_free(&fs);
+		return 1;
+	}
+	if (pcap) {
+		char err[CT_PCAP_ERRLEN];
+		struct ct_pcap_writer *w = ct_pcap_create(pcap, err);
+		const uint64_t t0 = 1700000000ull * 1000000000ull;
+
+		if (!w) {
+			fprintf(stderr, "ctsim scenario export: %s\n", err);
+			rc = 1;
+		}
+		for (size_t k = 0; w && k < scs[0]->nsteps; k++) {
+			const struct sc_step *s = &scs[0]->steps[k];
+
+			if (s->kind == SC_PACKET && ct_pcap_write(w, t0 + s->at_ns, s->pkt, s->len, err)) {
+				fprintf(stderr, "ctsim scenario export: %s\n", err);
+				rc = 1;
+				break;
+			}
+		}
+		if (w && ct_pcap_finish(w, err)) {
+			fprintf(stderr, "ctsim scenario export: %s\n", err);
+			rc = 1;
+		}
+	}
+	if (json) {
+		json_t *o = export_json(scs[0]);
+
+		json_dumpf(o, stdout, JSON_PRESERVE_ORDER | JSON_INDENT(1));
+		fputc('\n', stdout);
+		json_decref(o);
+	}
+	scenario_free(scs[0]);
+	free(scs);
+	files_free(&fs);
+	return rc;
+}
+
+int cmd_scenario(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export"))
+		return cmd_export(argc - 1, argv + 1);
+	fprintf(stderr, "ctsim scenario: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ftp.c — the FTP helper (net/netfilter/nf_conntrack_ftp.c).
+ *
+ * Reads the control connection and expects the data connection it
+ * announces:
+ *   client -> server  PORT a,b,c,d,p1,p2\r    (try_rfc959)   active
+ *                     EPRT |1|a.b.c.d|port|   (try_eprt)     active, IPv4/IPv6
+ *   server -> client  227 ... a,b,c,d,p1,p2   (try_rfc1123)  passive
+ *                     229 ... (|||port|)      (try_epsv_response)
+ * The expectation: TCP from the OTHER end's address, any source port, to
+ * the announced address and port; class 0, policy max 1, 300 s.
+ *
+ * Like the kernel, the helper only looks at packets of an established
+ * connection, and only at data that starts right after a '\n' it has seen
+ * (it remembers the sequence numbers following newlines, find_nl_seq()):
+ * a command split across segments is recognised when its first part is a
+ * prefix of a pattern or lacks its terminator — that packet is DROPPED so
+ * the sender retransmits it whole ("partial matching").
+ *
+ * An announced address other than the sender's is not expected unless
+ * `loose` is set (ct_ftp_loose), as the kernel's module parameter.
+ *
+ * Deliberate hardening beyond the kernel (documented in docs/helpers.md):
+ * address bytes or ports out of range (the kernel lets them wrap) and port
+ * 0 in PORT/227 are treated as malformed, which takes the kernel's
+ * malformed path (partial match: drop, nothing expected).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+#include "ctsim/expect.h"
+#include "ctsim/helper.h"
+
+bool ct_ftp_loose;
+
+#define NUM_SEQ_TO_REMEMBER 2
+
+/* struct nf_ct_ftp_master */
+struct ftp_master {
+	uint32_t seq_aft_nl[2][NUM_SEQ_TO_REMEMBER];
+	uint16_t seq_aft_nl_num[2];
+};
+
+/* What a command announces (struct nf_conntrack_man). */
+struct ftp_cmd {
+	uint8_t l3num;
+	union ct_addr addr;
+	uint16_t port;
+};
+
+/* try_number(): @n numbers separated by @sep, ended by @term (any
+ * character if @term is 0). Returns the characters used, 0 if malformed. */
+static size_t try_number(const char *data, size_t dlen, uint32_t *array, int n,
+			 char sep, char term)
+{
+	size_t len;
+	int i = 0;
+
+	memset(array, 0, sizeof(*array) * (size_t)n);
+	for (len = 0; len < dlen && i < n; len++) {
+		char c = data[len];
+
+		if (c >= '0' && c <= '9') {
+			array[i] = array[i] * 10 + (uint32_t)(c - '0');
+			if (array[i] > 255)	/* hardening: the kernel wraps */
+				return 0;
+		} else if (c == sep) {
+			i++;
+		} else {
+			/* the terminator (or any, without one) after the last number */
+			if ((c == term || !term) && i == n - 1)
+				return len;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* try_rfc959(): "192,168,1,1,5,6" */
+static size_t try_rfc959(const char *data, size_t dlen, struct ftp_cmd *cmd, char term)
+{
+	uint32_t a[6];
+	size_t len = try_number(data, dlen, a, 6, ',', term);
+
+	if (!len)
+		return 0;
+	cmd->addr.ip = htonl((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]);
+	cmd->port = (uint16_t)((a[4] << 8) | a[5]);
+	if (!cmd->port)			/* hardening: the kernel expects port 0 */
+		return 0;
+	return len;
+}
+
+/* try_rfc1123(): the 227 reply's numbers start at the first digit. */
+static size_t try_rfc1123(const char *data, size_t dlen, struct ftp_cmd *cmd, char term)
+{
+	size_t i, len;
+
+	(void)term;
+	for (i = 0; i < dlen; i++)
+		if (isdigit((unsigned char)data[i]))
+			break;
+	if (i == dlen)
+		return 0;
+	len = try_rfc959(data + i, dlen - i, cmd, 0);
+	return len ? i + len : 0;
+}
+
+/* get_port(): digits from @start up to @delim; the index after it, or 0. */
+static size_t get_port(const char *data, size_t start, size_t dlen, char delim, uint16_t *port)
+{
+	uint32_t p = 0;
+
+	for (size_t i = start; i < dlen; i++) {
+		if (data[i] == delim) {
+			if (p == 0)
+				return 0;
+			*port = (uint16_t)p;
+			return i + 1;
+		}
+		if (data[i] < '0' || data[i] > '9')
+			return 0;
+		p = p * 10 + (uint32_t)(data[i] - '0');
+		if (p > 65535)		/* hardening: the kernel's u16 wraps */
+			return 0;
+	}
+	return 0;
+}
+
+/* A delimiter as RFC 2428 allows: printable ASCII, not a digit. */
+static bool eprt_delim_ok(char d)
+{
+	return !isdigit((unsigned char)d) && d >= 33 && d <= 126;
+}
+
+/* try_eprt(): "|1|132.235.1.2|6275|" or "|2|3ffe::1|6275|" */
+static size_t try_eprt(const char *data, size_t dlen, struct ftp_cmd *cmd, char term)
+{
+	char delim;
+	size_t length = 0;
+
+	(void)term;
+	if (dlen <= 3)
+		return 0;
+	delim = data[0];
+	if (!eprt_delim_ok(delim) || data[2] != delim)
+		return 0;
+	if ((cmd->l3num == AF_INET && data[1] != '1') ||
+	    (cmd->l3num == AF_INET6 && data[1] != '2'))
+		return 0;
+	if (data[1] == '1') {
+		uint32_t a[4];
+
+		length = try_number(data + 3, dlen - 3, a, 4, '.', delim);
+		if (length)
+			cmd->addr.ip = htonl((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]);
+	} else {
+		/* get_ipv6_addr(): in6_pton() up to the delimiter */
+		char buf[INET6_ADDRSTRLEN];
+		const char *end = memchr(data + 3, delim, dlen - 3);
+
+		if (!end || (size_t)(end - (data + 3)) >= sizeof(buf) || end == data + 3)
+			return 0;
+		length = (size_t)(end - (data + 3));
+		memcpy(buf, data + 3, length);
+		buf[length] = '\0';
+		if (inet_pton(AF_INET6, buf, &cmd->addr) != 1)
+			return 0;
+	}
+	if (!length)
+		return 0;
+	return get_port(data, 3 + length + 1, dlen, delim, &cmd->port);
+}
+
+/* try_epsv_response(): "|||6446|" — the port only, the address is the sender's. */
+static size_t try_epsv_response(const char *data, size_t dlen, struct ftp_cmd *cmd, char term)
+{
+	char delim;
+
+	(void)term;
+	if (dlen <= 3)
+		return 0;
+	delim = data[0];
+	if (!eprt_delim_ok(delim) || data[1] != delim || data[2] != delim)
+		return 0;
+	return get_port(data, 3, dlen, delim, &cmd->port);
+}
+
+struct ftp_search {
+	const char *pattern;
+	size_t plen;
+	char skip, term;
+	size_t (*getnum)(const char *, size_t, struct ftp_cmd *, char);
+};
+
+static const struct ftp_search search[2][2] = {
+	[CT_DIR_ORIG] = {
+		{ "PORT", 4, ' ', '\r', try_rfc959 },
+		{ "EPRT", 4, ' ', '\r', try_eprt },
+	},
+	[CT_DIR_REPLY] = {
+		{ "227 ", 4, 0, 0, try_rfc1123 },
+		{ "229 ", 4, '(', ')', try_epsv_response },
+	},
+};
+
+/* find_pattern(): 1 match, 0 no match, -1 partial or malformed. */
+static int find_pattern(const char *data, size_t dlen, const struct ftp_search *s,
+			struct ftp_cmd *cmd)
+{
+	size_t i = s->plen;
+
+	if (dlen <= s->plen)	/* short packet: the start of a command? */
+		return strncasecmp(data, s->pattern, dlen) == 0 ? -1 : 0;
+	if (strncasecmp(data, s->pattern, s->plen) != 0)
+		return 0;
+	if (s->skip) {
+		for (i = s->plen; data[i] != s->skip; i++)
+			if (i == dlen - 1)
+				return -1;
+		i++;	/* past the skip character */
+	}
+	if (!s->getnum(data + i, dlen - i, cmd, s->term))
+		return -1;
+	return 1;
+}
+
+/* find_nl_seq(): does this segment start right after a '\n' we saw? */
+static bool find_nl_seq(uint32_t seq, const struct ftp_master *info, int dir)
+{
+	for (unsigned i = 0; i < info->seq_aft_nl_num[dir]; i++)
+		if (info->seq_aft_nl[dir][i] == seq)
+			return true;
+	return false;
+}
+
+/* update_nl_seq(): remember the two newest positions after a '\n'. */
+static void update_nl_seq(uint32_t nl_seq, struct ftp_master *info, int dir)
+{
+	unsigned oldest;
+
+	for (unsigned i = 0; i < info->seq_aft_nl_num[dir]; i++)
+		if (info->seq_aft_nl[dir][i] == nl_seq)
+			return;
+	if (info->seq_aft_nl_num[dir] < NUM_SEQ_TO_REMEMBER) {
+		info->seq_aft_nl[dir][info->seq_aft_nl_num[dir]++] = nl_seq;
+		return;
+	}
+	/* before() / after(): sequence-number arithmetic */
+	oldest = (int32_t)(info->seq_aft_nl[dir][0] - info->seq_aft_nl[dir][1]) < 0 ? 0 : 1;
+	if ((int32_t)(nl_seq - info->seq_aft_nl[dir][oldest]) > 0)
+		info->seq_aft_nl[dir][oldest] = nl_seq;
+}
+
+/* help() of nf_conntrack_ftp.c */
+static int ftp_help(struct ct_helper_ctx *x)
+{
+	const struct ct_pkt *p = &x->skb->pkt;
+	struct conn *ct = x->ct;
+	int dir = x->dir;
+	const struct ct_tuple *snd = &ct->th[dir].tuple, *other = &ct->th[!dir].tuple;
+	struct ftp_master *info;
+	struct ftp_cmd cmd;
+	struct ct_expect exp;
+	const union ct_addr *daddr;
+	const char *data;
+	size_t dataoff, datalen, i;
+	bool ends_in_nl;
+	uint32_t seq;
+	int found = 0, ret = CT_ACCEPT;
+
+	/* Until there's been traffic both ways, don't look in packets. */
+	if (x->ctinfo != CT_INFO_ESTABLISHED && x->ctinfo != CT_INFO_ESTABLISHED_REPLY)
+		return CT_ACCEPT;
+	dataoff = (size_t)p->l4off + p->tcp_doff;
+	if (p->tcp_doff < 20 || dataoff >= (size_t)p->l4off + p->l4len || dataoff >= p->len)
+		return CT_ACCEPT;	/* no data */
+	datalen = (size_t)p->l4off + p->l4len - dataoff;
+	if (dataoff + datalen > p->len)
+		datalen = p->len - dataoff;
+	if (!(info = ct_helper_data(ct, sizeof(*info))))
+		return CT_ACCEPT;
+	data = (const char *)p->data + dataoff;
+	ends_in_nl = data[datalen - 1] == '\n';
+	seq = p->tcp_seq + (uint32_t)datalen;
+
+	if (!find_nl_seq(p->tcp_seq, info, dir))
+		goto out_update_nl;	/* not at a line start */
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.l3num = snd->l3num;
+	cmd.addr = snd->src;	/* EPSV does not name the address */
+	for (i = 0; i < 2; i++) {
+		found = find_pattern(data, datalen, &search[dir][i], &cmd);
+		if (found)
+			break;
+	}
+	if (found == -1) {
+		/* "We don't usually drop packets. After all, this is
+		 * connection tracking, not packet filtering. However, it is
+		 * necessary for accurate tracking in this case." */
+		ct_helper_log(x, "partial matching");
+		return CT_DROP;
+	}
+	if (found == 0)
+		goto out_update_nl;
+
+	/* The reverse direction's tuple: we expect something coming back. */
+	daddr = &other->dst;
+	if (memcmp(&cmd.addr, &snd->src, sizeof(cmd.addr)) != 0) {
+		/* An address other than the sender's (a DMZ host opening holes
+		 * to internal networks, or to the firewall itself). */
+		if (!ct_ftp_loose) {
+			ct_helper_log(x, "announced address is not the sender's");
+			goto out_update_nl;
+		}
+		daddr = &cmd.addr;
+	}
+	ct_expect_init(&exp, ct, 0, cmd.l3num, &other->src, daddr, IPPROTO_TCP, NULL, &cmd.port);
+	if (ct_expect_related(x->core->table, &exp, 0, false) != 0) {
+		ct_helper_log(x, "cannot add expectation");
+		ret = CT_DROP;
+	}
+out_update_nl:
+	if (ends_in_nl)
+		update_nl_seq(seq, info, dir);
+	return ret;
+}
+
+const struct ct_helper ct_helper_ftp = {
+	.name = "ftp",
+	.l4num = IPPROTO_TCP,
+	.expect_class_max = 0,
+	.policy = { { .max_expected = 1, .timeout = 5 * 60, .name = "ftp" } },
+	.data_len = sizeof(struct ftp_master),
+	.help = ftp_help,
+};

@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Scenario files against the real kernel: ``ctsim scenario run --kernel``.
+
+For each scenario, ctsim exports its steps (``ctsim scenario export FILE
+--json``: the packets as bytes, with the side they come from, their times,
+the ruleset text, the sysctls and the control operations) and runs it
+offline (``ctsim scenario run FILE --json``: the ct state of every packet,
+the final ``conntrack -L``, the ``conntrack -E`` log and ``conntrack -S``).
+This driver replays the same steps through a kernel router namespace and
+compares:
+
+* the ct state of every packet (new, established, related, invalid,
+  untracked), read from per-state counters of a probe chain at prerouting
+  priority -150 (after conntrack): the kernel's "verdict" on each packet;
+* ``conntrack -L`` at the end, and the ``conntrack -E`` log of the run,
+  normalised only in remaining timeouts (within 2 s: the kernel run takes
+  real time) and in the order of listed entries;
+* the ``invalid``, ``error``, ``drop``, ``early_drop`` and ``insert_failed``
+  statistics, summed over CPUs.
+
+Topology (one set of namespaces per scenario, so scenarios run in parallel)::
+
+  PREFIX-c (eth0) <-veth-> (ct-c0) PREFIX-r (ct-s0) <-veth-> (eth0) PREFIX-s
+
+The router's interfaces are named like ctsim's, so rules on
+``iifname "ct-c*"`` mean the same in both worlds. The hosts have no
+addresses: packets are written with an AF_PACKET socket on their eth0, to
+the router's MAC, and packets the router forwards to them are dropped by
+their stacks (never answered). The router has a /32 (/128) route and a
+permanent neighbour entry for every scenario host.
+
+Scenarios marked ``emulator-only`` are skipped with their reason, as are
+scenarios longer than --max-duration (scale their timeouts down with
+``set`` lines) and scenarios whose sysctls the kernel does not accept in a
+network namespace. The recipe is that of ../shared/oracle/kernel-oracle.sh,
+rewritten; nothing is copied from it.
+
+Exit status: 0 when every scenario that is neither waiting nor skipped
+agrees with the kernel; 1 otherwise; 2 for usage errors.
+"""
+
+import argparse
+import concurrent.futures
+import ctypes
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CONNTRACK = shutil.which("conntrack") or "/usr/sbin/conntrack"
+NFT = shutil.which("nft") or "/usr/sbin/nft"
+CLONE_NEWNET = 0x40000000
+STATES = ("new", "established", "related", "invalid", "untracked")
+STATS = ("invalid", "error", "drop", "early_drop", "insert_failed")
+TOLERANCE = 2           # seconds, remaining timeouts
+
+PROBE = """table inet ctsim_probe {
+    chain pre {
+        type filter hook prerouting priority -150; policy accept;
+        ip6 saddr fe80::/10 return
+        ip6 daddr ff00::/8 return
+%s
+    }
+}
+""" % "\n".join(f"        ct state {s} counter" for s in STATES)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def sh(*cmd, check=True, input=None, timeout=30):
+    res = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, input=input,
+                         timeout=timeout)
+    if check and res.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))}: {res.stderr.strip()}")
+    return res
+
+
+class Skip(Exception):
+    pass
+
+
+class KernelRouter:
+    """Three namespaces for one scenario; see the module text."""
+
+    def __init__(self, hosts):
+        p = "ks" + secrets.token_hex(3)
+        self.ns = {"client": p + "-c", "router": p + "-r", "server": p + "-s"}
+        self.made = []
+        self.probe_loaded = False
+        try:
+            self._setup(hosts)
+        except BaseException:
+            self.delete()
+            raise
+
+    def rtr(self, *cmd, check=True, input=None):
+        return sh("ip", "netns", "exec", self.ns["router"], *cmd, check=check, input=input)
+
+    def _setup(self, hosts):
+        for ns in self.ns.values():
+            sh("ip", "netns", "add", ns)
+            self.made.append(ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        r = self.ns["router"]
+        self.mac = {}
+        for side, rif in (("client", "ct-c0"), ("server", "ct-s0")):
+            sh("ip", "link", "add", "eth0", "netns", self.ns[side], "type", "veth", "peer",
+               "name", rif, "netns", r)
+            # the hosts send nothing of their own (no ND, no MLD)
+            sh("ip", "netns", "exec", self.ns[side], "sysctl", "-qw",
+               "net.ipv6.conf.eth0.disable_ipv6=1", check=False)
+            for ns, dev in ((self.ns[side], "eth0"), (r, rif)):
+                sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{dev}.accept_dad=0",
+                   check=False)
+                sh("ip", "-n", ns, "link", "set", dev, "up")
+            self.mac[side] = json.loads(sh("ip", "-j", "-n", self.ns[side], "link", "show",
+                                           "eth0").stdout)[0]["address"]
+            self.mac["router-" + side] = json.loads(sh("ip", "-j", "-n", r, "link", "show",
+                                                       rif).stdout)[0]["address"]
+        for k in ("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
+                  "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+                  "net.ipv4.conf.all.send_redirects=0"):
+            self.rtr("sysctl", "-qw", k)
+        for h in hosts:
+            rif = "ct-c0" if h["side"] == "client" else "ct-s0"
+            for a, plen in ((h.get("addr4"), 32), (h.get("addr6"), 128)):
+                if not a:
+                    continue
+                sh("ip", "-n", r, "route", "replace", f"{a}/{plen}", "dev", rif)
+                sh("ip", "-n", r, "neigh", "replace", a, "lladdr", self.mac[h["side"]], "dev", rif,
+                   "nud", "permanent")
+        # Each host drops what it receives before its stack looks at it.
+        for side in ("client", "server"):
+            sh("ip", "netns", "exec", self.ns[side], NFT, "-f", "-",
+               input="table inet hostdrop { chain in { type filter hook prerouting priority -500; "
+                     "policy drop; }; }\n")
+        self.socks = {side: self._sock_in(self.ns[side]) for side in ("client", "server")}
+
+    @staticmethod
+    def _sock_in(ns):
+        me = os.open("/proc/self/ns/net", os.O_RDONLY)
+        fd = os.open("/var/run/netns/" + ns, os.O_RDONLY)
+        try:
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM)
+        finally:
+            _libc.setns(me, CLONE_NEWNET)
+            os.close(fd)
+            os.close(me)
+        return s
+
+    def send(self, side, pkt):
+        proto = 0x86DD if pkt[0] >> 4 == 6 else 0x0800
+        mac = bytes.fromhex(self.mac["router-" + side].replace(":", ""))
+        self.socks[side].sendto(pkt, ("eth0", proto, 0, 0, mac))
+
+    def load_ruleset(self, text):
+        """Replace the scenario's tables in one transaction. The probe table
+        stays, so conntrack always has a user: dropping the last one would
+        unregister the hooks (and NAT's cleanup), which a reload in a real
+        setup (`nft -f` with `flush ruleset` at the top) does not do."""
+        if not self.probe_loaded:
+            self.rtr(NFT, "-f", "-", input=PROBE)
+            self.probe_loaded = True
+        tables = json.loads(self.rtr(NFT, "-j", "list", "tables").stdout)["nftables"]
+        script = "".join(f"delete table {t['table']['family']} {t['table']['name']}\n"
+                         for t in tables if "table" in t and t["table"]["name"] != "ctsim_probe")
+        self.rtr(NFT, "-f", "-", input=script + (text or ""))
+
+    def probe_counters(self):
+        out = json.loads(self.rtr(NFT, "-j", "list", "table", "inet", "ctsim_probe").stdout)
+        counts = {}
+        for item in out["nftables"]:
+            rule = item.get("rule")
+            if not rule:
+                continue
+            state = cnt = None
+            for e in rule["expr"]:
+                if "match" in e and "ct" in e["match"]["left"]:
+                    state = e["match"]["right"]
+                    state = state if isinstance(state, str) else state[0]
+                if "counter" in e:
+                    cnt = e["counter"]["packets"]
+            if state and cnt is not None:
+                counts[state] = cnt
+        return counts
+
+    def delete(self):
+        for s in getattr(self, "socks", {}).values():
+            s.close()
+        for ns in self.made:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def norm(line):
+    # the originator of a conntrack -I/-D/-F event: a netlink port id
+    line = re.sub(r" \[USERSPACE\] portid=\d+( progname=\S+)?", "", line)
+    line = " ".join(line.split())
+    return re.sub(r"^ipv[46] \d+ ", "", line)
+
+
+def same_line(a, b, tol=TOLERANCE):
+    ta, tb = a.split(), b.split()
+    if len(ta) != len(tb):
+        return False
+    for x, y in zip(ta, tb):
+        if x.isdigit() and y.isdigit():
+            if abs(int(x) - int(y)) > tol:
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def diff(expected, actual, ordered):
+    """(equal, text): lines with ' ', '-' ctsim only, '+' kernel only."""
+    e = [norm(x) for x in expected if x.strip()]
+    a = [norm(x) for x in actual if x.strip()]
+    if not ordered:
+        e.sort()
+        a.sort()
+    out, eq = [], len(e) == len(a)
+    i = j = 0
+    while i < len(e) or j < len(a):
+        if i < len(e) and j < len(a) and same_line(e[i], a[j]):
+            out.append("  " + a[j])
+            i += 1
+            j += 1
+        elif i < len(e) and not any(same_line(e[i], x) for x in a[j:]):
+            out.append("- " + e[i])
+            i += 1
+            eq = False
+        elif j < len(a):
+            out.append("+ " + a[j])
+            j += 1
+            eq = False
+        else:
+            out.append("- " + e[i])
+            i += 1
+            eq = False
+    return eq, "\n".join(out)
+
+
+def stats_sum(text):
+    tot = dict.fromkeys(STATS, 0)
+    for line in text.splitlines():
+        for k in STATS:
+            m = re.search(rf"\b{k}=(\d+)", line)
+            if m:
+                tot[k] += int(m.group(1))
+    return tot
+
+
+def ctsim_json(ctsim, *args):
+    res = subprocess.run([ctsim, "scenario", *args], capture_output=True, text=True, timeout=120)
+    if res.returncode not in (0, 1) or not res.stdout.strip():
+        raise RuntimeError(res.stderr.strip() or f"ctsim scenario {' '.join(args)} failed")
+    return json.loads(res.stdout)
+
+
+def kernel_run(exp, max_duration):
+    """Replay @exp (ctsim's export) through a kernel router. Returns
+    (trace, table lines, event lines, stats text)."""
+    if exp["duration"] > max_duration:
+        raise Skip(f"takes {exp['duration']:.1f} s (limit {max_duration:.0f} s; scale its "
+                   "timeouts down with set lines)")
+    k = KernelRouter(exp["hosts"])
+    events = None
+    try:
+        ruleset = exp["default_ruleset"]
+        pre = [s for s in exp["steps"] if s["kind"] in ("set", "ruleset") and s["t"] == 0]
+        for s in exp["steps"]:
+            if s["kind"] == "set":
+                if k.rtr("sysctl", "-qw", f"net.netfilter.{s['name']}={s['value']}",
+                         check=False).returncode:
+                    raise Skip(f"sysctl {s['name']} cannot be set in a network namespace")
+            if s["kind"] == "ruleset" and s in pre:
+                ruleset = s["ruleset"]
+            if s not in pre:
+                break
+        k.load_ruleset(ruleset)
+
+        def listen():
+            p = subprocess.Popen(["ip", "netns", "exec", k.ns["router"], CONNTRACK, "-E"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            time.sleep(0.3)     # the listener must exist before the first entry
+            return p
+
+        log = []
+
+        def unlisten(p):
+            time.sleep(0.2)
+            p.send_signal(signal.SIGINT)
+            log.extend(p.communicate(timeout=10)[0].splitlines())
+
+        if exp["listener_at_start"]:
+            events = listen()
+        trace = []
+        counters = k.probe_counters()
+        t0 = time.monotonic()
+        for s in exp["steps"]:
+            if s in pre:
+                continue
+            delay = t0 + s["t"] - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            kind = s["kind"]
+            if kind == "packet":
+                k.send(s["side"], bytes.fromhex(s["hex"]))
+                time.sleep(0.005)
+                now = k.probe_counters()
+                hit = [st for st in STATES if now.get(st, 0) != counters.get(st, 0)]
+                counters = now
+                trace.append({"line": s["line"], "ctinfo": hit[0] if len(hit) == 1 else
+                              ("none" if not hit else "+".join(hit))})
+            elif kind == "set":
+                k.rtr("sysctl", "-qw", f"net.netfilter.{s['name']}={s['value']}")
+            elif kind == "ruleset":
+                ruleset = s["ruleset"]
+                k.load_ruleset(ruleset)
+            elif kind == "reload":
+                k.load_ruleset(ruleset)
+            elif kind in ("insert", "delete"):
+                k.rtr(CONNTRACK, *s["conntrack"], check=False)
+            elif kind == "flush":
+                k.rtr(CONNTRACK, "-F", check=False)
+            elif kind == "listener":
+                if s["on"] and not events:
+                    events = listen()
+                elif not s["on"] and events:
+                    unlisten(events)
+                    events = None
+        delay = t0 + exp["duration"] - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        table = k.rtr(CONNTRACK, "-L", check=False).stdout.splitlines()
+        stats = k.rtr(CONNTRACK, "-S", check=False).stdout
+        if events:
+            unlisten(events)
+        return trace, table, log, stats
+    finally:
+        if events and events.poll() is None:
+            events.kill()
+        k.delete()
+
+
+def compare(sim, kern):
+    """Differences between ctsim's run and the kernel's, as text ('' = agree)."""
+    trace, table, events, stats = kern
+    out = []
+    for a, b in zip(sim["trace"], trace):
+        if a["ctinfo"] != b["ctinfo"]:
+            out.append(f"line {a['line']}: ct state: ctsim {a['ctinfo']}, kernel {b['ctinfo']}")
+    eq, d = diff(sim["table"], table, ordered=False)
+    if not eq:
+        out.append("conntrack -L (- ctsim, + kernel):\n" + d)
+    eq, d = diff(sim["events"], events, ordered=True)
+    if not eq:
+        out.append("conntrack -E (- ctsim, + kernel):\n" + d)
+    s1, s2 = stats_sum(sim["stats"]), stats_sum(stats)
+    bad = [f"{k}: ctsim {s1[k]}, kernel {s2[k]}" for k in STATS if s1[k] != s2[k]]
+    if bad:
+        out.append("conntrack -S: " + "; ".join(bad))
+    return "\n".join(out)
+
+
+def one(ctsim, path, max_duration):
+    exp = ctsim_json(ctsim, "export", path, "--json")
+    if exp["emulator_only"]:
+        return {"file": path, "result": "skipped", "why": "emulator-only: " + exp["emulator_only"],
+                "waits_for": exp["waits_for"]}
+    sim = ctsim_json(ctsim, "run", path, "--json")["scenarios"][0]
+    try:
+        kern = kernel_run(exp, max_duration)
+    except Skip as e:
+        return {"file": path, "result": "skipped", "why": str(e), "waits_for": exp["waits_for"]}
+    except Exception as e:      # a setup failure is a failure, with its reason
+        return {"file": path, "result": "error", "why": str(e), "waits_for": exp["waits_for"]}
+    d = compare(sim, kern)
+    return {"file": path, "result": "disagree" if d else "agree", "why": d,
+            "waits_for": exp["waits_for"], "title": exp["title"], "source": exp["source"],
+            "ctsim_result": sim["result"]}
+
+
+def collect(paths):
+    files = []
+    for p in paths:
+        p = Path(p)
+        files.extend(sorted(str(x) for x in p.glob("*.ct")) if p.is_dir() else [str(p)])
+    return files
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("paths", nargs="+")
+    ap.add_argument("--ctsim", default=os.environ.get("CTSIM_BIN", "ctsim"))
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--report", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("-j", "--jobs", type=int, default=8)
+    ap.add_argument("--max-duration", type=float, default=20.0)
+    a = ap.parse_args()
+    if os.geteuid() != 0 or not os.path.exists(CONNTRACK) or not os.path.exists(NFT):
+        print("kernel_scenarios: needs root, nft and conntrack", file=sys.stderr)
+        return 2
+    files = collect(a.paths)
+    with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
+        results = list(pool.map(lambda f: one(a.ctsim, f, a.max_duration), files))
+    bad = [r for r in results if r["result"] in ("disagree", "error") and not r["waits_for"]]
+    if a.json:
+        json.dump({"scenarios": results}, sys.stdout, indent=1)
+        print()
+        return 1 if bad else 0
+    for r in results:
+        tag = r["result"] + (" (waiting)" if r["waits_for"] and r["result"] != "agree" else "")
+        if a.report:
+            print(f"{r.get('ctsim_result', '-'):10} kernel {tag:20} {r['file']}  "
+                  f"{r.get('title') or ''}")
+        else:
+            print(f"{r['file']} {tag}" + (f": {r['why']}" if r["result"] == "skipped" else ""))
+    for r in results:
+        if r["result"] in ("disagree", "error") and (a.verbose or not r["waits_for"]):
+            print(f"\n---- {r['file']} ----\n{r['why']}")
+    counts = {k: sum(r["result"] == k for r in results)
+              for k in ("agree", "disagree", "error", "skipped")}
+    print(f"\n{counts['agree']} agree, {counts['disagree']} disagree, {counts['error']} errors, "
+          f"{counts['skipped']} skipped; {len(bad)} non-waiting disagreement"
+          f"{'' if len(bad) == 1 else 's'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Scenario files (docs/scenarios.md): the catalogue in scenarios/ runs offline
+with no failure outside the scenarios marked as waiting; malformed files are
+reported with their location and nothing runs; --json parses; and, as root,
+the catalogue agrees with a kernel router (tests/kernel_scenarios.py).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BUILD, ROOT, SANITIZER_ENV
+
+CTSIM = BUILD / "ctsim" / "ctsim"
+CATALOGUE = ROOT / "scenarios"
+
+
+def scenario(*args, check=None, cwd=None):
+    env = dict(os.environ, **SANITIZER_ENV)
+    res = subprocess.run([str(CTSIM), "scenario", *map(str, args)], capture_output=True,
+                         text=True, timeout=120, env=env, cwd=cwd)
+    for marker in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+        assert marker not in res.stderr, res.stderr
+    if check is not None:
+        assert res.returncode == check, res.stdout + res.stderr
+    return res
+
+
+def test_catalogue_passes():
+    res = scenario("run", CATALOGUE)
+    # shown by pytest on failure: the progress lines, the diffs, the summary
+    assert res.returncode == 0, res.stdout + res.stderr
+    last = res.stdout.strip().splitlines()[-1]
+    assert " passed, 0 failed, " in last, res.stdout
+
+
+def test_catalogue_names_sources():
+    for f in sorted(CATALOGUE.glob("*.ct")):
+        text = f.read_text()
+        assert "# title:" in text and "# source:" in text, f
+
+
+def test_json_output():
+    res = scenario("run", "--json", CATALOGUE, check=0)
+    doc = json.loads(res.stdout)
+    s = doc["summary"]
+    assert s["failed"] == 0
+    assert s["passed"] + s["waiting"] + s["unexpectedly_passing"] == len(doc["scenarios"])
+    one = next(x for x in doc["scenarios"] if x["file"].endswith("tcp_handshake.ct"))
+    assert one["result"] == "passed" and one["failure"] is None
+    assert [t["ctinfo"] for t in one["trace"]] == ["new", "established", "established"]
+    assert any("ESTABLISHED" in line for line in one["table"])
+
+
+def test_failure_shows_diff_and_packet(tmp_path):
+    f = tmp_path / "wrong.ct"
+    f.write_text("# title: wrong on purpose\n# source: test\n"
+                 "host c 10.0.1.2\nhost s 10.0.2.2\n"
+                 "+0 c > s udp 1000 > 53\n"
+                 "expect entry udp c:1000 > s:53 timeout 120 status ASSURED\n")
+    res = scenario("run", f, check=1)
+    out = res.stdout
+    assert f"{f} F" in out
+    assert f"{f}:6: expect entry udp c:1000 > s:53 timeout 120 status ASSURED" in out
+    assert "after the packet of line 5: +0 c > s udp 1000 > 53" in out
+    assert "timeout: expected 120 (±1), got 30" in out
+    assert "status: ASSURED expected, not set" in out
+    assert out.strip().endswith("0 passed, 1 failed, 0 waiting")
+
+
+def test_waiting_and_unexpectedly_passing(tmp_path):
+    base = "host c 10.0.1.2\nhost s 10.0.2.2\n+0 c > s udp 1000 > 53\n"
+    (tmp_path / "a.ct").write_text("# waits-for: issue-99\n" + base + "expect ctinfo related\n")
+    (tmp_path / "b.ct").write_text("# waits-for: issue-99\n" + base + "expect ctinfo new\n")
+    res = scenario("run", tmp_path, check=0)
+    assert f"{tmp_path}/a.ct x" in res.stdout
+    assert f"{tmp_path}/b.ct X" in res.stdout
+    assert f"unexpectedly passing (it waits for issue-99): {tmp_path}/b.ct" in res.stdout
+    assert "0 passed, 0 failed, 1 waiting, 1 unexpectedly passing" in res.stdout
+
+
+MALFORMED = [
+    ("host c 10.0.0.1\nhost s 10.0.0.2\n+0 c > x udp 1 > 2\n",
+     'bad.ct:3:8-8: Error: unknown host "x"\n+0 c > x udp 1 > 2\n       ^\n'),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\n+0 c > s udp 1 - 2\n",
+     'bad.ct:3:16-16: Error: expected ">" between the ports (e.g. udp 40000 > 80)\n'
+     "+0 c > s udp 1 - 2\n               ^\n"),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\nc > s tcp 1 > 2 [SX]\n",
+     "bad.ct:3:19-19: Error: unknown TCP flag 'X' (S SYN, F FIN, R RST, P PSH, . ACK, U URG, "
+     "E ECE, W CWR)\nc > s tcp 1 > 2 [SX]\n                  ^\n"),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\n@2 c > s udp 1 > 2\n@1 c > s udp 1 > 2\n",
+     "bad.ct:4:1-2: Error: time goes backwards: @1 is before the previous step (2.000 s)\n"
+     "@1 c > s udp 1 > 2\n^^\n"),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\nexpect colour blue\n",
+     'bad.ct:3:8-13: Error: unknown expectation "colour" (verdict, ctinfo, invalid, entry, '
+     "no entry, table, events, stats, count)\nexpect colour blue\n       ^^^^^^\n"),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\nset nf_bogus 1\n",
+     'bad.ct:3:5-12: Error: unknown setting "nf_bogus"\nset nf_bogus 1\n    ^^^^^^^^\n'),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\nruleset {\ntable inet t {\n\tchain f {\n"
+     "\t\ttype filter hook forward priority filter; policy acept;\n\t}\n}\n}\n",
+     "bad.ct:6:52-56: Error: policy must be accept or drop\n"
+     "\t\ttype filter hook forward priority filter; policy acept;\n"
+     "\t\t                                                 ^^^^^\n"),
+]
+
+
+@pytest.mark.parametrize("text,err", MALFORMED,
+                         ids=["host", "packet", "tcpflag", "time", "expect", "set", "ruleset"])
+def test_malformed_is_located_and_nothing_runs(tmp_path, text, err):
+    (tmp_path / "bad.ct").write_text(text)
+    # a good file next to it does not run either
+    (tmp_path / "good.ct").write_text("host c 10.0.0.1\nhost s 10.0.0.2\n+0 c > s udp 1 > 2\n")
+    res = scenario("run", "bad.ct", "good.ct", check=1, cwd=tmp_path)
+    assert res.stdout == ""
+    assert res.stderr == err + "ctsim scenario: 1 error in 1 file; nothing was run\n"
+
+
+def test_export_pcap(tmp_path):
+    out = tmp_path / "x.pcap"
+    scenario("export", CATALOGUE / "tcp_handshake.ct", "--pcap", out, check=0)
+    res = subprocess.run([str(CTSIM), "replay", str(out)], capture_output=True, text=True)
+    assert "ESTABLISHED" in res.stdout and "ctsim replay: 3 packets" in res.stderr
+
+
+def test_live_not_yet():
+    res = scenario("run", "--live", CATALOGUE, check=2)
+    assert "--live is not implemented yet" in res.stderr
+
+
+needs_kernel = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("conntrack"),
+    reason="needs root, nft and conntrack")
+
+
+@needs_kernel
+def test_catalogue_agrees_with_kernel():
+    res = subprocess.run([sys.executable, str(ROOT / "tests" / "kernel_scenarios.py"),
+                          "--ctsim", str(CTSIM), "--json", str(CATALOGUE)],
+                         capture_output=True, text=True, timeout=300)
+    doc = json.loads(res.stdout)
+    bad = [r for r in doc["scenarios"]
+           if r["result"] in ("disagree", "error") and not r["waits_for"]]
+    assert not bad, "\n\n".join(f"{r['file']}:\n{r['why']}" for r in bad)
+    skipped = [r for r in doc["scenarios"] if r["result"] == "skipped"]
+    assert all(r["why"] for r in skipped)
+    assert res.returncode == 0, res.stderr

@@ -128,6 +128,10 @@ static bool decrement_ttl(struct ct_pkt *p)
 /* ---------------------------------------------------------------------- */
 /* The ladder                                                              */
 
+static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstamp,
+		     struct conn *attach);
+static void send_reject(struct router *r, const struct ct_skb *skb, const struct rs_result *res);
+
 static int run_rules(struct router *r, enum ct_hook hook, int lo, int hi, struct ct_skb *skb)
 {
 	struct rs_result res;
@@ -140,9 +144,16 @@ static int run_rules(struct router *r, enum ct_hook hook, int lo, int hi, struct
 	res.trace_all = false;
 	v = ruleset_run_hook(r->rs, hook, lo, hi, skb, &res);
 	if (v == CT_DROP) {
+		struct router_trace keep;
+
 		r->stats.ruleset_drop++;
-		r->last.why = "dropped by the ruleset";
+		r->last.why = res.rejected ? "rejected by the ruleset" : "dropped by the ruleset";
 		r->last.hook = hook;
+		if (res.rejected) {
+			keep = r->last;
+			send_reject(r, skb, &res);
+			r->last = keep;
+		}
 	}
 	return v;
 }
@@ -194,8 +205,10 @@ static int postrouting(struct router *r, int oif, struct ct_skb *skb, const char
 	return finish(r, skb, CT_ACCEPT, what);
 }
 
-/* __ip_local_out() for a packet ctsim itself sends. */
-static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstamp)
+/* __ip_local_out() for a packet ctsim itself sends. @attach: the entry of
+ * the packet this one answers (nf_ct_attach(), used by reject), or NULL. */
+static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstamp,
+		     struct conn *attach)
 {
 	struct ct_skb skb;
 	const char *reason;
@@ -205,6 +218,13 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 	if (ct_pkt_parse(&skb.pkt, &reason) < 0)
 		return CT_DROP;
 	skb.pkt.tstamp_ns = tstamp;
+	if (attach) {
+		/* nf_ct_attach(): the answer travels in the reply direction of
+		 * the entry it answers, so conntrack leaves it alone. */
+		conn_get(attach);
+		skb.ct = attach;
+		skb.ctinfo = CT_INFO_RELATED_REPLY;
+	}
 	r->stats.local_out++;
 	if (run_rules(r, CT_HOOK_OUTPUT, INT_MIN, PRIO_CONNTRACK - 1, &skb) == CT_DROP ||
 	    conntrack_in(r, CT_HOOK_OUTPUT, &skb) == CT_DROP ||
@@ -234,7 +254,109 @@ static void local_deliver(struct router *r, const struct ct_pkt *p)
 	l4[2] = l4[3] = 0;				/* checksum: ct_pkt_build() */
 	n = ct_pkt_build(out, sizeof(out), p->family, &p->dst, &p->src, p->l4proto, l4, p->l4len);
 	if (n > 0)
-		local_out(r, out, (size_t)n, p->tstamp_ns);
+		local_out(r, out, (size_t)n, p->tstamp_ns, NULL);
+}
+
+/* ICMPX codes (NFT_REJECT_ICMPX_*) -> ICMP / ICMPv6 unreachable codes. */
+static uint8_t icmpx_code(uint8_t family, uint8_t x)
+{
+	static const uint8_t v4[] = { 0 /* net */, 3 /* port */, 1 /* host */, 13 /* admin */ };
+	static const uint8_t v6[] = { 0 /* no route */, 4 /* port */, 3 /* addr */, 1 /* admin */ };
+
+	if (x > 3)
+		x = 1;
+	return family == AF_INET ? v4[x] : v6[x];
+}
+
+/* Is @p an ICMP/ICMPv6 error (never answered with another one)? */
+static bool is_icmp_error(const struct ct_pkt *p)
+{
+	if (p->family == AF_INET && p->l4proto == IPPROTO_ICMP)
+		return p->icmp_type == 3 || p->icmp_type == 4 || p->icmp_type == 5 ||
+		       p->icmp_type == 11 || p->icmp_type == 12;
+	return p->family == AF_INET6 && p->l4proto == IPPROTO_ICMPV6 && p->icmp_type < 128;
+}
+
+/* ctsim's address on the interface the packet came in by (icmp_send()
+ * answers from there). */
+static const union ct_addr *ingress_addr(const struct router *r, const struct ct_pkt *p)
+{
+	const struct router_if *i;
+
+	if (p->iif < 1 || (unsigned)p->iif > r->nif)
+		return NULL;
+	i = &r->ifs[p->iif - 1];
+	if (p->family == AF_INET)
+		return i->has4 ? &i->addr4 : NULL;
+	return i->has6 ? &i->addr6 : NULL;
+}
+
+/* The `reject` statement: nf_send_unreach() / nf_send_reset() (and their
+ * IPv6 twins). The answer leaves by ctsim's OUTPUT path, attached to the
+ * rejected packet's entry. */
+static void send_reject(struct router *r, const struct ct_skb *skb, const struct rs_result *res)
+{
+	const struct ct_pkt *p = &skb->pkt;
+	uint8_t l4[1300], out[1400];
+	size_t l4len;
+	int n;
+
+	if (p->is_fragment || is_icmp_error(p))
+		return;		/* never answer an error or a later fragment */
+	if (res->reject_kind == RS_REJECT_TCP_RESET) {
+		uint32_t seq, ack;
+		uint8_t flags;
+
+		/* nf_reject_ip_tcphdr_put(): no RST for an RST; seq from the
+		 * ACK if any, else ACK everything the segment occupied. */
+		if (p->l4proto != IPPROTO_TCP || p->l4_truncated || (p->tcp_flags & CT_TCP_RST))
+			return;
+		memset(l4, 0, 20);
+		if (p->tcp_flags & CT_TCP_ACK) {
+			seq = p->tcp_ack;
+			ack = 0;
+			flags = CT_TCP_RST;
+		} else {
+			seq = 0;
+			ack = p->tcp_seq + (p->tcp_flags & CT_TCP_SYN ? 1 : 0) +
+			      (p->tcp_flags & CT_TCP_FIN ? 1 : 0) + (uint32_t)(p->l4len - p->tcp_doff);
+			flags = CT_TCP_RST | CT_TCP_ACK;
+		}
+		l4[0] = (uint8_t)(p->dport >> 8); l4[1] = (uint8_t)p->dport;
+		l4[2] = (uint8_t)(p->sport >> 8); l4[3] = (uint8_t)p->sport;
+		l4[4] = (uint8_t)(seq >> 24); l4[5] = (uint8_t)(seq >> 16);
+		l4[6] = (uint8_t)(seq >> 8); l4[7] = (uint8_t)seq;
+		l4[8] = (uint8_t)(ack >> 24); l4[9] = (uint8_t)(ack >> 16);
+		l4[10] = (uint8_t)(ack >> 8); l4[11] = (uint8_t)ack;
+		l4[12] = 5 << 4;
+		l4[13] = flags;
+		n = ct_pkt_build(out, sizeof(out), p->family, &p->dst, &p->src, IPPROTO_TCP, l4, 20);
+	} else {
+		const union ct_addr *from = ingress_addr(r, p);
+		uint8_t code = res->reject_code;
+		size_t quote;
+
+		if (!from)
+			return;
+		if (res->reject_kind == RS_REJECT_ICMPX)
+			code = icmpx_code(p->family, code);
+		/* The error quotes as much of the packet as fits: 576 bytes
+		 * in all for IPv4 (icmp_send()), 1280 for IPv6. */
+		quote = p->len;
+		if (p->family == AF_INET && quote > 576 - 28)
+			quote = 576 - 28;
+		if (p->family == AF_INET6 && quote > 1280 - 48)
+			quote = 1280 - 48;
+		memset(l4, 0, 8);
+		l4[0] = p->family == AF_INET ? 3 : 1;	/* destination unreachable */
+		l4[1] = code;
+		memcpy(l4 + 8, p->data, quote);
+		l4len = 8 + quote;
+		n = ct_pkt_build(out, sizeof(out), p->family, from, &p->src,
+				 p->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, l4, l4len);
+	}
+	if (n > 0)
+		local_out(r, out, (size_t)n, p->tstamp_ns, skb->ct);
 }
 
 int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns)

@@ -168,3 +168,43 @@ def test_capture_then_replay_gives_the_same_table(lab_factory, tmp_path):
     assert res.returncode == 0, res.stderr
     assert_conntrack_equal(live.stdout, res.stdout, tolerance=3, exact_use=False,
                            what="live table vs replay of its capture")
+
+
+REJECT_RULES = """table inet t {
+  chain f {
+    type filter hook forward priority 0; policy accept;
+    tcp dport 9000 reject with tcp reset
+    udp dport 9001 reject
+    udp dport 9002 reject with icmpx admin-prohibited
+  }
+}
+"""
+CONNECT = ("import socket,sys\n"
+           "s=socket.socket(); s.settimeout(3)\n"
+           "try:\n    s.connect((sys.argv[1], int(sys.argv[2]))); print('connected')\n"
+           "except ConnectionRefusedError: print('refused')\n"
+           "except OSError as e: print(type(e).__name__, e.errno)\n")
+UDP_TRY = ("import socket,sys\n"
+           "s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)\n"
+           "s.connect((sys.argv[1], int(sys.argv[2]))); s.send(b'x')\n"
+           "try:\n    s.recv(10); print('answer')\n"
+           "except ConnectionRefusedError: print('refused')\n"
+           "except OSError as e: print(type(e).__name__, e.errno)\n")
+
+
+def test_reject_statements(lab_factory, tmp_path):
+    """`reject with tcp reset` answers with an RST, `reject` with ICMP port
+    unreachable, `icmpx admin-prohibited` with ICMP type 3 code 13: the
+    client sees at once what a real router would make it see."""
+    rules = tmp_path / "r.nft"
+    rules.write_text(REJECT_RULES)
+    lab = lab_factory(["--ruleset", str(rules)])
+    assert lab.run("client", "/usr/bin/python3", "-c", CONNECT, SERVER4, "9000",
+                   check=True).stdout.strip() == "refused"
+    assert lab.run("client", "/usr/bin/python3", "-c", UDP_TRY, SERVER4, "9001",
+                   check=True).stdout.strip() == "refused"
+    # admin-prohibited is EHOSTUNREACH (113) for a connected UDP socket
+    assert lab.run("client", "/usr/bin/python3", "-c", UDP_TRY, SERVER4, "9002",
+                   check=True).stdout.strip() == "OSError 113"
+    # The rejected packets were dropped before confirmation: no entries.
+    assert not [e for e in lab.entries() if "dport=900" in e], lab.entries()

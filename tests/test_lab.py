@@ -7,6 +7,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from labutil import (CTSIM, HTTP_SERVE, ROUTER4, SERVER4, SERVER6, UDP_ASK, UDP_ECHO,  # noqa: F401
                       CLIENT4, lab, lab_factory, wait_port)
 
@@ -208,3 +210,40 @@ def test_reject_statements(lab_factory, tmp_path):
                    check=True).stdout.strip() == "OSError 113"
     # The rejected packets were dropped before confirmation: no entries.
     assert not [e for e in lab.entries() if "dport=900" in e], lab.entries()
+
+
+def test_topology_file_three_hosts(ctsim_factory, tmp_path):
+    topo = tmp_path / "three.topo"
+    topo.write_text("# a client, a server and a DMZ host\n"
+                    "host client ct-c0 10.77.1.2/24 10.77.1.1 fd77:1::2/64 fd77:1::1\n"
+                    "host server ct-s0 10.77.2.2/24 10.77.2.1\n"
+                    "host dmz    ct-s1 10.77.3.2/24 10.77.3.1\n")
+    prefix = "ctt%04x-" % (os.getpid() % 0xffff)
+    d = ctsim_factory(["--lab", "--topology", str(topo), "--lab-prefix", prefix])
+    try:
+        res = subprocess.run(["ip", "netns", "exec", prefix + "client", "ping", "-c", "1",
+                              "-W", "2", "10.77.3.2"], capture_output=True, text=True, timeout=20)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "dst=10.77.3.2" in d.conntrack("-L").stdout
+    finally:
+        d.stop()
+        subprocess.run([CTSIM, "lab", "down", "--prefix", prefix], capture_output=True)
+    assert prefix not in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                        text=True).stdout
+
+
+@pytest.mark.parametrize("text,where,msg", [
+    ("host client ct-c0 10.77.1.2/24\n", "1:1", "expected: host NAME IFNAME"),
+    ("host client ct-c0 10.77.1.2 10.77.1.1\n", "1:19", "is not an IPv4 address/prefix"),
+    ("hots client ct-c0 10.77.1.2/24 10.77.1.1\n", "1:1", 'unknown keyword "hots"'),
+    ("host a ct-c0 10.77.1.2/24 10.77.1.1\nhost b ct-c0 10.77.2.2/24 10.77.2.1\n", "2:6",
+     "given twice"),
+])
+def test_topology_file_errors(tmp_path, text, where, msg):
+    topo = tmp_path / "bad.topo"
+    topo.write_text(text)
+    res = subprocess.run([CTSIM, "--socket", str(tmp_path / "s"), "--lab", "--topology",
+                          str(topo)], capture_output=True, text=True, timeout=20)
+    assert res.returncode == 2
+    assert f"{topo}:{where}: " in res.stderr and msg in res.stderr, res.stderr
+    assert not os.path.exists(tmp_path / "s")

@@ -211,16 +211,24 @@ static int host_up(struct lab_host *h, char *err, size_t errlen)
 	size_t al;
 	int fd;
 
+	char tmpname[16];
+	static unsigned serial;
+
 	if (run(err, errlen, "ip", "netns", "add", h->netns, NULL) < 0)
 		return -1;
-	fd = tun_open(h->ifname);
+	/* Made under a name unique to this process, renamed once inside its
+	 * namespace: two labs (or a host's own ct-c0) never collide. */
+	snprintf(tmpname, sizeof(tmpname), "ctt%u.%u", (unsigned)getpid() % 100000, serial++ % 100);
+	fd = tun_open(tmpname);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot create TUN device %s: %s", h->ifname, strerror(-fd));
+		snprintf(err, errlen, "cannot create TUN device %s: %s", tmpname, strerror(-fd));
 		return -1;
 	}
 	h->fd = fd;
 	/* A TUN fd keeps working after its interface moves to another netns. */
-	if (run(err, errlen, "ip", "link", "set", "dev", h->ifname, "netns", h->netns, NULL) < 0 ||
+	if (run(err, errlen, "ip", "link", "set", "dev", tmpname, "netns", h->netns, NULL) < 0 ||
+	    run(err, errlen, "ip", "-n", h->netns, "link", "set", "dev", tmpname, "name",
+		h->ifname, NULL) < 0 ||
 	    run(err, errlen, "ip", "-n", h->netns, "link", "set", "lo", "up", NULL) < 0)
 		return -1;
 	if (h->has4) {

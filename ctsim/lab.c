@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "ctsim/lab.h"
@@ -261,12 +262,69 @@ static int host_up(struct lab_host *h, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * `ip netns exec NS` bind-mounts /etc/netns/NS/FILE over /etc/FILE. Give
+ * every host a hosts file naming the lab's hosts (ping server, curl
+ * http://server/) and a resolver that fails at once instead of waiting for
+ * a DNS server the lab cannot reach (python3 -m http.server looks its own
+ * address up before it listens).
+ */
+static int write_etc(const struct lab *l, const struct lab_host *h, char *err, size_t errlen)
+{
+	char path[128], a[INET6_ADDRSTRLEN];
+	FILE *f;
+
+	mkdir("/etc/netns", 0755);
+	snprintf(path, sizeof(path), "/etc/netns/%s", h->netns);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	snprintf(path, sizeof(path), "/etc/netns/%s/hosts", h->netns);
+	if (!(f = fopen(path, "w")))
+		goto fail;
+	fprintf(f, "# written by ctsim for the lab host \"%s\"\n127.0.0.1\tlocalhost\n"
+		   "::1\tlocalhost ip6-localhost ip6-loopback\n", h->name);
+	for (unsigned i = 0; i < l->n; i++) {
+		const struct lab_host *o = &l->host[i];
+
+		if (o->has4)
+			fprintf(f, "%s\t%s\n", ntop(AF_INET, &o->host4, a), o->name);
+		if (o->has6)
+			fprintf(f, "%s\t%s\n", ntop(AF_INET6, &o->host6, a), o->name);
+		if (o->has4)
+			fprintf(f, "%s\tctsim-%s\n", ntop(AF_INET, &o->gw4, a), o->name);
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/etc/netns/%s/resolv.conf", h->netns);
+	if (!(f = fopen(path, "w")))
+		goto fail;
+	fprintf(f, "# written by ctsim: the lab has no DNS; names come from /etc/hosts\n"
+		   "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+	fclose(f);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
+static void remove_etc(const struct lab_host *h)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/etc/netns/%s/hosts", h->netns);
+	unlink(path);
+	snprintf(path, sizeof(path), "/etc/netns/%s/resolv.conf", h->netns);
+	unlink(path);
+	snprintf(path, sizeof(path), "/etc/netns/%s", h->netns);
+	rmdir(path);
+}
+
 int lab_up(struct lab *l, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < l->n; i++)
 		run(NULL, 0, "ip", "netns", "del", l->host[i].netns, NULL);	/* leftovers */
 	for (unsigned i = 0; i < l->n; i++) {
-		if (host_up(&l->host[i], err, errlen) < 0) {
+		if (host_up(&l->host[i], err, errlen) < 0 ||
+		    write_etc(l, &l->host[i], err, errlen) < 0) {
 			lab_down(l);
 			return -1;
 		}
@@ -280,6 +338,7 @@ void lab_down(struct lab *l)
 		struct lab_host *h = &l->host[i];
 
 		run(NULL, 0, "ip", "netns", "del", h->netns, NULL);
+		remove_etc(h);
 		if (h->fd >= 0)
 			close(h->fd);
 		h->fd = -1;
@@ -298,6 +357,12 @@ int lab_cleanup(const char *prefix)
 		line[strcspn(line, " \n")] = '\0';
 		if (strncmp(line, prefix, strlen(prefix)) == 0 &&
 		    run(NULL, 0, "ip", "netns", "del", line, NULL) == 0) {
+			struct lab_host h;
+
+			if (strlen(line) < sizeof(h.netns)) {
+				memcpy(h.netns, line, strlen(line) + 1);
+				remove_etc(&h);
+			}
 			printf("removed netns %s\n", line);
 			n++;
 		}

@@ -57,16 +57,13 @@ cat "$tmp/ctsim.log"
 
 C=(ip netns exec ctsim-client)
 S=(ip netns exec ctsim-server)
-# A UDP echo and a web server on the server side (no DNS in the lab: a plain
-# TCPServer, since http.server's HTTPServer looks its own name up first).
+# A UDP echo and a web server on the server side.
 "${S[@]}" /usr/bin/python3 -c 'import socket
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("10.77.2.2",5353))
 while True:
     d,a=s.recvfrom(2048); s.sendto(d,a)' &
 udp_pid=$!
-"${S[@]}" /usr/bin/python3 -c 'import http.server, socketserver
-class S(socketserver.TCPServer): allow_reuse_address = True
-S(("10.77.2.2",8080), http.server.SimpleHTTPRequestHandler).serve_forever()' >/dev/null 2>&1 &
+"${S[@]}" /usr/bin/python3 -m http.server 8080 --bind 10.77.2.2 >/dev/null 2>&1 &
 web_pid=$!
 trap 'kill $udp_pid $web_pid 2>/dev/null || true; cleanup' EXIT
 sleep 0.5
@@ -77,7 +74,7 @@ run "${C[@]}" ping -6 -c 1 fd77:2::2
 run "${C[@]}" /usr/bin/python3 -c 'import socket
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)
 s.sendto(b"hello", ("10.77.2.2",5353)); print(s.recvfrom(100)[0].decode())'
-run "${C[@]}" curl -s -o /dev/null -w '%{http_code}\n' http://10.77.2.2:8080/
+run "${C[@]}" curl -s -o /dev/null -w '%{http_code}\n' http://server:8080/   # hosts know each other by name
 # the server may not open connections to the client side (default ruleset)
 step "${S[*]} curl -s -m 2 http://10.77.1.2:8080/   # blocked by the firewall"
 "${S[@]}" curl -s -m 2 http://10.77.1.2:8080/ || echo "(no answer: dropped in FORWARD, as it should be)"

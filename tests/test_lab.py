@@ -247,3 +247,16 @@ def test_topology_file_errors(tmp_path, text, where, msg):
     assert res.returncode == 2
     assert f"{topo}:{where}: " in res.stderr and msg in res.stderr, res.stderr
     assert not os.path.exists(tmp_path / "s")
+
+
+def test_python_http_server_and_host_names(lab):
+    """The lab's hosts know each other by name (/etc/netns/NS/hosts) and
+    name lookups fail at once instead of waiting for an unreachable DNS
+    server, so `python3 -m http.server` (which looks its own name up
+    before listening) starts at once, and `curl http://server:8080/` works."""
+    lab.start("server", "/usr/bin/python3", "-m", "http.server", "8080", "--bind", SERVER4)
+    wait_port(lab, "server", "tcp", 8080, limit=5.0)
+    res = lab.run("client", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                  "http://server:8080/", check=True)
+    assert res.stdout == "200"
+    lab.run("client", "ping", "-c", "1", "-W", "2", "server", check=True)

@@ -7,6 +7,9 @@
  *                                              failures with a diff, a summary
  *   run ... --kernel                           the same against a kernel router
  *                                              (tests/kernel_scenarios.py)
+ *   run ... --live                             the same through the lab, compared
+ *                                              with the offline run
+ *                                              (tests/live_scenarios.py)
  *   check FILE|DIR...                          parse only
  *   export FILE [--pcap OUT] [--json]          the packets as a capture; the
  *                                              steps as JSON (for the kernel driver)
@@ -42,7 +45,7 @@ static const char outcome_char[] = { '.', 'F', 'x', 'X' };
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: ctsim scenario run FILE|DIR... [ --json ] [ --report ] [ -v ] [ --kernel ]\n"
+		"Usage: ctsim scenario run FILE|DIR... [ --json ] [ --report ] [ -v ] [ --kernel | --live ]\n"
 		"       ctsim scenario check FILE|DIR...\n"
 		"       ctsim scenario export FILE [ --pcap OUT ] [ --json ]\n"
 		"A directory stands for its *.ct files. See docs/scenarios.md.\n");
@@ -224,8 +227,8 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* Find tests/kernel_scenarios.py above @start (a scenario path). */
-static bool find_driver(const char *start, char *out, size_t cap)
+/* Find tests/@script above @start (a scenario path). */
+static bool find_driver(const char *start, const char *script, char *out, size_t cap)
 {
 	char dir[PATH_MAX];
 
@@ -234,7 +237,7 @@ static bool find_driver(const char *start, char *out, size_t cap)
 	for (;;) {
 		char *slash;
 
-		if (snprintf(out, cap, "%.*s/tests/kernel_scenarios.py", (int)(cap - 32), dir) < 0)
+		if (snprintf(out, cap, "%.*s/tests/%s", (int)(cap - 32), dir, script) < 0)
 			return false;
 		if (access(out, R_OK) == 0)
 			return true;
@@ -245,7 +248,10 @@ static bool find_driver(const char *start, char *out, size_t cap)
 	}
 }
 
-static int run_kernel(int argc, char **argv, const struct files *fs)
+/* Hand the run to a driver script (--kernel: tests/kernel_scenarios.py,
+ * --live: tests/live_scenarios.py), with the same arguments less @flag. */
+static int run_driver(int argc, char **argv, const struct files *fs, const char *flag,
+		      const char *script)
 {
 	char driver[PATH_MAX], self[PATH_MAX];
 	char **args = calloc((size_t)argc + 6, sizeof(*args));
@@ -255,9 +261,9 @@ static int run_kernel(int argc, char **argv, const struct files *fs)
 	if (!args || n < 0)
 		return 1;
 	self[n] = '\0';
-	if (!fs->n || !find_driver(fs->v[0], driver, sizeof(driver))) {
-		fprintf(stderr, "ctsim scenario: --kernel needs tests/kernel_scenarios.py (the "
-			"source tree) above the scenarios\n");
+	if (!fs->n || !find_driver(fs->v[0], script, driver, sizeof(driver))) {
+		fprintf(stderr, "ctsim scenario: %s needs tests/%s (the source tree) above the "
+			"scenarios\n", flag, script);
 		return 1;
 	}
 	args[k++] = "python3";
@@ -265,7 +271,7 @@ static int run_kernel(int argc, char **argv, const struct files *fs)
 	args[k++] = "--ctsim";
 	args[k++] = self;
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--kernel") && strcmp(argv[i], "run"))
+		if (strcmp(argv[i], flag) && strcmp(argv[i], "run"))
 			args[k++] = argv[i];
 	args[k] = NULL;
 	fflush(NULL);
@@ -283,7 +289,7 @@ static int cmd_run(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false, report = false, kernel = false, verbose = false;
+	bool json = false, report = false, kernel = false, live = false, verbose = false;
 	struct files fs = { 0 };
 	struct scenario **scs;
 	unsigned count[4] = { 0 };
@@ -299,10 +305,7 @@ static int cmd_run(int argc, char **argv)
 		case 'r': report = true; break;
 		case 'k': kernel = true; break;
 		case 'v': verbose = true; break;
-		case 'l':
-			fprintf(stderr, "ctsim scenario: --live is not implemented yet (the offline "
-				"run uses the same router the lab uses)\n");
-			return 2;
+		case 'l': live = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -317,8 +320,14 @@ static int cmd_run(int argc, char **argv)
 			files_free(&fs);
 			return 1;
 		}
-	if (kernel) {
-		rc = run_kernel(argc, argv, &fs);
+	if (kernel && live) {
+		fprintf(stderr, "ctsim scenario run: --kernel and --live exclude each other\n");
+		files_free(&fs);
+		return 2;
+	}
+	if (kernel || live) {
+		rc = live ? run_driver(argc, argv, &fs, "--live", "live_scenarios.py")
+			  : run_driver(argc, argv, &fs, "--kernel", "kernel_scenarios.py");
 		files_free(&fs);
 		return rc;
 	}

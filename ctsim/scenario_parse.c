@@ -641,7 +641,7 @@ static bool parse_icmp(struct pctx *x, unsigned *ip, struct pspec *ps)
 			put32(ps->l4 + 4, v6 ? (uint32_t)mtu : (uint32_t)mtu & 0xffff);
 		if (!v6 && type == 5)
 			memcpy(ps->l4 + 4, &gw.ip, 4);
-		in = malloc(sizeof(*in));
+		in = calloc(1, sizeof(*in));
 		if (!in)
 			abort();
 		/* By default the quoted packet went the other way: the sender
@@ -1132,7 +1132,7 @@ static bool parse_l4(struct pctx *x, unsigned *ip, struct pspec *ps, bool quotin
 
 static void parse_packet(struct pctx *x, unsigned i)
 {
-	struct pspec *ps = malloc(sizeof(*ps));
+	struct pspec *ps = calloc(1, sizeof(*ps));
 	struct sc_step *s;
 	uint8_t buf[PKT_CAP + 64];
 	int n;

@@ -11,6 +11,7 @@ Each scenario exercises one part of tcp_in_window()/nf_conntrack_tcp_packet()
 RST checks, challenge ACKs, the SYN/ACK resync, reopen, pickup, retransmissions.
 """
 import os
+import re
 import subprocess
 
 import pytest
@@ -197,3 +198,172 @@ def test_tcp_random_same_as_kernel(tmp_path, router, seed):  # noqa: F811
                            what=f"seed {seed}: conntrack -E")
     assert invalid_count("\n".join(stats)) == invalid_count(k_stats), \
         f"seed {seed}: invalid counter: kernel\n{k_stats}\nctsim\n" + "\n".join(stats)
+
+
+# ---------------------------------------------------------------------------
+# The per-packet property test (issue 5): random TCP exchanges, written as
+# scenario files, go through the kernel router of tests/kernel_scenarios.py
+# (the ct state of EVERY packet read from per-state counters of a probe chain
+# at prerouting -150, conntrack -L/-E/-S at the end) and through ctsim's
+# scenario runner (the ct state of every packet as its ruleset saw it, the
+# same final listing). Each file holds CTSIM_TCP_PROP_CONNS interleaved
+# connections (distinct client ports) with random sysctls
+# (be_liberal, loose, max_retrans); CTSIM_TCP_PROP_FILES files per run
+# (default 32 x 8, about 2800 packets, ~25 s). The agreement rate is printed
+# (pytest -s) and every disagreement is listed in the failure.
+
+PROP_FLAGS = ["S", "S.", ".", ".", ".", "P.", "P.", "P.", "F.", "F.", "R", "R.", "F", "SF", "U."]
+
+
+def _prop_exchange(rnd, sport):
+    """(lines for one connection: [(flags-less packet text)], ...) The
+    handshake is random (full, SYN only, simultaneous, none = pickup), then
+    random segments near and far from the tracked edges."""
+    cseq, sseq = rnd.choice([1000, 0xfffffe00, rnd.randint(0, 2**32 - 1)]), \
+        rnd.choice([5000, 0xffffff00, rnd.randint(0, 2**32 - 1)])
+    dport = 5200
+
+    def opts():
+        o = []
+        if rnd.random() < 0.4:
+            o.append(f"wscale {rnd.choice([0, 2, 7, 14, 15])}")
+        if rnd.random() < 0.4:
+            o.append("sackok")
+        if rnd.random() < 0.3:
+            o.append("mss 1460")
+        return " ".join(o)
+
+    def pkt(from_client, flags, seq, ack, win, ln=0, extra=""):
+        a, b = ("c > s", f"{sport} > {dport}") if from_client else ("s > c", f"{dport} > {sport}")
+        s = f"{a} tcp {b} [{flags}] seq {seq & 0xffffffff} ack {ack & 0xffffffff} win {win}"
+        if ln:
+            s += f" len {ln}"
+        return s + (" " + extra if extra else "")
+
+    out = []
+    hs = rnd.choice(["full", "full", "full", "syn", "simul", "none"])
+    wins = [0, 10, 100, 1000, 65535]
+    if hs in ("full", "syn", "simul"):
+        out.append(pkt(True, "S", cseq, 0, rnd.choice(wins[1:]), extra=opts()))
+        if hs == "simul":
+            out.append(pkt(False, "S", sseq, 0, rnd.choice(wins[1:]), extra=opts()))
+            out.append(pkt(True, "S.", cseq, sseq + 1, rnd.choice(wins[1:]), extra=opts()))
+            out.append(pkt(False, "S.", sseq, cseq + 1, rnd.choice(wins[1:]), extra=opts()))
+        elif hs == "full":
+            out.append(pkt(False, "S.", sseq, cseq + 1, rnd.choice(wins[1:]), extra=opts()))
+            out.append(pkt(True, ".", cseq + 1, sseq + 1, rnd.choice(wins[1:])))
+        cseq += 1
+        if hs != "syn":
+            sseq += 1
+    for _ in range(rnd.randint(4, 14)):
+        fc = rnd.random() < 0.55
+        fl = rnd.choice(PROP_FLAGS)
+        mine, theirs = (cseq, sseq) if fc else (sseq, cseq)
+        seq = mine + rnd.choice([0, 0, 0, 0, -1, 1, -500, 700, 20000, -70000, 100000,
+                                 rnd.randint(0, 2**32)])
+        ack = theirs + rnd.choice([0, 0, 0, 1, -1, 300, -70000, 100000])
+        ln = rnd.choice([0, 0, 1, 100, 1400]) if "R" not in fl and "S" not in fl else 0
+        extra = opts() if "S" in fl else ""
+        line = pkt(fc, fl, seq, ack, rnd.choice(wins), ln, extra)
+        reps = 1 + (rnd.random() < 0.1) * rnd.randint(1, 4)      # retransmissions
+        out.extend([line] * reps)
+        if seq == mine and rnd.random() < 0.85:
+            adv = ln + ("S" in fl) + ("F" in fl)
+            if fc:
+                cseq += adv
+            else:
+                sseq += adv
+    return out
+
+
+def prop_scenario(seed, conns):
+    """The text of one random scenario file."""
+    import random
+    rnd = random.Random(seed)
+    lines = [f"# title: random TCP exchanges, seed {seed}", "# shows: property test",
+             "# source: tests/test_tcp_kernel.py", "",
+             "host c 10.66.1.2 side client", "host s 10.66.2.2 side server",
+             "ruleset none"]
+    for name, vals in (("nf_conntrack_tcp_be_liberal", [0, 0, 0, 1]),
+                       ("nf_conntrack_tcp_loose", [1, 1, 1, 0]),
+                       ("nf_conntrack_tcp_max_retrans", [3, 3, 1]),
+                       ("nf_conntrack_tcp_ignore_invalid_rst", [0, 0, 0, 1])):
+        lines.append(f"set {name} {rnd.choice(vals)}")
+    flows = [_prop_exchange(rnd, 41000 + i) for i in range(conns)]
+    while any(flows):
+        f = rnd.choice([f for f in flows if f])
+        gap = rnd.choice(["+0", "+0", "+0.001", "+0.01", "+0.05"])
+        lines.append(f"{gap} {f.pop(0)}")
+    return "\n".join(lines) + "\n"
+
+
+# the default TCP timeouts a remaining timeout can belong to (the property
+# test sets none): CLOSE, LAST_ACK, SYN_RECV/CLOSE_WAIT, SYN_SENT/FIN_WAIT/
+# TIME_WAIT/SYN_SENT2, UNACK/RETRANS/pickup, ESTABLISHED
+TIMEOUT_CLASSES = (10, 30, 60, 120, 300, 432000)
+
+
+def _prop_one(tmp_path, seed, conns):
+    import kernel_scenarios as ks
+    from conftest import CTSIM_BIN
+    path = tmp_path / f"prop{seed}.ct"
+    path.write_text(prop_scenario(seed, conns))
+    exp = ks.ctsim_json(str(CTSIM_BIN), "export", str(path), "--json")
+    sim = ks.ctsim_json(str(CTSIM_BIN), "run", str(path), "--json")["scenarios"][0]
+    kern = ks.kernel_run(exp, 60)
+    src = path.read_text().splitlines()
+    bad = []
+    for a, b in zip(sim["trace"], kern[0]):
+        if a["ctinfo"] != b["ctinfo"]:
+            bad.append(f"seed {seed} line {a['line']} `{src[a['line'] - 1]}`: "
+                       f"ctsim {a['ctinfo']}, kernel {b['ctinfo']}")
+    n = len(sim["trace"])
+    if len(kern[0]) != n:
+        bad.append(f"seed {seed}: {n} packets in ctsim, {len(kern[0])} in the kernel")
+    # conntrack -L and -E: state, flags, tuples exact; the timeout by class
+    # (the kernel run is slower than the scenario clock: reading the probe
+    # after each packet takes ~10 ms, so remaining timeouts drift); -S exact
+    def cls(lines):
+        out = []
+        for x in lines:
+            x = ks.norm(x)
+            m = re.search(r"\btcp 6 (\d+)", x)
+            if m:
+                v = int(m.group(1))
+                c = next((k for k in TIMEOUT_CLASSES if v <= k), v)
+                x = x[:m.start(1)] + f"T{c}" + x[m.end(1):]
+            out.append(x)
+        return out
+    rest = []
+    eq, d = ks.diff(cls(sim["table"]), cls(kern[1]), ordered=False)
+    if not eq:
+        rest.append("conntrack -L (- ctsim, + kernel):\n" + d)
+    eq, d = ks.diff(cls(sim["events"]), cls(kern[2]), ordered=True)
+    if not eq:
+        rest.append("conntrack -E (- ctsim, + kernel):\n" + d)
+    s1, s2 = ks.stats_sum(sim["stats"]), ks.stats_sum(kern[3])
+    rest += [f"conntrack -S {k}: ctsim {s1[k]}, kernel {s2[k]}" for k in ks.STATS if s1[k] != s2[k]]
+    rest = "\n".join(rest)
+    return n, n - sum(" ct state: " in x for x in bad), bad, rest, str(path)
+
+
+def test_tcp_property_per_packet(tmp_path):
+    if os.geteuid() != 0 or not os.path.exists(CONNTRACK):
+        pytest.skip("needs root, nft and conntrack")
+    import concurrent.futures
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    files = int(os.environ.get("CTSIM_TCP_PROP_FILES", "32"))
+    conns = int(os.environ.get("CTSIM_TCP_PROP_CONNS", "8"))
+    base = int(os.environ.get("CTSIM_TCP_PROP_SEED", "0"))
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        res = list(pool.map(lambda s: _prop_one(tmp_path, s, conns), range(base, base + files)))
+    packets = sum(r[0] for r in res)
+    agree = sum(r[1] for r in res)
+    files_agree = sum(not r[3] for r in res)
+    print(f"\nTCP property test: {packets} packets in {files} files x {conns} connections: "
+          f"per-packet ct state agreement {agree}/{packets} = {100.0 * agree / max(packets, 1):.2f}%; "
+          f"final table/events/stats agree in {files_agree}/{files} files")
+    problems = [b for r in res for b in r[2]] + \
+        [f"{r[4]}:\n{r[3]}" for r in res if r[3]]
+    assert not problems, "\n".join(problems[:40])

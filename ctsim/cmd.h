@@ -18,4 +18,8 @@ int cmd_replay(int argc, char **argv);
 /** cmd_scenario - `ctsim scenario run|check|export`: see docs/scenarios.md. */
 int cmd_scenario(int argc, char **argv);
 
+/** cmd_explain - `ctsim explain tcp`: print the TCP transition table with
+ *  the reason for every cell (a teaching view). */
+int cmd_explain(int argc, char **argv);
+
 #endif

@@ -37,6 +37,7 @@ static void usage(FILE *out)
 		"Usage: ctsim [OPTIONS]\n"
 		"       ctsim ruleset check|show FILE\n"
 		"       ctsim lab down [--prefix PREFIX]\n"
+		"       ctsim explain tcp          (the TCP state table, a reason per cell)\n"
 		"       ctsim replay FILE.pcap [--ruleset F] [--set N=V]... [--events] [--stats]\n"
 		"                    [--counters] [--expectations] [-j]\n"
 		"Emulate Linux netfilter connection tracking, serving nfnetlink_conntrack\n"
@@ -120,6 +121,8 @@ int main(int argc, char **argv)
 		return cmd_lab(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "replay") == 0)
 		return cmd_replay(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "explain") == 0)
+		return cmd_explain(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "scenario") == 0)
 		return cmd_scenario(argc - 1, argv + 1);
 

@@ -301,10 +301,8 @@ void conn_free_unhashed(struct ct_table *t, struct conn *c)
 static bool key_equal(const struct ct_thash *h, const struct ct_tuple *tu,
 		      const struct ct_zone *zone)
 {
-	const struct conn *c = conn_of(h);
-
-	return memcmp(&h->tuple, tu, sizeof(*tu)) == 0 &&
-	       ct_zone_id(&c->zone, h->dir) == ct_zone_id(zone, h->dir);
+	return h->zone_id == ct_zone_id(zone, h->dir) &&
+	       memcmp(&h->tuple, tu, sizeof(*tu)) == 0;
 }
 
 /* ____nf_conntrack_find(): a live node for @tu in @zone in the bucket of
@@ -357,6 +355,7 @@ int ct_table_insert(struct ct_table *t, struct conn *c)
 		struct ct_thash *h = &c->th[d];
 		uint16_t zid = ct_zone_id(&c->zone, d);
 
+		h->zone_id = zid;
 		h->hash = tuple_hash(t, &h->tuple, zid);
 	}
 	/* __nf_conntrack_hash_check_insert(): a clash on either tuple. Each

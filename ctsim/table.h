@@ -53,7 +53,9 @@ struct ct_thash {
 	struct ct_thash *next;
 	uint32_t hash;		/* full hash, kept for cheap chain walks and resizes */
 	uint8_t dir;		/* enum ct_dir */
-	uint8_t pad[3];
+	uint8_t pad;
+	uint16_t zone_id;	/* the entry's zone id for this direction: the whole key
+				 * sits in the node, one cache line for a lookup */
 	struct ct_tuple tuple;
 };
 

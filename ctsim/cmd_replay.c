@@ -27,6 +27,7 @@
 #include "proto/ctnl_print.h"
 #include "ctsim/cmd.h"
 #include "ctsim/conn_export.h"
+#include "ctsim/expect.h"
 #include "ctsim/pcap_io.h"
 #include "ctsim/router.h"
 #include "ctsim/ruleset.h"
@@ -354,11 +355,26 @@ static int output(struct replay *rp)
 	}
 
 	if (rp->want_expect) {
-		/* The expectation table stays empty until the helpers exist. */
-		if (rp->json)
-			json_object_set_new(top, "expectations", json_array());
-		else
-			fprintf(stderr, "0 expectations have been shown.\n");
+		/* conntrack -L expect: the table's order (newest first) */
+		unsigned shown = 0;
+
+		ctnl_print_begin_list();
+		if (rp->started && rp->table.expect) {
+			ct_expect_gc(&rp->table);
+			for (const struct ct_expect *e = rp->table.expect->head; e; e = e->next) {
+				struct ctnl_exp o;
+
+				ctnl_exp_from_expect(&rp->table, e, &o);
+				ctnl_print_exp(&o, CTNL_EV_NONE);
+				shown++;
+			}
+		}
+		if (rp->json) {
+			set_list(top, "expectations");
+		} else {
+			fflush(stdout);
+			fprintf(stderr, "%u expectations have been shown.\n", shown);
+		}
 	}
 	if (rp->want_stats) {
 		ctnl_print_begin_list();

@@ -29,6 +29,14 @@ uint32_t ctnl_tuple_l4_fields(uint8_t l4num);
  */
 void ctnl_ct_from_conn(const struct ct_table *t, const struct conn *c, struct ctnl_ct *o);
 
+struct ct_expect;
+/**
+ * ctnl_exp_from_expect - fill @o as a dump object for the expectation @e
+ * (ctnetlink_exp_dump_expect(); ctsim/ctnl_expect.c).
+ */
+void ctnl_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
+			  struct ctnl_exp *o);
+
 /**
  * ctnl_ct_from_event - fill @o as the object of event @ev
  * (ctnetlink_conntrack_event()): which attributes are present depends on

@@ -74,6 +74,12 @@ static void exp_to_ctnl(const struct ct_table *t, const struct ct_expect *e, str
 	}
 }
 
+void ctnl_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
+			  struct ctnl_exp *o)
+{
+	exp_to_ctnl(t, e, o);
+}
+
 /* ctnetlink_exp_fill_info(): one EXP_NEW object at @buf; its length or 0. */
 static int exp_msg(const struct ct_table *t, const struct ct_expect *e, void *buf, size_t cap,
 		   uint16_t type, uint16_t flags, uint32_t seq, uint32_t portid)

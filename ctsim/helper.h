@@ -78,6 +78,8 @@ void ct_helper_log(struct ct_helper_ctx *x, const char *why);
 /* The helpers (one file each in helpers/). */
 extern const struct ct_helper ct_helper_ftp;
 extern const struct ct_helper ct_helper_tftp;
+extern const struct ct_helper ct_helper_irc;
+extern const struct ct_helper ct_helper_sip;
 
 /* nf_conntrack_ftp's `loose` parameter: expect announced addresses other
  * than the sender's (default false). */

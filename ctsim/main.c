@@ -111,7 +111,8 @@ int main(int argc, char **argv)
 	struct ct_table table;
 	struct server srv;
 	char err[512];
-	int opt, epfd, sfd, tfd, rc;
+	int opt, epfd, sfd, tfd, rc, status = 0;
+	bool serving = false;
 	sigset_t mask;
 
 	/* Subcommands: table-driven as they grow (replay, scenario ...). */
@@ -229,7 +230,8 @@ int main(int argc, char **argv)
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (epfd < 0 || sfd < 0 || tfd < 0) {
 		perror("ctsim: epoll/signalfd/timerfd");
-		return 1;
+		status = 1;
+		goto done;
 	}
 	{
 		struct itimerspec its = { .it_interval = { 0, GC_INTERVAL_MS * 1000000L },
@@ -251,16 +253,16 @@ int main(int argc, char **argv)
 		if (topology) {
 			if (lab_load(&l, topology, lab_prefix, err, sizeof(err)) < 0) {
 				fprintf(stderr, "ctsim: %s\n", err);
-				return 2;
+				status = 2;
+				goto done;
 			}
 		} else {
 			lab_default(&l, lab_prefix);
 		}
-		if (dataplane_start(&dp, &core, &l, ruleset_path, epfd) < 0)
-			return 1;
-		if (capture && dataplane_capture(&dp, capture) < 0) {
-			dataplane_stop(&dp);
-			return 1;
+		if (dataplane_start(&dp, &core, &l, ruleset_path, epfd) < 0 ||
+		    (capture && dataplane_capture(&dp, capture) < 0)) {
+			status = 1;
+			goto done;
 		}
 		fprintf(stderr, "ctsim: lab up (enter a host with: ip netns exec %sclient bash)\n",
 			lab_prefix);
@@ -270,13 +272,14 @@ int main(int argc, char **argv)
 		make_parent_dir(path);
 	rc = server_open(&srv, path, mode, epfd, &table, &settings, &events);
 	if (rc < 0) {
-		dataplane_stop(&dp);
 		if (rc == -EADDRINUSE)
 			fprintf(stderr, "ctsim: %s: another ctsim is already serving this socket\n", path);
 		else
 			fprintf(stderr, "ctsim: %s: %s\n", path, strerror(-rc));
-		return 1;
+		status = 1;
+		goto done;
 	}
+	serving = true;
 	if (dp.up) {
 		srv.reload = dataplane_reload_errno;
 		srv.reload_arg = &dp;
@@ -328,12 +331,19 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	dataplane_stop(&dp);
-	server_close(&srv);
-	ct_table_destroy(&table);
-	close(tfd);
-	close(sfd);
-	close(epfd);
 	fprintf(stderr, "ctsim: stopped\n");
-	return 0;
+done:
+	/* Every way out, also a failed start, releases everything (the
+	 * sanitizer build checks for leaks). */
+	dataplane_stop(&dp);
+	if (serving)
+		server_close(&srv);
+	ct_table_destroy(&table);
+	if (tfd >= 0)
+		close(tfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (epfd >= 0)
+		close(epfd);
+	return status;
 }

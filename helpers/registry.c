@@ -15,6 +15,8 @@
 static const struct ct_helper *const helpers[] = {
 	&ct_helper_ftp,
 	&ct_helper_tftp,
+	&ct_helper_irc,
+	&ct_helper_sip,
 };
 
 const struct ct_helper *ct_helper_find(const char *name, uint8_t l4num)

@@ -227,19 +227,22 @@ static const char *l3_name(uint8_t fam)
 
 /* One direction: addresses, ports or ICMP fields, directional zone and
  * counters, as conntrack prints them. */
-static void print_tuple(const char *key, const char *zone_fmt,
-			const struct ctnl_tuple *tu, const struct ctnl_counters *cnt,
-			bool has_cnt)
+static void print_tuple_pfx(const char *key, const char *pfx, const char *zone_fmt,
+			    const struct ctnl_tuple *tu, const struct ctnl_counters *cnt,
+			    bool has_cnt)
 {
 	const struct ct_tuple *t = &tu->t;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char fsrc[32], fdst[32];
 
 	inet_ntop(t->l3num == AF_INET6 ? AF_INET6 : AF_INET, t->src.b, src, sizeof(src));
 	inet_ntop(t->l3num == AF_INET6 ? AF_INET6 : AF_INET, t->dst.b, dst, sizeof(dst));
+	snprintf(fsrc, sizeof(fsrc), "%ssrc=%%s ", pfx);
+	snprintf(fdst, sizeof(fdst), "%sdst=%%s ", pfx);
 
 	pr_open(key);
-	pr_str(PR_ANY, "src", "src=%s ", src);
-	pr_str(PR_ANY, "dst", "dst=%s ", dst);
+	pr_str(PR_ANY, "src", fsrc, src);
+	pr_str(PR_ANY, "dst", fdst, dst);
 	switch (t->l4num) {
 	case IPPROTO_TCP: case IPPROTO_UDP: case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP: case IPPROTO_DCCP:
@@ -265,6 +268,13 @@ static void print_tuple(const char *key, const char *zone_fmt,
 		pr_uint(PR_ANY, "bytes", "bytes=%llu ", (unsigned long long)cnt->bytes);
 	}
 	pr_close();
+}
+
+static void print_tuple(const char *key, const char *zone_fmt,
+			const struct ctnl_tuple *tu, const struct ctnl_counters *cnt,
+			bool has_cnt)
+{
+	print_tuple_pfx(key, "", zone_fmt, tu, cnt, has_cnt);
 }
 
 /* "Fri Nov 27 08:34:32 2026" for a CLOCK_REALTIME time in ns. */
@@ -407,6 +417,66 @@ void ctnl_print_ct(const struct ctnl_ct *ct, enum ctnl_event ev, uint32_t portid
 		pr_text("[USERSPACE] ");
 		pr_uint(PR_ANY, "portid", "portid=%llu ", portid);
 	}
+	pr_end();
+}
+
+/* ---- expectations ------------------------------------------------------ */
+
+void ctnl_print_exp(const struct ctnl_exp *e, enum ctnl_event ev)
+{
+	static const char *const tags[] = { "", "[NEW]", "[UPDATE]", "[DESTROY]" };
+	static const char *const evnames[] = { "", "new", "update", "destroy" };
+	static const char *const flag_names[] = { "PERMANENT", "INACTIVE", "USERSPACE" };
+	uint8_t l3 = e->tuple.t.l3num ? e->tuple.t.l3num : e->family;
+	uint8_t l4 = e->tuple.t.l4num;
+	const char *delim = "";
+
+	pr_begin();
+	if (ev != CTNL_EV_NONE) {
+		if (opts->out & CTNL_O_TIMESTAMP) {
+			uint64_t ns = now_ns();
+
+			pr_text("[%llu.%06llu]\t", (unsigned long long)(ns / 1000000000ull),
+				(unsigned long long)(ns % 1000000000ull / 1000));
+		}
+		pr_str(PR_TEXT, NULL, "%9s ", tags[ev]);
+		pr_str(PR_JSON, "event", NULL, evnames[ev]);
+	}
+	if (e->present & CTNL_HAS(CTA_EXPECT_TIMEOUT))
+		pr_uint(PR_ANY, "timeout", "%llu ", e->timeout);
+	/* conntrack 1.4.7 prints no "ipv4     2" prefix for expectations,
+	 * -o extended or not */
+	pr_str(PR_JSON, "family", NULL, l3_name(l3));
+	pr_str(PR_JSON, "proto", NULL, ct_l4proto_name(l4));
+	pr_uint(PR_ANY, "protonum", "proto=%llu ", l4);
+	print_tuple_pfx("tuple", "", "", &e->tuple, NULL, false);
+	print_tuple_pfx("mask", "mask-", "", &e->mask, NULL, false);
+	print_tuple_pfx("master", "master-", "", &e->master, NULL, false);
+	if (e->present & CTNL_HAS(CTA_EXPECT_ZONE))
+		pr_uint(PR_ANY, "zone", "zone=%llu ", e->zone);
+	if (e->present & CTNL_HAS(CTA_EXPECT_FLAGS)) {
+		json_t *arr = opts->json ? json_array() : NULL;
+
+		for (unsigned bit = 0; bit < 3; bit++) {
+			if (!(e->flags & (1u << bit)))
+				continue;
+			pr_text("%s%s", delim, flag_names[bit]);
+			delim = ",";
+			if (arr)
+				json_array_append_new(arr, json_string(flag_names[bit]));
+		}
+		if (*delim)
+			pr_text(" ");
+		if (arr)
+			pr_json_set("flags", arr);
+		pr_uint(PR_JSON, "flags_bits", NULL, e->flags);
+	}
+	if (e->present & CTNL_HAS(CTA_EXPECT_CLASS))
+		pr_uint(PR_ANY, "class", "class=%llu ", e->class);
+	if ((e->present & CTNL_HAS(CTA_EXPECT_HELP_NAME)) && e->helper[0])
+		pr_str(PR_ANY, "helper", "helper=%s ", e->helper);
+	if (e->present & CTNL_HAS(CTA_EXPECT_ID))
+		pr_uint(PR_JSON, "id", NULL, e->id);
 	pr_end();
 }
 

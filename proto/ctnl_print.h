@@ -90,6 +90,14 @@ struct json_t *ctnl_print_take_list(void);
  */
 void ctnl_print_ct(const struct ctnl_ct *ct, enum ctnl_event ev, uint32_t portid);
 
+/**
+ * ctnl_print_exp - one expectation as conntrack -L expect (@ev ==
+ * CTNL_EV_NONE) or -E expect prints it ("300 proto=6 src=... mask-src=...
+ * master-src=... class=0 helper=ftp"), or a JSON object (keys in
+ * docs/ctctl.md). Only the attributes marked in e->present are printed.
+ */
+void ctnl_print_exp(const struct ctnl_exp *e, enum ctnl_event ev);
+
 /** ctnl_print_stats_cpu - one conntrack -S line ("cpu=N\tfound=..."), or a
  *  JSON object with the same names. */
 void ctnl_print_stats_cpu(unsigned cpu, const struct ctnl_stats_cpu *s);

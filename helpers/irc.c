@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * irc.c — the IRC helper (net/netfilter/nf_conntrack_irc.c), written from
+ * the kernel's documented behaviour.
+ *
+ * Reads what the CLIENT sends to the IRC server (the reply direction is
+ * ignored) and expects the DCC connection a PRIVMSG announces:
+ *
+ *   PRIVMSG nick :\1DCC SEND file 3232235777 5000 [size]\1\r\n
+ *   PRIVMSG nick :\1DCC CHAT chat 3232235777 5000\1\r\n
+ *
+ * DCC kinds: SEND, CHAT, MOVE, TSEND, SCHAT. The address is one decimal
+ * number (the IPv4 address as a 32-bit integer), then blanks, then the
+ * decimal port. The expectation: TCP from ANY address and any port to the
+ * client's address (the master's reply destination) and the announced
+ * port; class 0, policy max 8 (max_dcc_channels), 300 s (dcc_timeout).
+ *
+ * As the kernel: only established packets of an IPv4 connection; leading
+ * blanks/CR/LF skipped, then "PRIVMSG " (any case) must start the data
+ * (when there are more than 10 bytes); the first "\1DCC <kind> " that
+ * parses is used (one expectation per packet); a '\n' must follow the
+ * address in the same packet; an address that is neither the client's
+ * source nor its reply destination, or port 0, is "forged" and skipped
+ * (the search goes on). The helper never drops for bad input; it drops
+ * only when the expectation cannot be added (as the kernel).
+ *
+ * Deliberate hardening (docs/helpers.md): the kernel parses the numbers
+ * with simple_strtoul() and truncates them (an address > 32 bits or a port
+ * > 65535 wraps); here a number out of range, or a missing number, makes
+ * the command unparseable: skipped, nothing expected, an error counted.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+#include "ctsim/expect.h"
+#include "ctsim/helper.h"
+
+#define IRC_MAX_DCC	8	/* max_dcc_channels */
+#define IRC_DCC_TIMEOUT	300	/* dcc_timeout, seconds */
+#define MINMATCHLEN	5
+
+static const char *const dcc_kinds[] = { "SEND ", "CHAT ", "MOVE ", "TSEND ", "SCHAT " };
+
+/* A decimal number of at most @max at @p (< @end); advances @p. */
+static bool dec(const char **p, const char *end, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	const char *s = *p;
+
+	if (s >= end || *s < '0' || *s > '9')
+		return false;
+	while (s < end && *s >= '0' && *s <= '9') {
+		v = v * 10 + (unsigned)(*s - '0');
+		if (v > max)
+			return false;
+		s++;
+	}
+	*p = s;
+	*out = v;
+	return true;
+}
+
+/*
+ * parse_dcc(): @data points after "DCC <kind> "; skip the argument (file
+ * name, "chat") up to its blank, then "<ip> <port>". A '\n' must come
+ * later in the packet. Returns false if malformed.
+ */
+static bool parse_dcc(const char *data, const char *end, uint32_t *ip, uint16_t *port)
+{
+	unsigned long long v;
+	const char *nl;
+
+	/* at least "AAAAAAAA P\1\n" (12 bytes) must remain after the blank */
+	for (;;) {
+		if (data >= end)
+			return false;
+		if (*data++ == ' ')
+			break;
+		if (data > end - 12)
+			return false;
+	}
+	nl = memchr(data, '\n', (size_t)(end - data));
+	if (!nl)
+		return false;
+	if (!dec(&data, nl, 0xffffffffull, &v))
+		return false;
+	*ip = (uint32_t)v;
+	while (data < nl && *data == ' ')
+		data++;
+	if (!dec(&data, nl, 0xffff, &v))
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
+/* help() of nf_conntrack_irc.c */
+static int irc_help(struct ct_helper_ctx *x)
+{
+	const struct ct_pkt *p = &x->skb->pkt;
+	struct conn *ct = x->ct;
+	int dir = x->dir;
+	const struct ct_tuple *snd = &ct->th[dir].tuple, *other = &ct->th[!dir].tuple;
+	const char *data, *end;
+	size_t dataoff, datalen;
+
+	/* only what the client sends to the server */
+	if (dir == CT_DIR_REPLY)
+		return CT_ACCEPT;
+	/* until there's been traffic both ways, don't look in packets */
+	if (x->ctinfo != CT_INFO_ESTABLISHED && x->ctinfo != CT_INFO_ESTABLISHED_REPLY)
+		return CT_ACCEPT;
+	/* the kernel registers this helper for AF_INET only */
+	if (snd->l3num != AF_INET)
+		return CT_ACCEPT;
+	dataoff = (size_t)p->l4off + p->tcp_doff;
+	if (p->tcp_doff < 20 || dataoff >= (size_t)p->l4off + p->l4len || dataoff >= p->len)
+		return CT_ACCEPT;	/* no data */
+	datalen = (size_t)p->l4off + p->l4len - dataoff;
+	if (dataoff + datalen > p->len)
+		datalen = p->len - dataoff;
+	data = (const char *)p->data + dataoff;
+	end = data + datalen;
+
+	/* skip any whitespace */
+	while (end - data > 10 && (*data == ' ' || *data == '\r' || *data == '\n'))
+		data++;
+	/* strlen("PRIVMSG x ") = 10 */
+	if (end - data > 10) {
+		if (strncasecmp(data, "PRIVMSG ", 8))
+			return CT_ACCEPT;
+		data += 8;
+	}
+
+	/* strlen(" :\1DCC SENT t AAAAAAAA P\1\n") = 26 = 19 + MINMATCHLEN + 2 */
+	while (end - data > 19 + MINMATCHLEN) {
+		struct ct_expect exp;
+		uint32_t ip;
+		uint16_t port;
+		size_t k;
+
+		if (memcmp(data, "\1DCC ", 5)) {
+			data++;
+			continue;
+		}
+		data += 5;
+		for (k = 0; k < sizeof(dcc_kinds) / sizeof(dcc_kinds[0]); k++)
+			if (!memcmp(data, dcc_kinds[k], strlen(dcc_kinds[k])))
+				break;
+		if (k == sizeof(dcc_kinds) / sizeof(dcc_kinds[0]))
+			continue;
+		data += strlen(dcc_kinds[k]);
+		if (!parse_dcc(data, end, &ip, &port)) {
+			ct_helper_log(x, "unable to parse dcc command");
+			continue;
+		}
+		/* the address may be the client's own or its NATed one */
+		if ((ntohl(snd->src.ip) != ip && ntohl(other->dst.ip) != ip) || port == 0) {
+			ct_helper_log(x, "forged DCC command");
+			continue;
+		}
+		ct_expect_init(&exp, ct, 0, AF_INET, NULL, &other->dst, IPPROTO_TCP, NULL, &port);
+		if (ct_expect_related(x->core->table, &exp, 0, false) != 0) {
+			ct_helper_log(x, "cannot add expectation");
+			return CT_DROP;
+		}
+		return CT_ACCEPT;
+	}
+	return CT_ACCEPT;
+}
+
+const struct ct_helper ct_helper_irc = {
+	.name = "irc",
+	.l4num = IPPROTO_TCP,
+	.expect_class_max = 0,
+	.policy = { { .max_expected = IRC_MAX_DCC, .timeout = IRC_DCC_TIMEOUT, .name = "irc" } },
+	.data_len = 0,
+	.help = irc_help,
+};

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_irc.c — the IRC helper (helpers/irc.c, nf_conntrack_irc.c): DCC
+ * SEND/CHAT in the client's PRIVMSG lines create an expectation to the
+ * client's address; the server's lines, forged addresses, malformed and
+ * hostile input create nothing; max 8 DCC channels per master.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include "ctsim/expect.h"
+#include "ctsim/helper.h"
+#include "ctsim/pipeline.h"
+
+struct fixture {
+	struct ct_settings s;
+	struct ct_clock clock;
+	struct ct_events ev;
+	struct ct_table t;
+	struct ct_core core;
+	unsigned exp_new, exp_destroy;
+};
+
+static void on_exp(void *arg, const struct ct_exp_event *e)
+{
+	struct fixture *f = arg;
+
+	if (e->mask & CT_EXPEV(NEW))
+		f->exp_new++;
+	if (e->mask & CT_EXPEV(DESTROY))
+		f->exp_destroy++;
+}
+
+static int setup(void **state)
+{
+	static struct fixture f;
+
+	memset(&f, 0, sizeof(f));
+	ct_settings_init(&f.s);
+	f.s.buckets = 64;
+	f.s.max = 1000;
+	ct_clock_init_virtual(&f.clock, 1700000000ull * CT_NSEC_PER_SEC);
+	f.ev.mode = 1;
+	ct_events_subscribe_exp(&f.ev, on_exp, &f);
+	assert_int_equal(ct_table_init(&f.t, &f.s, &f.clock, &f.ev, 4242), 0);
+	f.core = (struct ct_core){ .table = &f.t, .settings = &f.s, .events = &f.ev,
+				   .clock = &f.clock };
+	ct_ftp_loose = false;
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ct_table_destroy(&f->t);
+	return 0;
+}
+
+static union ct_addr addr(const char *s)
+{
+	union ct_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (strchr(s, ':'))
+		inet_pton(AF_INET6, s, a.b);
+	else
+		inet_pton(AF_INET, s, &a.ip);
+	return a;
+}
+
+static unsigned nexp(struct fixture *f)
+{
+	return f->t.expect ? f->t.expect->count : 0;
+}
+
+/* A confirmed entry src:sport -> dst:dport with helper @helper (or none). */
+static struct conn *master(struct fixture *f, const char *src, const char *dst, uint8_t proto,
+			   uint16_t sport, uint16_t dport, const char *helper)
+{
+	struct ct_tuple o = { .src = addr(src), .dst = addr(dst), .sport = sport, .dport = dport,
+			      .l3num = strchr(src, ':') ? AF_INET6 : AF_INET, .l4num = proto };
+	struct ct_tuple r;
+	struct ct_zone z = { 0, CT_ZONE_DIR_BOTH };
+	struct conn *c;
+
+	ct_tuple_invert(&o, &r);
+	r.l3num = o.l3num;
+	r.l4num = o.l4num;
+	c = conn_alloc(&f->t, &o, &r, &z);
+	assert_non_null(c);
+	conn_set_timeout(&f->t, c, 300);
+	if (helper) {
+		assert_non_null(conn_ext_add(c));
+		snprintf(c->ext->helper, sizeof(c->ext->helper), "%s", helper);
+		c->ext->has |= CONN_EXT_HELPER;
+		c->status |= CT_S_HELPER;
+	}
+	assert_int_equal(ct_table_insert(&f->t, c), 0);
+	c->status |= CT_S_CONFIRMED | CT_S_SEEN_REPLY;
+	return c;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Packets                                                                 */
+
+struct packet {
+	uint8_t buf[2048];
+	size_t len;
+};
+
+static void w16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v; }
+static void w32(uint8_t *b, uint32_t v) { w16(b, (uint16_t)(v >> 16)); w16(b + 2, (uint16_t)v); }
+
+static struct packet build(const char *src, const char *dst, uint8_t proto, const uint8_t *l4,
+			   size_t l4len)
+{
+	struct packet p;
+	union ct_addr s = addr(src), d = addr(dst);
+	int n = ct_pkt_build(p.buf, sizeof(p.buf), strchr(src, ':') ? AF_INET6 : AF_INET, &s, &d,
+			     proto, l4, l4len);
+
+	assert_true(n > 0);
+	p.len = (size_t)n;
+	return p;
+}
+
+static struct packet tcp_data(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+			      uint32_t seq, const char *payload, size_t plen)
+{
+	uint8_t l4[1600] = { 0 };
+
+	w16(l4, sport);
+	w16(l4 + 2, dport);
+	w32(l4 + 4, seq);
+	w32(l4 + 8, 5000);
+	l4[12] = 5 << 4;
+	l4[13] = CT_TCP_ACK | CT_TCP_PSH;
+	w16(l4 + 14, 65535);
+	memcpy(l4 + 20, payload, plen);
+	return build(src, dst, IPPROTO_TCP, l4, 20 + plen);
+}
+
+/* The helper of @ct on one segment of it (nf_confirm()'s call). */
+static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct packet p)
+{
+	struct ct_skb skb;
+	const char *reason = NULL;
+
+	ct_table_tick(&f->t);
+	ct_skb_init(&skb, p.buf, p.len);
+	assert_int_equal(ct_pkt_parse(&skb.pkt, &reason), 0);
+	skb.ct = ct;
+	skb.ctinfo = dir == CT_DIR_ORIG ? CT_INFO_ESTABLISHED : CT_INFO_ESTABLISHED_REPLY;
+	return ct_helper_run(&f->core, &skb);
+}
+
+/* PREROUTING + confirm + done, optionally with a `ct helper set` template. */
+static const char *run(struct fixture *f, struct packet p, const char *helper,
+		       struct conn **ct_out)
+{
+	static char state[16];
+	struct ct_skb skb;
+	int v;
+
+	ct_skb_init(&skb, p.buf, p.len);
+	if (helper)
+		snprintf(skb.helper, sizeof(skb.helper), "%s", helper);
+	v = ct_in(&f->core, &skb, CT_HOOK_PREROUTING);
+	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
+	if (v == CT_ACCEPT)
+		v = ct_confirm(&f->core, &skb);
+	if (ct_out)
+		*ct_out = skb.ct;
+	ct_skb_done(&f->core, &skb, v != CT_ACCEPT);
+	return state;
+}
+
+#define CL "10.0.0.1"
+#define SV "10.0.0.2"
+
+/* ---------------------------------------------------------------------- */
+#define CL "10.0.0.1"		/* 167772161 */
+#define SV "10.0.0.2"
+#define CL_NUM "167772161"
+
+static struct conn *irc_master(struct fixture *f)
+{
+	return master(f, CL, SV, IPPROTO_TCP, 40000, 6667, "irc");
+}
+
+/* One segment of @m in direction @dir with payload @s. */
+static int irc_send(struct fixture *f, struct conn *m, enum ct_dir dir, const char *s, size_t n)
+{
+	const struct ct_tuple *t = &m->th[dir].tuple;
+	char a[64], b[64];
+
+	inet_ntop(t->l3num, &t->src, a, sizeof(a));
+	inet_ntop(t->l3num, &t->dst, b, sizeof(b));
+	return help(f, m, dir, tcp_data(a, b, t->sport, t->dport, 1000, s, n));
+}
+
+static int irc_line(struct fixture *f, struct conn *m, const char *s)
+{
+	return irc_send(f, m, CT_DIR_ORIG, s, strlen(s));
+}
+
+/* The newest expectation: TCP from anywhere, any port, to the client. */
+static void assert_dcc(struct fixture *f, uint16_t dport)
+{
+	const struct ct_expect *e = f->t.expect->head;
+	union ct_addr any, cl = addr(CL);
+
+	memset(&any, 0, sizeof(any));
+	assert_non_null(e);
+	assert_memory_equal(&e->tuple.src, &any, sizeof(any));
+	assert_memory_equal(&e->mask.src, &any, sizeof(any));
+	assert_memory_equal(&e->tuple.dst, &cl, sizeof(cl));
+	assert_int_equal(e->tuple.dport, dport);
+	assert_int_equal(e->tuple.sport, 0);
+	assert_int_equal(e->mask.sport, 0);
+	assert_int_equal(e->tuple.l4num, IPPROTO_TCP);
+	assert_int_equal(e->class, 0);
+	assert_int_equal(ct_expect_timeout_left(&f->t, e), 300);
+}
+
+static void test_irc_registered(void **state)
+{
+	const struct ct_helper *h = ct_helper_find("irc", IPPROTO_TCP);
+
+	(void)state;
+	assert_non_null(h);
+	assert_ptr_equal(h, &ct_helper_irc);
+	assert_int_equal(h->policy[0].max_expected, 8);
+	assert_int_equal(h->policy[0].timeout, 300);
+	assert_null(ct_helper_find("irc", IPPROTO_UDP));
+}
+
+static void test_dcc_send_and_chat(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = irc_master(f), *d;
+
+	assert_int_equal(irc_line(f, m, "PRIVMSG bob :\1DCC SEND file.txt " CL_NUM " 5000 1234\1\r\n"),
+			 CT_ACCEPT);
+	assert_int_equal(nexp(f), 1);
+	assert_dcc(f, 5000);
+	assert_int_equal(f->exp_new, 1);
+	/* case-insensitive PRIVMSG, leading blank lines, CHAT */
+	assert_int_equal(irc_line(f, m, "\r\n  privmsg bob :\1DCC CHAT chat " CL_NUM "   5001\1\n"),
+			 CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+	assert_dcc(f, 5001);
+	/* the other kinds */
+	assert_int_equal(irc_line(f, m, "PRIVMSG bob :\1DCC TSEND f " CL_NUM " 5002\1\n"), CT_ACCEPT);
+	assert_int_equal(irc_line(f, m, "PRIVMSG bob :\1DCC SCHAT chat " CL_NUM " 5003\1\n"), CT_ACCEPT);
+	assert_int_equal(irc_line(f, m, "PRIVMSG bob :\1DCC MOVE f " CL_NUM " 5004\1\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 5);
+	/* only one expectation per packet (the first DCC that parses) */
+	assert_int_equal(irc_line(f, m, "PRIVMSG bob :\1DCC SEND a " CL_NUM " 6000\1 "
+				  "\1DCC SEND b " CL_NUM " 6001\1\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 6);
+	assert_dcc(f, 6000);
+	assert_int_equal(f->t.expect->helper_errors, 0);
+	/* the peer connects from anywhere to the announced port: RELATED */
+	assert_string_equal(run(f, tcp_data("192.0.2.7", CL, 33333, 5000, 1, "", 0), NULL, &d),
+			    "related");
+	assert_non_null(d);
+	assert_true(d->status & CT_S_EXPECTED);
+	assert_int_equal(nexp(f), 5);
+}
+
+static void test_dcc_max_channels(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = irc_master(f);
+	char line[128];
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(line, sizeof(line), "PRIVMSG bob :\1DCC SEND f " CL_NUM " %d\1\r\n", 7000 + i);
+		assert_int_equal(irc_line(f, m, line), CT_ACCEPT);
+	}
+	assert_int_equal(nexp(f), 8);		/* the two oldest were evicted */
+	assert_dcc(f, 7009);
+	for (const struct ct_expect *e = f->t.expect->head; e; e = e->next)
+		assert_true(e->tuple.dport >= 7002);
+}
+
+static void test_dcc_server_and_non_privmsg_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = irc_master(f);
+	const char *s = ":srv PRIVMSG alice :\1DCC SEND f " CL_NUM " 5000\1\r\n";
+
+	/* from the server (reply direction): ignored */
+	assert_int_equal(irc_send(f, m, CT_DIR_REPLY, s, strlen(s)), CT_ACCEPT);
+	/* NOTICE, or anything not starting with PRIVMSG */
+	assert_int_equal(irc_line(f, m, "NOTICE bob :\1DCC SEND f " CL_NUM " 5000\1\r\n"), CT_ACCEPT);
+	assert_int_equal(irc_line(f, m, "XPRIVMSG bob :\1DCC SEND f " CL_NUM " 5000\1\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 0);
+	assert_int_equal(f->t.expect ? f->t.expect->helper_errors : 0, 0);
+}
+
+static void test_dcc_hostile(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = irc_master(f);
+	static const char *const bad[] = {
+		/* forged: not the client's address (10.0.0.9, the server's) */
+		"PRIVMSG bob :\1DCC SEND f 167772169 5000\1\r\n",
+		"PRIVMSG bob :\1DCC SEND f 167772162 5000\1\r\n",
+		/* port 0, port out of range, address out of range */
+		"PRIVMSG bob :\1DCC SEND f " CL_NUM " 0\1\r\n",
+		"PRIVMSG bob :\1DCC SEND f " CL_NUM " 70000\1\r\n",
+		"PRIVMSG bob :\1DCC SEND f " CL_NUM " 4294972296\1\r\n",
+		"PRIVMSG bob :\1DCC SEND f 4462739457 5000\1\r\n",
+		"PRIVMSG bob :\1DCC SEND f 99999999999999999999999999 5000\1\r\n",
+		/* no newline in the packet */
+		"PRIVMSG bob :\1DCC SEND f " CL_NUM " 5000\1",
+		/* no numbers, no port, no argument */
+		"PRIVMSG bob :\1DCC SEND f abc 5000\1\r\n",
+		"PRIVMSG bob :\1DCC SEND f " CL_NUM "\1\r\n         ",
+		"PRIVMSG bob :\1DCC SEND\1\r\n                    ",
+		"PRIVMSG bob :\1DCC SENDX f " CL_NUM " 5000\1\r\n",
+		"PRIVMSG bob :\1DCC FOO f " CL_NUM " 5000\1\r\n",
+		"PRIVMSG bob :\1dcc send f " CL_NUM " 5000\1\r\n",
+		/* too short to hold a DCC command */
+		"PRIVMSG b :\1DCC SEND\n",
+		"PRIVMSG",
+		"",
+	};
+	uint8_t junk[1400];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(irc_line(f, m, bad[i]), CT_ACCEPT);
+		assert_int_equal(nexp(f), 0);
+	}
+	/* binary junk full of \1DCC prefixes and NULs */
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)"\1DCC SEND \0 9\n"[i % 14];
+	memcpy(junk, "PRIVMSG ", 8);
+	assert_int_equal(irc_send(f, m, CT_DIR_ORIG, (const char *)junk, sizeof(junk)), CT_ACCEPT);
+	/* a DCC at the very end of the packet (the parser must stop at its end) */
+	memset(junk, 'A', sizeof(junk));
+	memcpy(junk, "PRIVMSG ", 8);
+	memcpy(junk + sizeof(junk) - 30, "\1DCC SEND f 167772161 5", 23);
+	assert_int_equal(irc_send(f, m, CT_DIR_ORIG, (const char *)junk, sizeof(junk) - 7), CT_ACCEPT);
+	assert_int_equal(nexp(f), 0);
+	assert_true(f->t.expect == NULL || f->t.expect->helper_errors >= 5);
+	/* and a good one still works afterwards */
+	assert_int_equal(irc_line(f, m, "PRIVMSG bob :\1DCC SEND f " CL_NUM " 5000\1\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 1);
+}
+
+static void test_dcc_ipv6_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = master(f, "2001:db8::1", "2001:db8::2", IPPROTO_TCP, 40000, 6667, "irc");
+
+	assert_int_equal(irc_line(f, m, "PRIVMSG bob :\1DCC SEND f " CL_NUM " 5000\1\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_irc_registered),
+		cmocka_unit_test_setup_teardown(test_dcc_send_and_chat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dcc_max_channels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dcc_server_and_non_privmsg_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dcc_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dcc_ipv6_ignored, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

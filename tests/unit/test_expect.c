@@ -18,13 +18,10 @@
 #include "ctsim/expect.h"
 #include "ctsim/helper.h"
 #include "ctsim/pipeline.h"
+#include "harness.h"
 
 struct fixture {
-	struct ct_settings s;
-	struct ct_clock clock;
-	struct ct_events ev;
-	struct ct_table t;
-	struct ct_core core;
+	struct ct_harness h;
 	unsigned exp_new, exp_destroy;
 };
 
@@ -43,15 +40,8 @@ static int setup(void **state)
 	static struct fixture f;
 
 	memset(&f, 0, sizeof(f));
-	ct_settings_init(&f.s);
-	f.s.buckets = 64;
-	f.s.max = 1000;
-	ct_clock_init_virtual(&f.clock, 1700000000ull * CT_NSEC_PER_SEC);
-	f.ev.mode = 1;
-	ct_events_subscribe_exp(&f.ev, on_exp, &f);
-	assert_int_equal(ct_table_init(&f.t, &f.s, &f.clock, &f.ev, 4242), 0);
-	f.core = (struct ct_core){ .table = &f.t, .settings = &f.s, .events = &f.ev,
-				   .clock = &f.clock };
+	assert_int_equal(ct_harness_init(&f.h, 64, 1000, 4242), 0);
+	ct_events_subscribe_exp(&f.h.events, on_exp, &f);
 	ct_ftp_loose = false;
 	*state = &f;
 	return 0;
@@ -61,32 +51,20 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	ct_table_destroy(&f->t);
+	ct_harness_fini(&f->h);
 	return 0;
-}
-
-static union ct_addr addr(const char *s)
-{
-	union ct_addr a;
-
-	memset(&a, 0, sizeof(a));
-	if (strchr(s, ':'))
-		inet_pton(AF_INET6, s, a.b);
-	else
-		inet_pton(AF_INET, s, &a.ip);
-	return a;
 }
 
 static unsigned nexp(struct fixture *f)
 {
-	return f->t.expect ? f->t.expect->count : 0;
+	return f->h.table.expect ? f->h.table.expect->count : 0;
 }
 
 /* A confirmed entry src:sport -> dst:dport with helper @helper (or none). */
 static struct conn *master(struct fixture *f, const char *src, const char *dst, uint8_t proto,
 			   uint16_t sport, uint16_t dport, const char *helper)
 {
-	struct ct_tuple o = { .src = addr(src), .dst = addr(dst), .sport = sport, .dport = dport,
+	struct ct_tuple o = { .src = h_addr(src), .dst = h_addr(dst), .sport = sport, .dport = dport,
 			      .l3num = strchr(src, ':') ? AF_INET6 : AF_INET, .l4num = proto };
 	struct ct_tuple r;
 	struct ct_zone z = { 0, CT_ZONE_DIR_BOTH };
@@ -95,16 +73,16 @@ static struct conn *master(struct fixture *f, const char *src, const char *dst, 
 	ct_tuple_invert(&o, &r);
 	r.l3num = o.l3num;
 	r.l4num = o.l4num;
-	c = conn_alloc(&f->t, &o, &r, &z);
+	c = conn_alloc(&f->h.table, &o, &r, &z);
 	assert_non_null(c);
-	conn_set_timeout(&f->t, c, 300);
+	conn_set_timeout(&f->h.table, c, 300);
 	if (helper) {
 		assert_non_null(conn_ext_add(c));
 		snprintf(c->ext->helper, sizeof(c->ext->helper), "%s", helper);
 		c->ext->has |= CONN_EXT_HELPER;
 		c->status |= CT_S_HELPER;
 	}
-	assert_int_equal(ct_table_insert(&f->t, c), 0);
+	assert_int_equal(ct_table_insert(&f->h.table, c), 0);
 	c->status |= CT_S_CONFIRMED | CT_S_SEEN_REPLY;
 	return c;
 }
@@ -113,80 +91,60 @@ static int expect_udp(struct fixture *f, struct conn *m, const char *src, const 
 		      uint16_t dport)
 {
 	struct ct_expect e;
-	union ct_addr s = addr(src), d = addr(dst);
+	union ct_addr s = h_addr(src), d = h_addr(dst);
 
 	ct_expect_init(&e, m, 0, m->th[0].tuple.l3num, &s, &d, IPPROTO_UDP, NULL, &dport);
-	return ct_expect_related(&f->t, &e, 0, false);
+	return ct_expect_related(&f->h.table, &e, 0, false);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Packets                                                                 */
 
-struct packet {
-	uint8_t buf[2048];
-	size_t len;
-};
 
-static void w16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v; }
-static void w32(uint8_t *b, uint32_t v) { w16(b, (uint16_t)(v >> 16)); w16(b + 2, (uint16_t)v); }
-
-static struct packet build(const char *src, const char *dst, uint8_t proto, const uint8_t *l4,
-			   size_t l4len)
-{
-	struct packet p;
-	union ct_addr s = addr(src), d = addr(dst);
-	int n = ct_pkt_build(p.buf, sizeof(p.buf), strchr(src, ':') ? AF_INET6 : AF_INET, &s, &d,
-			     proto, l4, l4len);
-
-	assert_true(n > 0);
-	p.len = (size_t)n;
-	return p;
-}
-
-static struct packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+static struct h_packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 			 const void *payload, size_t plen)
 {
 	uint8_t l4[1500] = { 0 };
 
-	w16(l4, sport);
-	w16(l4 + 2, dport);
-	w16(l4 + 4, (uint16_t)(8 + plen));
+	h_w16(l4, sport);
+	h_w16(l4 + 2, dport);
+	h_w16(l4 + 4, (uint16_t)(8 + plen));
 	memcpy(l4 + 8, payload, plen);
-	return build(src, dst, IPPROTO_UDP, l4, 8 + plen);
+	return h_build(src, dst, IPPROTO_UDP, l4, 8 + plen);
 }
 
-static struct packet tcp_data(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+static struct h_packet tcp_data(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 			      uint32_t seq, const char *payload, size_t plen)
 {
 	uint8_t l4[1600] = { 0 };
 
-	w16(l4, sport);
-	w16(l4 + 2, dport);
-	w32(l4 + 4, seq);
-	w32(l4 + 8, 5000);
+	h_w16(l4, sport);
+	h_w16(l4 + 2, dport);
+	h_w32(l4 + 4, seq);
+	h_w32(l4 + 8, 5000);
 	l4[12] = 5 << 4;
 	l4[13] = CT_TCP_ACK | CT_TCP_PSH;
-	w16(l4 + 14, 65535);
+	h_w16(l4 + 14, 65535);
 	memcpy(l4 + 20, payload, plen);
-	return build(src, dst, IPPROTO_TCP, l4, 20 + plen);
+	return h_build(src, dst, IPPROTO_TCP, l4, 20 + plen);
 }
 
 /* The helper of @ct on one segment of it (nf_confirm()'s call). */
-static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct packet p)
+static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct h_packet p)
 {
 	struct ct_skb skb;
 	const char *reason = NULL;
 
-	ct_table_tick(&f->t);
+	ct_table_tick(&f->h.table);
 	ct_skb_init(&skb, p.buf, p.len);
 	assert_int_equal(ct_pkt_parse(&skb.pkt, &reason), 0);
 	skb.ct = ct;
 	skb.ctinfo = dir == CT_DIR_ORIG ? CT_INFO_ESTABLISHED : CT_INFO_ESTABLISHED_REPLY;
-	return ct_helper_run(&f->core, &skb);
+	return ct_helper_run(&f->h.core, &skb);
 }
 
 /* PREROUTING + confirm + done, optionally with a `ct helper set` template. */
-static const char *run(struct fixture *f, struct packet p, const char *helper,
+static const char *run(struct fixture *f, struct h_packet p, const char *helper,
 		       struct conn **ct_out)
 {
 	static char state[16];
@@ -196,13 +154,13 @@ static const char *run(struct fixture *f, struct packet p, const char *helper,
 	ct_skb_init(&skb, p.buf, p.len);
 	if (helper)
 		snprintf(skb.helper, sizeof(skb.helper), "%s", helper);
-	v = ct_in(&f->core, &skb, CT_HOOK_PREROUTING);
+	v = ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
 	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
 	if (v == CT_ACCEPT)
-		v = ct_confirm(&f->core, &skb);
+		v = ct_confirm(&f->h.core, &skb);
 	if (ct_out)
 		*ct_out = skb.ct;
-	ct_skb_done(&f->core, &skb, v != CT_ACCEPT);
+	ct_skb_done(&f->h.core, &skb, v != CT_ACCEPT);
 	return state;
 }
 
@@ -216,15 +174,15 @@ static void test_create_match_consume(void **state)
 {
 	struct fixture *f = *state;
 	struct conn *m = master(f, CL, SV, IPPROTO_UDP, 1234, 69, "tftp"), *d;
-	struct packet p = udp(SV, CL, 3333, 1234, "x", 1);
+	struct h_packet p = udp(SV, CL, 3333, 1234, "x", 1);
 
 	assert_int_equal(expect_udp(f, m, SV, CL, 1234), 0);
 	assert_int_equal(nexp(f), 1);
 	assert_int_equal(f->exp_new, 1);
-	assert_int_equal(f->t.stats.exp.create, 1);
+	assert_int_equal(f->h.table.stats.exp.create, 1);
 	/* the server answers from a new port: RELATED, master set, consumed */
 	assert_string_equal(run(f, p, NULL, &d), "related");
-	assert_non_null(d = ct_table_find(&f->t, &(struct ct_tuple){ .src = addr(SV), .dst = addr(CL),
+	assert_non_null(d = ct_table_find(&f->h.table, &(struct ct_tuple){ .src = h_addr(SV), .dst = h_addr(CL),
 			    .sport = 3333, .dport = 1234, .l3num = AF_INET, .l4num = IPPROTO_UDP },
 			    NULL, CT_DIR_ORIG, NULL));
 	assert_true(d->status & CT_S_EXPECTED);
@@ -232,9 +190,9 @@ static void test_create_match_consume(void **state)
 	assert_int_equal(m->use, 2);		/* the table's + ct->master */
 	assert_int_equal(nexp(f), 0);
 	assert_int_equal(f->exp_destroy, 1);
-	assert_int_equal(f->t.stats.exp.new, 1);
+	assert_int_equal(f->h.table.stats.exp.new, 1);
 	/* the data entry goes: the master is back to use=1 */
-	ct_table_delete(&f->t, d, 0, false);
+	ct_table_delete(&f->h.table, d, 0, false);
 	assert_int_equal(m->use, 1);
 }
 
@@ -253,7 +211,7 @@ static void test_no_helper_and_clash(void **state)
 	/* from another master it clashes */
 	assert_int_equal(expect_udp(f, m2, SV, CL, 5000), -EBUSY);
 	/* nf_conntrack_expect_max */
-	f->s.expect_max = 1;
+	f->h.settings.expect_max = 1;
 	assert_int_equal(expect_udp(f, m2, SV, CL, 5001), -EMFILE);
 }
 
@@ -265,7 +223,7 @@ static void test_max_expected_evicts_oldest(void **state)
 	assert_int_equal(expect_udp(f, m, SV, CL, 5000), 0);
 	assert_int_equal(expect_udp(f, m, SV, CL, 5001), 0);	/* tftp: max 1 */
 	assert_int_equal(nexp(f), 1);
-	assert_int_equal(f->t.expect->head->tuple.dport, 5001);
+	assert_int_equal(f->h.table.expect->head->tuple.dport, 5001);
 	assert_int_equal(f->exp_destroy, 1);
 }
 
@@ -276,21 +234,21 @@ static void test_expire_and_master_death(void **state)
 	struct conn *m2 = master(f, CL, SV, IPPROTO_UDP, 1235, 69, "tftp");
 
 	assert_int_equal(expect_udp(f, m, SV, CL, 5000), 0);
-	assert_int_equal(ct_expect_timeout_left(&f->t, f->t.expect->head), 300);
-	ct_clock_advance(&f->clock, 299 * CT_NSEC_PER_SEC);
-	ct_table_tick(&f->t);
-	ct_expect_gc(&f->t);
+	assert_int_equal(ct_expect_timeout_left(&f->h.table, f->h.table.expect->head), 300);
+	ct_clock_advance(&f->h.clock, 299 * CT_NSEC_PER_SEC);
+	ct_table_tick(&f->h.table);
+	ct_expect_gc(&f->h.table);
 	assert_int_equal(nexp(f), 1);
-	ct_clock_advance(&f->clock, 2 * CT_NSEC_PER_SEC);
-	ct_table_tick(&f->t);
-	ct_expect_gc(&f->t);
+	ct_clock_advance(&f->h.clock, 2 * CT_NSEC_PER_SEC);
+	ct_table_tick(&f->h.table);
+	ct_expect_gc(&f->h.table);
 	assert_int_equal(nexp(f), 0);
 	assert_int_equal(f->exp_destroy, 1);
 	/* the master dies: its expectations go with it */
 	assert_int_equal(expect_udp(f, m2, SV, CL, 5001), 0);
-	ct_table_delete(&f->t, m2, 0, false);
+	ct_table_delete(&f->h.table, m2, 0, false);
 	assert_int_equal(nexp(f), 0);
-	assert_int_equal(f->t.stats.exp.delete, 2);
+	assert_int_equal(f->h.table.stats.exp.delete, 2);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -323,17 +281,17 @@ static int ftp_cmd(struct fixture *f, struct conn *m, enum ct_dir dir, uint32_t 
 static void assert_exp(struct fixture *f, const char *src, const char *dst, uint16_t dport)
 {
 	const struct ct_expect *e;
-	union ct_addr s = addr(src), d = addr(dst);
+	union ct_addr s = h_addr(src), d = h_addr(dst);
 
 	assert_int_equal(nexp(f), 1);
-	e = f->t.expect->head;
+	e = f->h.table.expect->head;
 	assert_memory_equal(&e->tuple.src, &s, sizeof(s));
 	assert_memory_equal(&e->tuple.dst, &d, sizeof(d));
 	assert_int_equal(e->tuple.dport, dport);
 	assert_int_equal(e->tuple.sport, 0);
 	assert_int_equal(e->mask.sport, 0);
 	assert_int_equal(e->tuple.l4num, IPPROTO_TCP);
-	assert_int_equal(ct_expect_timeout_left(&f->t, e), 300);
+	assert_int_equal(ct_expect_timeout_left(&f->h.table, e), 300);
 }
 
 static void test_ftp_port_and_pasv(void **state)
@@ -356,7 +314,7 @@ static void test_ftp_port_and_pasv(void **state)
 	assert_int_equal(ftp_cmd(f, m, CT_DIR_ORIG, 1008 + 19, "EPRT |1|10.0.0.1|6275|\r\n"),
 			 CT_ACCEPT);
 	assert_exp(f, SV, CL, 6275);
-	assert_int_equal(f->t.expect->helper_errors, 0);
+	assert_int_equal(f->h.table.expect->helper_errors, 0);
 }
 
 static void test_ftp_ipv6(void **state)
@@ -412,7 +370,7 @@ static void test_ftp_hostile(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ftp_cmd(f, m, CT_DIR_ORIG, seq, bad[i]);
 	assert_int_equal(nexp(f), 0);
-	assert_true(f->t.expect->helper_errors >= 8);
+	assert_true(f->h.table.expect->helper_errors >= 8);
 	/* an address other than the sender's: nothing unless loose */
 	assert_int_equal(ftp_cmd(f, m, CT_DIR_ORIG, seq, "PORT 192,168,1,1,4,1\r\n"), CT_ACCEPT);
 	assert_int_equal(ftp_cmd(f, m, CT_DIR_REPLY, 5008, "227 (192,168,1,1,4,1)\r\n"), CT_ACCEPT);
@@ -448,8 +406,8 @@ static void test_tftp(void **state)
 	assert_string_equal(run(f, udp(CL, SV, 1234, 69, rrq, sizeof(rrq)), "tftp", &c), "new");
 	assert_int_equal(nexp(f), 1);
 	{
-		const struct ct_expect *e = f->t.expect->head;
-		union ct_addr s = addr(SV), dd = addr(CL);
+		const struct ct_expect *e = f->h.table.expect->head;
+		union ct_addr s = h_addr(SV), dd = h_addr(CL);
 
 		assert_memory_equal(&e->tuple.src, &s, sizeof(s));
 		assert_memory_equal(&e->tuple.dst, &dd, sizeof(dd));
@@ -472,17 +430,17 @@ static void test_tftp_unconfirmed_master(void **state)
 {
 	struct fixture *f = *state;
 	static const uint8_t wrq[] = { 0, 2, 'f', 0, 'o', 'c', 't', 'e', 't', 0 };
-	struct packet p = udp(CL, SV, 1234, 69, wrq, sizeof(wrq));
+	struct h_packet p = udp(CL, SV, 1234, 69, wrq, sizeof(wrq));
 	struct ct_skb skb;
 
 	/* the RRQ is dropped after the helper ran: the unconfirmed master
 	 * and its expectation disappear together */
 	ct_skb_init(&skb, p.buf, p.len);
 	snprintf(skb.helper, sizeof(skb.helper), "tftp");
-	assert_int_equal(ct_in(&f->core, &skb, CT_HOOK_PREROUTING), CT_ACCEPT);
-	assert_int_equal(ct_helper_run(&f->core, &skb), CT_ACCEPT);
+	assert_int_equal(ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING), CT_ACCEPT);
+	assert_int_equal(ct_helper_run(&f->h.core, &skb), CT_ACCEPT);
 	assert_int_equal(nexp(f), 1);
-	ct_skb_done(&f->core, &skb, true);
+	ct_skb_done(&f->h.core, &skb, true);
 	assert_int_equal(nexp(f), 0);
 }
 

@@ -18,13 +18,10 @@
 #include "ctsim/expect.h"
 #include "ctsim/helper.h"
 #include "ctsim/pipeline.h"
+#include "harness.h"
 
 struct fixture {
-	struct ct_settings s;
-	struct ct_clock clock;
-	struct ct_events ev;
-	struct ct_table t;
-	struct ct_core core;
+	struct ct_harness h;
 	unsigned exp_new, exp_destroy;
 };
 
@@ -43,15 +40,8 @@ static int setup(void **state)
 	static struct fixture f;
 
 	memset(&f, 0, sizeof(f));
-	ct_settings_init(&f.s);
-	f.s.buckets = 64;
-	f.s.max = 1000;
-	ct_clock_init_virtual(&f.clock, 1700000000ull * CT_NSEC_PER_SEC);
-	f.ev.mode = 1;
-	ct_events_subscribe_exp(&f.ev, on_exp, &f);
-	assert_int_equal(ct_table_init(&f.t, &f.s, &f.clock, &f.ev, 4242), 0);
-	f.core = (struct ct_core){ .table = &f.t, .settings = &f.s, .events = &f.ev,
-				   .clock = &f.clock };
+	assert_int_equal(ct_harness_init(&f.h, 64, 1000, 4242), 0);
+	ct_events_subscribe_exp(&f.h.events, on_exp, &f);
 	ct_ftp_loose = false;
 	*state = &f;
 	return 0;
@@ -61,32 +51,20 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	ct_table_destroy(&f->t);
+	ct_harness_fini(&f->h);
 	return 0;
-}
-
-static union ct_addr addr(const char *s)
-{
-	union ct_addr a;
-
-	memset(&a, 0, sizeof(a));
-	if (strchr(s, ':'))
-		inet_pton(AF_INET6, s, a.b);
-	else
-		inet_pton(AF_INET, s, &a.ip);
-	return a;
 }
 
 static unsigned nexp(struct fixture *f)
 {
-	return f->t.expect ? f->t.expect->count : 0;
+	return f->h.table.expect ? f->h.table.expect->count : 0;
 }
 
 /* A confirmed entry src:sport -> dst:dport with helper @helper (or none). */
 static struct conn *master(struct fixture *f, const char *src, const char *dst, uint8_t proto,
 			   uint16_t sport, uint16_t dport, const char *helper)
 {
-	struct ct_tuple o = { .src = addr(src), .dst = addr(dst), .sport = sport, .dport = dport,
+	struct ct_tuple o = { .src = h_addr(src), .dst = h_addr(dst), .sport = sport, .dport = dport,
 			      .l3num = strchr(src, ':') ? AF_INET6 : AF_INET, .l4num = proto };
 	struct ct_tuple r;
 	struct ct_zone z = { 0, CT_ZONE_DIR_BOTH };
@@ -95,16 +73,16 @@ static struct conn *master(struct fixture *f, const char *src, const char *dst, 
 	ct_tuple_invert(&o, &r);
 	r.l3num = o.l3num;
 	r.l4num = o.l4num;
-	c = conn_alloc(&f->t, &o, &r, &z);
+	c = conn_alloc(&f->h.table, &o, &r, &z);
 	assert_non_null(c);
-	conn_set_timeout(&f->t, c, 300);
+	conn_set_timeout(&f->h.table, c, 300);
 	if (helper) {
 		assert_non_null(conn_ext_add(c));
 		snprintf(c->ext->helper, sizeof(c->ext->helper), "%s", helper);
 		c->ext->has |= CONN_EXT_HELPER;
 		c->status |= CT_S_HELPER;
 	}
-	assert_int_equal(ct_table_insert(&f->t, c), 0);
+	assert_int_equal(ct_table_insert(&f->h.table, c), 0);
 	c->status |= CT_S_CONFIRMED | CT_S_SEEN_REPLY;
 	return c;
 }
@@ -112,59 +90,39 @@ static struct conn *master(struct fixture *f, const char *src, const char *dst, 
 /* ---------------------------------------------------------------------- */
 /* Packets                                                                 */
 
-struct packet {
-	uint8_t buf[2048];
-	size_t len;
-};
 
-static void w16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v; }
-static void w32(uint8_t *b, uint32_t v) { w16(b, (uint16_t)(v >> 16)); w16(b + 2, (uint16_t)v); }
-
-static struct packet build(const char *src, const char *dst, uint8_t proto, const uint8_t *l4,
-			   size_t l4len)
-{
-	struct packet p;
-	union ct_addr s = addr(src), d = addr(dst);
-	int n = ct_pkt_build(p.buf, sizeof(p.buf), strchr(src, ':') ? AF_INET6 : AF_INET, &s, &d,
-			     proto, l4, l4len);
-
-	assert_true(n > 0);
-	p.len = (size_t)n;
-	return p;
-}
-
-static struct packet tcp_data(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+static struct h_packet tcp_data(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 			      uint32_t seq, const char *payload, size_t plen)
 {
 	uint8_t l4[1600] = { 0 };
 
-	w16(l4, sport);
-	w16(l4 + 2, dport);
-	w32(l4 + 4, seq);
-	w32(l4 + 8, 5000);
+	h_w16(l4, sport);
+	h_w16(l4 + 2, dport);
+	h_w32(l4 + 4, seq);
+	h_w32(l4 + 8, 5000);
 	l4[12] = 5 << 4;
 	l4[13] = CT_TCP_ACK | CT_TCP_PSH;
-	w16(l4 + 14, 65535);
+	h_w16(l4 + 14, 65535);
 	memcpy(l4 + 20, payload, plen);
-	return build(src, dst, IPPROTO_TCP, l4, 20 + plen);
+	return h_build(src, dst, IPPROTO_TCP, l4, 20 + plen);
 }
 
 /* The helper of @ct on one segment of it (nf_confirm()'s call). */
-static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct packet p)
+static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct h_packet p)
 {
 	struct ct_skb skb;
 	const char *reason = NULL;
 
-	ct_table_tick(&f->t);
+	ct_table_tick(&f->h.table);
 	ct_skb_init(&skb, p.buf, p.len);
 	assert_int_equal(ct_pkt_parse(&skb.pkt, &reason), 0);
 	skb.ct = ct;
 	skb.ctinfo = dir == CT_DIR_ORIG ? CT_INFO_ESTABLISHED : CT_INFO_ESTABLISHED_REPLY;
-	return ct_helper_run(&f->core, &skb);
+	return ct_helper_run(&f->h.core, &skb);
 }
 
 /* PREROUTING + confirm + done, optionally with a `ct helper set` template. */
-static const char *run(struct fixture *f, struct packet p, const char *helper,
+static const char *run(struct fixture *f, struct h_packet p, const char *helper,
 		       struct conn **ct_out)
 {
 	static char state[16];
@@ -174,13 +132,13 @@ static const char *run(struct fixture *f, struct packet p, const char *helper,
 	ct_skb_init(&skb, p.buf, p.len);
 	if (helper)
 		snprintf(skb.helper, sizeof(skb.helper), "%s", helper);
-	v = ct_in(&f->core, &skb, CT_HOOK_PREROUTING);
+	v = ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
 	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
 	if (v == CT_ACCEPT)
-		v = ct_confirm(&f->core, &skb);
+		v = ct_confirm(&f->h.core, &skb);
 	if (ct_out)
 		*ct_out = skb.ct;
-	ct_skb_done(&f->core, &skb, v != CT_ACCEPT);
+	ct_skb_done(&f->h.core, &skb, v != CT_ACCEPT);
 	return state;
 }
 
@@ -216,8 +174,8 @@ static int irc_line(struct fixture *f, struct conn *m, const char *s)
 /* The newest expectation: TCP from anywhere, any port, to the client. */
 static void assert_dcc(struct fixture *f, uint16_t dport)
 {
-	const struct ct_expect *e = f->t.expect->head;
-	union ct_addr any, cl = addr(CL);
+	const struct ct_expect *e = f->h.table.expect->head;
+	union ct_addr any, cl = h_addr(CL);
 
 	memset(&any, 0, sizeof(any));
 	assert_non_null(e);
@@ -229,7 +187,7 @@ static void assert_dcc(struct fixture *f, uint16_t dport)
 	assert_int_equal(e->mask.sport, 0);
 	assert_int_equal(e->tuple.l4num, IPPROTO_TCP);
 	assert_int_equal(e->class, 0);
-	assert_int_equal(ct_expect_timeout_left(&f->t, e), 300);
+	assert_int_equal(ct_expect_timeout_left(&f->h.table, e), 300);
 }
 
 static void test_irc_registered(void **state)
@@ -269,7 +227,7 @@ static void test_dcc_send_and_chat(void **state)
 				  "\1DCC SEND b " CL_NUM " 6001\1\r\n"), CT_ACCEPT);
 	assert_int_equal(nexp(f), 6);
 	assert_dcc(f, 6000);
-	assert_int_equal(f->t.expect->helper_errors, 0);
+	assert_int_equal(f->h.table.expect->helper_errors, 0);
 	/* the peer connects from anywhere to the announced port: RELATED */
 	assert_string_equal(run(f, tcp_data("192.0.2.7", CL, 33333, 5000, 1, "", 0), NULL, &d),
 			    "related");
@@ -290,7 +248,7 @@ static void test_dcc_max_channels(void **state)
 	}
 	assert_int_equal(nexp(f), 8);		/* the two oldest were evicted */
 	assert_dcc(f, 7009);
-	for (const struct ct_expect *e = f->t.expect->head; e; e = e->next)
+	for (const struct ct_expect *e = f->h.table.expect->head; e; e = e->next)
 		assert_true(e->tuple.dport >= 7002);
 }
 
@@ -306,7 +264,7 @@ static void test_dcc_server_and_non_privmsg_ignored(void **state)
 	assert_int_equal(irc_line(f, m, "NOTICE bob :\1DCC SEND f " CL_NUM " 5000\1\r\n"), CT_ACCEPT);
 	assert_int_equal(irc_line(f, m, "XPRIVMSG bob :\1DCC SEND f " CL_NUM " 5000\1\r\n"), CT_ACCEPT);
 	assert_int_equal(nexp(f), 0);
-	assert_int_equal(f->t.expect ? f->t.expect->helper_errors : 0, 0);
+	assert_int_equal(f->h.table.expect ? f->h.table.expect->helper_errors : 0, 0);
 }
 
 static void test_dcc_hostile(void **state)
@@ -354,7 +312,7 @@ static void test_dcc_hostile(void **state)
 	memcpy(junk + sizeof(junk) - 30, "\1DCC SEND f 167772161 5", 23);
 	assert_int_equal(irc_send(f, m, CT_DIR_ORIG, (const char *)junk, sizeof(junk) - 7), CT_ACCEPT);
 	assert_int_equal(nexp(f), 0);
-	assert_true(f->t.expect == NULL || f->t.expect->helper_errors >= 5);
+	assert_true(f->h.table.expect == NULL || f->h.table.expect->helper_errors >= 5);
 	/* and a good one still works afterwards */
 	assert_int_equal(irc_line(f, m, "PRIVMSG bob :\1DCC SEND f " CL_NUM " 5000\1\r\n"), CT_ACCEPT);
 	assert_int_equal(nexp(f), 1);

@@ -20,13 +20,10 @@
 #include "ctsim/expect.h"
 #include "ctsim/helper.h"
 #include "ctsim/pipeline.h"
+#include "harness.h"
 
 struct fixture {
-	struct ct_settings s;
-	struct ct_clock clock;
-	struct ct_events ev;
-	struct ct_table t;
-	struct ct_core core;
+	struct ct_harness h;
 	unsigned exp_new, exp_destroy;
 };
 
@@ -45,15 +42,8 @@ static int setup(void **state)
 	static struct fixture f;
 
 	memset(&f, 0, sizeof(f));
-	ct_settings_init(&f.s);
-	f.s.buckets = 64;
-	f.s.max = 1000;
-	ct_clock_init_virtual(&f.clock, 1700000000ull * CT_NSEC_PER_SEC);
-	f.ev.mode = 1;
-	ct_events_subscribe_exp(&f.ev, on_exp, &f);
-	assert_int_equal(ct_table_init(&f.t, &f.s, &f.clock, &f.ev, 4242), 0);
-	f.core = (struct ct_core){ .table = &f.t, .settings = &f.s, .events = &f.ev,
-				   .clock = &f.clock };
+	assert_int_equal(ct_harness_init(&f.h, 64, 1000, 4242), 0);
+	ct_events_subscribe_exp(&f.h.events, on_exp, &f);
 	*state = &f;
 	return 0;
 }
@@ -62,32 +52,20 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	ct_table_destroy(&f->t);
+	ct_harness_fini(&f->h);
 	return 0;
-}
-
-static union ct_addr addr(const char *s)
-{
-	union ct_addr a;
-
-	memset(&a, 0, sizeof(a));
-	if (strchr(s, ':'))
-		inet_pton(AF_INET6, s, a.b);
-	else
-		inet_pton(AF_INET, s, &a.ip);
-	return a;
 }
 
 static unsigned nexp(struct fixture *f)
 {
-	return f->t.expect ? f->t.expect->count : 0;
+	return f->h.table.expect ? f->h.table.expect->count : 0;
 }
 
 /* A confirmed entry src:sport -> dst:dport with helper @helper (or none). */
 static struct conn *master(struct fixture *f, const char *src, const char *dst, uint8_t proto,
 			   uint16_t sport, uint16_t dport, const char *helper)
 {
-	struct ct_tuple o = { .src = addr(src), .dst = addr(dst), .sport = sport, .dport = dport,
+	struct ct_tuple o = { .src = h_addr(src), .dst = h_addr(dst), .sport = sport, .dport = dport,
 			      .l3num = strchr(src, ':') ? AF_INET6 : AF_INET, .l4num = proto };
 	struct ct_tuple r;
 	struct ct_zone z = { 0, CT_ZONE_DIR_BOTH };
@@ -96,16 +74,16 @@ static struct conn *master(struct fixture *f, const char *src, const char *dst, 
 	ct_tuple_invert(&o, &r);
 	r.l3num = o.l3num;
 	r.l4num = o.l4num;
-	c = conn_alloc(&f->t, &o, &r, &z);
+	c = conn_alloc(&f->h.table, &o, &r, &z);
 	assert_non_null(c);
-	conn_set_timeout(&f->t, c, 300);
+	conn_set_timeout(&f->h.table, c, 300);
 	if (helper) {
 		assert_non_null(conn_ext_add(c));
 		snprintf(c->ext->helper, sizeof(c->ext->helper), "%s", helper);
 		c->ext->has |= CONN_EXT_HELPER;
 		c->status |= CT_S_HELPER;
 	}
-	assert_int_equal(ct_table_insert(&f->t, c), 0);
+	assert_int_equal(ct_table_insert(&f->h.table, c), 0);
 	c->status |= CT_S_CONFIRMED | CT_S_SEEN_REPLY;
 	return c;
 }
@@ -113,41 +91,22 @@ static struct conn *master(struct fixture *f, const char *src, const char *dst, 
 /* ---------------------------------------------------------------------- */
 /* Packets                                                                 */
 
-struct packet {
-	uint8_t buf[2048];
-	size_t len;
-};
 
-static void w16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v; }
-
-static struct packet build(const char *src, const char *dst, uint8_t proto, const uint8_t *l4,
-			   size_t l4len)
-{
-	struct packet p;
-	union ct_addr s = addr(src), d = addr(dst);
-	int n = ct_pkt_build(p.buf, sizeof(p.buf), strchr(src, ':') ? AF_INET6 : AF_INET, &s, &d,
-			     proto, l4, l4len);
-
-	assert_true(n > 0);
-	p.len = (size_t)n;
-	return p;
-}
-
-static struct packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+static struct h_packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 			 const void *payload, size_t plen)
 {
 	uint8_t l4[1500] = { 0 };
 
-	w16(l4, sport);
-	w16(l4 + 2, dport);
-	w16(l4 + 4, (uint16_t)(8 + plen));
+	h_w16(l4, sport);
+	h_w16(l4 + 2, dport);
+	h_w16(l4 + 4, (uint16_t)(8 + plen));
 	memcpy(l4 + 8, payload, plen);
-	return build(src, dst, IPPROTO_UDP, l4, 8 + plen);
+	return h_build(src, dst, IPPROTO_UDP, l4, 8 + plen);
 }
 
 /* The helper of @ct on one datagram (nf_confirm()'s call), from a buffer of
  * exactly the packet's size so that ASan sees any over-read. */
-static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct packet p)
+static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct h_packet p)
 {
 	struct ct_skb skb;
 	const char *reason = NULL;
@@ -156,18 +115,18 @@ static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct pack
 
 	assert_non_null(buf);
 	memcpy(buf, p.buf, p.len);
-	ct_table_tick(&f->t);
+	ct_table_tick(&f->h.table);
 	ct_skb_init(&skb, buf, p.len);
 	assert_int_equal(ct_pkt_parse(&skb.pkt, &reason), 0);
 	skb.ct = ct;
 	skb.ctinfo = dir == CT_DIR_ORIG ? CT_INFO_ESTABLISHED : CT_INFO_ESTABLISHED_REPLY;
-	v = ct_helper_run(&f->core, &skb);
+	v = ct_helper_run(&f->h.core, &skb);
 	free(buf);
 	return v;
 }
 
 /* PREROUTING + confirm + done, optionally with a `ct helper set` template. */
-static const char *run(struct fixture *f, struct packet p, const char *helper,
+static const char *run(struct fixture *f, struct h_packet p, const char *helper,
 		       struct conn **ct_out)
 {
 	static char state[16];
@@ -177,13 +136,13 @@ static const char *run(struct fixture *f, struct packet p, const char *helper,
 	ct_skb_init(&skb, p.buf, p.len);
 	if (helper)
 		snprintf(skb.helper, sizeof(skb.helper), "%s", helper);
-	v = ct_in(&f->core, &skb, CT_HOOK_PREROUTING);
+	v = ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
 	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
 	if (v == CT_ACCEPT)
-		v = ct_confirm(&f->core, &skb);
+		v = ct_confirm(&f->h.core, &skb);
 	if (ct_out)
 		*ct_out = skb.ct;
-	ct_skb_done(&f->core, &skb, v != CT_ACCEPT);
+	ct_skb_done(&f->h.core, &skb, v != CT_ACCEPT);
 	return state;
 }
 
@@ -211,11 +170,11 @@ static int sip(struct fixture *f, struct conn *m, enum ct_dir dir, const char *m
 static const struct ct_expect *find_exp(struct fixture *f, const char *src, const char *dst,
 					uint16_t dport, uint8_t proto)
 {
-	union ct_addr s = addr(src), d = addr(dst);
+	union ct_addr s = h_addr(src), d = h_addr(dst);
 
-	if (!f->t.expect)
+	if (!f->h.table.expect)
 		return NULL;
-	for (const struct ct_expect *e = f->t.expect->head; e; e = e->next)
+	for (const struct ct_expect *e = f->h.table.expect->head; e; e = e->next)
 		if (!memcmp(&e->tuple.src, &s, sizeof(s)) && !memcmp(&e->tuple.dst, &d, sizeof(d)) &&
 		    e->tuple.dport == dport && e->tuple.l4num == proto && e->mask.sport == 0)
 			return e;
@@ -231,7 +190,7 @@ static void assert_media(struct fixture *f, const char *src, const char *dst, ui
 	assert_int_equal(e->class, class);
 	assert_int_equal(e->flags, 0);
 	assert_null(e->helper);
-	assert_int_equal(ct_expect_timeout_left(&f->t, e), 180);
+	assert_int_equal(ct_expect_timeout_left(&f->h.table, e), 180);
 	assert_non_null(e = find_exp(f, src, dst, (uint16_t)(port + 1), IPPROTO_UDP));
 	assert_int_equal(e->class, class);
 }
@@ -286,12 +245,12 @@ static void test_invite_ok_bye(void **state)
 	/* RTP/RTCP from the callee, any port, to the caller's 49170/49171 */
 	assert_media(f, SV, CL, 49170, 1);
 	/* the master's timeout is sip_timeout */
-	assert_int_equal(conn_timeout_left(&f->t, m), 3600);
+	assert_int_equal(conn_timeout_left(&f->h.table, m), 3600);
 	/* the answer: port 3457 -> 3456 (RTP, even) and 3457 (RTCP) */
 	assert_int_equal(sip(f, m, CT_DIR_REPLY, ok_invite), CT_ACCEPT);
 	assert_int_equal(nexp(f), 4);
 	assert_media(f, CL, SV, 3456, 1);
-	assert_int_equal(f->t.expect->helper_errors, 0);
+	assert_int_equal(f->h.table.expect->helper_errors, 0);
 	/* the callee's RTP is RELATED */
 	assert_string_equal(run(f, udp(SV, CL, 40000, 49170, "rtp", 3), NULL, &d), "related");
 	assert_int_equal(nexp(f), 3);
@@ -356,7 +315,7 @@ static void test_media_classes_and_direct_media(void **state)
 	/* sip_direct_media: an address other than the sender's: nothing */
 	assert_int_equal(sip(f, m, CT_DIR_ORIG, other), CT_ACCEPT);
 	assert_int_equal(nexp(f), 0);		/* (the INVITE flushed first) */
-	assert_int_equal(f->t.expect->helper_errors, 0);
+	assert_int_equal(f->h.table.expect->helper_errors, 0);
 }
 
 static void test_two_masters_same_media(void **state)
@@ -369,7 +328,7 @@ static void test_two_masters_same_media(void **state)
 	/* the same media on another call leg: left to the first one */
 	assert_int_equal(sip(f, m2, CT_DIR_ORIG, invite), CT_ACCEPT);
 	assert_int_equal(nexp(f), 2);
-	assert_ptr_equal(f->t.expect->head->master, m1);
+	assert_ptr_equal(f->h.table.expect->head->master, m1);
 }
 
 static void test_register(void **state)
@@ -403,7 +362,7 @@ static void test_register(void **state)
 	assert_int_equal(e->flags, CT_EXP_F_PERMANENT | CT_EXP_F_INACTIVE);
 	assert_non_null(e->helper);
 	assert_string_equal(e->helper->name, "sip");
-	assert_int_equal(ct_expect_timeout_left(&f->t, e), 180);
+	assert_int_equal(ct_expect_timeout_left(&f->h.table, e), 180);
 	/* inactive: an incoming call from the registrar is not RELATED yet */
 	assert_string_equal(run(f, udp(SV, CL, 5060, 5070, "x", 1), NULL, &d), "new");
 	/* a response for another CSeq is ignored */
@@ -412,14 +371,14 @@ static void test_register(void **state)
 	/* the 200 OK activates it for the Contact's expires */
 	assert_int_equal(sip(f, m, CT_DIR_REPLY, ok), CT_ACCEPT);
 	assert_int_equal(nexp(f), 1);
-	e = f->t.expect->head;
+	e = f->h.table.expect->head;
 	assert_int_equal(e->flags, CT_EXP_F_PERMANENT);
-	assert_int_equal(ct_expect_timeout_left(&f->t, e), 600);
+	assert_int_equal(ct_expect_timeout_left(&f->h.table, e), 600);
 	/* permanent: an incoming call is RELATED, gets the sip helper, and
 	 * the expectation stays */
 	assert_string_equal(run(f, udp(SV, CL, 5061, 5070, "x", 1), NULL, &d), "related");
 	assert_int_equal(nexp(f), 1);
-	assert_non_null(d = ct_table_find(&f->t, &(struct ct_tuple){ .src = addr(SV), .dst = addr(CL),
+	assert_non_null(d = ct_table_find(&f->h.table, &(struct ct_tuple){ .src = h_addr(SV), .dst = h_addr(CL),
 			    .sport = 5061, .dport = 5070, .l3num = AF_INET, .l4num = IPPROTO_UDP },
 			    NULL, CT_DIR_ORIG, NULL));
 	assert_string_equal(d->ext->helper, "sip");
@@ -442,7 +401,7 @@ static void test_register(void **state)
 	assert_int_equal(sip(f, m, CT_DIR_ORIG, "REGISTER sip:r SIP/2.0\r\nCSeq: 5 REGISTER\r\n"
 			     "m: <sip:10.0.0.1>\r\nExpires: 30\r\n\r\n"), CT_ACCEPT);
 	assert_non_null(find_exp(f, SV, CL, 5060, IPPROTO_UDP));
-	assert_int_equal(f->t.expect->helper_errors, 0);
+	assert_int_equal(f->h.table.expect->helper_errors, 0);
 }
 
 static void test_ipv6(void **state)
@@ -517,7 +476,7 @@ static void test_hostile(void **state)
 			fail_msg("not dropped: #%zu", i);
 	}
 	assert_int_equal(nexp(f), 0);
-	assert_int_equal(f->t.expect->helper_errors, sizeof(drop) / sizeof(drop[0]));
+	assert_int_equal(f->h.table.expect->helper_errors, sizeof(drop) / sizeof(drop[0]));
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
 		if (sip(f, m, CT_DIR_ORIG, ignored[i]) != CT_ACCEPT)
 			fail_msg("dropped: #%zu", i);

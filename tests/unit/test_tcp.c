@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include "ctsim/pipeline.h"
+#include "harness.h"
 #include "ctsim/l4proto.h"
 #include "ctsim/proto_tcp.h"
 
@@ -33,11 +34,7 @@ struct ev_rec {
 };
 
 struct fixture {
-	struct ct_settings s;
-	struct ct_clock clock;
-	struct ct_events ev;
-	struct ct_table t;
-	struct ct_core core;
+	struct ct_harness h;
 	struct ev_rec evs[MAX_EV];
 	unsigned nev;
 	struct conn *ct;		/* the entry of the last packet (confirmed), or NULL */
@@ -58,7 +55,7 @@ static void record(void *arg, const struct ct_event *e)
 
 		r->mask = e->mask;
 		r->status = e->ct->status;
-		r->timeout = conn_timeout_left(&f->t, e->ct);
+		r->timeout = conn_timeout_left(&f->h.table, e->ct);
 		r->state = e->ct->proto.tcp.state;
 	}
 	f->nev++;
@@ -69,17 +66,8 @@ static int setup(void **state)
 	struct fixture *f = &fx;
 
 	memset(f, 0, sizeof(*f));
-	ct_settings_init(&f->s);
-	f->s.buckets = 64;
-	f->s.max = 1000;
-	ct_clock_init_virtual(&f->clock, 1700000000ull * CT_NSEC_PER_SEC);
-	f->ev.mode = 1;
-	ct_events_subscribe(&f->ev, record, f);
-	assert_int_equal(ct_table_init(&f->t, &f->s, &f->clock, &f->ev, 4242), 0);
-	f->core.table = &f->t;
-	f->core.settings = &f->s;
-	f->core.events = &f->ev;
-	f->core.clock = &f->clock;
+	assert_int_equal(ct_harness_init(&f->h, 64, 1000, 4242), 0);
+	ct_events_subscribe(&f->h.events, record, f);
 	f->hook = CT_HOOK_PREROUTING;
 	*state = f;
 	return 0;
@@ -89,14 +77,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	ct_table_destroy(&f->t);
+	ct_harness_fini(&f->h);
 	return 0;
-}
-
-static void advance(struct fixture *f, unsigned secs)
-{
-	ct_clock_advance(&f->clock, (uint64_t)secs * CT_NSEC_PER_SEC);
-	ct_table_tick(&f->t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -104,8 +86,6 @@ static void advance(struct fixture *f, unsigned secs)
 
 enum side { CL, SV };	/* who sends: client (original direction) or server */
 
-static void w16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v; }
-static void w32(uint8_t *b, uint32_t v) { w16(b, (uint16_t)(v >> 16)); w16(b + 2, (uint16_t)v); }
 
 /* Options for the next segment */
 static void opt_wscale(struct fixture *f, uint8_t shift)
@@ -129,8 +109,8 @@ static void opt_sack(struct fixture *f, uint32_t left, uint32_t right)
 	uint8_t *o = f->opt + f->optlen;
 
 	o[0] = 1; o[1] = 1; o[2] = 5; o[3] = 10;
-	w32(o + 4, left);
-	w32(o + 8, right);
+	h_w32(o + 4, left);
+	h_w32(o + 8, right);
 	f->optlen += 12;
 }
 
@@ -151,13 +131,13 @@ static const char *seg_port(struct fixture *f, enum side from, uint16_t cport, u
 	memset(&b, 0, sizeof(b));
 	inet_pton(AF_INET, "10.0.0.1", &a.ip);
 	inet_pton(AF_INET, "10.0.0.2", &b.ip);
-	w16(l4, from == CL ? cport : 80);
-	w16(l4 + 2, from == CL ? 80 : cport);
-	w32(l4 + 4, seq);
-	w32(l4 + 8, ack);
+	h_w16(l4, from == CL ? cport : 80);
+	h_w16(l4 + 2, from == CL ? 80 : cport);
+	h_w32(l4 + 4, seq);
+	h_w32(l4 + 8, ack);
 	l4[12] = (uint8_t)((hl / 4) << 4);
 	l4[13] = flags;
-	w16(l4 + 14, win);
+	h_w16(l4 + 14, win);
 	memcpy(l4 + 20, f->opt, f->optlen);
 	memset(l4 + hl, 'x', len);
 	f->optlen = 0;
@@ -166,13 +146,13 @@ static const char *seg_port(struct fixture *f, enum side from, uint16_t cport, u
 	assert_true(n > 0);
 
 	ct_skb_init(&skb, buf, (size_t)n);
-	v = ct_in(&f->core, &skb, f->hook);
+	v = ct_in(&f->h.core, &skb, f->hook);
 	snprintf(st, sizeof(st), "%s", ct_skb_state_name(&skb));
 	f->reason = skb.invalid_reason;
 	assert_int_equal(v, CT_ACCEPT);
-	v = ct_confirm(&f->core, &skb);
+	v = ct_confirm(&f->h.core, &skb);
 	f->ct = skb.ct && (skb.ct->status & CT_S_CONFIRMED) ? skb.ct : NULL;
-	ct_skb_done(&f->core, &skb, v != CT_ACCEPT);
+	ct_skb_done(&f->h.core, &skb, v != CT_ACCEPT);
 	return st;
 }
 
@@ -202,7 +182,7 @@ static struct conn *find(struct fixture *f, uint16_t cport)
 	t.dport = 80;
 	t.l3num = AF_INET;
 	t.l4num = IPPROTO_TCP;
-	return ct_table_find(&f->t, &t, NULL, CT_DIR_ORIG, NULL);
+	return ct_table_find(&f->h.table, &t, NULL, CT_DIR_ORIG, NULL);
 }
 
 static uint8_t state_of(struct fixture *f)
@@ -218,7 +198,7 @@ static uint32_t timeout_of(struct fixture *f)
 	struct conn *c = find(f, 40000);
 
 	assert_non_null(c);
-	return conn_timeout_left(&f->t, c);
+	return conn_timeout_left(&f->h.table, c);
 }
 
 /* SYN, SYN/ACK, ACK with windows of @win bytes: ESTABLISHED [ASSURED]. */
@@ -277,7 +257,7 @@ static void test_handshake_transfer_active_close(void **state)
 	assert_int_equal(c->proto.tcp.state, CT_TCP_TIME_WAIT);
 	assert_int_equal(timeout_of(f), 120);
 	assert_int_equal(f->nev, 6);
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 }
 
 static void test_close_wait_path(void **state)
@@ -322,7 +302,7 @@ static void test_simultaneous_open(void **state)
 	seg(f, SV, ACK, 5001, 1001, 1000, 0);
 	assert_int_equal(c->proto.tcp.state, CT_TCP_ESTABLISHED);
 	assert_true(c->status & CT_S_ASSURED);
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 }
 
 static void test_syn_retransmit_not_refreshed(void **state)
@@ -330,10 +310,10 @@ static void test_syn_retransmit_not_refreshed(void **state)
 	struct fixture *f = *state;
 
 	seg(f, CL, SYN, 1000, 0, 1000, 0);
-	advance(f, 2);
+	h_advance(&f->h, 2);
 	f->nev = 0;
 	assert_string_equal(seg(f, CL, SYN, 1000, 0, 1000, 0), "new");
-	advance(f, 1);
+	h_advance(&f->h, 1);
 	seg(f, CL, SYN, 1000, 0, 1000, 0);
 	assert_int_equal(timeout_of(f), 117);	/* oracle: 116 after 3 SYNs in ~3 s */
 	assert_int_equal(f->nev, 0);
@@ -358,7 +338,7 @@ static void test_seq_over_upper_bound(void **state)
 	/* the same in the reply direction */
 	assert_string_equal(seg(f, SV, PA, 5001 + 100000, 1001, 1000, 10), "invalid");
 	assert_string_equal(f->reason, CT_TCP_INV_SEQ_OVER);
-	assert_int_equal(f->t.stats.cpu.invalid, 2);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 2);
 	assert_int_equal(c->proto.tcp.state, CT_TCP_ESTABLISHED);
 	assert_int_equal(c->proto.tcp.seen[0].td_end, 1001);
 	/* in-window data still passes */
@@ -395,12 +375,12 @@ static void test_seq_under_lower_bound_ignored(void **state)
 		seg(f, SV, ACK, 5001, s + 500, 1000, 0);
 	}
 	assert_int_equal(c->proto.tcp.seen[0].td_end, 2501);
-	advance(f, 10);
+	h_advance(&f->h, 10);
 	/* a retransmission of long-ACKed data (conntrack_ack_loss_stall.pkt):
 	 * not INVALID — accepted, nothing updated, no refresh */
 	assert_string_equal(seg(f, CL, PA, 1001, 5001, 1000, 400), "established");
 	assert_null(f->reason);
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 	assert_int_equal(timeout_of(f), 432000 - 10);
 	/* just inside the lower bound: accepted and refreshed */
 	seg(f, CL, PA, 1001, 5001, 1000, 500);
@@ -412,10 +392,10 @@ static void test_ack_under_lower_bound_ignored(void **state)
 	struct fixture *f = *state;
 
 	handshake(f, 65535);
-	advance(f, 5);
+	h_advance(&f->h, 5);
 	/* an ACK more than MAXACKWINDOW (66000) behind */
 	assert_string_equal(seg(f, SV, ACK, 5001, 1001 - 70000, 65535, 0), "established");
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 	assert_int_equal(timeout_of(f), 432000 - 5);
 }
 
@@ -429,7 +409,7 @@ static void test_overshot_window(void **state)
 	assert_int_equal(c->proto.tcp.seen[0].td_maxend, 2001);
 	/* 12 bytes past the right edge: IGNORE, but the data is remembered */
 	assert_string_equal(seg(f, CL, PA, 2002, 5001, 1000, 10), "established");
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 	assert_int_equal(c->proto.tcp.seen[0].td_end, 2012);
 	/* so its ACK is not "over upper bound" */
 	assert_string_equal(seg(f, SV, ACK, 5001, 2012, 1000, 0), "established");
@@ -454,7 +434,7 @@ static void test_window_scaling(void **state)
 	seg(f, SV, ACK, 5001, 1001, 4000, 0);		/* 4000 << 2 = 16000 */
 	/* 15000 bytes ahead fits only thanks to the server's scale */
 	assert_string_equal(seg(f, CL, PA, 1001 + 15000, 5001, 100, 100), "established");
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 	assert_int_equal(c->proto.tcp.seen[0].td_end, 1001 + 15100);
 	/* a wscale above 14 is capped */
 	opt_wscale(f, 20);
@@ -516,11 +496,11 @@ static void test_be_liberal(void **state)
 {
 	struct fixture *f = *state;
 
-	f->s.tcp_be_liberal = 1;
+	f->h.settings.tcp_be_liberal = 1;
 	handshake(f, 1000);
 	assert_string_equal(seg(f, CL, PA, 1001 + 100000, 5001, 1000, 10), "established");
 	assert_string_equal(seg(f, SV, ACK, 5001, 1001 + 500000, 1000, 0), "established");
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 	/* ... but the table still rules: a SYN/ACK from the client */
 	assert_string_equal(seg(f, CL, SA, 1, 1, 1000, 0), "invalid");
 }
@@ -544,7 +524,7 @@ static void test_rst_exact_closes(void **state)
 	assert_string_equal(seg(f, CL, RA, 2000, 5001, 0, 0), "invalid");
 	assert_string_equal(f->reason, CT_TCP_INV_RST);
 	assert_int_equal(state_of(f), CT_TCP_ESTABLISHED);
-	assert_int_equal(f->t.stats.cpu.invalid, 4);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 4);
 	assert_int_equal(f->nev, 0);
 	/* the exact one (td_maxack of the server: 2001) closes */
 	assert_string_equal(seg(f, CL, RA, 2001, 5001, 0, 0), "established");
@@ -579,7 +559,7 @@ static void test_ignore_invalid_rst(void **state)
 {
 	struct fixture *f = *state;
 
-	f->s.tcp_ignore_invalid_rst = 1;
+	f->h.settings.tcp_ignore_invalid_rst = 1;
 	handshake(f, 1000);
 	seg(f, CL, PA, 1001, 5001, 1000, 1000);
 	seg(f, SV, ACK, 5001, 2001, 1000, 0);
@@ -587,7 +567,7 @@ static void test_ignore_invalid_rst(void **state)
 	 * is taken as an inexact RST */
 	assert_string_equal(seg(f, CL, RST, 1500, 0, 0, 0), "established");
 	assert_int_equal(state_of(f), CT_TCP_ESTABLISHED);
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 }
 
 static void test_rst_in_closing_states_unchecked(void **state)
@@ -604,7 +584,7 @@ static void test_rst_in_closing_states_unchecked(void **state)
 	assert_string_equal(seg(f, CL, RA, 1001, 5002, 0, 0), "established");
 	assert_int_equal(state_of(f), CT_TCP_CLOSE);
 	assert_string_equal(seg(f, SV, RST, 2001, 0, 0, 0), "established");
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 	assert_int_equal(timeout_of(f), 10);
 }
 
@@ -619,13 +599,13 @@ static void test_rst_before_reply_deletes(void **state)
 	assert_int_equal(f->nev, 1);
 	assert_int_equal(f->evs[0].mask, CT_EV(DESTROY));
 	assert_int_equal(f->evs[0].state, CT_TCP_CLOSE);
-	assert_int_equal(f->t.count, 0);
+	assert_int_equal(f->h.table.count, 0);
 	/* the originator's own RST before any reply too */
 	seg(f, CL, SYN, 1000, 0, 1000, 0);
 	f->nev = 0;
 	seg(f, CL, RST, 1001, 0, 0, 0);
 	assert_int_equal(f->evs[0].mask, CT_EV(DESTROY));
-	assert_int_equal(f->t.count, 0);
+	assert_int_equal(f->h.table.count, 0);
 }
 
 static void test_syn_challenge_ack(void **state)
@@ -658,7 +638,7 @@ static void test_syn_challenge_ack(void **state)
 	assert_int_equal(f->evs[3].mask, CT_EV(DESTROY));
 	assert_true(f->evs[4].mask & CT_EV(NEW));
 	assert_int_equal(f->evs[6].mask, CT_EV(PROTOINFO) | CT_EV(ASSURED));
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 }
 
 static void test_synack_reuse_resync(void **state)
@@ -677,7 +657,7 @@ static void test_synack_reuse_resync(void **state)
 	assert_int_equal(find(f, 40000)->proto.tcp.seen[0].td_end, 900001);
 	assert_string_equal(seg(f, CL, ACK, 900001, 123457, 1000, 0), "established");
 	assert_int_equal(state_of(f), CT_TCP_ESTABLISHED);
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 }
 
 static void test_last_ack_challenge_ack(void **state)
@@ -727,10 +707,10 @@ static void test_midstream_pickup_strict(void **state)
 {
 	struct fixture *f = *state;
 
-	f->s.tcp_loose = 0;
+	f->h.settings.tcp_loose = 0;
 	assert_string_equal(seg(f, CL, ACK, 123456, 654321, 1000, 0), "invalid");
 	assert_string_equal(f->reason, CT_INV_TCP_NEW);
-	assert_int_equal(f->t.count, 0);
+	assert_int_equal(f->h.table.count, 0);
 	assert_string_equal(seg(f, CL, SYN, 1, 0, 1000, 0), "new");
 }
 
@@ -750,8 +730,8 @@ static void test_max_retrans(void **state)
 	seg(f, SV, ACK, 5001, 1001, 1000, 0);
 	assert_int_equal(timeout_of(f), 432000);
 	/* tcp_max_retrans is a setting */
-	f->s.tcp_max_retrans = 1;
-	f->s.tcp_timeout_max_retrans = 42;
+	f->h.settings.tcp_max_retrans = 1;
+	f->h.settings.tcp_timeout_max_retrans = 42;
 	seg(f, SV, ACK, 5001, 1001, 1000, 0);
 	assert_int_equal(timeout_of(f), 42);
 }
@@ -783,7 +763,7 @@ static void test_reopen_from_time_wait(void **state)
 	assert_int_equal(f->evs[0].state, CT_TCP_TIME_WAIT);
 	assert_true(f->evs[1].mask & CT_EV(NEW));
 	assert_int_equal(f->evs[1].state, CT_TCP_SYN_SENT);
-	assert_int_equal(f->t.count, 1);
+	assert_int_equal(f->h.table.count, 1);
 }
 
 static void test_syn_in_close_after_peer_rst_ignored(void **state)
@@ -816,12 +796,12 @@ static void test_timeouts_from_settings(void **state)
 {
 	struct fixture *f = *state;
 
-	f->s.tcp_timeout[CT_TCP_SYN_SENT] = 7;
-	f->s.tcp_timeout[CT_TCP_SYN_RECV] = 8;
-	f->s.tcp_timeout[CT_TCP_ESTABLISHED] = 9000;
-	f->s.tcp_timeout[CT_TCP_FIN_WAIT] = 11;
-	f->s.tcp_timeout[CT_TCP_LAST_ACK] = 12;
-	f->s.tcp_timeout[CT_TCP_TIME_WAIT] = 13;
+	f->h.settings.tcp_timeout[CT_TCP_SYN_SENT] = 7;
+	f->h.settings.tcp_timeout[CT_TCP_SYN_RECV] = 8;
+	f->h.settings.tcp_timeout[CT_TCP_ESTABLISHED] = 9000;
+	f->h.settings.tcp_timeout[CT_TCP_FIN_WAIT] = 11;
+	f->h.settings.tcp_timeout[CT_TCP_LAST_ACK] = 12;
+	f->h.settings.tcp_timeout[CT_TCP_TIME_WAIT] = 13;
 	seg(f, CL, SYN, 1000, 0, 1000, 0);
 	assert_int_equal(timeout_of(f), 7);
 	seg(f, SV, SA, 5000, 1001, 1000, 0);
@@ -834,7 +814,7 @@ static void test_timeouts_from_settings(void **state)
 	assert_int_equal(timeout_of(f), 12);
 	seg(f, CL, ACK, 1002, 5002, 1000, 0);
 	assert_int_equal(timeout_of(f), 13);
-	advance(f, 14);
+	h_advance(&f->h, 14);
 	assert_null(find(f, 40000));		/* expired */
 }
 
@@ -863,14 +843,14 @@ static void test_flags_and_checksum(void **state)
 	assert_true(n > 0);
 	buf[20 + 16] ^= 0xff;
 	ct_skb_init(&skb, buf, (size_t)n);
-	ct_in(&f->core, &skb, CT_HOOK_PREROUTING);
+	ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
 	assert_null(skb.ct);
 	assert_string_equal(skb.invalid_reason, CT_TCP_INV_CSUM);
-	ct_skb_done(&f->core, &skb, true);
+	ct_skb_done(&f->h.core, &skb, true);
 	ct_skb_init(&skb, buf, (size_t)n);
-	ct_in(&f->core, &skb, CT_HOOK_OUTPUT);
+	ct_in(&f->h.core, &skb, CT_HOOK_OUTPUT);
 	assert_non_null(skb.ct);
-	ct_skb_done(&f->core, &skb, true);
+	ct_skb_done(&f->h.core, &skb, true);
 }
 
 static void test_print_table(void **state)
@@ -912,7 +892,7 @@ static void test_sequence_wraparound(void **state)
 	assert_string_equal(seg(f, SV, ACK, 0xffffff01u, 0xfffffff1u + 500, 1000, 0), "established");
 	assert_int_equal(find(f, 40000)->proto.tcp.seen[0].td_end, 0xfffffff1u + 500);
 	assert_string_equal(seg(f, CL, PA, 0xfffffff1u + 500, 0xffffff01u, 1000, 500), "established");
-	assert_int_equal(f->t.stats.cpu.invalid, 0);
+	assert_int_equal(f->h.table.stats.cpu.invalid, 0);
 }
 
 int main(void)

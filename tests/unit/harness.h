@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * harness.h — the fixture shared by the C unit tests that drive the
+ * tracking pipeline on a virtual clock (test_pipeline.c, test_tcp.c,
+ * test_expect.c, test_sip.c, test_irc.c): settings, clock, event bus,
+ * table and the ct_core that ties them, plus small packet helpers.
+ *
+ * Include after <cmocka.h> (h_build() asserts). Each test file keeps its
+ * own fixture struct embedding a struct ct_harness, and subscribes its own
+ * event handlers to h.events after ct_harness_init().
+ */
+#ifndef CTSIM_TESTS_UNIT_HARNESS_H
+#define CTSIM_TESTS_UNIT_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include "ctsim/pipeline.h"
+
+/* The virtual clock starts here (2023-11-14T22:13:20Z). */
+#define CT_HARNESS_EPOCH_NS (1700000000ull * CT_NSEC_PER_SEC)
+
+struct ct_harness {
+	struct ct_settings settings;
+	struct ct_clock clock;
+	struct ct_events events;
+	struct ct_table table;
+	struct ct_core core;
+};
+
+/* Default settings with @buckets/@max, a virtual clock at
+ * CT_HARNESS_EPOCH_NS, events on (mode 1, no subscribers), an empty table
+ * hashed with @seed, and h->core pointing at all of them.
+ * Returns 0, or the negative error of ct_table_init(). */
+static inline int ct_harness_init(struct ct_harness *h, uint32_t buckets, uint32_t max,
+				  uint32_t seed)
+{
+	memset(h, 0, sizeof(*h));
+	ct_settings_init(&h->settings);
+	h->settings.buckets = buckets;
+	h->settings.max = max;
+	ct_clock_init_virtual(&h->clock, CT_HARNESS_EPOCH_NS);
+	h->events.mode = 1;
+	h->core.table = &h->table;
+	h->core.settings = &h->settings;
+	h->core.events = &h->events;
+	h->core.clock = &h->clock;
+	return ct_table_init(&h->table, &h->settings, &h->clock, &h->events, seed);
+}
+
+/* Frees the table (entries, expectations) set up by ct_harness_init(). */
+static inline void ct_harness_fini(struct ct_harness *h)
+{
+	ct_table_destroy(&h->table);
+}
+
+/* Moves the virtual clock @secs seconds on and runs the table's timers. */
+static inline void h_advance(struct ct_harness *h, unsigned secs)
+{
+	ct_clock_advance(&h->clock, (uint64_t)secs * CT_NSEC_PER_SEC);
+	ct_table_tick(&h->table);
+}
+
+/* An IPv4 ("10.0.0.1") or IPv6 (anything with a ':') address, zero-padded. */
+static inline union ct_addr h_addr(const char *s)
+{
+	union ct_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (strchr(s, ':'))
+		inet_pton(AF_INET6, s, a.b);
+	else
+		inet_pton(AF_INET, s, &a.ip);
+	return a;
+}
+
+/* Big-endian stores into a header being built. */
+static inline void h_w16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static inline void h_w32(uint8_t *b, uint32_t v)
+{
+	h_w16(b, (uint16_t)(v >> 16));
+	h_w16(b + 2, (uint16_t)v);
+}
+
+/* A packet built by h_build(): the L3 header and @l4 in buf[0..len). */
+struct h_packet {
+	uint8_t buf[2048];
+	size_t len;
+};
+
+/* ct_pkt_build() of @src -> @dst (IPv6 when @src has a ':') carrying the
+ * L4 bytes @l4 of protocol @proto; asserts that it fits. */
+static inline struct h_packet h_build(const char *src, const char *dst, uint8_t proto,
+				      const uint8_t *l4, size_t l4len)
+{
+	struct h_packet p;
+	union ct_addr s = h_addr(src), d = h_addr(dst);
+	int n = ct_pkt_build(p.buf, sizeof(p.buf), strchr(src, ':') ? AF_INET6 : AF_INET, &s, &d,
+			     proto, l4, l4len);
+
+	assert_true(n > 0);
+	p.len = (size_t)n;
+	return p;
+}
+
+#endif /* CTSIM_TESTS_UNIT_HARNESS_H */

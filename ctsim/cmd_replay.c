@@ -31,15 +31,8 @@
 #include "ctsim/pcap_io.h"
 #include "ctsim/router.h"
 #include "ctsim/ruleset.h"
+#include "ctsim/vtime.h"
 
-/* The daemon's GC timer: a slice of the table every 100 ms, a full pass
- * about every second (main.c, gc_worker()). */
-#define GC_TICK_NS	(100 * 1000000ull)
-#define GC_SLICES	10
-/* A long gap between two packets is covered by at most this many GC
- * slices, spread evenly over it: the kernel's GC also slows down (up to
- * 60 s between passes) when nothing is about to expire. */
-#define GC_MAX_SLICES_PER_GAP	640
 
 /* A fixed seed: the same capture gives the same ids and the same listing
  * order on every run. */
@@ -61,8 +54,7 @@ struct replay {
 
 	/* time */
 	bool started;
-	uint64_t wall_last;	/* timestamp of the latest packet (clock's wall time) */
-	uint64_t gc_next;	/* monotonic time of the next GC slice */
+	struct ct_vtime vt;	/* the clock follows the packets' timestamps */
 
 	/* output */
 	struct ctnl_print_opts print;
@@ -92,49 +84,11 @@ static void usage(FILE *f)
 /* ---------------------------------------------------------------------- */
 /* Time                                                                    */
 
-/* Move the virtual clock to @mono (never backwards) and take the reading
- * for the next step, as the daemon's loop does before each packet or timer. */
-static void clock_to(struct replay *rp, uint64_t mono)
-{
-	uint64_t now = ct_clock_now(&rp->clock);
-
-	if (mono > now)
-		ct_clock_advance(&rp->clock, mono - now);
-	ct_table_tick(&rp->table);
-}
-
-/*
- * Advance to the packet time @wall: every GC slice whose time falls before
- * it runs first, at its own time, so an entry that expires in a gap is
- * reaped then (its DESTROY event comes before the next packet's events, as
- * on a kernel). A packet older than the previous one leaves the clock where
- * it is: time never goes backwards.
- */
+/* Advance to the packet time @wall (ct_vtime_advance(): GC slices in the
+ * gap run at their own times; time never goes backwards). */
 static void advance_to(struct replay *rp, uint64_t wall)
 {
-	uint32_t per_slice = rp->table.nbuckets / GC_SLICES + 1;
-	uint64_t target, step = GC_TICK_NS;
-
-	if (wall <= rp->wall_last) {
-		ct_table_tick(&rp->table);
-		return;
-	}
-	target = ct_clock_now(&rp->clock) + (wall - rp->wall_last);
-	rp->wall_last = wall;
-	if (rp->gc_next <= target &&
-	    (target - rp->gc_next) / GC_TICK_NS > GC_MAX_SLICES_PER_GAP)
-		step = (target - rp->gc_next) / GC_MAX_SLICES_PER_GAP;
-	while (rp->gc_next <= target) {
-		if (rp->table.count == 0) {
-			/* Nothing to reap: skip the idle ticks. */
-			rp->gc_next = target + GC_TICK_NS;
-			break;
-		}
-		clock_to(rp, rp->gc_next);
-		ct_table_gc(&rp->table, per_slice);
-		rp->gc_next += step;
-	}
-	clock_to(rp, target);
+	ct_vtime_advance(&rp->vt, wall);
 	rp->print.now_ns = ct_clock_wall(&rp->clock);
 }
 
@@ -165,7 +119,6 @@ static void on_event(void *arg, const struct ct_event *ev)
 static int setup(struct replay *rp, uint64_t first_wall)
 {
 	ct_clock_init_virtual(&rp->clock, first_wall);
-	rp->wall_last = first_wall;
 	rp->events.mode = rp->settings.events;
 	/* As if `conntrack -E` had been listening from the start: with
 	 * nf_conntrack_events=2 entries then carry the event cache. */
@@ -176,8 +129,7 @@ static int setup(struct replay *rp, uint64_t first_wall)
 			rp->settings.buckets);
 		return -1;
 	}
-	ct_table_tick(&rp->table);
-	rp->gc_next = ct_clock_now(&rp->clock) + GC_TICK_NS;
+	ct_vtime_init(&rp->vt, &rp->table, &rp->clock, first_wall);
 	if (rp->want_events && ct_events_subscribe(&rp->events, on_event, rp) < 0)
 		return -1;
 	rp->core = (struct ct_core){ .table = &rp->table, .settings = &rp->settings,

@@ -31,12 +31,10 @@
 #include "proto/ctnl_print.h"
 #include "ctsim/conn_export.h"
 #include "ctsim/router.h"
+#include "ctsim/vtime.h"
 #include "ctsim/scenario.h"
 
 /* The daemon's GC timer, as in cmd_replay.c. */
-#define GC_TICK_NS		(100 * 1000000ull)
-#define GC_SLICES		10
-#define GC_MAX_SLICES_PER_GAP	640
 #define RUN_SEED		0x63747369u	/* fixed, as replay's: same ids every run */
 #define WALL_START_NS		(1700000000ull * CT_NSEC_PER_SEC)
 
@@ -54,7 +52,7 @@ struct run {
 	struct ruleset *rs;
 	const struct sc_step *rs_step;	/* where the current ruleset came from */
 
-	uint64_t now_rel, gc_next;
+	struct ct_vtime vt;		/* the clock follows the scenario's times */
 	bool listening;
 
 	struct ctnl_print_opts print;
@@ -224,40 +222,12 @@ static bool diff_lines(const struct strv *e, const struct strv *a, char **out)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Time (as cmd_replay.c's advance_to())                                   */
+/* Time                                                                    */
 
-static void clock_to(struct run *r, uint64_t mono)
-{
-	uint64_t now = ct_clock_now(&r->clock);
-
-	if (mono > now)
-		ct_clock_advance(&r->clock, mono - now);
-	ct_table_tick(&r->table);
-}
-
+/* Advance to @rel, the scenario's time (ct_vtime_advance(), as replay). */
 static void advance_to(struct run *r, uint64_t rel)
 {
-	uint32_t per_slice = r->table.nbuckets / GC_SLICES + 1;
-	uint64_t target, step = GC_TICK_NS;
-
-	if (rel <= r->now_rel) {
-		ct_table_tick(&r->table);
-		return;
-	}
-	target = ct_clock_now(&r->clock) + (rel - r->now_rel);
-	r->now_rel = rel;
-	if (r->gc_next <= target && (target - r->gc_next) / GC_TICK_NS > GC_MAX_SLICES_PER_GAP)
-		step = (target - r->gc_next) / GC_MAX_SLICES_PER_GAP;
-	while (r->gc_next <= target) {
-		if (r->table.count == 0) {
-			r->gc_next = target + GC_TICK_NS;
-			break;
-		}
-		clock_to(r, r->gc_next);
-		ct_table_gc(&r->table, per_slice);
-		r->gc_next += step;
-	}
-	clock_to(r, target);
+	ct_vtime_advance(&r->vt, rel);
 	r->print.now_ns = ct_clock_wall(&r->clock);
 }
 
@@ -846,8 +816,7 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 		free(r);
 		return;
 	}
-	ct_table_tick(&r->table);
-	r->gc_next = ct_clock_now(&r->clock) + GC_TICK_NS;
+	ct_vtime_init(&r->vt, &r->table, &r->clock, 0);
 	ct_events_subscribe(&r->events, on_event, r);
 	r->evf = open_memstream(&r->ev, &r->evlen);
 	r->trace = open_memstream(&res->trace, &r->trace_len);

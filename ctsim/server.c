@@ -565,25 +565,17 @@ void server_handle(struct server *srv, void *data, uint32_t events)
 /* ---------------------------------------------------------------------- */
 /* Events                                                                  */
 
-/* ctnetlink_conntrack_event() + nfnetlink_send(): multicast to the group,
- * and with NLM_F_ECHO unicast to the originator instead. */
-static void on_event(void *arg, const struct ct_event *ev)
+/* nfnetlink_send(): multicast an encoded event to its group, and with
+ * NLM_F_ECHO (@report) unicast it to the originator @portid instead. */
+static void deliver_event(struct server *srv, const void *buf, int n, unsigned group,
+			  bool report, uint32_t portid)
 {
-	struct server *srv = arg;
-	unsigned char buf[CTNL_GOODSIZE];
-	unsigned group = 0;
-	int n = ctnl_ct_event_msg(srv, ev, buf, sizeof(buf), &group);
-
 	if (n <= 0)
 		return;
 	for (struct client *c = srv->clients; c; c = c->next) {
 		bool member = group && (c->groups & (1u << (group - 1)));
 
-		if (ev->report && c->bound && c->portid == ev->portid) {
-			send_event(c, buf, (size_t)n);
-			continue;
-		}
-		if (member)
+		if ((report && c->bound && c->portid == portid) || member)
 			send_event(c, buf, (size_t)n);
 	}
 	/* Epoll interest may have changed (queued events, overruns). */
@@ -591,7 +583,18 @@ static void on_event(void *arg, const struct ct_event *ev)
 		client_update_epoll(srv, c);
 }
 
-/* ctnetlink_expect_event(): the same delivery for expectation events. */
+/* ctnetlink_conntrack_event() */
+static void on_event(void *arg, const struct ct_event *ev)
+{
+	struct server *srv = arg;
+	unsigned char buf[CTNL_GOODSIZE];
+	unsigned group = 0;
+	int n = ctnl_ct_event_msg(srv, ev, buf, sizeof(buf), &group);
+
+	deliver_event(srv, buf, n, group, ev->report, ev->portid);
+}
+
+/* ctnetlink_expect_event() */
 static void on_exp_event(void *arg, const struct ct_exp_event *ev)
 {
 	struct server *srv = arg;
@@ -599,20 +602,7 @@ static void on_exp_event(void *arg, const struct ct_exp_event *ev)
 	unsigned group = 0;
 	int n = ctnl_exp_event_msg(srv, ev, buf, sizeof(buf), &group);
 
-	if (n <= 0)
-		return;
-	for (struct client *c = srv->clients; c; c = c->next) {
-		bool member = group && (c->groups & (1u << (group - 1)));
-
-		if (ev->report && c->bound && c->portid == ev->portid) {
-			send_event(c, buf, (size_t)n);
-			continue;
-		}
-		if (member)
-			send_event(c, buf, (size_t)n);
-	}
-	for (struct client *c = srv->clients; c; c = c->next)
-		client_update_epoll(srv, c);
+	deliver_event(srv, buf, n, group, ev->report, ev->portid);
 }
 
 /* ---------------------------------------------------------------------- */

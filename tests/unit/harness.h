@@ -14,9 +14,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include "ctsim/expect.h"
 #include "ctsim/pipeline.h"
 
 /* The virtual clock starts here (2023-11-14T22:13:20Z). */
@@ -108,6 +110,40 @@ static inline struct h_packet h_build(const char *src, const char *dst, uint8_t 
 	assert_true(n > 0);
 	p.len = (size_t)n;
 	return p;
+}
+
+/* h_nexp - expectations in the table. */
+static inline unsigned h_nexp(const struct ct_harness *h)
+{
+	return h->table.expect ? h->table.expect->count : 0;
+}
+
+/* h_master - a confirmed entry src:sport -> dst:dport with helper @helper
+ * (or none), as a master connection for expectation tests. */
+static inline struct conn *h_master(struct ct_harness *h, const char *src, const char *dst, uint8_t proto,
+			   uint16_t sport, uint16_t dport, const char *helper)
+{
+	struct ct_tuple o = { .src = h_addr(src), .dst = h_addr(dst), .sport = sport, .dport = dport,
+			      .l3num = strchr(src, ':') ? AF_INET6 : AF_INET, .l4num = proto };
+	struct ct_tuple r;
+	struct ct_zone z = { 0, CT_ZONE_DIR_BOTH };
+	struct conn *c;
+
+	ct_tuple_invert(&o, &r);
+	r.l3num = o.l3num;
+	r.l4num = o.l4num;
+	c = conn_alloc(&h->table, &o, &r, &z);
+	assert_non_null(c);
+	conn_set_timeout(&h->table, c, 300);
+	if (helper) {
+		assert_non_null(conn_ext_add(c));
+		snprintf(c->ext->helper, sizeof(c->ext->helper), "%s", helper);
+		c->ext->has |= CONN_EXT_HELPER;
+		c->status |= CT_S_HELPER;
+	}
+	assert_int_equal(ct_table_insert(&h->table, c), 0);
+	c->status |= CT_S_CONFIRMED | CT_S_SEEN_REPLY;
+	return c;
 }
 
 #endif /* CTSIM_TESTS_UNIT_HARNESS_H */

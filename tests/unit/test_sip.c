@@ -58,34 +58,13 @@ static int teardown(void **state)
 
 static unsigned nexp(struct fixture *f)
 {
-	return f->h.table.expect ? f->h.table.expect->count : 0;
+	return h_nexp(&f->h);
 }
 
-/* A confirmed entry src:sport -> dst:dport with helper @helper (or none). */
 static struct conn *master(struct fixture *f, const char *src, const char *dst, uint8_t proto,
 			   uint16_t sport, uint16_t dport, const char *helper)
 {
-	struct ct_tuple o = { .src = h_addr(src), .dst = h_addr(dst), .sport = sport, .dport = dport,
-			      .l3num = strchr(src, ':') ? AF_INET6 : AF_INET, .l4num = proto };
-	struct ct_tuple r;
-	struct ct_zone z = { 0, CT_ZONE_DIR_BOTH };
-	struct conn *c;
-
-	ct_tuple_invert(&o, &r);
-	r.l3num = o.l3num;
-	r.l4num = o.l4num;
-	c = conn_alloc(&f->h.table, &o, &r, &z);
-	assert_non_null(c);
-	conn_set_timeout(&f->h.table, c, 300);
-	if (helper) {
-		assert_non_null(conn_ext_add(c));
-		snprintf(c->ext->helper, sizeof(c->ext->helper), "%s", helper);
-		c->ext->has |= CONN_EXT_HELPER;
-		c->status |= CT_S_HELPER;
-	}
-	assert_int_equal(ct_table_insert(&f->h.table, c), 0);
-	c->status |= CT_S_CONFIRMED | CT_S_SEEN_REPLY;
-	return c;
+	return h_master(&f->h, src, dst, proto, sport, dport, helper);
 }
 
 /* ---------------------------------------------------------------------- */

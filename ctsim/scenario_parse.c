@@ -684,7 +684,7 @@ static bool parse_icmp(struct pctx *x, unsigned *ip, struct pspec *ps)
 	return true;
 }
 
-/* data "TEXT": payload bytes, with \r \n \t \\ escapes. Returns the length or -1. */
+/* data "TEXT": payload bytes, with \r \n \t \\ and \xHH escapes. Returns the length or -1. */
 static int parse_data(struct pctx *x, unsigned i, uint8_t *out, size_t cap)
 {
 	const struct tok *t = &x->t[i];
@@ -697,7 +697,13 @@ static int parse_data(struct pctx *x, unsigned i, uint8_t *out, size_t cap)
 	for (size_t k = 0; k < t->len; k++) {
 		char ch = t->s[k];
 
-		if (ch == '\\' && k + 1 < t->len) {
+		if (ch == '\\' && k + 3 < t->len && t->s[k + 1] == 'x' &&
+		    isxdigit((unsigned char)t->s[k + 2]) && isxdigit((unsigned char)t->s[k + 3])) {
+			char hex[3] = { t->s[k + 2], t->s[k + 3], 0 };
+
+			ch = (char)strtoul(hex, NULL, 16);
+			k += 3;
+		} else if (ch == '\\' && k + 1 < t->len) {
 			ch = t->s[++k];
 			ch = ch == 'r' ? '\r' : ch == 'n' ? '\n' : ch == 't' ? '\t' : ch;
 		}

@@ -383,6 +383,8 @@ static int cmd_run(int argc, char **argv)
 			json_object_set_new(o, "table", lines_json(res->table));
 			json_object_set_new(o, "events", lines_json(res->events));
 			json_object_set_new(o, "stats", json_string(res->stats ? res->stats : ""));
+			json_object_set_new(o, "expectations", lines_json(res->expectations));
+			json_object_set_new(o, "exp_events", lines_json(res->exp_events));
 			json_object_set_new(o, "trace", trace_json(res->trace));
 			json_array_append_new(list, o);
 		} else if (report) {

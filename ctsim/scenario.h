@@ -52,6 +52,8 @@ enum sc_kind {
 	/* what must be true */
 	SC_X_VERDICT, SC_X_CTINFO, SC_X_INVALID, SC_X_ENTRY, SC_X_NO_ENTRY,
 	SC_X_TABLE, SC_X_EVENTS, SC_X_STATS, SC_X_COUNT,
+	SC_X_EXPECTATIONS,	/* conntrack -L expect */
+	SC_X_EXP_EVENTS,	/* conntrack -E expect, since the previous check */
 };
 
 /* An entry selector (insert, delete, expect entry): the original tuple,
@@ -148,6 +150,7 @@ struct sc_result {
 	/* The final state, as conntrack -L / -E / -S would print it (for the
 	 * kernel comparison and --json): lines separated by '\n'. */
 	char *table, *events, *stats;
+	char *expectations, *exp_events;	/* conntrack -L expect / -E expect */
 	/* Per packet: "LINE CTINFO VERDICT" lines (ctinfo "none" if the packet
 	 * never reached conntrack), for the kernel comparison. */
 	char *trace;

@@ -1561,19 +1561,30 @@ static void parse_expect(struct pctx *x, unsigned i, const struct lines *L, size
 			return;
 		s = add_step(x, no ? SC_X_NO_ENTRY : SC_X_ENTRY);
 		s->e = e;
-	} else if (is(x, i, "table") || is(x, i, "events")) {
-		bool table = is(x, i, "table");
+	} else if (is(x, i, "table") || is(x, i, "events") || is(x, i, "expectations") ||
+		   is(x, i, "expect-events")) {
+		/* a block of lines as conntrack prints them */
+		static const struct { const char *word; enum sc_kind kind; } blocks[] = {
+			{ "table", SC_X_TABLE }, { "events", SC_X_EVENTS },
+			{ "expectations", SC_X_EXPECTATIONS }, { "expect-events", SC_X_EXP_EVENTS },
+		};
+		enum sc_kind kind = SC_X_TABLE;
+		const char *word = "table";
 		size_t end;
 
-		s = NULL;
+		for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++)
+			if (is(x, i, blocks[b].word)) {
+				kind = blocks[b].kind;
+				word = blocks[b].word;
+			}
 		if (is(x, i + 1, "{") && is(x, i + 2, "}") && x->nt == i + 3) {
-			s = add_step(x, table ? SC_X_TABLE : SC_X_EVENTS);
+			s = add_step(x, kind);
 			s->block = xstrdup("");
 			return;
 		}
 		if (!is(x, i + 1, "{") || x->nt != i + 2) {
 			tok_error(x, i + 1, "expect %s { ... }: the lines follow, up to a line with "
-				  "just }", table ? "table" : "events");
+				  "just }", word);
 			return;
 		}
 		end = block_end(L, *k, false);
@@ -1582,7 +1593,7 @@ static void parse_expect(struct pctx *x, unsigned i, const struct lines *L, size
 			*k = L->n;
 			return;
 		}
-		s = add_step(x, table ? SC_X_TABLE : SC_X_EVENTS);
+		s = add_step(x, kind);
 		s->block = join(L, *k + 1, end, true);
 		s->block_line = (unsigned)*k + 2;
 		*k = end;
@@ -1636,7 +1647,8 @@ static void parse_expect(struct pctx *x, unsigned i, const struct lines *L, size
 	} else {
 		tok_str(x, i, buf, sizeof(buf));
 		tok_error(x, i, i < x->nt ? "unknown expectation \"%s\" (verdict, ctinfo, invalid, "
-			  "entry, no entry, table, events, stats, count)" : "expect what?%s", buf);
+			  "entry, no entry, table, events, expectations, expect-events, stats, "
+			  "count)" : "expect what?%s", buf);
 	}
 }
 

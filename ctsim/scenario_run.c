@@ -30,6 +30,7 @@
 
 #include "proto/ctnl_print.h"
 #include "ctsim/conn_export.h"
+#include "ctsim/expect.h"
 #include "ctsim/router.h"
 #include "ctsim/vtime.h"
 #include "ctsim/scenario.h"
@@ -59,6 +60,9 @@ struct run {
 	FILE *evf;		/* the event log (memstream) */
 	char *ev;
 	size_t evlen, ev_seen;	/* bytes; ev_seen: compared by the last expect events */
+	FILE *xevf;		/* the expectation event log (conntrack -E expect) */
+	char *xev;
+	size_t xevlen, xev_seen;
 
 	const struct sc_step *last_pkt;
 	int last_verdict;
@@ -254,8 +258,47 @@ static void on_event(void *arg, const struct ct_event *ev)
 	fflush(r->evf);
 }
 
+/* conntrack -E expect: the same listener, on the expectation groups. */
+static void on_exp_event(void *arg, const struct ct_exp_event *ev)
+{
+	struct run *r = arg;
+	struct ctnl_exp o;
+
+	if (!r->listening)
+		return;
+	ctnl_exp_from_expect(&r->table, ev->exp, &o);
+	r->print.fp = r->xevf;
+	ctnl_print_exp(&o, (ev->mask & CT_EXPEV(DESTROY)) ? CTNL_EV_DESTROY : CTNL_EV_NEW);
+	fflush(r->xevf);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Listings                                                                */
+
+/* conntrack -L expect: expired expectations are reaped first (the
+ * kernel's expectation timers would have run), then newest first, the
+ * order of ctnetlink_exp_dump_table()'s hash chains in a small table. */
+static char *list_expectations(struct run *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		abort();
+	if (r->table.expect) {
+		ct_expect_gc(&r->table);
+		for (const struct ct_expect *e = r->table.expect->head; e; e = e->next) {
+			struct ctnl_exp o;
+
+			ctnl_exp_from_expect(&r->table, e, &o);
+			r->print.fp = f;
+			ctnl_print_exp(&o, CTNL_EV_NONE);
+		}
+	}
+	fclose(f);
+	return text;
+}
 
 /* conntrack -L: the dump kills the expired entries it meets (with DESTROY
  * events), prints the others. Returns the lines. */
@@ -639,27 +682,44 @@ static void check(struct run *r, const struct sc_step *s)
 		return;
 	}
 	case SC_X_TABLE:
-	case SC_X_EVENTS: {
+	case SC_X_EVENTS:
+	case SC_X_EXPECTATIONS:
+	case SC_X_EXP_EVENTS: {
+		bool listing = s->kind == SC_X_TABLE || s->kind == SC_X_EXPECTATIONS;
 		struct strv e, a;
 		char *text, *d;
 
 		if (s->kind == SC_X_TABLE) {
 			text = list_table(r);
-		} else {
+		} else if (s->kind == SC_X_EXPECTATIONS) {
+			text = list_expectations(r);
+		} else if (s->kind == SC_X_EVENTS) {
 			fflush(r->evf);
 			text = xstrdup(r->ev ? r->ev + r->ev_seen : "");
 			r->ev_seen = r->evlen;
+		} else {
+			fflush(r->xevf);
+			text = xstrdup(r->xev ? r->xev + r->xev_seen : "");
+			r->xev_seen = r->xevlen;
 		}
 		strv_split(&e, s->block);
 		strv_split(&a, text);
 		free(text);
-		if (s->kind == SC_X_TABLE && e.n)
+		/* listings in any order; events in theirs */
+		if (listing && e.n)
 			qsort(e.v, e.n, sizeof(*e.v), cmp_str);
-		if (s->kind == SC_X_TABLE && a.n)
+		if (listing && a.n)
 			qsort(a.v, a.n, sizeof(*a.v), cmp_str);
 		if (!diff_lines(&e, &a, &d)) {
-			exp = xstrdup(s->kind == SC_X_TABLE ? "the table (- expected, + actual)"
-				      : "the events since the last check (- expected, + actual)");
+			static const char *const what[] = {
+				[SC_X_TABLE] = "the table (- expected, + actual)",
+				[SC_X_EVENTS] = "the events since the last check (- expected, + actual)",
+				[SC_X_EXPECTATIONS] = "the expectations (- expected, + actual)",
+				[SC_X_EXP_EVENTS] = "the expectation events since the last check "
+						    "(- expected, + actual)",
+			};
+
+			exp = xstrdup(what[s->kind]);
 			fail(r, s, exp, d);
 		} else {
 			free(d);
@@ -818,9 +878,11 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	}
 	ct_vtime_init(&r->vt, &r->table, &r->clock, 0);
 	ct_events_subscribe(&r->events, on_event, r);
+	ct_events_subscribe_exp(&r->events, on_exp_event, r);
 	r->evf = open_memstream(&r->ev, &r->evlen);
+	r->xevf = open_memstream(&r->xev, &r->xevlen);
 	r->trace = open_memstream(&res->trace, &r->trace_len);
-	if (!r->evf || !r->trace)
+	if (!r->evf || !r->xevf || !r->trace)
 		abort();
 	r->core = (struct ct_core){ .table = &r->table, .settings = &r->settings,
 				    .events = &r->events, .clock = &r->clock };
@@ -843,11 +905,16 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	fflush(r->evf);
 	res->events = xstrdup(r->ev);
 	res->stats = stats_line(r);
+	res->expectations = list_expectations(r);
+	fflush(r->xevf);
+	res->exp_events = xstrdup(r->xev);
 
 	ctnl_print_setup(NULL);
 	fclose(r->trace);
 	fclose(r->evf);
 	free(r->ev);
+	fclose(r->xevf);
+	free(r->xev);
 	router_fini(&r->router);
 	ct_table_destroy(&r->table);
 	ruleset_free(r->rs);
@@ -864,6 +931,8 @@ void sc_result_free(struct sc_result *res)
 	free(res->table);
 	free(res->events);
 	free(res->stats);
+	free(res->expectations);
+	free(res->exp_events);
 	free(res->trace);
 	memset(res, 0, sizeof(*res));
 }

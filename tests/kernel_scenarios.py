@@ -13,9 +13,10 @@ compares:
 * the ct state of every packet (new, established, related, invalid,
   untracked), read from per-state counters of a probe chain at prerouting
   priority -150 (after conntrack): the kernel's "verdict" on each packet;
-* ``conntrack -L`` at the end, and the ``conntrack -E`` log of the run,
-  normalised only in remaining timeouts (within 2 s: the kernel run takes
-  real time) and in the order of listed entries;
+* ``conntrack -L`` and ``conntrack -L expect`` at the end, and the
+  ``conntrack -E`` and ``conntrack -E expect`` logs of the run, normalised
+  only in remaining timeouts (within 2 s: the kernel run takes real time)
+  and in the order of listed entries;
 * the ``invalid``, ``error``, ``drop``, ``early_drop`` and ``insert_failed``
   statistics, summed over CPUs.
 
@@ -290,17 +291,21 @@ def kernel_run(exp, max_duration):
         k.load_ruleset(ruleset)
 
         def listen():
-            p = subprocess.Popen(["ip", "netns", "exec", k.ns["router"], CONNTRACK, "-E"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            time.sleep(0.3)     # the listener must exist before the first entry
-            return p
+            """conntrack -E and conntrack -E expect, started together."""
+            ps = [subprocess.Popen(["ip", "netns", "exec", k.ns["router"], CONNTRACK, "-E",
+                                    *extra], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+                  for extra in ((), ("expect",))]
+            time.sleep(0.3)     # the listeners must exist before the first entry
+            return ps
 
-        log = []
+        log, xlog = [], []
 
-        def unlisten(p):
+        def unlisten(ps):
             time.sleep(0.2)
-            p.send_signal(signal.SIGINT)
-            log.extend(p.communicate(timeout=10)[0].splitlines())
+            for p, out in zip(ps, (log, xlog)):
+                p.send_signal(signal.SIGINT)
+                out.extend(p.communicate(timeout=10)[0].splitlines())
 
         if exp["listener_at_start"]:
             events = listen()
@@ -344,29 +349,32 @@ def kernel_run(exp, max_duration):
             time.sleep(delay)
         table = k.rtr(CONNTRACK, "-L", check=False).stdout.splitlines()
         stats = k.rtr(CONNTRACK, "-S", check=False).stdout
+        expectations = k.rtr(CONNTRACK, "-L", "expect", check=False).stdout.splitlines()
         if events:
             unlisten(events)
-        return trace, table, log, stats
+        return {"trace": trace, "table": table, "events": log, "stats": stats,
+                "expectations": expectations, "exp_events": xlog}
     finally:
-        if events and events.poll() is None:
-            events.kill()
+        for p in events or ():
+            if p.poll() is None:
+                p.kill()
         k.delete()
 
 
 def compare(sim, kern):
     """Differences between ctsim's run and the kernel's, as text ('' = agree)."""
-    trace, table, events, stats = kern
     out = []
-    for a, b in zip(sim["trace"], trace):
+    for a, b in zip(sim["trace"], kern["trace"]):
         if a["ctinfo"] != b["ctinfo"]:
             out.append(f"line {a['line']}: ct state: ctsim {a['ctinfo']}, kernel {b['ctinfo']}")
-    eq, d = diff(sim["table"], table, ordered=False)
-    if not eq:
-        out.append("conntrack -L (- ctsim, + kernel):\n" + d)
-    eq, d = diff(sim["events"], events, ordered=True)
-    if not eq:
-        out.append("conntrack -E (- ctsim, + kernel):\n" + d)
-    s1, s2 = stats_sum(sim["stats"]), stats_sum(stats)
+    for key, what, ordered in (("table", "conntrack -L", False),
+                               ("events", "conntrack -E", True),
+                               ("expectations", "conntrack -L expect", False),
+                               ("exp_events", "conntrack -E expect", True)):
+        eq, d = diff(sim[key], kern[key], ordered=ordered)
+        if not eq:
+            out.append(f"{what} (- ctsim, + kernel):\n" + d)
+    s1, s2 = stats_sum(sim["stats"]), stats_sum(kern["stats"])
     bad = [f"{k}: ctsim {s1[k]}, kernel {s2[k]}" for k in STATS if s1[k] != s2[k]]
     if bad:
         out.append("conntrack -S: " + "; ".join(bad))

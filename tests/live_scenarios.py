@@ -277,11 +277,12 @@ def live_run(a, exp, prefix):
                 time.sleep(delay)
             table = lab.exec(CONNTRACK, "-L").stdout.splitlines()
             stats = lab.exec(CONNTRACK, "-S").stdout
+            expectations = lab.exec(CONNTRACK, "-L", "expect").stdout.splitlines()
             if events:
                 time.sleep(0.2)
                 events.send_signal(signal.SIGINT)
                 log += events.communicate(timeout=10)[0].splitlines()
-            return trace, table, log, stats
+            return trace, table, log, stats, expectations
         finally:
             if events and events.poll() is None:
                 events.kill()
@@ -290,7 +291,7 @@ def live_run(a, exp, prefix):
 
 
 def compare(sim, live):
-    trace, table, events, stats = live
+    trace, table, events, stats, expectations = live
     out = []
     for a, b in zip(sim["trace"], trace):
         if a.get("verdict") in ("accept", "drop") and a["verdict"] != b["verdict"]:
@@ -298,6 +299,9 @@ def compare(sim, live):
     eq, d = diff(sim["table"], table, ordered=False)
     if not eq:
         out.append("conntrack -L (- offline, + live):\n" + d)
+    eq, d = diff(sim["expectations"], expectations, ordered=False)
+    if not eq:
+        out.append("conntrack -L expect (- offline, + live):\n" + d)
     eq, d = diff(sim["events"], events, ordered=True)
     if not eq:
         out.append("conntrack -E (- offline, + live):\n" + d)

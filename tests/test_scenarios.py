@@ -97,7 +97,11 @@ MALFORMED = [
      "@1 c > s udp 1 > 2\n^^\n"),
     ("host c 10.0.0.1\nhost s 10.0.0.2\nexpect colour blue\n",
      'bad.ct:3:8-13: Error: unknown expectation "colour" (verdict, ctinfo, invalid, entry, '
-     "no entry, table, events, stats, count)\nexpect colour blue\n       ^^^^^^\n"),
+     "no entry, table, events, expectations, expect-events, stats, count)\n"
+     "expect colour blue\n       ^^^^^^\n"),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\nexpect expectations\n",
+     "bad.ct:3:21-21: Error: expect expectations { ... }: the lines follow, up to a line with "
+     "just }\nexpect expectations\n                    ^\n"),
     ("host c 10.0.0.1\nhost s 10.0.0.2\nset nf_bogus 1\n",
      'bad.ct:3:5-12: Error: unknown setting "nf_bogus"\nset nf_bogus 1\n    ^^^^^^^^\n'),
     ("host c 10.0.0.1\nhost s 10.0.0.2\nruleset {\ntable inet t {\n\tchain f {\n"
@@ -109,7 +113,8 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize("text,err", MALFORMED,
-                         ids=["host", "packet", "tcpflag", "time", "expect", "set", "ruleset"])
+                         ids=["host", "packet", "tcpflag", "time", "expect", "expect-block", "set",
+                              "ruleset"])
 def test_malformed_is_located_and_nothing_runs(tmp_path, text, err):
     (tmp_path / "bad.ct").write_text(text)
     # a good file next to it does not run either

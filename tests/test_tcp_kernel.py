@@ -313,13 +313,13 @@ def _prop_one(tmp_path, seed, conns):
     kern = ks.kernel_run(exp, 60)
     src = path.read_text().splitlines()
     bad = []
-    for a, b in zip(sim["trace"], kern[0]):
+    for a, b in zip(sim["trace"], kern["trace"]):
         if a["ctinfo"] != b["ctinfo"]:
             bad.append(f"seed {seed} line {a['line']} `{src[a['line'] - 1]}`: "
                        f"ctsim {a['ctinfo']}, kernel {b['ctinfo']}")
     n = len(sim["trace"])
-    if len(kern[0]) != n:
-        bad.append(f"seed {seed}: {n} packets in ctsim, {len(kern[0])} in the kernel")
+    if len(kern["trace"]) != n:
+        bad.append(f"seed {seed}: {n} packets in ctsim, {len(kern['trace'])} in the kernel")
     # conntrack -L and -E: state, flags, tuples exact; the timeout by class
     # (the kernel run is slower than the scenario clock: reading the probe
     # after each packet takes ~10 ms, so remaining timeouts drift); -S exact
@@ -335,13 +335,13 @@ def _prop_one(tmp_path, seed, conns):
             out.append(x)
         return out
     rest = []
-    eq, d = ks.diff(cls(sim["table"]), cls(kern[1]), ordered=False)
+    eq, d = ks.diff(cls(sim["table"]), cls(kern["table"]), ordered=False)
     if not eq:
         rest.append("conntrack -L (- ctsim, + kernel):\n" + d)
-    eq, d = ks.diff(cls(sim["events"]), cls(kern[2]), ordered=True)
+    eq, d = ks.diff(cls(sim["events"]), cls(kern["events"]), ordered=True)
     if not eq:
         rest.append("conntrack -E (- ctsim, + kernel):\n" + d)
-    s1, s2 = ks.stats_sum(sim["stats"]), ks.stats_sum(kern[3])
+    s1, s2 = ks.stats_sum(sim["stats"]), ks.stats_sum(kern["stats"])
     rest += [f"conntrack -S {k}: ctsim {s1[k]}, kernel {s2[k]}" for k in ks.STATS if s1[k] != s2[k]]
     rest = "\n".join(rest)
     return n, n - sum(" ct state: " in x for x in bad), bad, rest, str(path)

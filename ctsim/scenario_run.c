@@ -65,6 +65,7 @@ struct run {
 	size_t xevlen, xev_seen;
 
 	const struct sc_step *last_pkt;
+	bool check_failed;	/* the current expectation did not hold (-v) */
 	int last_verdict;
 	const char *last_state;	/* ct state as rules saw it, NULL: never reached conntrack */
 	const char *last_why;
@@ -567,6 +568,7 @@ static void fail(struct run *r, const struct sc_step *s, char *expected, char *a
 {
 	struct sc_failure *f = &r->res->fail;
 
+	r->check_failed = true;
 	if (!r->res->ok) {	/* only the first one is reported */
 		free(expected);
 		free(actual);
@@ -836,10 +838,11 @@ static void step(struct run *r, const struct sc_step *s)
 	case SC_ADVANCE:
 		break;
 	default:
+		r->check_failed = false;
 		check(r, s);
 		if (r->log)
 			fprintf(r->log, "  %8.3f  %-60s %s\n", (double)s->at_ns / 1e9, s->text,
-				r->res->ok || r->res->fail.line != s->line ? "ok" : "FAILED");
+				r->check_failed ? "FAILED" : "ok");
 		return;
 	}
 	if (r->log)

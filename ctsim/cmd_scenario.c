@@ -593,16 +593,17 @@ static json_t *export_json(const struct scenario *sc)
 		json_t *j = json_object();
 		static const char *const kinds[] = {
 			"packet", "advance", "set", "ruleset", "reload", "insert", "delete", "flush",
-			"listener",
+			"listener", "netlink",
 		};
 
 		json_object_set_new(j, "line", json_integer(s->line));
 		json_object_set_new(j, "t", json_real((double)s->at_ns / 1e9));
-		json_object_set_new(j, "kind", json_string(s->kind <= SC_LISTENER ? kinds[s->kind]
+		json_object_set_new(j, "kind", json_string(s->kind <= SC_INSERT_EXPECT ? kinds[s->kind]
 							   : "expect"));
 		json_object_set_new(j, "text", json_string(s->text));
 		switch (s->kind) {
-		case SC_PACKET: {
+		case SC_PACKET:
+		case SC_INSERT_EXPECT: {	/* an IP packet, or a ctnetlink message */
 			char *hex = malloc(s->len * 2 + 1);
 
 			if (!hex)
@@ -610,7 +611,8 @@ static json_t *export_json(const struct scenario *sc)
 			for (size_t b = 0; b < s->len; b++)
 				sprintf(hex + 2 * b, "%02x", s->pkt[b]);
 			hex[s->len * 2] = '\0';
-			json_object_set_new(j, "side", json_string(sc_side_name(s->side)));
+			if (s->kind == SC_PACKET)
+				json_object_set_new(j, "side", json_string(sc_side_name(s->side)));
 			json_object_set_new(j, "hex", json_string(hex));
 			free(hex);
 			break;

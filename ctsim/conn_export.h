@@ -38,6 +38,15 @@ void ctnl_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
 			  struct ctnl_exp *o);
 
 /**
+ * ctnl_exp_new - ctnetlink_new_expect(): create (or, without NLM_F_EXCL,
+ * refresh the timeout of) the expectation an IPCTNL_MSG_EXP_NEW message
+ * @nlh asks for, in table @t, on behalf of netlink port @portid (0: the
+ * kernel). The daemon's handler and the scenario runner's `insert expect`
+ * both come here. Returns 0 or a negative errno, as the kernel answers.
+ */
+int ctnl_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid);
+
+/**
  * ctnl_ct_from_event - fill @o as the object of event @ev
  * (ctnetlink_conntrack_event()): which attributes are present depends on
  * the event mask (a DESTROY carries counters and only the protocol state;

@@ -314,7 +314,7 @@ static int exp_delete(struct server *srv, struct client *cl, const struct nlmsgh
 }
 
 /* ctnetlink_alloc_expect() + nf_ct_expect_related_report() */
-static int create_expect(struct server *srv, struct client *cl, const struct nlmsghdr *nlh,
+static int create_expect(struct ct_table *t, uint32_t portid, const struct nlmsghdr *nlh,
 			 const struct ctnl_exp *req, const struct ct_tuple *tuple)
 {
 	struct ct_zone zone = { req->zone, CT_ZONE_DIR_BOTH };
@@ -332,7 +332,7 @@ static int create_expect(struct server *srv, struct client *cl, const struct nlm
 	mask = req->mask.t;
 	if ((err = exp_tuple(req->family, &req->master, &mt)))
 		return err;
-	if (!(m = ct_table_find(srv->table, &mt, &zone, CT_DIR_ORIG, NULL)))
+	if (!(m = ct_table_find(t, &mt, &zone, CT_DIR_ORIG, NULL)))
 		return -ENOENT;
 	if (req->present & CTNL_HAS(CTA_EXPECT_HELP_NAME)) {
 		helper = ct_helper_find(req->helper, m->th[CT_DIR_ORIG].tuple.l4num);
@@ -363,13 +363,12 @@ static int create_expect(struct server *srv, struct client *cl, const struct nlm
 	if (req->present & CTNL_HAS(CTA_EXPECT_FN))
 		return -EINVAL;		/* no expectfn is registered by name */
 	exp.timeout = req->timeout;
-	err = ct_expect_related(srv->table, &exp, client_portid(cl),
-				nlh->nlmsg_flags & NLM_F_ECHO);
+	err = ct_expect_related(t, &exp, portid, nlh->nlmsg_flags & NLM_F_ECHO);
 	return err;
 }
 
 /* ctnetlink_new_expect() */
-static int exp_new(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
+int ctnl_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid)
 {
 	struct ctnl_exp req;
 	struct ct_tuple tuple;
@@ -383,19 +382,24 @@ static int exp_new(struct server *srv, struct client *cl, const struct nlmsghdr 
 		return -EINVAL;
 	if ((err = exp_tuple(req.family, &req.tuple, &tuple)))
 		return err;
-	ct_table_tick(srv->table);
-	e = ct_expect_find(srv->table, &tuple, req.zone);
+	ct_table_tick(t);
+	e = ct_expect_find(t, &tuple, req.zone);
 	if (!e) {
 		if (!(nlh->nlmsg_flags & NLM_F_CREATE))
 			return -ENOENT;
-		return create_expect(srv, cl, nlh, &req, &tuple);
+		return create_expect(t, portid, nlh, &req, &tuple);
 	}
 	if (nlh->nlmsg_flags & NLM_F_EXCL)
 		return -EEXIST;
 	/* ctnetlink_change_expect(): only the timeout can change */
 	if (req.present & CTNL_HAS(CTA_EXPECT_TIMEOUT))
-		e->expires = srv->table->now + (uint64_t)req.timeout * CT_NSEC_PER_SEC;
+		e->expires = t->now + (uint64_t)req.timeout * CT_NSEC_PER_SEC;
 	return 0;
+}
+
+static int exp_new(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
+{
+	return ctnl_exp_new(srv->table, nlh, client_portid(cl));
 }
 
 static int exp_get_stats_cpu(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)

@@ -49,6 +49,7 @@ enum sc_kind {
 	SC_DELETE,		/* conntrack -D */
 	SC_FLUSH,		/* conntrack -F */
 	SC_LISTENER,		/* conntrack -E started (on) or stopped (off) */
+	SC_INSERT_EXPECT,	/* an expectation from userspace: an EXP_NEW message (in pkt) */
 	/* what must be true */
 	SC_X_VERDICT, SC_X_CTINFO, SC_X_INVALID, SC_X_ENTRY, SC_X_NO_ENTRY,
 	SC_X_TABLE, SC_X_EVENTS, SC_X_STATS, SC_X_COUNT,
@@ -85,7 +86,7 @@ struct sc_step {
 	char *text;		/* the line as written (trimmed), for messages */
 	uint64_t at_ns;		/* time since the start of the scenario */
 
-	/* SC_PACKET */
+	/* SC_PACKET; SC_INSERT_EXPECT: the netlink message */
 	enum sc_side side;	/* which interface it arrives on */
 	uint8_t *pkt;
 	size_t len;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "proto/ctnl.h"
 #include "ctsim/packet.h"
 #include "ctsim/scenario.h"
 #include "ctsim/settings.h"
@@ -1652,6 +1653,106 @@ static void parse_expect(struct pctx *x, unsigned i, const struct lines *L, size
 	}
 }
 
+/* The ports of a tuple (CTA_PROTO_*_PORT) for the protocols that have them. */
+static uint32_t port_fields(uint8_t l4num)
+{
+	switch (l4num) {
+	case IPPROTO_TCP: case IPPROTO_UDP: case 136 /* UDP-Lite */:
+	case IPPROTO_SCTP: case 33 /* DCCP */:
+		return CT_TF_SPORT | CT_TF_DPORT;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * insert expect PROTO A[:SPORT] > B:DPORT master PROTO C:P > D:P [timeout N]
+ *
+ * An expectation created from userspace, as `conntrack -I expect` or
+ * `ctctl expect add` would: the IPCTNL_MSG_EXP_NEW message is built here
+ * (exact addresses, exact destination port, source port exact unless it is
+ * 0 or left out), and the same bytes go to ctsim's ctnetlink code and, in
+ * --kernel mode, to the kernel.
+ */
+static void parse_insert_expect(struct pctx *x, unsigned i)
+{
+	unsigned m = i, t = 0, nt = x->nt;
+	struct sc_entry ee, me;
+	struct ctnl_exp req;
+	uint64_t timeout = 300;
+	uint8_t buf[512];
+	struct nlmsghdr *nlh;
+	struct sc_step *s;
+	size_t alen;
+
+	while (m < nt && !is(x, m, "master"))
+		m++;
+	if (m == nt) {
+		tok_error(x, nt, "insert expect TUPLE master TUPLE [timeout N]: the master is missing");
+		return;
+	}
+	for (t = m + 1; t < nt && !is(x, t, "timeout"); t++)
+		;
+	if (t < nt && (!tok_num(x, t + 1, 0xffffffffu, &timeout, "timeout") || t + 2 < nt)) {
+		if (t + 2 < nt)
+			tok_error(x, t + 2, "nothing may follow the timeout");
+		return;
+	}
+	x->nt = m;		/* the expected tuple ends at "master" */
+	if (!parse_entry(x, i, &ee, false)) {
+		x->nt = nt;
+		return;
+	}
+	x->nt = t;		/* the master's at "timeout" */
+	if (!parse_entry(x, m + 1, &me, false)) {
+		x->nt = nt;
+		return;
+	}
+	x->nt = nt;
+	if (!port_fields(ee.orig.l4num) || !port_fields(me.orig.l4num) ||
+	    !(ee.fields & SC_F_PORTS) || !(me.fields & SC_F_PORTS)) {
+		tok_error(x, port_fields(ee.orig.l4num) && (ee.fields & SC_F_PORTS) ? m + 1 : i,
+			  "expectations here are for TCP/UDP-like tuples with ports "
+			  "(e.g. tcp s:0 > c:50000)");
+		return;
+	}
+	if (ee.orig.l3num != me.orig.l3num) {
+		tok_error(x, m + 1, "the master's family differs from the expectation's");
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.present = CTNL_HAS(CTA_EXPECT_TUPLE) | CTNL_HAS(CTA_EXPECT_MASK) |
+		      CTNL_HAS(CTA_EXPECT_MASTER) | CTNL_HAS(CTA_EXPECT_TIMEOUT);
+	req.tuple.t = ee.orig;
+	req.tuple.present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM |
+			    port_fields(ee.orig.l4num);
+	req.master.t = me.orig;
+	req.master.present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM |
+			     port_fields(me.orig.l4num);
+	alen = ee.orig.l3num == AF_INET6 ? 16 : 4;
+	req.mask.t.l3num = ee.orig.l3num;
+	req.mask.t.l4num = ee.orig.l4num;
+	memset(&req.mask.t.src, 0xff, alen);
+	memset(&req.mask.t.dst, 0xff, alen);
+	req.mask.t.sport = ee.orig.sport ? 0xffff : 0;
+	req.mask.t.dport = 0xffff;
+	req.mask.present = req.tuple.present;
+	req.timeout = (uint32_t)timeout;
+	nlh = ctnl_msg_start(buf, sizeof(buf), CTNL_MSG(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW),
+			     NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 1, 0,
+			     ee.orig.l3num, 0, 0);
+	if (!nlh || ctnl_exp_put(nlh, sizeof(buf), &req) < 0) {
+		tok_error(x, i, "cannot build the request");
+		return;
+	}
+	s = add_step(x, SC_INSERT_EXPECT);
+	s->pkt = malloc(nlh->nlmsg_len);
+	if (!s->pkt)
+		abort();
+	memcpy(s->pkt, buf, nlh->nlmsg_len);
+	s->len = nlh->nlmsg_len;
+}
+
 static void set_header(struct pctx *x, const char *line)
 {
 	static const char *const keys[] = { "title", "shows", "source", "waits-for", "emulator-only" };
@@ -1846,6 +1947,9 @@ static void parse_lines(struct pctx *x, struct lines *L)
 				continue;
 			}
 			tok_str(x, i + 1, add_step(x, SC_LISTENER)->word, 8);
+		} else if (is(x, i, "insert") && is(x, i + 1, "expect")) {
+			parse_insert_expect(x, i + 2);
+			x->started = true;
 		} else if (is(x, i, "insert") || is(x, i, "delete")) {
 			bool ins = is(x, i, "insert");
 			struct sc_entry e;

@@ -825,6 +825,15 @@ static void step(struct run *r, const struct sc_step *s)
 		if ((e2 = do_insert(r, &s->e)) && r->log)
 			fprintf(r->log, "  %8.3f  %s: %s\n", (double)s->at_ns / 1e9, s->text, e2);
 		break;
+	case SC_INSERT_EXPECT: {
+		/* the EXP_NEW message through ctnetlink's own code (ctnl_expect.c) */
+		int err = ctnl_exp_new(&r->table, (const struct nlmsghdr *)s->pkt, 0);
+
+		if (err && r->log)
+			fprintf(r->log, "  %8.3f  %s: %s\n", (double)s->at_ns / 1e9, s->text,
+				strerror(-err));
+		break;
+	}
 	case SC_DELETE:
 		ct_table_for_each(&r->table, delete_one, (void *)&s->e);
 		break;

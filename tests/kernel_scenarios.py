@@ -51,6 +51,7 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -59,6 +60,7 @@ from pathlib import Path
 CONNTRACK = shutil.which("conntrack") or "/usr/sbin/conntrack"
 NFT = shutil.which("nft") or "/usr/sbin/nft"
 CLONE_NEWNET = 0x40000000
+NETLINK_NETFILTER = 12
 STATES = ("new", "established", "related", "invalid", "untracked")
 STATS = ("invalid", "error", "drop", "early_drop", "insert_failed")
 TOLERANCE = 2           # seconds, remaining timeouts
@@ -146,18 +148,35 @@ class KernelRouter:
         self.socks = {side: self._sock_in(self.ns[side]) for side in ("client", "server")}
 
     @staticmethod
-    def _sock_in(ns):
+    def _sock_in(ns, family=socket.AF_PACKET, kind=socket.SOCK_DGRAM, proto=0):
+        """A socket made inside netns @ns (it stays there)."""
         me = os.open("/proc/self/ns/net", os.O_RDONLY)
         fd = os.open("/var/run/netns/" + ns, os.O_RDONLY)
         try:
             if _libc.setns(fd, CLONE_NEWNET) != 0:
                 raise OSError(ctypes.get_errno(), "setns")
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM)
+            s = socket.socket(family, kind, proto)
         finally:
             _libc.setns(me, CLONE_NEWNET)
             os.close(fd)
             os.close(me)
         return s
+
+    def netlink(self, msg):
+        """Send one ctnetlink request to the router's kernel; its errno (0: ACK)."""
+        nl = self._sock_in(self.ns["router"], socket.AF_NETLINK, socket.SOCK_RAW,
+                           NETLINK_NETFILTER)
+        try:
+            nl.bind((0, 0))
+            nl.sendto(msg, (0, 0))
+            nl.settimeout(2)
+            while True:
+                data = nl.recv(65536)
+                mlen, mtype = struct.unpack_from("=IH", data)
+                if mtype == 2:          # NLMSG_ERROR
+                    return -struct.unpack_from("=i", data, 16)[0]
+        finally:
+            nl.close()
 
     def send(self, side, pkt):
         proto = 0x86DD if pkt[0] >> 4 == 6 else 0x0800
@@ -336,6 +355,8 @@ def kernel_run(exp, max_duration):
                 k.load_ruleset(ruleset)
             elif kind in ("insert", "delete"):
                 k.rtr(CONNTRACK, *s["conntrack"], check=False)
+            elif kind == "netlink":     # the same request bytes ctsim handled
+                k.netlink(bytes.fromhex(s["hex"]))
             elif kind == "flush":
                 k.rtr(CONNTRACK, "-F", check=False)
             elif kind == "listener":

@@ -51,6 +51,8 @@ from kernel_scenarios import (CLONE_NEWNET, CONNTRACK, NFT, STATS, Skip, _libc, 
                               ctsim_json, diff, sh, stats_sum)
 import ctypes
 
+import wire
+
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 HOSTDROP = ("table inet hostdrop {\n"
@@ -206,7 +208,7 @@ def check_replayable(exp, max_duration):
             continue
         start = False
         if s["kind"] not in ("packet", "expect", "insert", "delete", "flush", "ruleset",
-                             "reload", "listener"):
+                             "reload", "listener", "netlink"):
             raise Skip(f"line {s['line']}: a {s['kind']} step during the run")
 
 
@@ -256,6 +258,12 @@ def live_run(a, exp, prefix):
                     lab.exec(CONNTRACK, *s["conntrack"])
                 elif s["kind"] == "flush":
                     lab.exec(CONNTRACK, "-F")
+                elif s["kind"] == "netlink":    # the request bytes, to the daemon's socket
+                    conn = wire.CtsimConn(lab.socket)
+                    try:
+                        conn.exchange(bytes.fromhex(s["hex"]))
+                    finally:
+                        conn.close()
                 elif s["kind"] in ("ruleset", "reload"):
                     if s["kind"] == "ruleset":
                         (lab.work / "ruleset").write_text(s["ruleset"] or "")

@@ -102,6 +102,13 @@ MALFORMED = [
     ("host c 10.0.0.1\nhost s 10.0.0.2\nexpect expectations\n",
      "bad.ct:3:21-21: Error: expect expectations { ... }: the lines follow, up to a line with "
      "just }\nexpect expectations\n                    ^\n"),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\ninsert expect tcp s:0 > c:5000 timeout 3\n",
+     "bad.ct:3:42-42: Error: insert expect TUPLE master TUPLE [timeout N]: the master is "
+     "missing\ninsert expect tcp s:0 > c:5000 timeout 3\n" + " " * 41 + "^\n"),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\ninsert expect icmp s > c master tcp c:1 > s:21\n",
+     "bad.ct:3:15-18: Error: expectations here are for TCP/UDP-like tuples with ports (e.g. "
+     "tcp s:0 > c:50000)\ninsert expect icmp s > c master tcp c:1 > s:21\n" + " " * 14 +
+     "^^^^\n"),
     ("host c 10.0.0.1\nhost s 10.0.0.2\nset nf_bogus 1\n",
      'bad.ct:3:5-12: Error: unknown setting "nf_bogus"\nset nf_bogus 1\n    ^^^^^^^^\n'),
     ("host c 10.0.0.1\nhost s 10.0.0.2\nruleset {\ntable inet t {\n\tchain f {\n"
@@ -113,8 +120,8 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize("text,err", MALFORMED,
-                         ids=["host", "packet", "tcpflag", "time", "expect", "expect-block", "set",
-                              "ruleset"])
+                         ids=["host", "packet", "tcpflag", "time", "expect", "expect-block",
+                              "insert-expect-master", "insert-expect-proto", "set", "ruleset"])
 def test_malformed_is_located_and_nothing_runs(tmp_path, text, err):
     (tmp_path / "bad.ct").write_text(text)
     # a good file next to it does not run either
@@ -190,18 +197,22 @@ def test_live_compare_reports_differences():
         sys.path.pop(0)
     entry = ("udp      17 29 src=10.0.1.2 dst=10.0.2.2 sport=1 dport=2 [UNREPLIED] "
              "src=10.0.2.2 dst=10.0.1.2 sport=2 dport=1 mark=0 use=1")
+    exp = ("300 proto=6 src=10.0.2.2 dst=10.0.1.2 sport=0 dport=5000 mask-src=255.255.255.255 "
+           "mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.1.2 "
+           "master-dst=10.0.2.2 sport=1 dport=21 class=0 helper=ftp")
     sim = {"trace": [{"line": 3, "ctinfo": "new", "verdict": "drop"}], "table": [],
-           "events": [], "stats": "cpu=0 found=0 invalid=0 drop=0\n"}
+           "events": [], "stats": "cpu=0 found=0 invalid=0 drop=0\n", "expectations": [exp]}
     live = ([{"line": 3, "verdict": "accept"}], [entry], ["[NEW] " + entry],
-            "cpu=0 found=0 invalid=0 drop=0\n")
+            "cpu=0 found=0 invalid=0 drop=0\n", [])
     d = live_scenarios.compare(sim, live)
     assert "line 3: verdict: offline drop, live accept" in d
     assert "conntrack -L (- offline, + live):\n+ udp 17 29" in d
+    assert "conntrack -L expect (- offline, + live):\n- 300 proto=6" in d
     assert "conntrack -E" in d
     # timeouts within 2 s and the address family column are normalised away
-    sim = {"trace": [], "table": [entry], "events": [], "stats": ""}
+    sim = {"trace": [], "table": [entry], "events": [], "stats": "", "expectations": [exp]}
     assert live_scenarios.compare(sim, ([], ["ipv4     2 " + entry.replace("29", "27", 1)],
-                                        [], "")) == ""
+                                        [], "", [exp.replace("300", "298", 1)])) == ""
 
 
 @needs_kernel

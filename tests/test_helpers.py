@@ -157,7 +157,7 @@ def test_expect_commands_vs_kernel(ctsim, kernel_ns):
                 break
             time.sleep(0.1)
         else:
-            pytest.skip("the kernel did not attach the ftp helper (nf_conntrack_ftp missing?)")
+            pytest.fail("the kernel did not attach the ftp helper (nf_conntrack_ftp missing?)")
         assert ctsim_master(ctsim) is None
         steps = [("-I", "expect", *EXP_ARGS), ("-I", "expect", *EXP_ARGS),
                  ("-L", "expect"), ("-G", "expect", "-s", "127.0.0.1", "-d", "127.0.0.1",

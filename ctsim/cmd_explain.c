@@ -1,9 +1,49 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cmd_explain.c — `ctsim explain tcp`: the teaching views of the trackers. */
+/* cmd_explain.c — `ctsim explain tcp|helpers`: the teaching views of the
+ * trackers and of the conntrack helpers. */
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include "ctsim/cmd.h"
+#include "ctsim/helper.h"
 #include "ctsim/proto_tcp.h"
+
+/* Every registered helper: its name and protocol as nft's `ct helper`
+ * object names them, its expectation classes with their policy
+ * (struct nf_conntrack_expect_policy), what it reads, the kernel module. */
+static void print_helpers(FILE *f)
+{
+	const struct ct_helper *h;
+
+	fprintf(f, "Conntrack helpers. Attach one with an nft object and a rule, e.g.\n"
+		   "  ct helper ftp-21 { type \"ftp\" protocol tcp; }\n"
+		   "  ... tcp dport 21 ct helper set \"ftp-21\"\n"
+		   "(no helper is attached by port alone: the kernel's nf_conntrack_helper\n"
+		   "sysctl, which did that, is gone).\n\n");
+	fprintf(f, "%-11s %-5s %-6s %-22s %s\n", "type", "proto", "family", "class: max, timeout",
+		"reads / expects (kernel module)");
+	for (size_t i = 0; (h = ct_helper_at(i)); i++) {
+		for (unsigned c = 0; c <= h->expect_class_max && c < CT_HELPER_CLASS_MAX; c++) {
+			char pol[40];
+
+			snprintf(pol, sizeof(pol), "%u %s: %u, %u s", c,
+				 h->policy[c].name ? h->policy[c].name : "-",
+				 h->policy[c].max_expected, h->policy[c].timeout);
+			if (c == 0)
+				fprintf(f, "%-11s %-5s %-6s %-22s %s%s%s%s\n", h->name,
+					h->l4num == IPPROTO_TCP ? "tcp" : "udp",
+					h->l3num == AF_INET ? "ip" : "inet", pol,
+					h->what ? h->what : "", h->module ? " (" : "",
+					h->module ? h->module : "", h->module ? ")" : "");
+			else
+				fprintf(f, "%-11s %-5s %-6s %s\n", "", "", "", pol);
+		}
+	}
+	fprintf(f, "\nfamily ip: the kernel registers it for IPv4 only (an inet object then\n"
+		   "attaches it to IPv4 connections only). max 0 = no limit per master;\n"
+		   "all expectations are bounded by nf_conntrack_expect_max.\n");
+}
 
 int cmd_explain(int argc, char **argv)
 {
@@ -11,8 +51,13 @@ int cmd_explain(int argc, char **argv)
 		ct_tcp_print_table(stdout);
 		return 0;
 	}
-	fprintf(stderr, "Usage: ctsim explain tcp\n"
-			"  prints the TCP tracker's transition table (direction x flags x state),\n"
-			"  with the reason for every cell, as in nf_conntrack_proto_tcp.c\n");
+	if (argc == 2 && strcmp(argv[1], "helpers") == 0) {
+		print_helpers(stdout);
+		return 0;
+	}
+	fprintf(stderr, "Usage: ctsim explain tcp|helpers\n"
+			"  tcp      the TCP tracker's transition table (direction x flags x state),\n"
+			"           with the reason for every cell, as in nf_conntrack_proto_tcp.c\n"
+			"  helpers  the conntrack helpers: types, protocols, expectation policies\n");
 	return 2;
 }

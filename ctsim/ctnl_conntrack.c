@@ -265,7 +265,8 @@ static int change_helper(struct ct_table *t, struct conn *c, const struct ctnl_c
 		}
 		return 0;
 	}
-	if (!(h = ct_helper_find(req->helper, c->th[CT_DIR_ORIG].tuple.l4num)))
+	if (!(h = ct_helper_find(req->helper, c->th[CT_DIR_ORIG].tuple.l3num,
+					c->th[CT_DIR_ORIG].tuple.l4num)))
 		return -EOPNOTSUPP;
 	if (c->ext && (c->ext->has & CONN_EXT_HELPER))
 		return !strcmp(c->ext->helper, h->name) ? 0 : -EBUSY;
@@ -376,7 +377,7 @@ static int create_conntrack(struct server *srv, struct client *cl, const struct 
 	if ((req->present & CTNL_HAS(CTA_HELP)) && req->helper[0]) {
 		/* __nf_conntrack_helper_find(); nf_ct_helper_ext_add(),
 		 * IPS_HELPER "disable helper auto-assignment for this entry" */
-		const struct ct_helper *h = ct_helper_find(req->helper, otuple->l4num);
+		const struct ct_helper *h = ct_helper_find(req->helper, otuple->l3num, otuple->l4num);
 
 		err = -EOPNOTSUPP;
 		if (!h)

@@ -335,7 +335,8 @@ static int create_expect(struct ct_table *t, uint32_t portid, const struct nlmsg
 	if (!(m = ct_table_find(t, &mt, &zone, CT_DIR_ORIG, NULL)))
 		return -ENOENT;
 	if (req->present & CTNL_HAS(CTA_EXPECT_HELP_NAME)) {
-		helper = ct_helper_find(req->helper, m->th[CT_DIR_ORIG].tuple.l4num);
+		helper = ct_helper_find(req->helper, m->th[CT_DIR_ORIG].tuple.l3num,
+					m->th[CT_DIR_ORIG].tuple.l4num);
 		if (!helper)
 			return -EOPNOTSUPP;
 	}

@@ -42,17 +42,27 @@ struct ct_helper_ctx {
 
 struct ct_helper {
 	const char *name;		/* "ftp": what `type "ftp"` and CTA_HELP name */
+	uint8_t l3num;			/* AF_INET: registered for IPv4 only (irc, pptp,
+					 * netbios-ns, snmp); 0: for both families */
 	uint8_t l4num;			/* IPPROTO_TCP / IPPROTO_UDP */
 	unsigned expect_class_max;	/* highest class number */
 	struct ct_exp_policy policy[CT_HELPER_CLASS_MAX];
 	size_t data_len;		/* private per-master state (nf_ct_helper_ext_add()) */
 	/* Returns CT_ACCEPT or CT_DROP. */
 	int (*help)(struct ct_helper_ctx *x);
+	/* helper->destroy(): the master is being deleted (NULL: nothing). */
+	void (*destroy)(struct ct_table *t, struct conn *ct);
+	/* For `ctsim explain helpers`: what it reads and what it expects,
+	 * and the kernel module it emulates. */
+	const char *what, *module;
 };
 
 /** ct_helper_find - __nf_conntrack_helper_find(): the helper @name for
- *  transport @l4num (any family), or NULL. */
-const struct ct_helper *ct_helper_find(const char *name, uint8_t l4num);
+ *  family @l3num (AF_INET, AF_INET6; 0: either) and transport @l4num, or NULL. */
+const struct ct_helper *ct_helper_find(const char *name, uint8_t l3num, uint8_t l4num);
+
+/** ct_helper_at - the @i-th registered helper, NULL past the last (for listings). */
+const struct ct_helper *ct_helper_at(size_t i);
 
 /** ct_helper_of - the registered helper attached to @ct, or NULL. */
 const struct ct_helper *ct_helper_of(const struct conn *ct);
@@ -75,11 +85,51 @@ int ct_helper_run(struct ct_core *core, struct ct_skb *skb);
  */
 void ct_helper_log(struct ct_helper_ctx *x, const char *why);
 
+/**
+ * ct_helper_note - say why a helper looked no further at a packet when that
+ * is not an error the kernel counts (its pr_debug()s): shown by traces
+ * (`ctsim scenario run -v`) next to the packet; no counter changes.
+ */
+void ct_helper_note(struct ct_helper_ctx *x, const char *why);
+
+/** ct_helper_destroy - nf_ct_helper_destroy(): from ct_table_delete(), the
+ *  destroy() of @ct's helper, if it has one. */
+void ct_helper_destroy(struct ct_table *t, struct conn *ct);
+
 /* The helpers (one file each in helpers/). */
 extern const struct ct_helper ct_helper_ftp;
 extern const struct ct_helper ct_helper_tftp;
 extern const struct ct_helper ct_helper_irc;
 extern const struct ct_helper ct_helper_sip;
+extern const struct ct_helper ct_helper_pptp;
+extern const struct ct_helper ct_helper_sip_tcp;
+extern const struct ct_helper ct_helper_amanda;
+extern const struct ct_helper ct_helper_sane;
+extern const struct ct_helper ct_helper_netbios_ns;
+extern const struct ct_helper ct_helper_snmp;
+
+/* helpers/broadcast.c: what nf_conntrack_broadcast_help() reads from the
+ * packet's socket and route (ctsim's packets have no socket: all false). */
+struct ct_bcast_ifa {
+	uint32_t broadcast, mask;	/* ifa_broadcast, ifa_mask (network order) */
+	bool secondary;			/* IFA_F_SECONDARY */
+};
+struct ct_bcast_route {
+	bool local_socket;		/* skb->sk, of the entry's netns */
+	bool broadcast;			/* rt->rt_flags & RTCF_BROADCAST */
+	const struct ct_bcast_ifa *ifa;	/* the output device's IPv4 addresses */
+	size_t nifa;
+};
+
+/**
+ * ct_broadcast_help - nf_conntrack_broadcast_help(): for a locally
+ * generated IPv4 broadcast in the original direction (@rt), a PERMANENT
+ * expectation of the answers from the destination's subnet to the sender,
+ * source port @helper_port, and the master refreshed to @timeout seconds.
+ * Always returns CT_ACCEPT.
+ */
+int ct_broadcast_help(struct ct_helper_ctx *x, const struct ct_bcast_route *rt,
+		      uint16_t helper_port, unsigned timeout);
 
 /* nf_conntrack_ftp's `loose` parameter: expect announced addresses other
  * than the sender's (default false). */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "ctsim/expect.h"
+#include "ctsim/gre_keymap.h"
 #include "ctsim/helper.h"
 #include "ctsim/l4proto.h"
 #include "ctsim/pipeline.h"
@@ -242,6 +243,7 @@ static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
 		*reason = skb->pkt.l4_reason ? skb->pkt.l4_reason : CT_INV_NO_TUPLE;
 		return 0;
 	}
+	ct_gre_tuple_srckey(t, &skb->pkt, &tuple);	/* gre_pkt_to_tuple()'s keymap */
 	/* Look up with the zone id of the original direction, then, for a
 	 * directional zone, with the reply direction's. */
 	ct = ct_table_find(t, &tuple, &skb->zone, CT_DIR_ORIG, &dir);

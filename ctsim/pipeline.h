@@ -62,6 +62,9 @@ struct ct_skb {
 	struct ct_zone zone;		/* template: `ct zone set` before -200 */
 	char helper[16];		/* template: `ct helper set` */
 	uint32_t cached_events;		/* CT_EV() bits, delivered by ct_skb_done() */
+	char helper_note[80];		/* what the entry's helper did with it, for traces
+					 * ("ftp: 1 expectation", "ftp: partial matching") */
+	bool helper_dropped;		/* the helper returned NF_DROP */
 };
 
 /** ct_skb_init - an skb for @data/@len (not parsed yet), zone 0, no entry. */

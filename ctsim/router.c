@@ -176,9 +176,11 @@ static int confirm(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 {
 	int v = ct_confirm(r->core, skb);
 
+	memcpy(r->last.helper, skb->helper_note, sizeof(r->last.helper));
 	if (v == CT_DROP) {
 		r->stats.conntrack_drop++;
-		r->last.why = "dropped at confirmation (clash)";
+		r->last.why = skb->helper_dropped ? "dropped by the conntrack helper"
+						  : "dropped at confirmation (clash)";
 		r->last.hook = hook;
 	}
 	return v;

@@ -51,6 +51,7 @@ struct router_trace {
 	enum ct_hook hook;		/* where it was decided */
 	const char *ct_state;		/* ct state as rules saw it */
 	const char *invalid_reason;	/* why conntrack called it invalid (kernel wording) */
+	char helper[80];		/* what a conntrack helper did with it ("" nothing) */
 };
 
 typedef void (*router_xmit_fn)(void *arg, int oif, const uint8_t *pkt, size_t len);

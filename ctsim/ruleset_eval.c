@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "ctsim/helper.h"
 #include "ctsim/ruleset.h"
 
 #define RS_JUMP_STACK	16	/* NFT_JUMP_STACK_SIZE */
@@ -255,10 +256,14 @@ static enum vcode rule_exec(const struct rs_rule *r, struct ct_skb *skb, struct 
 		case RS_S_CT_HELPER_SET: {
 			const struct rs_helper *h = s->u.helper.obj;
 
-			/* nft_ct_helper_obj_eval(): not on confirmed entries, and only
-			 * for the helper's transport protocol */
+			/* nft_ct_helper_obj_eval(): not on confirmed entries, only
+			 * for the helper's transport protocol, and only for a family
+			 * the object has a helper for (helper4 / helper6) */
 			if (h && skb->pkt.l4proto == h->l4proto &&
-			    !(skb->ct && (skb->ct->status & CT_S_CONFIRMED)))
+			    !(skb->ct && (skb->ct->status & CT_S_CONFIRMED)) &&
+			    (h->l3proto == RS_FAM_INET ||
+			     (h->l3proto == RS_FAM_IP) == (skb->pkt.family == AF_INET)) &&
+			    ct_helper_find(h->type, skb->pkt.family, h->l4proto))
 				snprintf(skb->helper, sizeof(skb->helper), "%s", h->type);
 			break;
 		}

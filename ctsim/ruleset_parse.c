@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "ctsim/helper.h"
 #include "ctsim/ruleset.h"
 
 /* ---------------------------------------------------------------------- */
@@ -1677,6 +1678,8 @@ static void parse_chain(struct parser *p, struct rs_table *tab)
 /* ct helper NAME { type "ftp" protocol tcp; [l3proto ip|ip6|inet;] } */
 static void parse_helper(struct parser *p, struct rs_table *tab)
 {
+	bool unknown = false;
+	struct tok *type_tok = NULL;
 	struct rs_helper *h;
 	char *name = parse_name(p, "helper");
 	struct tok *t;
@@ -1731,6 +1734,7 @@ static void parse_helper(struct parser *p, struct rs_table *tab)
 				goto skip;
 			}
 			h->l4proto = (uint8_t)pr->v;
+			type_tok = ty;
 		} else if (is_word(t, "l3proto")) {
 			t = next(p);
 			if (is_word(t, "ip"))
@@ -1756,6 +1760,25 @@ skip:
 	if (!h->type && p->nerr == nerr) {
 		err_tok(p, t, "ct helper \"%s\" needs a type line: type \"ftp\" protocol tcp", h->name);
 		goto fail;
+	}
+	/* nft_ct_helper_obj_init(): the kernel refuses an object whose helper
+	 * it does not have for the object's family (an inet object: for at
+	 * least one of them) and protocol; nft says "Could not process rule:
+	 * No such file or directory". Nothing of the object is created. */
+	if (type_tok && h->l4proto &&
+	    !ct_helper_find(h->type, h->l3proto == RS_FAM_IP ? AF_INET :
+			    h->l3proto == RS_FAM_IP6 ? AF_INET6 : 0, h->l4proto)) {
+		err_tok(p, type_tok, "Could not process rule: No such file or directory (no conntrack "
+			"helper \"%s\" for %s%s; `ctsim explain helpers` lists them)", h->type,
+			h->l3proto == RS_FAM_IP ? "ip " : h->l3proto == RS_FAM_IP6 ? "ip6 " : "",
+			h->l4proto == 6 ? "tcp" : "udp");
+		unknown = true;
+	}
+	if (unknown) {
+		free(h->name);
+		free(h->type);
+		free(h);
+		return;
 	}
 	tab->helpers = xrealloc(tab->helpers, (tab->nhelpers + 1) * sizeof(*tab->helpers));
 	tab->helpers[tab->nhelpers++] = h;

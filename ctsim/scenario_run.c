@@ -791,10 +791,11 @@ static void step(struct run *r, const struct sc_step *s)
 		fprintf(r->trace, "%u %s %s\n", s->line, r->last_state ? r->last_state : "none",
 			verdict_word(r->last_verdict));
 		if (r->log)
-			fprintf(r->log, "  %8.3f  %-60s -> %s, ct state %s%s%s\n",
+			fprintf(r->log, "  %8.3f  %-60s -> %s, ct state %s%s%s%s%s\n",
 				(double)s->at_ns / 1e9, s->text, verdict_word(r->last_verdict),
 				r->last_state ? r->last_state : "none", r->last_why ? ": " : "",
-				r->last_why ? r->last_why : "");
+				r->last_why ? r->last_why : "",
+				r->router.last.helper[0] ? "; helper " : "", r->router.last.helper);
 		return;
 	case SC_SET:
 		ct_settings_set(&r->settings, s->name, s->value, NULL, 0);

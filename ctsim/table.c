@@ -11,6 +11,8 @@
 #include "ctsim/table.h"
 #include "ctsim/event.h"
 #include "ctsim/expect.h"
+#include "ctsim/gre_keymap.h"
+#include "ctsim/helper.h"
 
 /* ---------------------------------------------------------------------- */
 /* Hashing                                                                 */
@@ -89,6 +91,7 @@ static void conn_free(struct ct_table *t, struct conn *c)
 	 * confirmed (TFTP expects on the first packet), then the reference
 	 * an expected entry holds on its master. */
 	ct_expect_remove_master(t, c, 0, false);
+	ct_gre_conn_free(t, c);	/* destroy_gre_conntrack() */
 	if (c->ext) {
 		struct conn *master = c->ext->master_ct;
 
@@ -107,6 +110,7 @@ void ct_table_destroy(struct ct_table *t)
 	struct conn *all = t->dying;
 
 	ct_expect_table_destroy(t);	/* no events, no master references */
+	ct_gre_keymap_flush(t);
 	/* Collect first, free after: an entry's two nodes may share a bucket. */
 	for (uint32_t b = 0; b < t->nbuckets; b++) {
 		for (struct ct_thash *h = t->buckets[b]; h; h = h->next) {
@@ -183,7 +187,9 @@ bool ct_table_delete(struct ct_table *t, struct conn *c, uint32_t portid, bool r
 		hash_unlink(t, &c->th[CT_DIR_REPLY]);
 		c->flags &= ~CONN_F_HASHED;
 	}
-	/* clean_from_lists(): destroy all pending expectations. */
+	/* nf_ct_delete_from_lists(): the helper's destroy() (PPTP kills its
+	 * GRE calls), then clean_from_lists(): all pending expectations. */
+	ct_helper_destroy(t, c);
 	ct_expect_remove_master(t, c, 0, false);
 	if (c->use > 1) {
 		c->flags |= CONN_F_DYING_LIST;

@@ -29,6 +29,7 @@
 
 struct ct_events;
 struct ct_expect_table;
+struct ct_gre_keymap;
 
 enum ct_dir { CT_DIR_ORIG = 0, CT_DIR_REPLY = 1 };
 
@@ -170,6 +171,7 @@ struct ct_table {
 	struct ct_clock *clock;
 	struct ct_events *events;	/* may be NULL */
 	struct ct_expect_table *expect;	/* expectations (ctsim/expect.c), created on first use */
+	struct ct_gre_keymap *gre_keymap; /* PPTP call ids (ctsim/gre_keymap.c), oldest first */
 };
 
 /**

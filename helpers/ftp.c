@@ -287,8 +287,12 @@ static int ftp_help(struct ct_helper_ctx *x)
 	ends_in_nl = data[datalen - 1] == '\n';
 	seq = p->tcp_seq + (uint32_t)datalen;
 
-	if (!find_nl_seq(p->tcp_seq, info, dir))
-		goto out_update_nl;	/* not at a line start */
+	if (!find_nl_seq(p->tcp_seq, info, dir)) {
+		/* not right after a '\n' seen in this direction (so never the
+		 * first line of a direction): not looked at */
+		ct_helper_note(x, "not at a line start, not parsed");
+		goto out_update_nl;
+	}
 
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.l3num = snd->l3num;
@@ -337,4 +341,6 @@ const struct ct_helper ct_helper_ftp = {
 	.policy = { { .max_expected = 1, .timeout = 5 * 60, .name = "ftp" } },
 	.data_len = sizeof(struct ftp_master),
 	.help = ftp_help,
+	.what = "PORT/EPRT from the client, 227/229 replies: the data connection",
+	.module = "nf_conntrack_ftp",
 };

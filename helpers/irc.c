@@ -171,9 +171,12 @@ static int irc_help(struct ct_helper_ctx *x)
 
 const struct ct_helper ct_helper_irc = {
 	.name = "irc",
+	.l3num = AF_INET,	/* registered for IPv4 only */
 	.l4num = IPPROTO_TCP,
 	.expect_class_max = 0,
 	.policy = { { .max_expected = IRC_MAX_DCC, .timeout = IRC_DCC_TIMEOUT, .name = "irc" } },
 	.data_len = 0,
 	.help = irc_help,
+	.what = "DCC CHAT/SEND/... in PRIVMSG: a connection to the offered port",
+	.module = "nf_conntrack_irc",
 };

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * sip.c — the SIP helper over UDP (net/netfilter/nf_conntrack_sip.c).
+ * sip.c — the SIP helper over UDP and TCP (net/netfilter/nf_conntrack_sip.c).
  *
  * Every datagram of the signalling flow (attached by the ruleset, e.g.
  * `ct helper sip-5060 { type "sip" protocol udp; }`) is read as one SIP
- * message, as sip_help_udp() does (Content-Length is not used over UDP):
+ * message, as sip_help_udp() does (Content-Length is not used over UDP).
+ * Over TCP (`... protocol tcp;`, a second helper of the same name, as the
+ * kernel registers) each data segment of an established connection is cut
+ * into messages by their Content-Length, without reassembly across
+ * segments (sip_help_tcp()). Each message:
  *
  *   requests   INVITE    flush the media expectations, then the SDP body
  *              UPDATE, ACK, PRACK  the SDP body
@@ -40,7 +44,7 @@
  * Expires saturates; a REGISTER refresh is capped at INT_MAX jiffies
  * (the kernel's `expires * HZ` wraps in 32 bits).
  *
- * Not emulated: SIP over TCP, NAT (nf_nat_sip hooks, forced_dport),
+ * Not emulated: NAT (nf_nat_sip hooks and the TCP sequence adjustment, forced_dport),
  * sip_external_media, the module parameters other than their defaults.
  */
 #include <arpa/inet.h>
@@ -294,11 +298,13 @@ static size_t sdp_addr_len(uint8_t l3, const char *p, const char *lim, size_t *s
 	return (size_t)(q - p);
 }
 
-enum { H_CSEQ, H_CONTACT, H_EXPIRES };
+enum { H_CSEQ, H_CONTACT, H_EXPIRES, H_CONTENT_LENGTH };
 static const struct sip_header sip_hdrs[] = {
 	[H_CSEQ]	= { "CSeq", NULL, NULL, 4, 0, 0, digits_len },
 	[H_CONTACT]	= { "Contact", "m", "sip:", 7, 1, 4, skp_epaddr_len },
 	[H_EXPIRES]	= { "Expires", NULL, NULL, 7, 0, 0, digits_len },
+	/* only sip_help_tcp() uses it, to find where a message ends */
+	[H_CONTENT_LENGTH] = { "Content-Length", "l", NULL, 14, 1, 0, digits_len },
 };
 
 enum { SDP_VERSION, SDP_CONNECTION, SDP_MEDIA, SDP_UNSPEC };
@@ -1019,11 +1025,34 @@ static int process_sip_request(struct sip_msg *m)
 	return CT_ACCEPT;
 }
 
+/* process_sip_msg() without NAT: a request or a response. */
+static int process_sip_msg(struct sip_msg *m)
+{
+	if (m->len < 8 || strncasecmp(m->d, "SIP/2.0 ", 8) != 0)
+		return process_sip_request(m);
+	return process_sip_response(m);
+}
+
+/* nf_ct_refresh(ct, sip_timeout * HZ): every packet with payload, over UDP
+ * and TCP alike, before anything is parsed. Over TCP this replaces the
+ * tracker's ESTABLISHED timeout (5 days) that tcp_packet() just set: a SIP
+ * connection lists 3600 after data, 432000 after a bare ACK. */
+static void sip_refresh(struct ct_helper_ctx *x)
+{
+	struct ct_table *t = x->core->table;
+	struct conn *ct = x->ct;
+
+	if (ct->status & CT_S_FIXED_TIMEOUT)
+		return;
+	conn_set_timeout(t, ct, SIP_TIMEOUT);
+	if (!(ct->status & CT_S_CONFIRMED))
+		ct->expires -= t->now;
+}
+
 /* sip_help_udp() */
 static int sip_help_udp(struct ct_helper_ctx *x)
 {
 	const struct ct_pkt *p = &x->skb->pkt;
-	struct ct_table *t = x->core->table;
 	struct conn *ct = x->ct;
 	size_t dataoff = (size_t)p->l4off + 8, end = (size_t)p->l4off + p->l4len;
 	struct sip_msg m;
@@ -1032,31 +1061,118 @@ static int sip_help_udp(struct ct_helper_ctx *x)
 		end = p->len;
 	if (p->l4len < 8 || dataoff >= end)
 		return CT_ACCEPT;	/* no data */
-	/* nf_ct_refresh(ct, sip_timeout * HZ) */
-	if (!(ct->status & CT_S_FIXED_TIMEOUT)) {
-		conn_set_timeout(t, ct, SIP_TIMEOUT);
-		if (!(ct->status & CT_S_CONFIRMED))
-			ct->expires -= t->now;
-	}
+	sip_refresh(x);
 	m = (struct sip_msg){ .x = x, .d = (const char *)p->data + dataoff,
 			      .len = end - dataoff, .l3num = ct->th[CT_DIR_ORIG].tuple.l3num };
 	if (m.len < strlen("SIP/2.0 200"))
 		return CT_ACCEPT;
-	if (strncasecmp(m.d, "SIP/2.0 ", 8) != 0)
-		return process_sip_request(&m);
-	return process_sip_response(&m);
+	return process_sip_msg(&m);
+}
+
+/*
+ * sip_help_tcp(): the messages of one segment, one after the other. A
+ * message is framed by its Content-Length: the first `Content-Length:` /
+ * `l:` header at a line start anywhere in the rest of the segment (the
+ * search is not confined to the headers, nor to this message), then the
+ * first CRLF CRLF after its number, then that many body bytes. The kernel
+ * does not reassemble: when no Content-Length or no CRLF CRLF is found the
+ * rest of the segment is ignored, and when the body goes past the segment
+ * the rest is accepted unread (a message split over segments is never
+ * seen, not even its complete first part). A message that makes the
+ * helper drop stops the walk; what earlier messages did stays.
+ *
+ * Hardening (docs/helpers.md): the kernel's Content-Length is a wrapping
+ * simple_strtoul() and the message length an unsigned int, so a length
+ * near 2^32 wraps to a short message that is then parsed; ctsim saturates
+ * and such a message runs past the segment (accepted unread).
+ */
+static int sip_help_tcp(struct ct_helper_ctx *x)
+{
+	const struct ct_pkt *p = &x->skb->pkt;
+	struct conn *ct = x->ct;
+	size_t dataoff, end, datalen;
+	const char *d;
+	int ret = CT_ACCEPT;
+
+	if (x->ctinfo != CT_INFO_ESTABLISHED && x->ctinfo != CT_INFO_ESTABLISHED_REPLY)
+		return CT_ACCEPT;
+	dataoff = (size_t)p->l4off + p->tcp_doff;
+	end = (size_t)p->l4off + p->l4len;
+	if (end > p->len)
+		end = p->len;
+	if (p->tcp_doff < 20 || dataoff >= end)
+		return CT_ACCEPT;	/* no data */
+	sip_refresh(x);
+	d = (const char *)p->data + dataoff;
+	datalen = end - dataoff;
+	if (datalen < strlen("SIP/2.0 200"))
+		return CT_ACCEPT;
+
+	for (;;) {
+		/* the rest of the segment, for the Content-Length search */
+		struct sip_msg rest = { .x = x, .d = d, .len = datalen,
+					.l3num = ct->th[CT_DIR_ORIG].tuple.l3num };
+		struct sip_msg m = rest;
+		const char *num_end, *q, *lim = d + datalen;
+		size_t off, mlen;
+		uint64_t msglen;
+		uint32_t clen;
+
+		if (get_header(&rest, 0, H_CONTENT_LENGTH, &off, &mlen) <= 0)
+			break;
+		clen = sip_strtoul(d + off, lim, 10, &num_end, NULL);
+		if (num_end == d + off)
+			break;
+		/* the end of the headers: the first CRLF CRLF after the number */
+		for (q = num_end; lim - q >= 4; q++)
+			if (q[0] == '\r' && q[1] == '\n' && q[2] == '\r' && q[3] == '\n')
+				break;
+		if (lim - q < 4)
+			break;
+		msglen = (uint64_t)(q + 4 - d) + clen;
+		if (msglen > datalen)
+			return CT_ACCEPT;	/* the body is not all here */
+		m.len = (size_t)msglen;
+		ret = process_sip_msg(&m);
+		if (ret != CT_ACCEPT)
+			break;
+		d += m.len;
+		datalen -= m.len;
+	}
+	return ret;
+}
+
+/* sip_exp_policy[]: the same for UDP and TCP. */
+#define SIP_POLICY { \
+	[SIP_EXPECT_SIGNALLING]	= { .max_expected = 1, .timeout = 3 * 60, .name = "signalling" }, \
+	[SIP_EXPECT_AUDIO]	= { .max_expected = 4, .timeout = 3 * 60, .name = "audio" }, \
+	[SIP_EXPECT_VIDEO]	= { .max_expected = 4, .timeout = 3 * 60, .name = "video" }, \
+	[SIP_EXPECT_IMAGE]	= { .max_expected = 2, .timeout = 3 * 60, .name = "image" }, \
 }
 
 const struct ct_helper ct_helper_sip = {
 	.name = "sip",
 	.l4num = IPPROTO_UDP,
 	.expect_class_max = SIP_EXPECT_MAX,
-	.policy = {
-		[SIP_EXPECT_SIGNALLING]	= { .max_expected = 1, .timeout = 3 * 60, .name = "signalling" },
-		[SIP_EXPECT_AUDIO]	= { .max_expected = 4, .timeout = 3 * 60, .name = "audio" },
-		[SIP_EXPECT_VIDEO]	= { .max_expected = 4, .timeout = 3 * 60, .name = "video" },
-		[SIP_EXPECT_IMAGE]	= { .max_expected = 2, .timeout = 3 * 60, .name = "image" },
-	},
+	.policy = SIP_POLICY,
 	.data_len = sizeof(struct sip_master),
 	.help = sip_help_udp,
+	.what = "INVITE/200 OK SDP: RTP+RTCP media; REGISTER: signalling",
+	.module = "nf_conntrack_sip",
+};
+
+/* The kernel registers "sip" for UDP and for TCP (nf_conntrack_sip_init()),
+ * two helpers with the same name and policy: `ct helper x { type "sip"
+ * protocol tcp; }` finds this one (ct_helper_find() is by name and l4
+ * protocol). Being a different helper matters: another call leg's media
+ * expectation is only "the same" for a master with the same helper. */
+const struct ct_helper ct_helper_sip_tcp = {
+	.name = "sip",
+	.l4num = IPPROTO_TCP,
+	.expect_class_max = SIP_EXPECT_MAX,
+	.policy = SIP_POLICY,
+	.data_len = sizeof(struct sip_master),
+	.help = sip_help_tcp,
+	.what = "the same over TCP (messages framed by Content-Length)",
+	.module = "nf_conntrack_sip",
 };

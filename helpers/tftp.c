@@ -44,4 +44,6 @@ const struct ct_helper ct_helper_tftp = {
 	.expect_class_max = 0,
 	.policy = { { .max_expected = 1, .timeout = 5 * 60, .name = "tftp" } },
 	.help = tftp_help,
+	.what = "RRQ/WRQ: the server's answer from any port",
+	.module = "nf_conntrack_tftp",
 };

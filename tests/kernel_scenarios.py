@@ -246,8 +246,19 @@ def diff(expected, actual, ordered):
     e = [norm(x) for x in expected if x.strip()]
     a = [norm(x) for x in actual if x.strip()]
     if not ordered:
+        # a listing: pair every line with an equal one anywhere (timeouts
+        # within the tolerance can sort differently), then list the rest
         e.sort()
         a.sort()
+        left, out = list(a), []
+        for x in e:
+            k = next((i for i, y in enumerate(left) if same_line(x, y)), None)
+            if k is None:
+                out.append("- " + x)
+            else:
+                out.append("  " + left.pop(k))
+        out += ["+ " + y for y in left]
+        return not left and all(o.startswith("  ") for o in out), "\n".join(out)
     out, eq = [], len(e) == len(a)
     i = j = 0
     while i < len(e) or j < len(a):

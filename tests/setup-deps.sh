@@ -14,6 +14,8 @@ PKGS=(
   libnl-utils strace
   # the classroom lab: real programs in the namespaces
   iputils-ping curl netcat-openbsd
+  # the lab's helper exercises (tests/test_lab_helpers.py): FTP, TFTP, SIP servers
+  python3-pyftpdlib tftpd-hpa sip-tester
 )
 
 missing=()

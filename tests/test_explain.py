@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""`ctsim explain tcp`: the TCP transition table as a teacher prints it."""
+"""`ctsim explain tcp|helpers`: the TCP transition table and the conntrack
+helpers, as a teacher prints them."""
 import subprocess
 
 from conftest import BUILD
@@ -22,4 +23,21 @@ def test_explain_tcp_prints_every_cell_with_a_reason():
 
 def test_explain_usage():
     res = subprocess.run([CTSIM, "explain", "udp"], capture_output=True, text=True, timeout=10)
-    assert res.returncode == 2 and "Usage: ctsim explain tcp" in res.stderr
+    assert res.returncode == 2 and "Usage: ctsim explain tcp|helpers" in res.stderr
+
+
+def test_explain_helpers_lists_types_and_policies():
+    res = subprocess.run([CTSIM, "explain", "helpers"], capture_output=True, text=True, timeout=10)
+    assert res.returncode == 0, res.stderr
+    rows = {tuple(l.split()[:2]): l for l in res.stdout.splitlines()
+            if l[:1].isalpha() and len(l.split()) > 3 and l.split()[1] in ("tcp", "udp")}
+    # the kernel's types and policies (nf_conntrack_*.c expect policies)
+    assert "inet   0 ftp: 1, 300 s" in rows[("ftp", "tcp")]
+    assert "ip     0 irc: 8, 300 s" in rows[("irc", "tcp")]     # IPv4 only
+    assert "0 tftp: 1, 300 s" in rows[("tftp", "udp")]
+    assert "0 irc: 8, 300 s" in rows[("irc", "tcp")]
+    assert "0 signalling: 1, 180 s" in rows[("sip", "udp")]
+    assert ("sip", "tcp") in rows
+    assert "1 audio: 4, 180 s" in res.stdout and "3 image: 2, 180 s" in res.stdout
+    # every row says what it reads and which kernel module it emulates
+    assert all("(nf_conntrack_" in l for l in rows.values()), rows

@@ -356,3 +356,37 @@ def test_usage_and_missing_file():
     r = ctsim("check", "/nonexistent/file.nft")
     assert r.returncode == 1
     assert "Could not open file" in r.stderr
+
+
+UNKNOWN_HELPER = ("table inet t {\n\tct helper h {\n\t\ttype \"bogus\" protocol tcp\n\t}\n"
+                  "\tct helper t69 {\n\t\ttype \"tftp\" protocol tcp\n\t}\n"
+                  "\tct helper i6 {\n\t\ttype \"irc\" protocol tcp\n\t\tl3proto ip6\n\t}\n"
+                  "\tct helper i46 {\n\t\ttype \"irc\" protocol tcp\n\t\tl3proto inet\n\t}\n}\n")
+
+
+def test_unknown_helper_type_is_refused(tmp_path):
+    """An object for a helper the kernel does not have (or not for that
+    protocol: tftp is UDP) cannot be created: nft fails with ENOENT, and so
+    does ctsim, at the type, with nothing applied."""
+    f = tmp_path / "h.nft"
+    f.write_text(UNKNOWN_HELPER)
+    r = ctsim("check", str(f))
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[:3] == [
+        f'{f}:3:8-14: Error: Could not process rule: No such file or directory (no conntrack '
+        'helper "bogus" for tcp; `ctsim explain helpers` lists them)',
+        '\t\ttype "bogus" protocol tcp', '\t\t     ^^^^^^^']
+    assert f'{f}:6:8-13: Error: Could not process rule: No such file or directory (no conntrack ' \
+           'helper "tftp" for tcp' in r.stderr
+    # irc is registered for IPv4 only: an ip6 object cannot exist, an inet one can
+    assert f'{f}:9:8-12: Error: Could not process rule: No such file or directory (no conntrack ' \
+           'helper "irc" for ip6 tcp' in r.stderr
+    assert r.stderr.count(": Error: ") == 3, r.stderr
+
+
+@needs_nft
+def test_unknown_helper_type_is_refused_by_nft(tmp_path):
+    f = tmp_path / "h.nft"
+    f.write_text(UNKNOWN_HELPER)
+    rc, err = nft_check(f)
+    assert rc != 0 and "No such file or directory" in err, err

@@ -227,3 +227,17 @@ def test_catalogue_agrees_with_kernel():
     skipped = [r for r in doc["scenarios"] if r["result"] == "skipped"]
     assert all(r["why"] for r in skipped)
     assert res.returncode == 0, res.stderr
+
+
+def test_verbose_shows_what_the_helper_did():
+    """-v tells, per packet, what the conntrack helper made of it."""
+    res = scenario("run", "-v", CATALOGUE / "ftp_port_partial.ct", check=0)
+    lines = res.stdout.splitlines()
+    cut = next(x for x in lines if 'data "PORT 10,66,1,2,19"' in x)
+    assert "-> drop" in cut and "dropped by the conntrack helper" in cut
+    assert "helper ftp: partial matching (packet dropped)" in cut
+    whole = next(x for x in lines if 'data "PORT 10,66,1,2,195,80' in x)
+    assert "-> accept" in whole and "helper ftp: 1 new expectation" in whole
+    res = scenario("run", "-v", CATALOGUE / "ftp_first_command_ignored.ct", check=0)
+    first = next(x for x in res.stdout.splitlines() if 'PORT 10,66,1,2,195,80' in x)
+    assert "helper ftp: not at a line start, not parsed" in first

@@ -2,9 +2,12 @@
 """The SIP helper (helpers/sip.c) against the kernel's nf_conntrack_sip.
 
 Scapy builds a SIP exchange over UDP (INVITE and 200 OK with SDP, a REGISTER
-and its 200 OK); the same capture goes through the kernel router namespace of
+and its 200 OK) and over TCP (the same messages framed by Content-Length,
+several in one segment, one split over two segments, REGISTER with
+transport=tcp); the same capture goes through the kernel router namespace of
 test_replay.py with `ct helper sip-5060 { type "sip" protocol udp; }` and
-through `ctsim replay` with the same ruleset. `conntrack -L expect` and
+`ct helper sip-tcp { type "sip" protocol tcp; }` and through `ctsim replay`
+with the same ruleset. `conntrack -L expect` and
 `conntrack -L -o extended` must agree (timeouts within 1 s).
 """
 
@@ -16,12 +19,14 @@ import pytest
 from conftest import CONNTRACK, assert_conntrack_equal
 from test_replay import C_IP, S_IP, Router, replay, split_output, write
 
-from scapy.all import IP, UDP, Raw  # noqa: E402  (test_replay skips without Scapy)
+from scapy.all import IP, TCP, UDP, Raw  # noqa: E402  (test_replay skips without Scapy)
 
 HELPER_TABLE = """table inet h {
     ct helper sip-5060 { type "sip" protocol udp; }
+    ct helper sip-tcp { type "sip" protocol tcp; }
     chain pre { type filter hook prerouting priority 0; policy accept;
         udp dport 5060 ct helper set "sip-5060"
+        tcp dport 5060 ct helper set "sip-tcp"
     }
 }
 """
@@ -97,6 +102,59 @@ def bye_pkt():
     return IP(src=S_IP, dst=C_IP) / UDP(sport=5060, dport=5060) / Raw(bye.encode())
 
 
+class TcpFlow:
+    """One TCP connection C_IP:sport -> S_IP:5060: handshake, then data
+    segments with the sequence numbers a stack would use."""
+
+    def __init__(self, sport=40000):
+        self.cp, self.sp = dict(sport=sport, dport=5060), dict(sport=5060, dport=sport)
+        self.cseq, self.sseq = 1000, 5000
+        self.pkts = [IP(src=C_IP, dst=S_IP) / TCP(**self.cp, flags="S", seq=999),
+                     IP(src=S_IP, dst=C_IP) / TCP(**self.sp, flags="SA", seq=4999, ack=1000),
+                     IP(src=C_IP, dst=S_IP) / TCP(**self.cp, flags="A", seq=1000, ack=5000)]
+
+    def send(self, client, data):
+        data = data.encode() if isinstance(data, str) else data
+        if client:
+            p = IP(src=C_IP, dst=S_IP) / TCP(**self.cp, flags="PA", seq=self.cseq, ack=self.sseq)
+            self.cseq += len(data)
+        else:
+            p = IP(src=S_IP, dst=C_IP) / TCP(**self.sp, flags="PA", seq=self.sseq, ack=self.cseq)
+            self.sseq += len(data)
+        self.pkts.append(p / Raw(data))
+        return self
+
+
+def tcp_msgs():
+    """The UDP exchange's messages, for TCP (their Content-Length is exact)."""
+    return [bytes(p[Raw].load) for p in sip_pkts()]
+
+
+def tcp_call(flow=None):
+    inv, ok, _, _ = tcp_msgs()
+    trying = b"SIP/2.0 100 Trying\r\nCSeq: 314159 INVITE\r\nContent-Length: 0\r\n\r\n"
+    return (flow or TcpFlow()).send(True, inv).send(False, trying + ok)
+
+
+def tcp_call_split():
+    inv, ok, _, _ = tcp_msgs()
+    return TcpFlow().send(True, inv[:300]).send(True, inv[300:]).send(False, ok).pkts
+
+
+def tcp_register():
+    reg = ("REGISTER sip:%s SIP/2.0\r\nVia: SIP/2.0/TCP %s:40001\r\nCSeq: 7 REGISTER\r\n"
+           "Contact: <sip:carol@%s:5070;transport=tcp>\r\nExpires: 3600\r\n"
+           "Content-Length: 0\r\n\r\n") % (S_IP, C_IP, C_IP)
+    ok = ("SIP/2.0 200 OK\r\nCSeq: 7 REGISTER\r\n"
+          "Contact: <sip:carol@%s:5070;transport=tcp>;expires=900\r\n"
+          "Content-Length: 0\r\n\r\n") % C_IP
+    return TcpFlow(40001).send(True, reg).send(False, ok).pkts
+
+
+def tcp_call_and_bye():
+    return tcp_call().send(False, bytes(bye_pkt()[Raw].load)).pkts
+
+
 # name -> (packets, number of expectations)
 CASES = {
     # INVITE: audio + video (RTP, RTCP each), 200 OK: audio; REGISTER + 200 OK
@@ -105,6 +163,15 @@ CASES = {
     "register_unanswered": (lambda: [sip_pkts()[0], sip_pkts()[2]], 5),
     # BYE flushes the media
     "call_and_bye": (lambda: sip_pkts()[:2] + [bye_pkt()], 0),
+    # over TCP: INVITE, then 100 Trying + 200 OK in one segment. The
+    # INVITE's Content-Length (97) ends its body before `m=video`: over TCP
+    # the message stops there, so only audio is expected (over UDP: video too)
+    "tcp_call": (lambda: tcp_call().pkts, 4),
+    # the INVITE split over two segments is not read; the 200 OK is
+    "tcp_call_split": (tcp_call_split, 2),
+    # REGISTER with transport=tcp: a TCP signalling expectation, activated
+    "tcp_register": (tcp_register, 1),
+    "tcp_call_and_bye": (tcp_call_and_bye, 0),
 }
 
 

@@ -15,10 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "ctsim/expect.h"
+#include "ctsim/helper.h"
 #include "ctsim/pipeline.h"
 
 /* The virtual clock starts here (2023-11-14T22:13:20Z). */
@@ -145,5 +147,79 @@ static inline struct conn *h_master(struct ct_harness *h, const char *src, const
 	c->status |= CT_S_CONFIRMED | CT_S_SEEN_REPLY;
 	return c;
 }
+
+#ifdef CT_HARNESS_FIXTURE
+/*
+ * The fixture of the expectation and helper tests (define CT_HARNESS_FIXTURE
+ * before including this file): a harness whose expectation events are
+ * counted, cmocka setup/teardown, and shorthands on it.
+ */
+struct fixture {
+	struct ct_harness h;
+	unsigned exp_new, exp_destroy;	/* expectation events seen */
+};
+
+static inline void h_count_exp_event(void *arg, const struct ct_exp_event *e)
+{
+	struct fixture *f = arg;
+
+	if (e->mask & CT_EXPEV(NEW))
+		f->exp_new++;
+	if (e->mask & CT_EXPEV(DESTROY))
+		f->exp_destroy++;
+}
+
+static inline int setup(void **state)
+{
+	static struct fixture f;
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(ct_harness_init(&f.h, 64, 1000, 4242), 0);
+	ct_events_subscribe_exp(&f.h.events, h_count_exp_event, &f);
+	ct_ftp_loose = false;		/* a test may have set it */
+	*state = &f;
+	return 0;
+}
+
+static inline int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ct_harness_fini(&f->h);
+	return 0;
+}
+
+static inline unsigned nexp(struct fixture *f)
+{
+	return h_nexp(&f->h);
+}
+
+static inline struct conn *master(struct fixture *f, const char *src, const char *dst,
+				  uint8_t proto, uint16_t sport, uint16_t dport, const char *helper)
+{
+	return h_master(&f->h, src, dst, proto, sport, dport, helper);
+}
+/* help - the helper of @ct on @p as nf_confirm() calls it, in the direction
+ * @dir of an established entry, from a heap copy of exactly p.len bytes so
+ * that ASan sees any read past the packet. */
+static inline int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct h_packet p)
+{
+	struct ct_skb skb;
+	const char *reason = NULL;
+	uint8_t *buf = malloc(p.len);
+	int v;
+
+	assert_non_null(buf);
+	memcpy(buf, p.buf, p.len);
+	ct_table_tick(&f->h.table);
+	ct_skb_init(&skb, buf, p.len);
+	assert_int_equal(ct_pkt_parse(&skb.pkt, &reason), 0);
+	skb.ct = ct;
+	skb.ctinfo = dir == CT_DIR_ORIG ? CT_INFO_ESTABLISHED : CT_INFO_ESTABLISHED_REPLY;
+	v = ct_helper_run(&f->h.core, &skb);
+	free(buf);
+	return v;
+}
+#endif /* CT_HARNESS_FIXTURE */
 
 #endif /* CTSIM_TESTS_UNIT_HARNESS_H */

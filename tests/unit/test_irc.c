@@ -18,53 +18,8 @@
 #include "ctsim/expect.h"
 #include "ctsim/helper.h"
 #include "ctsim/pipeline.h"
+#define CT_HARNESS_FIXTURE
 #include "harness.h"
-
-struct fixture {
-	struct ct_harness h;
-	unsigned exp_new, exp_destroy;
-};
-
-static void on_exp(void *arg, const struct ct_exp_event *e)
-{
-	struct fixture *f = arg;
-
-	if (e->mask & CT_EXPEV(NEW))
-		f->exp_new++;
-	if (e->mask & CT_EXPEV(DESTROY))
-		f->exp_destroy++;
-}
-
-static int setup(void **state)
-{
-	static struct fixture f;
-
-	memset(&f, 0, sizeof(f));
-	assert_int_equal(ct_harness_init(&f.h, 64, 1000, 4242), 0);
-	ct_events_subscribe_exp(&f.h.events, on_exp, &f);
-	ct_ftp_loose = false;
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	ct_harness_fini(&f->h);
-	return 0;
-}
-
-static unsigned nexp(struct fixture *f)
-{
-	return h_nexp(&f->h);
-}
-
-static struct conn *master(struct fixture *f, const char *src, const char *dst, uint8_t proto,
-			   uint16_t sport, uint16_t dport, const char *helper)
-{
-	return h_master(&f->h, src, dst, proto, sport, dport, helper);
-}
 
 /* ---------------------------------------------------------------------- */
 /* Packets                                                                 */
@@ -86,19 +41,6 @@ static struct h_packet tcp_data(const char *src, const char *dst, uint16_t sport
 	return h_build(src, dst, IPPROTO_TCP, l4, 20 + plen);
 }
 
-/* The helper of @ct on one segment of it (nf_confirm()'s call). */
-static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct h_packet p)
-{
-	struct ct_skb skb;
-	const char *reason = NULL;
-
-	ct_table_tick(&f->h.table);
-	ct_skb_init(&skb, p.buf, p.len);
-	assert_int_equal(ct_pkt_parse(&skb.pkt, &reason), 0);
-	skb.ct = ct;
-	skb.ctinfo = dir == CT_DIR_ORIG ? CT_INFO_ESTABLISHED : CT_INFO_ESTABLISHED_REPLY;
-	return ct_helper_run(&f->h.core, &skb);
-}
 
 /* PREROUTING + confirm + done, optionally with a `ct helper set` template. */
 static const char *run(struct fixture *f, struct h_packet p, const char *helper,
@@ -171,14 +113,14 @@ static void assert_dcc(struct fixture *f, uint16_t dport)
 
 static void test_irc_registered(void **state)
 {
-	const struct ct_helper *h = ct_helper_find("irc", IPPROTO_TCP);
+	const struct ct_helper *h = ct_helper_find("irc", 0, IPPROTO_TCP);
 
 	(void)state;
 	assert_non_null(h);
 	assert_ptr_equal(h, &ct_helper_irc);
 	assert_int_equal(h->policy[0].max_expected, 8);
 	assert_int_equal(h->policy[0].timeout, 300);
-	assert_null(ct_helper_find("irc", IPPROTO_UDP));
+	assert_null(ct_helper_find("irc", 0, IPPROTO_UDP));
 }
 
 static void test_dcc_send_and_chat(void **state)

@@ -5,6 +5,9 @@
  * error responses flushing, REGISTER's signalling expectation and its
  * activation by the 200 OK, IPv6, and hostile input (truncation at every
  * length in an exactly sized buffer, bogus numbers, huge Content-Length).
+ * Over TCP: framing by Content-Length, several messages per segment, no
+ * reassembly of split messages, REGISTER with transport=tcp, hostile
+ * Content-Lengths.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,52 +23,8 @@
 #include "ctsim/expect.h"
 #include "ctsim/helper.h"
 #include "ctsim/pipeline.h"
+#define CT_HARNESS_FIXTURE
 #include "harness.h"
-
-struct fixture {
-	struct ct_harness h;
-	unsigned exp_new, exp_destroy;
-};
-
-static void on_exp(void *arg, const struct ct_exp_event *e)
-{
-	struct fixture *f = arg;
-
-	if (e->mask & CT_EXPEV(NEW))
-		f->exp_new++;
-	if (e->mask & CT_EXPEV(DESTROY))
-		f->exp_destroy++;
-}
-
-static int setup(void **state)
-{
-	static struct fixture f;
-
-	memset(&f, 0, sizeof(f));
-	assert_int_equal(ct_harness_init(&f.h, 64, 1000, 4242), 0);
-	ct_events_subscribe_exp(&f.h.events, on_exp, &f);
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	ct_harness_fini(&f->h);
-	return 0;
-}
-
-static unsigned nexp(struct fixture *f)
-{
-	return h_nexp(&f->h);
-}
-
-static struct conn *master(struct fixture *f, const char *src, const char *dst, uint8_t proto,
-			   uint16_t sport, uint16_t dport, const char *helper)
-{
-	return h_master(&f->h, src, dst, proto, sport, dport, helper);
-}
 
 /* ---------------------------------------------------------------------- */
 /* Packets                                                                 */
@@ -83,26 +42,23 @@ static struct h_packet udp(const char *src, const char *dst, uint16_t sport, uin
 	return h_build(src, dst, IPPROTO_UDP, l4, 8 + plen);
 }
 
-/* The helper of @ct on one datagram (nf_confirm()'s call), from a buffer of
- * exactly the packet's size so that ASan sees any over-read. */
-static int help(struct fixture *f, struct conn *ct, enum ct_dir dir, struct h_packet p)
+static struct h_packet tcp_seg(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+			       const void *payload, size_t plen)
 {
-	struct ct_skb skb;
-	const char *reason = NULL;
-	uint8_t *buf = malloc(p.len);
-	int v;
+	uint8_t l4[1600] = { 0 };
 
-	assert_non_null(buf);
-	memcpy(buf, p.buf, p.len);
-	ct_table_tick(&f->h.table);
-	ct_skb_init(&skb, buf, p.len);
-	assert_int_equal(ct_pkt_parse(&skb.pkt, &reason), 0);
-	skb.ct = ct;
-	skb.ctinfo = dir == CT_DIR_ORIG ? CT_INFO_ESTABLISHED : CT_INFO_ESTABLISHED_REPLY;
-	v = ct_helper_run(&f->h.core, &skb);
-	free(buf);
-	return v;
+	assert_true(plen <= sizeof(l4) - 20);
+	h_w16(l4, sport);
+	h_w16(l4 + 2, dport);
+	h_w32(l4 + 4, 1000);
+	h_w32(l4 + 8, 5000);
+	l4[12] = 5 << 4;
+	l4[13] = CT_TCP_ACK | CT_TCP_PSH;
+	h_w16(l4 + 14, 65535);
+	memcpy(l4 + 20, payload, plen);
+	return h_build(src, dst, IPPROTO_TCP, l4, 20 + plen);
 }
+
 
 /* PREROUTING + confirm + done, optionally with a `ct helper set` template. */
 static const char *run(struct fixture *f, struct h_packet p, const char *helper,
@@ -142,7 +98,15 @@ static int sip(struct fixture *f, struct conn *m, enum ct_dir dir, const char *m
 
 	inet_ntop(t->l3num, &t->src, a, sizeof(a));
 	inet_ntop(t->l3num, &t->dst, b, sizeof(b));
+	if (t->l4num == IPPROTO_TCP)
+		return help(f, m, dir, tcp_seg(a, b, t->sport, t->dport, msg, strlen(msg)));
 	return help(f, m, dir, udp(a, b, t->sport, t->dport, msg, strlen(msg)));
+}
+
+/* A SIP signalling connection CL:40000 -> SV:5060 over TCP with "sip". */
+static struct conn *sip_tcp_master(struct fixture *f)
+{
+	return master(f, CL, SV, IPPROTO_TCP, 40000, 5060, "sip");
 }
 
 /* Is there an expectation UDP src(any port) -> dst:dport of @class? */
@@ -183,7 +147,7 @@ static const char invite[] =
 	"CSeq: 314159 INVITE\r\n"
 	"Contact: <sip:alice@10.0.0.1>\r\n"
 	"Content-Type: application/sdp\r\n"
-	"Content-Length: 136\r\n"
+	"Content-Length: 130\r\n"
 	"\r\n"
 	"v=0\r\n"
 	"o=alice 2890844526 2890844526 IN IP4 10.0.0.1\r\n"
@@ -202,7 +166,7 @@ static const char ok_invite[] =
 	"CSeq: 314159 INVITE\r\n"
 	"Contact: <sip:bob@10.0.0.2>\r\n"
 	"Content-Type: application/sdp\r\n"
-	"Content-Length: 131\r\n"
+	"Content-Length: 127\r\n"
 	"\r\n"
 	"v=0\r\n"
 	"o=bob 2808844564 2808844564 IN IP4 10.0.0.2\r\n"
@@ -486,6 +450,254 @@ static void test_hostile(void **state)
 	assert_int_equal(nexp(f), 2);
 }
 
+/* ---------------------------------------------------------------------- */
+/* SIP over TCP: sip_help_tcp()                                            */
+
+static void test_tcp_helper_registered(void **state)
+{
+	const struct ct_helper *u = ct_helper_find("sip", 0, IPPROTO_UDP);
+	const struct ct_helper *t = ct_helper_find("sip", 0, IPPROTO_TCP);
+
+	(void)state;
+	assert_non_null(u);
+	assert_non_null(t);
+	assert_ptr_not_equal(u, t);
+	assert_int_equal(t->l4num, IPPROTO_TCP);
+	assert_int_equal(t->expect_class_max, 3);
+	assert_int_equal(t->policy[0].max_expected, 1);
+	assert_int_equal(t->policy[1].max_expected, 4);
+	assert_int_equal(t->policy[3].timeout, 180);
+	assert_null(ct_helper_find("sip", 0, IPPROTO_SCTP));
+}
+
+static void test_tcp_invite_ok(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = sip_tcp_master(f), *d;
+
+	assert_ptr_equal(ct_helper_of(m), &ct_helper_sip_tcp);
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, invite), CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+	assert_media(f, SV, CL, 49170, 1);	/* media is UDP, also from a TCP master */
+	assert_int_equal(conn_timeout_left(&f->h.table, m), 3600);
+	assert_int_equal(sip(f, m, CT_DIR_REPLY, ok_invite), CT_ACCEPT);
+	assert_int_equal(nexp(f), 4);
+	assert_media(f, CL, SV, 3456, 1);
+	assert_string_equal(run(f, udp(SV, CL, 40000, 49170, "rtp", 3), NULL, &d), "related");
+	assert_int_equal(nexp(f), 3);
+	assert_int_equal(sip(f, m, CT_DIR_REPLY, "BYE sip:alice@10.0.0.1 SIP/2.0\r\n"
+			     "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 0);
+	assert_int_equal(f->h.table.expect->helper_errors, 0);
+}
+
+/* Without Content-Length, or without the blank line, nothing is read
+ * (over UDP the same BYE would flush). */
+static void test_tcp_framing_required(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = sip_tcp_master(f);
+
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, invite), CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+	assert_int_equal(sip(f, m, CT_DIR_REPLY, "BYE sip:alice@10.0.0.1 SIP/2.0\r\n"
+			     "CSeq: 1 BYE\r\n\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+	assert_int_equal(sip(f, m, CT_DIR_REPLY, "BYE sip:alice@10.0.0.1 SIP/2.0\r\n"
+			     "CSeq: 1 BYE\r\nContent-Length: 0\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+	assert_int_equal(sip(f, m, CT_DIR_REPLY, "BYE sip:alice@10.0.0.1 SIP/2.0\r\n"
+			     "CSeq: 1 BYE\r\nContent-Length: x\r\n\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+	/* the compact form `l:` frames too */
+	assert_int_equal(sip(f, m, CT_DIR_REPLY, "BYE sip:alice@10.0.0.1 SIP/2.0\r\n"
+			     "CSeq: 1 BYE\r\nl: 0\r\n\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 0);
+	/* a bare ACK (no payload) or a segment shorter than "SIP/2.0 200" */
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, ""), CT_ACCEPT);
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, "BYE x\r\nl:0"), CT_ACCEPT);
+	assert_int_equal(f->h.table.expect->helper_errors, 0);
+}
+
+/* Several messages in one segment, each within its own Content-Length. */
+static void test_tcp_several_messages(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = sip_tcp_master(f);
+	char seg[1500];
+
+	/* 180 Ringing (no body) + 200 OK with SDP, back to back */
+	snprintf(seg, sizeof(seg), "SIP/2.0 180 Ringing\r\nCSeq: 314159 INVITE\r\n"
+		 "Content-Length: 0\r\n\r\n%s", ok_invite);
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, invite), CT_ACCEPT);
+	assert_int_equal(sip(f, m, CT_DIR_REPLY, seg), CT_ACCEPT);
+	assert_int_equal(nexp(f), 4);
+	/* BYE then a new INVITE: the flush comes first, then the new media */
+	snprintf(seg, sizeof(seg), "BYE sip:b SIP/2.0\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n%s",
+		 invite);
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, seg), CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+	assert_media(f, SV, CL, 49170, 1);
+	/* a message that drops stops the walk; the one before it counted */
+	snprintf(seg, sizeof(seg), "BYE sip:b SIP/2.0\r\nCSeq: 3 BYE\r\nContent-Length: 0\r\n\r\n"
+		 "INVITE sip:b SIP/2.0\r\nCSeq: x INVITE\r\nContent-Length: 0\r\n\r\n%s", invite);
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, seg), CT_DROP);
+	assert_int_equal(nexp(f), 0);
+	assert_int_equal(f->h.table.expect->helper_errors, 1);
+	/* trailing bytes after the last framed message are ignored */
+	snprintf(seg, sizeof(seg), "%sINVITE sip:b SIP/2.0\r\nCSeq: 9 INV", invite);
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, seg), CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+}
+
+/* The body bounds the message: SDP past Content-Length is the next
+ * "message" (no Content-Length of its own: ignored). */
+static void test_tcp_body_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = sip_tcp_master(f);
+
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, "INVITE sip:b SIP/2.0\r\nCSeq: 5 INVITE\r\n"
+			     "Content-Length: 0\r\n\r\nv=0\r\nc=IN IP4 10.0.0.1\r\n"
+			     "m=audio 4000 RTP/AVP 0\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 0);
+	/* Content-Length covering the SDP: read */
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, "INVITE sip:b SIP/2.0\r\nCSeq: 5 INVITE\r\n"
+			     "Content-Length: 45\r\n\r\nv=0\r\nc=IN IP4 10.0.0.1\r\n"
+			     "m=audio 4000 RTP/AVP 0\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+	/* the Content-Length search is not confined to the headers: one
+	 * found in the body frames the message */
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, "BYE sip:b SIP/2.0\r\nCSeq: 6 BYE\r\n\r\n"
+			     "l: 0\r\n\r\n"), CT_ACCEPT);
+	assert_int_equal(nexp(f), 0);
+}
+
+/* A message split over two segments is never read: the first part's body
+ * runs past the segment (accepted unread), the second part has no
+ * Content-Length (ignored). */
+static void test_tcp_split_not_reassembled(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = sip_tcp_master(f);
+	size_t n = strlen(invite), cut;
+
+	for (cut = 11; cut < n; cut += 13) {
+		char a[sizeof(invite)], b[sizeof(invite)];
+
+		memcpy(a, invite, cut);
+		a[cut] = '\0';
+		memcpy(b, invite + cut, n - cut + 1);
+		assert_int_equal(sip(f, m, CT_DIR_ORIG, a), CT_ACCEPT);
+		assert_int_equal(sip(f, m, CT_DIR_ORIG, b), CT_ACCEPT);
+		assert_int_equal(nexp(f), 0);
+	}
+	/* a complete message followed by the first part of another: the
+	 * second's body is not all here, so the WHOLE segment is unread */
+	{
+		char seg[1500];
+
+		snprintf(seg, sizeof(seg), "%s%.*s", invite, 300, invite);
+		assert_int_equal(sip(f, m, CT_DIR_ORIG, seg), CT_ACCEPT);
+		assert_int_equal(nexp(f), 2);	/* the first was processed */
+		snprintf(seg, sizeof(seg), "BYE sip:b SIP/2.0\r\nCSeq: 7 BYE\r\n"
+			 "Content-Length: 10\r\n\r\nabc");
+		assert_int_equal(sip(f, m, CT_DIR_ORIG, seg), CT_ACCEPT);
+		assert_int_equal(nexp(f), 2);	/* the BYE was not */
+	}
+	assert_int_equal(f->h.table.expect->helper_errors, 0);
+}
+
+/* REGISTER over TCP with transport=tcp: a TCP signalling expectation whose
+ * connection gets the TCP sip helper; transport=udp is not for this master. */
+static void test_tcp_register(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = sip_tcp_master(f);
+	const struct ct_expect *e;
+	static const char reg_udp[] =
+		"REGISTER sip:r SIP/2.0\r\nCSeq: 10 REGISTER\r\n"
+		"Contact: <sip:bob@10.0.0.1:5070;transport=udp>\r\nExpires: 600\r\n"
+		"Content-Length: 0\r\n\r\n";
+	static const char reg[] =
+		"REGISTER sip:r SIP/2.0\r\nCSeq: 11 REGISTER\r\n"
+		"Contact: <sip:bob@10.0.0.1:5070;transport=tcp>\r\nExpires: 600\r\n"
+		"Content-Length: 0\r\n\r\n";
+	static const char ok[] =
+		"SIP/2.0 200 OK\r\nCSeq: 11 REGISTER\r\n"
+		"Contact: <sip:bob@10.0.0.1:5070;transport=tcp>;expires=300\r\n"
+		"Content-Length: 0\r\n\r\n";
+
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, reg_udp), CT_ACCEPT);
+	assert_int_equal(nexp(f), 0);
+	assert_int_equal(sip(f, m, CT_DIR_ORIG, reg), CT_ACCEPT);
+	assert_int_equal(nexp(f), 1);
+	assert_non_null(e = find_exp(f, SV, CL, 5070, IPPROTO_TCP));
+	assert_int_equal(e->flags, CT_EXP_F_PERMANENT | CT_EXP_F_INACTIVE);
+	assert_ptr_equal(e->helper, &ct_helper_sip_tcp);
+	assert_int_equal(ct_expect_timeout_left(&f->h.table, e), 180);
+	assert_int_equal(sip(f, m, CT_DIR_REPLY, ok), CT_ACCEPT);
+	assert_int_equal(nexp(f), 1);
+	assert_int_equal(e->flags, CT_EXP_F_PERMANENT);
+	assert_int_equal(ct_expect_timeout_left(&f->h.table, e), 300);
+	assert_int_equal(f->h.table.expect->helper_errors, 0);
+}
+
+/* A TCP master and a UDP master announcing the same media are different
+ * helpers: the second one's expectation clashes (-EBUSY) and drops. */
+static void test_tcp_udp_masters_not_same_helper(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *mu = sip_master(f, CL, SV), *mt = sip_tcp_master(f);
+
+	assert_int_equal(sip(f, mu, CT_DIR_ORIG, invite), CT_ACCEPT);
+	assert_int_equal(sip(f, mt, CT_DIR_ORIG, invite), CT_ACCEPT);
+	assert_int_equal(nexp(f), 2);
+	assert_ptr_equal(f->h.table.expect->head->master, mu);
+}
+
+/* Hostile segments: every truncation of two back-to-back messages in an
+ * exactly sized buffer, Content-Lengths that overflow or point far past
+ * the segment (the kernel's would wrap), numbers at the very end. */
+static void test_tcp_hostile(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *m = sip_tcp_master(f);
+	static const char *const ignored[] = {
+		"INVITE sip:b SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length: 4294967295\r\n\r\n"
+		"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n",
+		"INVITE sip:b SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length: 4294967240\r\n\r\n"
+		"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n",
+		"INVITE sip:b SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length: 99999999999999999999999\r\n\r\n"
+		"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n",
+		"INVITE sip:b SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length: 1",
+		"INVITE sip:b SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length: 1\r\n\r",
+		"INVITE sip:b SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length:",
+		"\r\nl:0\r\n\r\n\r\nl:0\r\n\r\n\r\nl:0\r\n\r\n",
+		"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n",
+	};
+	char seg[2 * sizeof(invite)];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		if (sip(f, m, CT_DIR_ORIG, ignored[i]) != CT_ACCEPT)
+			fail_msg("dropped: #%zu", i);
+		assert_int_equal(nexp(f), 0);
+	}
+	assert_true(f->h.table.expect == NULL || f->h.table.expect->helper_errors == 0);
+	n = (size_t)snprintf(seg, sizeof(seg), "%s%s", ok_invite, invite);
+	for (size_t cut = 0; cut <= n; cut++) {
+		char *b = malloc(cut + 1);
+
+		assert_non_null(b);
+		memcpy(b, seg, cut);
+		b[cut] = '\0';
+		sip(f, m, cut % 2 ? CT_DIR_ORIG : CT_DIR_REPLY, b);
+		free(b);
+		assert_true(nexp(f) <= 4);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +708,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
+		cmocka_unit_test(test_tcp_helper_registered),
+		cmocka_unit_test_setup_teardown(test_tcp_invite_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_framing_required, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_several_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_body_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_split_not_reassembled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_udp_masters_not_same_helper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_hostile, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Programs for the helper exercises of the lab (tests/test_lab_helpers.py),
+run with ``/usr/bin/python3 tests/lab_servers.py COMMAND ...`` inside a
+namespace of ``ctsim --lab`` or of tests/kernel_router.py:
+
+* ``ftp ADDR DIR [DELAY]`` -- Debian's pyftpdlib (python3-pyftpdlib), a real
+  FTP server (PORT, PASV, EPRT, EPSV, IPv4 and IPv6) on ADDR port 21,
+  anonymous, serving DIR.  With DELAY > 0 it waits DELAY seconds after a
+  PORT/EPRT command before it connects to the client, so the expectation
+  the command created can be listed (the client cannot connect earlier
+  either: it listens and waits).  Prints ``ready`` once listening.
+* ``masters [SOCKET]`` -- dump the conntrack table with raw ctnetlink
+  (``wire.py``) and print, for every entry that has a master, its
+  original tuple and its master's (``CTA_TUPLE_MASTER``; conntrack(8) does
+  not print it).  Without SOCKET: the kernel of the current namespace;
+  with SOCKET: a ctsim daemon.
+
+The same code runs in both worlds, so what differs is conntrack's doing.
+"""
+import socket
+import struct
+import sys
+import time
+
+
+def serve_ftp(addr, root, delay=0.0):
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import FTPServer
+
+    class Handler(FTPHandler):
+        # blocking on purpose: one client, and the pause keeps the
+        # expectation alive while the test lists it
+        def ftp_PORT(self, line):
+            time.sleep(delay)
+            return super().ftp_PORT(line)
+
+        def ftp_EPRT(self, line):
+            time.sleep(delay)
+            return super().ftp_EPRT(line)
+
+    auth = DummyAuthorizer()
+    auth.add_anonymous(root, perm="elrw")
+    Handler.authorizer = auth
+    Handler.timeout = 30
+    server = FTPServer((addr, 21), Handler)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+# --- master tuples through raw ctnetlink --------------------------------------
+
+CTA_TUPLE_MASTER = 14
+
+
+def _tuple_text(raw):
+    import wire
+    t = wire.parse_attrs(raw)
+    ip = wire.parse_attrs(t.get(wire.CTA_TUPLE_IP, b""))
+    pr = wire.parse_attrs(t.get(wire.CTA_TUPLE_PROTO, b""))
+    if wire.CTA_IP_V4_SRC in ip:
+        src = socket.inet_ntop(socket.AF_INET, ip[wire.CTA_IP_V4_SRC])
+        dst = socket.inet_ntop(socket.AF_INET, ip[wire.CTA_IP_V4_DST])
+    else:
+        src = socket.inet_ntop(socket.AF_INET6, ip[wire.CTA_IP_V6_SRC])
+        dst = socket.inet_ntop(socket.AF_INET6, ip[wire.CTA_IP_V6_DST])
+    num = pr[wire.CTA_PROTO_NUM][0]
+    text = f"proto={num} src={src} dst={dst}"
+    if wire.CTA_PROTO_SRC_PORT in pr:
+        text += " sport=%d dport=%d" % (struct.unpack(">H", pr[wire.CTA_PROTO_SRC_PORT])[0],
+                                        struct.unpack(">H", pr[wire.CTA_PROTO_DST_PORT])[0])
+    return text
+
+
+def masters(conn):
+    """[(original tuple, master tuple)] of the entries that have a master."""
+    import wire
+    out = []
+    for m in conn.dump(wire.ct_dump()):
+        a = m.attrs()
+        if CTA_TUPLE_MASTER in a:
+            out.append((_tuple_text(a[wire.CTA_TUPLE_ORIG]), _tuple_text(a[CTA_TUPLE_MASTER])))
+    return sorted(out)
+
+
+def main(argv):
+    if argv[0] == "ftp":
+        serve_ftp(argv[1], argv[2], float(argv[3]) if len(argv) > 3 else 0.0)
+    elif argv[0] == "masters":
+        import wire
+        conn = wire.CtsimConn(argv[1]) if len(argv) > 1 else wire.KernelConn()
+        with conn:
+            for orig, master in masters(conn):
+                print(f"{orig} master {master}")
+    else:
+        raise SystemExit(f"unknown command {argv[0]}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

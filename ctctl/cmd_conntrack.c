@@ -1070,6 +1070,53 @@ static int cmd_reload(struct ctctl_args *a)
 	return r < 0 ? ctctl_fail(a, -r) : CTCTL_OK;
 }
 
+/* `ruleset [ list | reset ]`: the daemon's live ruleset with its counters,
+ * as `nft list ruleset` (-j: `nft -j list ruleset`); reset lists, then
+ * zeroes the counters in the same step, as `nft reset rules` does. */
+static const char *const ruleset_words[] = { "list", "reset", NULL };
+
+static int cmd_ruleset(struct ctctl_args *a)
+{
+	uint16_t flags = ctctl_opts.print.json ? CTSIM_RULESET_JSON : 0;
+	const void *text;
+	const char *why = NULL;
+	int r;
+
+	if (a->argc > 2)
+		return ctctl_usage_error(a, 2, "\"ruleset\" takes one word: list or reset");
+	if (a->argc == 2 && !strcmp(a->argv[1], "reset"))
+		flags |= CTSIM_RULESET_RESET;
+	else if (a->argc == 2 && strcmp(a->argv[1], "list"))
+		return ctctl_usage_error(a, 1, "unknown \"ruleset %s\": list or reset", a->argv[1]);
+	if (!get_conn(a))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_data(conn, CTSIM_CTL_RULESET, flags, 0, 0, &text);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r >= 0) {
+		fwrite(text, 1, (size_t)r, stdout);
+		return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+	}
+	/* The errors this operation gets mean something more precise than
+	 * ctctl_fail()'s ctnetlink wording. */
+	switch (-r) {
+	case EOPNOTSUPP:
+		why = "this ctsim has no ruleset (it was started without --lab)";
+		break;
+	case EMSGSIZE:
+		why = "the listing is larger than one reply datagram (64 KiB)";
+		break;
+	case EINVAL:
+		why = "the daemon does not know this request (older ctsim?)";
+		break;
+	}
+	if (!why)
+		return ctctl_fail(a, -r);
+	fprintf(stderr, "ctctl: %s%s%s: %s (%s)\n", a->where ? a->where : "", a->where ? ": " : "",
+		a->argv[0], why, strerrorname_np(-r));
+	return CTCTL_FAIL;
+}
+
 const struct ctctl_cmd ctctl_cmds[] = {
 	{ "list", { "ls", "show", NULL }, cmd_list,
 	  KWS_TUPLE | KWB(KW_MARK) | KWB(KW_STATE) | KWB(KW_STATUS) | KWB(KW_ID), NULL,
@@ -1122,6 +1169,11 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "move ctsim's clock forward: watch timeouts expire now (ctsim only)", false },
 	{ "reload", { NULL }, cmd_reload, 0, NULL, "",
 	  "reload the daemon's ruleset file, as SIGHUP (ctsim only)", false },
+	{ "ruleset", { NULL }, cmd_ruleset, 0, ruleset_words,
+	  "[ list | reset ]\n"
+	  "list:  the live ruleset with its counters (the default; -j: as nft -j list ruleset)\n"
+	  "reset: the same listing, then every counter zeroed at once (as nft reset rules)",
+	  "show the daemon's ruleset and rule counters, as nft list ruleset (ctsim only)", false },
 	{ "help", { NULL }, ctctl_cmd_help, 0, NULL, "[ VERB ]",
 	  "show the verbs, or one verb's syntax", false },
 	{ "quit", { "exit", NULL }, ctctl_cmd_quit, 0, NULL, "",

@@ -2,9 +2,11 @@
 /* dataplane.c — TUN devices, router and ruleset in the daemon (see dataplane.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include "proto/ctsim_wire.h"
 #include "ctsim/dataplane.h"
 #include "ctsim/pcap_io.h"
 #include "ctsim/ruleset.h"
@@ -130,6 +132,34 @@ int dataplane_capture(struct dataplane *dp, const char *path)
 int dataplane_reload_errno(void *arg)
 {
 	return dataplane_reload(arg) == 0 ? 0 : EINVAL;
+}
+
+int dataplane_ruleset(void *arg, unsigned flags, char *buf, size_t cap, size_t *len)
+{
+	struct dataplane *dp = arg;
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+
+	if (!f)
+		return ENOMEM;
+	ruleset_print(dp->rs, f, flags & CTSIM_RULESET_JSON);
+	if (fclose(f) != 0) {
+		free(text);
+		return ENOMEM;
+	}
+	if (n > cap) {
+		free(text);
+		return EMSGSIZE;
+	}
+	memcpy(buf, text, n);
+	*len = n;
+	free(text);
+	/* Single-threaded daemon: no packet can pass between the listing
+	 * and the reset, so every packet is counted exactly once. */
+	if (flags & CTSIM_RULESET_RESET)
+		ruleset_reset_counters(dp->rs);
+	return 0;
 }
 
 void dataplane_stop(struct dataplane *dp)

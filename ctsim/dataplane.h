@@ -49,6 +49,14 @@ int dataplane_reload(struct dataplane *dp);
 /** dataplane_reload_errno - dataplane_reload() for the server's reload
  *  hook (@arg is the dataplane): 0 or EINVAL. */
 int dataplane_reload_errno(void *arg);
+/**
+ * dataplane_ruleset - the server's ruleset hook (@arg is the dataplane):
+ * print the live ruleset with its counters (ruleset_print(), JSON with
+ * CTSIM_RULESET_JSON) into @buf, at most @cap bytes, and set *@len; with
+ * CTSIM_RULESET_RESET then zero the counters. Returns 0, EMSGSIZE when the
+ * listing is longer than @cap (counters untouched) or ENOMEM.
+ */
+int dataplane_ruleset(void *arg, unsigned flags, char *buf, size_t cap, size_t *len);
 /** dataplane_stop - remove the namespaces and close the TUN devices. */
 void dataplane_stop(struct dataplane *dp);
 

@@ -283,6 +283,8 @@ int main(int argc, char **argv)
 	if (dp.up) {
 		srv.reload = dataplane_reload_errno;
 		srv.reload_arg = &dp;
+		srv.ruleset = dataplane_ruleset;
+		srv.ruleset_arg = &dp;
 	}
 	fprintf(stderr, "ctsim: listening on %s\n", path);
 

@@ -368,6 +368,41 @@ static void do_setsockopt(struct server *srv, struct client *cl, const struct ct
 	recount_listeners(srv);
 }
 
+/*
+ * CTSIM_CTL_RULESET: the reply and the listing in one datagram, so that a
+ * client reads one snapshot of the counters with one recv(). Read-only
+ * unless CTSIM_RULESET_RESET, but root only all the same: the kernel wants
+ * CAP_NET_ADMIN for `nft list ruleset` as well (see ctsim_wire.h).
+ */
+static void do_ruleset(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	unsigned char *dg = NULL;
+	size_t len = 0;
+
+	if (cl->uid != 0)
+		rep.err = EPERM;
+	else if (req->flags & ~(CTSIM_RULESET_JSON | CTSIM_RULESET_RESET))
+		rep.err = EINVAL;	/* a flag from a newer client: do not guess */
+	else if (!srv->ruleset)
+		rep.err = ENOTSUP;
+	else if (!(dg = malloc(CTSIM_CTL_DGRAM_MAX)))
+		rep.err = ENOMEM;
+	else
+		rep.err = srv->ruleset(srv->ruleset_arg, req->flags, (char *)dg + sizeof(rep),
+				       CTSIM_CTL_DGRAM_MAX - sizeof(rep), &len);
+	if (rep.err)
+		len = 0;
+	rep.b = (uint32_t)len;
+	if (dg) {
+		memcpy(dg, &rep, sizeof(rep));
+		server_reply(srv, cl, dg, sizeof(rep) + len);
+		free(dg);
+	} else {
+		server_reply(srv, cl, &rep, sizeof(rep));
+	}
+}
+
 static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
 {
 	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC };
@@ -405,6 +440,9 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		rep.a = req->op;
 		rep.err = cl->uid != 0 ? EPERM : srv->reload ? srv->reload(srv->reload_arg) : ENOTSUP;
 		server_reply(srv, cl, &rep, sizeof(rep));
+		break;
+	case CTSIM_CTL_RULESET:
+		do_ruleset(srv, cl, req);
 		break;
 	default:
 		break;	/* unknown control operations are ignored */

@@ -54,9 +54,15 @@ struct server {
 	int32_t next_negative_portid;	/* autobind rover, as netlink_autobind() */
 	unsigned ncpus;
 	unsigned long rx_errors;	/* malformed datagrams seen (framing) */
-	/* ctsim's own operations (CTSIM_CTL_ADVANCE, _RELOAD); NULL: ENOTSUP. */
+	/* ctsim's own operations (CTSIM_CTL_RELOAD, _RULESET) on the data
+	 * plane, which the server does not know; NULL (no lab): ENOTSUP. */
 	int (*reload)(void *arg);	/* returns 0 or a positive errno */
 	void *reload_arg;
+	/* Write the live ruleset's listing (CTSIM_RULESET_* @flags) into @buf,
+	 * at most @cap bytes, its length into *@len; returns 0 or a positive
+	 * errno (EMSGSIZE: does not fit, and then nothing was reset). */
+	int (*ruleset)(void *arg, unsigned flags, char *buf, size_t cap, size_t *len);
+	void *ruleset_arg;
 };
 
 /**

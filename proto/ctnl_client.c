@@ -23,8 +23,9 @@
 #include "proto/ctsim_wire.h"
 
 /* Receive buffer: far above CTNL_GOODSIZE, so that no datagram the daemon
- * sends can be truncated. */
+ * sends can be truncated (control replies with a payload included). */
 #define CLIENT_RCVBUF	(64 * 1024)
+_Static_assert(CLIENT_RCVBUF >= CTSIM_CTL_DGRAM_MAX, "a control reply would not fit");
 
 struct ctnl_client {
 	int fd;
@@ -125,9 +126,10 @@ fail:
 	return NULL;
 }
 
-int ctnl_client_control(struct ctnl_client *c, uint16_t op, uint32_t a, uint32_t b)
+int ctnl_client_control_data(struct ctnl_client *c, uint16_t op, uint16_t flags,
+			     uint32_t a, uint32_t b, const void **data)
 {
-	int err = client_send_ctl(c, op, 0, a, b);
+	int err = client_send_ctl(c, op, flags, a, b);
 
 	if (err < 0)
 		return err;
@@ -140,9 +142,23 @@ int ctnl_client_control(struct ctnl_client *c, uint16_t op, uint32_t a, uint32_t
 		if (n <= 0)
 			return n ? (int)n : -ECONNRESET;
 		/* Events or stale answers may come first: skip them. */
-		if (ctsim_wire_is_ctl(c->buf, (size_t)n) && r->op == CTSIM_CTL_REPLY && r->a == op)
+		if (!ctsim_wire_is_ctl(c->buf, (size_t)n) || r->op != CTSIM_CTL_REPLY || r->a != op)
+			continue;
+		if (r->err)
 			return -r->err;
+		if (r->b > (size_t)n - sizeof(*r))
+			return -EIO;
+		if (data)
+			*data = c->buf + sizeof(*r);
+		return (int)r->b;
 	}
+}
+
+int ctnl_client_control(struct ctnl_client *c, uint16_t op, uint32_t a, uint32_t b)
+{
+	int r = ctnl_client_control_data(c, op, 0, a, b, NULL);
+
+	return r < 0 ? r : 0;
 }
 
 void ctnl_client_close(struct ctnl_client *c)

@@ -64,4 +64,20 @@ int ctnl_client_recv_events(struct ctnl_client *c, int timeout_ms,
  */
 int ctnl_client_control(struct ctnl_client *c, uint16_t op, uint32_t a, uint32_t b);
 
+/**
+ * ctnl_client_control_data - a control operation whose CTSIM_CTL_REPLY
+ * carries a payload (ctsim_wire.h: CTSIM_CTL_RULESET, @flags
+ * CTSIM_RULESET_*)
+ * @data: set to the payload, which lives in @c's receive buffer: valid
+ *        until the next call on @c (no copy, as mnl_socket_recvfrom()
+ *        users read in place); not NUL-terminated. Untouched on error.
+ * Returns the payload length (>= 0, at most CTSIM_CTL_DGRAM_MAX minus the
+ * header), or a negative errno: the daemon's answer (-EPERM for non-root
+ * clients, -ENOTSUP without a lab, -EMSGSIZE when the listing does not fit
+ * one datagram, -EINVAL for unknown flags), -EIO for a reply shorter than
+ * it claims, transport errors as ctnl_client_control().
+ */
+int ctnl_client_control_data(struct ctnl_client *c, uint16_t op, uint16_t flags,
+			     uint32_t a, uint32_t b, const void **data);
+
 #endif /* CTSIM_PROTO_CTNL_CLIENT_H */

@@ -18,6 +18,25 @@
  * Downstream, CTSIM_CTL_ENOBUFS tells the client that events were dropped
  * because it read too slowly (the kernel's ENOBUFS on a netlink socket).
  *
+ * ctsim's own operations (ADVANCE, RELOAD, RULESET) are answered by
+ * CTSIM_CTL_REPLY. Only the reply to CTSIM_CTL_RULESET carries a payload:
+ * the struct is followed, in the same datagram, by b bytes of text (no
+ * terminating NUL) — the live ruleset as `nft list ruleset` prints it, with
+ * the counters' current values, or with CTSIM_RULESET_JSON as
+ * `nft -j list ruleset` does (docs/ruleset.md). One datagram, so the answer
+ * is one consistent snapshot: at most CTSIM_CTL_DGRAM_MAX bytes in all; a
+ * longer listing is refused with EMSGSIZE (and, with CTSIM_RULESET_RESET,
+ * nothing is zeroed). CTSIM_RULESET_RESET zeroes every counter after
+ * listing it, in the same step (`nft reset counters`), so no packet is
+ * counted twice or lost between the listing and the reset.
+ *
+ * Like every request on this socket, the operations need root (the kernel's
+ * CAP_NET_ADMIN): a client of another uid gets EPERM, also for RULESET,
+ * because the kernel refuses a plain `nft list ruleset` without
+ * CAP_NET_ADMIN too (nfnetlink_rcv() checks it for every message, reads
+ * included). A daemon without a lab has no ruleset: RELOAD and RULESET get
+ * ENOTSUP.
+ *
  * Multicast events carry no group on this socket: the group follows from the
  * message (seq 0 and no NLM_F_MULTI; CT_NEW with NLM_F_CREATE -> NEW, CT_NEW
  * -> UPDATE, CT_DELETE -> DESTROY, EXP_NEW -> EXP_NEW, EXP_DELETE ->
@@ -42,10 +61,17 @@ enum ctsim_ctl_op {
 	 * each is answered by CTSIM_CTL_REPLY with err = 0 or a positive errno. */
 	CTSIM_CTL_ADVANCE,	/* time warp: a = seconds, b = nanoseconds to add to the clock */
 	CTSIM_CTL_RELOAD,	/* reload the ruleset file (as SIGHUP) */
-	CTSIM_CTL_REPLY,	/* a = operation answered */
+	CTSIM_CTL_REPLY,	/* a = operation answered; b = payload bytes that follow (RULESET) */
+	CTSIM_CTL_RULESET,	/* list the live ruleset; flags: CTSIM_RULESET_* (others: EINVAL) */
 };
 
 #define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */
+#define CTSIM_RULESET_JSON	0x1	/* the listing as `nft -j list ruleset` */
+#define CTSIM_RULESET_RESET	0x2	/* then zero the counters (`nft reset counters`) */
+
+/* Largest datagram the daemon sends for a control reply with a payload
+ * (struct ctsim_ctl included): what a client must be able to receive. */
+#define CTSIM_CTL_DGRAM_MAX	(64 * 1024)
 
 struct ctsim_ctl {
 	uint32_t magic;		/* CTSIM_CTL_MAGIC */

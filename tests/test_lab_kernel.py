@@ -27,16 +27,17 @@ timeouts within 1 s, ``conftest.diff_conntrack_output``):
 * the ``conntrack -E -o extended`` sequence, the listener started before the
   traffic in both worlds;
 * the ``conntrack -S`` deltas over the case, summed over CPUs;
-* the kernel's per-ct-state rule counters against the oracle's expected
-  classes (ctsim's live daemon cannot show rule counters yet: its
-  classification is compared through ``conntrack -S`` here, and through
-  ``ct mark`` in test_ct_state_marks);
+* the per-ct-state rule counters of the forward chain (kernel: ``nft -j
+  list ruleset`` in the router; ctsim: ``ctctl -j ruleset``), and the
+  kernel's against the oracle's expected classes; the classes are also made
+  visible on the entries through ``ct mark`` in test_ct_state_marks;
 
 and that the daemon is still alive and routes (a ping) afterwards.
 
 The worlds are built once per module (about 1 s) and the tables flushed
 between cases.
 """
+import json
 import os
 import subprocess
 import time
@@ -73,9 +74,9 @@ table inet ct_lab {
 # The class each counter rule counts, in rule order (handles differ).
 COUNTER_NAMES = ("inv", "new", "est", "rel", "unt", "drop5005")
 
-# ct state classes made visible on the entries themselves (ctsim cannot show
-# rule counters): every class writes its own mark, so listings and events
-# show which class the last packet of each entry fell into.
+# ct state classes made visible on the entries themselves (what the rule
+# counters cannot say): every class writes its own mark, so listings and
+# events show which class the last packet of each entry fell into.
 MARK_RULESET = ROUTER_RULESET.replace("""\
 		udp dport 5005 ct state new counter drop
 	}
@@ -224,7 +225,14 @@ class CtsimWorld:
         return {"client": "ct-c0", "server": "ct-s0"}[host], "00:00:00:00:00:00"
 
     def counters(self):
-        return None         # the live daemon has no `nft list ruleset` yet
+        """The forward chain's counters by COUNTER_NAMES, from `ctctl -j
+        ruleset` (its rules carry "counter" next to "expr_text")."""
+        res = self.lab.d.ctctl("-j", "ruleset")
+        assert res.returncode == 0, res.stderr
+        rules = [item["rule"] for item in json.loads(res.stdout)["nftables"]
+                 if "rule" in item and item["rule"]["chain"] == "forward"
+                 and "counter" in item["rule"]]
+        return {n: r["counter"]["packets"] for n, r in zip(COUNTER_NAMES, rules)}
 
     def alive(self):
         return self.lab.d.alive
@@ -539,6 +547,16 @@ def test_unharmed(results, case):
         assert got == case.counts, f"kernel ct state classes {rk['counters']}"
 
 
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_rule_counters(results, case):
+    """The forward chain's rule counters over the case, one per ct state
+    class and the unconfirmed drop: the kernel's (nft -j list ruleset) and
+    ctsim's (ctctl -j ruleset) moved by the same packets."""
+    rk, rc = results("plain", case)
+    assert rc["counters"] == rk["counters"], \
+        f"kernel {rk['counters']} ctsim {rc['counters']}"
+
+
 MARK_CASES = [c for c in CASES if c.id in (
     "udp_request_reply", "icmp_echo", "icmpv6_echo", "icmp_unreach_related",
     "icmpv6_unreach_related", "tcp_transfer_close", "tcp_rst_refused", "generic_proto")]
@@ -546,10 +564,10 @@ MARK_CASES = [c for c in CASES if c.id in (
 
 @pytest.mark.parametrize("case", MARK_CASES, ids=[c.id for c in MARK_CASES])
 def test_ct_state_marks(results, case):
-    """`ct state` as rules see it, made visible (ctsim cannot show rule
-    counters yet): each class sets its own ct mark (new 1, established
-    original 2, established reply 3, related 4), so the entries and their
-    events (an [UPDATE] per mark change) show the classes packet by packet."""
+    """`ct state` as rules see it, on the entries: each class sets its own ct
+    mark (new 1, established original 2, established reply 3, related 4), so
+    the entries and their events (an [UPDATE] per mark change) show the
+    classes packet by packet, where the counters only count them."""
     rk, rc = results("marks", case)
     problems = diff_conntrack_output(rk["list"], rc["list"])
     problems += diff_conntrack_output(rk["events"], rc["events"], sort=False)

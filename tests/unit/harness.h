@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * harness.h — the fixture shared by the C unit tests that drive the
- * tracking pipeline on a virtual clock (test_pipeline.c, test_tcp.c,
- * test_expect.c, test_sip.c, test_irc.c): settings, clock, event bus,
- * table and the ct_core that ties them, plus small packet helpers.
+ * tracking pipeline on a virtual clock (test_pipeline.c, test_tcp.c and the
+ * expectation and helper tests): settings, clock, event bus, table and the
+ * ct_core that ties them, plus small packet builders (h_build(), h_udp(),
+ * h_tcp()).
  *
- * Include after <cmocka.h> (h_build() asserts). Each test file keeps its
- * own fixture struct embedding a struct ct_harness, and subscribes its own
- * event handlers to h.events after ct_harness_init().
+ * Include after <cmocka.h> (h_build() asserts). A test file either keeps
+ * its own fixture struct embedding a struct ct_harness (and subscribes its
+ * own event handlers to h.events after ct_harness_init()), or defines
+ * CT_HARNESS_FIXTURE first and gets the helper tests' fixture below:
+ * struct fixture counting expectation events, setup()/teardown(), nexp(),
+ * master() and help().
  */
 #ifndef CTSIM_TESTS_UNIT_HARNESS_H
 #define CTSIM_TESTS_UNIT_HARNESS_H
@@ -112,6 +116,39 @@ static inline struct h_packet h_build(const char *src, const char *dst, uint8_t 
 	assert_true(n > 0);
 	p.len = (size_t)n;
 	return p;
+}
+
+/* h_udp - a UDP datagram carrying @payload (checksum 0). */
+static inline struct h_packet h_udp(const char *src, const char *dst, uint16_t sport,
+				    uint16_t dport, const void *payload, size_t plen)
+{
+	uint8_t l4[1500] = { 0 };
+
+	assert_true(plen <= sizeof(l4) - 8);
+	h_w16(l4, sport);
+	h_w16(l4 + 2, dport);
+	h_w16(l4 + 4, (uint16_t)(8 + plen));
+	memcpy(l4 + 8, payload, plen);
+	return h_build(src, dst, IPPROTO_UDP, l4, 8 + plen);
+}
+
+/* h_tcp - a TCP segment ACK|PSH at @seq (ack 5000, window 65535, no
+ * options) carrying @payload: what a helper reads on an established entry. */
+static inline struct h_packet h_tcp(const char *src, const char *dst, uint16_t sport,
+				    uint16_t dport, uint32_t seq, const void *payload, size_t plen)
+{
+	uint8_t l4[1600] = { 0 };
+
+	assert_true(plen <= sizeof(l4) - 20);
+	h_w16(l4, sport);
+	h_w16(l4 + 2, dport);
+	h_w32(l4 + 4, seq);
+	h_w32(l4 + 8, 5000);
+	l4[12] = 5 << 4;
+	l4[13] = CT_TCP_ACK | CT_TCP_PSH;
+	h_w16(l4 + 14, 65535);
+	memcpy(l4 + 20, payload, plen);
+	return h_build(src, dst, IPPROTO_TCP, l4, 20 + plen);
 }
 
 /* h_nexp - expectations in the table. */

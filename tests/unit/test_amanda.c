@@ -29,14 +29,7 @@
 static struct h_packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 			   const void *payload, size_t plen)
 {
-	uint8_t l4[1500] = { 0 };
-
-	assert_true(plen <= sizeof(l4) - 8);
-	h_w16(l4, sport);
-	h_w16(l4 + 2, dport);
-	h_w16(l4 + 4, (uint16_t)(8 + plen));
-	memcpy(l4 + 8, payload, plen);
-	return h_build(src, dst, IPPROTO_UDP, l4, 8 + plen);
+	return h_udp(src, dst, sport, dport, payload, plen);
 }
 
 

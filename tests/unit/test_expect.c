@@ -38,29 +38,13 @@ static int expect_udp(struct fixture *f, struct conn *m, const char *src, const 
 static struct h_packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 			 const void *payload, size_t plen)
 {
-	uint8_t l4[1500] = { 0 };
-
-	h_w16(l4, sport);
-	h_w16(l4 + 2, dport);
-	h_w16(l4 + 4, (uint16_t)(8 + plen));
-	memcpy(l4 + 8, payload, plen);
-	return h_build(src, dst, IPPROTO_UDP, l4, 8 + plen);
+	return h_udp(src, dst, sport, dport, payload, plen);
 }
 
 static struct h_packet tcp_data(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 			      uint32_t seq, const char *payload, size_t plen)
 {
-	uint8_t l4[1600] = { 0 };
-
-	h_w16(l4, sport);
-	h_w16(l4 + 2, dport);
-	h_w32(l4 + 4, seq);
-	h_w32(l4 + 8, 5000);
-	l4[12] = 5 << 4;
-	l4[13] = CT_TCP_ACK | CT_TCP_PSH;
-	h_w16(l4 + 14, 65535);
-	memcpy(l4 + 20, payload, plen);
-	return h_build(src, dst, IPPROTO_TCP, l4, 20 + plen);
+	return h_tcp(src, dst, sport, dport, seq, payload, plen);
 }
 
 

@@ -90,17 +90,7 @@ static size_t disc(uint8_t *o, uint16_t cid)
 static struct h_packet tcp_data(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 				const uint8_t *payload, size_t plen)
 {
-	uint8_t l4[1600] = { 0 };
-
-	h_w16(l4, sport);
-	h_w16(l4 + 2, dport);
-	h_w32(l4 + 4, 1000);
-	h_w32(l4 + 8, 5000);
-	l4[12] = 5 << 4;
-	l4[13] = CT_TCP_ACK | CT_TCP_PSH;
-	h_w16(l4 + 14, 65535);
-	memcpy(l4 + 20, payload, plen);
-	return h_build(src, dst, IPPROTO_TCP, l4, 20 + plen);
+	return h_tcp(src, dst, sport, dport, 1000, payload, plen);
 }
 
 /* Enhanced GRE (version 1, key present, PPP) carrying @call. */

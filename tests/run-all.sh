@@ -42,7 +42,7 @@ meson test -C build-asan --print-errorlogs || failed=1
 
 echo "== pytest (CTSIM_BUILD=build-asan)"
 CTSIM_BUILD="$PWD/build-asan" /usr/bin/python3 -m pytest tests \
-  -p no:cacheprovider -v -ra "$@"
+  -p no:cacheprovider -v -ra --durations=15 "$@"
 rc=$?
 [ $rc -ne 0 ] && exit $rc
 exit $failed

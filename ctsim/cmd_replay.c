@@ -38,6 +38,10 @@
  * order on every run. */
 #define REPLAY_SEED	0x63747369u
 
+/* Packets read ahead of the one being fed (see run()). */
+#define RP_AHEAD	2
+#define RP_RING		(RP_AHEAD + 1)
+
 struct replay {
 	/* options */
 	const char *path, *ruleset_path;
@@ -60,8 +64,18 @@ struct replay {
 	struct ctnl_print_opts print;
 	unsigned events_shown;
 	uint64_t packets, dropped, bad, truncated;
-	uint8_t *buf;		/* a writable copy of the packet (the router edits it) */
-	size_t bufcap;
+
+	/* Read-ahead (see run()): writable copies of the packet being fed
+	 * (the router edits it) and of the RP_AHEAD after it. */
+	struct rp_slot {
+		struct ct_pcap_rec rec;	/* rec.l3 points into buf */
+		uint8_t *buf;
+		size_t cap;
+		bool oom;		/* no room for the copy */
+		bool hinted;		/* hint() step 1 done */
+		bool have_hash;		/* ... and the tuple could be guessed */
+		uint32_t hash;
+	} ring[RP_RING];
 };
 
 static void usage(FILE *f)
@@ -144,39 +158,87 @@ static int setup(struct replay *rp, uint64_t first_wall)
 	return 0;
 }
 
-static int feed(struct replay *rp, const struct ct_pcap_rec *rec)
+/* Copy a record out of the reader's buffer (which the next read reuses)
+ * into @s. On failure @s is marked, to be reported when its turn comes. */
+static void slot_store(struct rp_slot *s, const struct ct_pcap_rec *rec)
 {
-	if (!rp->started && setup(rp, rec->ts_ns) < 0)
-		return -1;
-	advance_to(rp, rec->ts_ns);
-	if (rec->len > rp->bufcap) {
+	s->rec = *rec;
+	s->oom = false;
+	s->hinted = false;
+	s->have_hash = false;
+	if (rec->len > s->cap) {
 		size_t cap = rec->len > 65536 ? rec->len : 65536;
-		uint8_t *b = realloc(rp->buf, cap);
+		uint8_t *b = realloc(s->buf, cap);
 
-		if (!b)
-			return -1;
-		rp->buf = b;
-		rp->bufcap = cap;
+		if (!b) {
+			s->oom = true;
+			return;
+		}
+		s->buf = b;
+		s->cap = cap;
 	}
 	/* A record cut by the capture's snap length goes in as it is: the
 	 * IP layer finds it shorter than its header says and drops it,
 	 * which is all a router could do with such a packet. */
-	memcpy(rp->buf, rec->l3, rec->len);
+	memcpy(s->buf, rec->l3, rec->len);
+	s->rec.l3 = s->buf;
+}
+
+/* Hints for a packet that comes soon: step 1 computes the hash of its
+ * (guessed) tuple and prefetches the bucket, step 2, one packet later,
+ * the entry. Zone 0 is a guess too: a ruleset that sets zones only makes
+ * the hint useless, never the result different (ct_table_prefetch()). */
+static void hint(struct replay *rp, struct rp_slot *s, bool entry)
+{
+	struct ct_tuple tu;
+
+	if (!rp->started || s->oom)
+		return;
+	if (!s->hinted) {
+		s->hinted = true;
+		if (ct_pkt_peek_tuple(s->buf, s->rec.len, &tu)) {
+			s->hash = ct_table_prefetch(&rp->table, &tu, 0);
+			s->have_hash = true;
+		}
+		return;
+	}
+	if (entry && s->have_hash)
+		ct_table_prefetch_entry(&rp->table, s->hash);
+}
+
+static int feed(struct replay *rp, struct rp_slot *s)
+{
+	const struct ct_pcap_rec *rec = &s->rec;
+
+	if (!rp->started && setup(rp, rec->ts_ns) < 0)
+		return -1;
+	advance_to(rp, rec->ts_ns);
+	if (s->oom)
+		return -1;
 	rp->packets++;
 	rp->truncated += rec->len < rec->orig_len;
-	if (router_receive(&rp->router, 0, rp->buf, rec->len, rec->ts_ns) == CT_DROP)
+	if (router_receive(&rp->router, 0, s->buf, rec->len, rec->ts_ns) == CT_DROP)
 		rp->dropped++;
 	return 0;
 }
 
-/* Read the whole file. 0, or 1 after an error message (what was replayed
- * up to the error still counts and is printed). */
+/*
+ * Read the whole file. 0, or 1 after an error message (what was replayed
+ * up to the error still counts and is printed).
+ *
+ * Packets are fed one at a time, in order, but read RP_AHEAD ahead: while
+ * packet N is fed, N+1's entry and N+2's bucket are being prefetched (see
+ * hint()), which hides most of the cache misses of the lookups. A read
+ * error or end of file ahead is acted on only once the packets before it
+ * have been fed, so the output is that of a loop without read-ahead.
+ */
 static int run(struct replay *rp)
 {
 	char err[CT_PCAP_ERRLEN];
 	struct ct_pcap_reader *r = ct_pcap_open(rp->path, err);
 	struct ct_pcap_rec rec;
-	int n, rc = 0;
+	unsigned head = 0, queued = 0;
+	int n = 1, rc = 0;
 
 	if (!r) {
 		fprintf(stderr, "ctsim replay: %s\n", err);
@@ -184,13 +246,29 @@ static int run(struct replay *rp)
 	}
 	if (rp->json && rp->want_events)
 		ctnl_print_begin_list();	/* the events, collected */
-	while ((n = ct_pcap_next(r, &rec, err)) > 0) {
-		if (feed(rp, &rec) < 0) {
+	for (;;) {
+		struct rp_slot *s;
+
+		while (n > 0 && queued < RP_RING) {
+			n = ct_pcap_next(r, &rec, err);
+			if (n > 0)
+				slot_store(&rp->ring[(head + queued++) % RP_RING], &rec);
+		}
+		if (!queued)
+			break;
+		for (unsigned i = RP_AHEAD; i >= 1; i--)
+			if (i < queued)
+				hint(rp, &rp->ring[(head + i) % RP_RING], i == 1);
+		s = &rp->ring[head];
+		if (feed(rp, s) < 0) {
 			fprintf(stderr, "ctsim replay: %s: out of memory at packet %llu\n",
-				rp->path, (unsigned long long)rec.index);
+				rp->path, (unsigned long long)s->rec.index);
 			rc = 1;
+			n = 0;		/* the loop stopped here: no read error */
 			break;
 		}
+		head = (head + 1) % RP_RING;
+		queued--;
 	}
 	if (n < 0) {
 		fprintf(stderr, "ctsim replay: %s\n", err);
@@ -215,6 +293,8 @@ static unsigned walk_table(struct replay *rp, void (*fn)(struct ct_table *, stru
 		return 0;
 	for (uint32_t b = 0; b < t->nbuckets; b++) {
 		struct ct_thash *h;
+
+		ct_table_walk_prefetch(t, b + CT_WALK_PREFETCH);
 restart:
 		for (h = t->buckets[b]; h; h = h->next) {
 			struct conn *c = conn_of(h);
@@ -453,6 +533,7 @@ int cmd_replay(int argc, char **argv)
 		ct_table_destroy(&rp.table);
 	}
 	ruleset_free(rp.rs);
-	free(rp.buf);
+	for (unsigned i = 0; i < RP_RING; i++)
+		free(rp.ring[i].buf);
 	return rc;
 }

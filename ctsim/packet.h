@@ -111,6 +111,15 @@ bool ct_pkt_l4_csum_ok(const struct ct_pkt *p);
 bool ct_pkt_get_tuple(const struct ct_pkt *p, struct ct_tuple *t);
 
 /**
+ * ct_pkt_peek_tuple - a guess at the tuple of the raw IP packet @l3 (@len
+ * bytes), without parsing or checking it: IPv4 (not fragmented) or IPv6
+ * (no extension headers) carrying TCP or UDP. Equal to what
+ * ct_pkt_get_tuple() gives for such a packet once it is parsed; false for
+ * anything else. Only for hints (ct_table_prefetch()): never decide on it.
+ */
+bool ct_pkt_peek_tuple(const uint8_t *l3, size_t len, struct ct_tuple *t);
+
+/**
  * ct_pkt_icmp_inner - for an ICMP/ICMPv6 error, parse the embedded packet
  * (the header and at least the first 8 bytes of its L4 header) into @inner,
  * whose data points into @p's buffer. Returns 0, or -1 with @reason.

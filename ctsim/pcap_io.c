@@ -37,7 +37,10 @@ struct ct_pcap_reader {
 	int linktype;
 	uint64_t index;		/* records read */
 	uint64_t skipped;
+	char *iobuf;		/* the stream's stdio buffer (ct_pcap_open()) */
 };
+
+#define PCAP_IOBUF	(1u << 20)
 
 struct ct_pcap_writer {
 	pcap_t *dead;
@@ -68,6 +71,7 @@ struct ct_pcap_reader *ct_pcap_open(const char *path, char *err)
 {
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	struct ct_pcap_reader *r;
+	char *iobuf;
 	FILE *f;
 	pcap_t *pc;
 
@@ -78,10 +82,18 @@ struct ct_pcap_reader *ct_pcap_open(const char *path, char *err)
 		snprintf(err, CT_PCAP_ERRLEN, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	fclose(f);
-
-	pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+	/* libpcap reads a savefile with two fread()s per record from this
+	 * stream; stdio's default 4 KiB buffer meant a read() system call
+	 * every few dozen packets, a few % of a replay. A larger buffer must
+	 * be set before the first read. pcap_open_offline() is this very
+	 * fopen() + pcap_fopen_offline(), error messages included. */
+	iobuf = malloc(PCAP_IOBUF);	/* glibc ignores the size without a buffer */
+	if (iobuf)
+		setvbuf(f, iobuf, _IOFBF, PCAP_IOBUF);
+	pc = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, ebuf);
 	if (!pc) {
+		fclose(f);	/* pcap_close() closes it otherwise */
+		free(iobuf);
 		if (strstr(ebuf, "truncated"))
 			snprintf(err, CT_PCAP_ERRLEN, "%s: truncated file header (%s)", path, ebuf);
 		else
@@ -95,16 +107,19 @@ struct ct_pcap_reader *ct_pcap_open(const char *path, char *err)
 			 "%s: unsupported link type %s (%d); use Ethernet, raw IP or Linux cooked captures",
 			 path, name ? name : "unknown", pcap_datalink(pc));
 		pcap_close(pc);
+		free(iobuf);
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->path = strdup(path))) {
 		free(r);
 		pcap_close(pc);
+		free(iobuf);
 		snprintf(err, CT_PCAP_ERRLEN, "%s: out of memory", path);
 		return NULL;
 	}
 	r->pc = pc;
+	r->iobuf = iobuf;
 	r->linktype = pcap_datalink(pc);
 	return r;
 }
@@ -226,7 +241,8 @@ void ct_pcap_close(struct ct_pcap_reader *r)
 {
 	if (!r)
 		return;
-	pcap_close(r->pc);
+	pcap_close(r->pc);	/* fclose(): the buffer is free after it */
+	free(r->iobuf);
 	free(r->path);
 	free(r);
 }

@@ -419,7 +419,7 @@ static int resolve_clash(struct ct_core *core, struct ct_skb *skb, struct conn *
 int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 {
 	struct ct_table *t = core->table;
-	struct conn *ct = skb->ct;
+	struct conn *ct = skb->ct, *other;
 	struct ct_l4_ctx x = { .core = core, .skb = skb, .hook = CT_HOOK_POSTROUTING };
 
 	/* nft_ct_helper_obj_eval() in a chain after conntrack (priority >
@@ -446,24 +446,18 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 
 	/* __nf_conntrack_confirm(): is either tuple already there? (The
 	 * kernel also gives up on chains longer than 50 + rand(30): stat
-	 * chaintoolong — not emulated, ctsim's chains stay short.) */
-	for (int d = CT_DIR_ORIG; d <= CT_DIR_REPLY; d++) {
-		struct conn *other = ct_table_find(t, &ct->th[d].tuple, &ct->zone,
-						   (enum ct_dir)d, NULL);
-
-		if (other)
-			return resolve_clash(core, skb, other);
-	}
+	 * chaintoolong — not emulated, ctsim's chains stay short.) The
+	 * hashes computed for the check are the ones the entry is linked
+	 * with: nothing below touches the table or the tuples. */
+	other = ct_table_hash_clash(t, ct);
+	if (other)
+		return resolve_clash(core, skb, other);
 
 	ct->expires += t->now;		/* the timeout was relative until now */
 	if (ct->ext && (ct->ext->has & CONN_EXT_TSTAMP))
 		ct->ext->ts_start = ct_clock_wall(t->clock);
 	conn_get(ct);			/* the table's reference */
-	if (ct_table_insert(t, ct) < 0) {	/* cannot happen: checked above */
-		conn_put(t, ct);
-		t->stats.cpu.drop++;
-		return CT_DROP;
-	}
+	ct_table_link(t, ct);
 	ct->status |= CT_S_CONFIRMED;
 	if (ct->status & CT_S_HELPER)
 		ct_l4_event(&x, ct, CT_EV(HELPER));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "ctsim/table.h"
 #include "ctsim/event.h"
 #include "ctsim/expect.h"
@@ -66,14 +67,165 @@ static uint32_t id_mix(uint32_t x)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Memory                                                                  */
+
+#define HUGE_SZ		(2u << 20)	/* x86-64 transparent huge page */
+
+/*
+ * Anonymous memory, zeroed and faulted lazily, aligned to HUGE_SZ and
+ * advised as huge pages when at least that big. The bucket array (2 MiB
+ * at the default 262144 buckets) and the entries are read at random by
+ * every lookup; with 4 KiB pages most lookups also missed the TLB
+ * (nf_conntrack_alloc_hashtable() uses kvzalloc(), which the kernel maps
+ * with large pages when it can). Returns the aligned start, or NULL;
+ * *base and *maplen are for big_free().
+ */
+static void *big_alloc(size_t len, void **base, size_t *maplen)
+{
+	size_t map = len >= HUGE_SZ ? len + HUGE_SZ : len;
+	char *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = p;
+	if (len >= HUGE_SZ) {
+		size_t head;
+
+		/* keep only the aligned part of the over-sized mapping */
+		a = (char *)(((uintptr_t)p + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1));
+		head = (size_t)(a - p);
+		if (head)
+			munmap(p, head);
+		if (map - head > len)
+			munmap(a + len, map - head - len);
+		map = len;
+#ifdef MADV_HUGEPAGE
+		madvise(a, len, MADV_HUGEPAGE);	/* a hint: failure is harmless */
+#endif
+	}
+	*base = a;
+	*maplen = map;
+	return a;
+}
+
+static void big_free(void *base, size_t maplen)
+{
+	if (base)
+		munmap(base, maplen);
+}
+
+/*
+ * Entry pool: the kernel allocates nf_conn from its own slab cache
+ * (nf_conntrack_cachep); ctsim carves entries out of chunks that grow from
+ * 16 KiB to HUGE_SZ, in order (memory is faulted as entries are used, so
+ * RSS still tells the table's size), and keeps freed entries on a LIFO
+ * list. No malloc header per entry (16 B), entries packed, no page fault
+ * per new page's worth of entries once a huge page is in. Under
+ * AddressSanitizer entries come from calloc()/free(), so that use after
+ * free stays detectable.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONN_POOL	0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONN_POOL	0
+#endif
+#endif
+#ifndef CONN_POOL
+#define CONN_POOL	1
+#endif
+
+/* Get room for one zeroed entry, or NULL. */
+static struct conn *pool_get(struct ct_table *t)
+{
+	struct conn *c;
+
+	if (!CONN_POOL)
+		return calloc(1, sizeof(*c));
+	if (t->pool_free) {
+		c = t->pool_free;
+		t->pool_free = c->dying_next;
+		memset(c, 0, sizeof(*c));
+		return c;
+	}
+	if ((size_t)(t->pool_end - t->pool_next) < sizeof(*c)) {
+		size_t len = t->pool_nchunks ? t->pool_chunk_len[t->pool_nchunks - 1] * 2 : 16384;
+		void *base;
+		size_t maplen;
+		char *a;
+
+		if (len > HUGE_SZ)
+			len = HUGE_SZ;
+		if (t->pool_nchunks == t->pool_cap) {
+			size_t cap = t->pool_cap ? 2 * t->pool_cap : 16;
+			void **ch = realloc(t->pool_chunks, cap * sizeof(*ch));
+			size_t *cl;
+
+			if (!ch)
+				return NULL;
+			t->pool_chunks = ch;
+			cl = realloc(t->pool_chunk_len, cap * sizeof(*cl));
+			if (!cl)
+				return NULL;
+			t->pool_chunk_len = cl;
+			t->pool_cap = cap;
+		}
+		a = big_alloc(len, &base, &maplen);
+		if (!a)
+			return NULL;
+		(void)maplen;	/* == len */
+		t->pool_chunks[t->pool_nchunks] = base;
+		t->pool_chunk_len[t->pool_nchunks++] = len;
+		t->pool_next = a;
+		t->pool_end = a + len;
+	}
+	c = (struct conn *)t->pool_next;	/* fresh mapping: zero */
+	t->pool_next += sizeof(*c);
+	return c;
+}
+
+static void pool_put(struct ct_table *t, struct conn *c)
+{
+	if (!CONN_POOL) {
+		free(c);
+		return;
+	}
+	c->dying_next = t->pool_free;
+	t->pool_free = c;
+}
+
+static void pool_destroy(struct ct_table *t)
+{
+	for (size_t i = 0; i < t->pool_nchunks; i++) {
+		size_t len = t->pool_chunk_len[i];
+
+		big_free(t->pool_chunks[i], len);
+	}
+	free(t->pool_chunks);
+	free(t->pool_chunk_len);
+	t->pool_chunks = NULL;
+	t->pool_chunk_len = NULL;
+	t->pool_nchunks = t->pool_cap = 0;
+	t->pool_free = NULL;
+	t->pool_next = t->pool_end = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Setup                                                                   */
 
 int ct_table_init(struct ct_table *t, const struct ct_settings *s,
 		  struct ct_clock *clock, struct ct_events *events, uint32_t seed)
 {
+	size_t bytes;
+
 	memset(t, 0, sizeof(*t));
 	t->nbuckets = s->buckets ? s->buckets : 1;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	bytes = (size_t)t->nbuckets * sizeof(*t->buckets);
+	if (bytes >= HUGE_SZ)
+		t->buckets = big_alloc(bytes, &t->buckets_base, &t->buckets_map);
+	else
+		t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets)
 		return -ENOMEM;
 	t->seed = seed;
@@ -101,7 +253,7 @@ static void conn_free(struct ct_table *t, struct conn *c)
 			conn_put(t, master);
 	}
 	free(c->ext);
-	free(c);
+	pool_put(t, c);
 	t->count--;
 }
 
@@ -111,21 +263,26 @@ void ct_table_destroy(struct ct_table *t)
 
 	ct_expect_table_destroy(t);	/* no events, no master references */
 	ct_gre_keymap_flush(t);
+	/* Masters are freed in any order here: forget ct->master first,
+	 * for the dying entries now and for the hashed ones as they are
+	 * collected (one pass over the entries fewer: they are cache misses). */
+	for (struct conn *c = all; c; c = c->dying_next)
+		if (c->ext)
+			c->ext->master_ct = NULL;
 	/* Collect first, free after: an entry's two nodes may share a bucket. */
 	for (uint32_t b = 0; b < t->nbuckets; b++) {
+		ct_table_walk_prefetch(t, b + CT_WALK_PREFETCH);
 		for (struct ct_thash *h = t->buckets[b]; h; h = h->next) {
 			if (h->dir == CT_DIR_ORIG) {
 				struct conn *c = conn_of(h);
 
+				if (c->ext)
+					c->ext->master_ct = NULL;
 				c->dying_next = all;
 				all = c;
 			}
 		}
 	}
-	/* Masters are freed in any order here: forget ct->master first. */
-	for (struct conn *c = all; c; c = c->dying_next)
-		if (c->ext)
-			c->ext->master_ct = NULL;
 	while (all) {
 		struct conn *c = all;
 
@@ -133,8 +290,14 @@ void ct_table_destroy(struct ct_table *t)
 		conn_free(t, c);
 	}
 	t->dying = NULL;
-	free(t->buckets);
+	if (t->buckets_map)
+		big_free(t->buckets_base, t->buckets_map);
+	else
+		free(t->buckets);
 	t->buckets = NULL;
+	t->buckets_base = NULL;
+	t->buckets_map = 0;
+	pool_destroy(t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -272,7 +435,7 @@ struct conn *conn_alloc(struct ct_table *t, const struct ct_tuple *orig,
 			return NULL;
 		}
 	}
-	c = calloc(1, sizeof(*c));
+	c = pool_get(t);
 	if (!c) {
 		errno = ENOMEM;
 		return NULL;
@@ -336,6 +499,60 @@ restart:
 	return NULL;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Prefetching                                                             */
+
+/*
+ * At 100k entries the bucket array (2 MiB at the default 262144 buckets)
+ * and the entries do not fit in the caches, and the two misses of a lookup
+ * (bucket head, then node) were the largest single cost of a replay (perf:
+ * 18 % in find_node, nearly all of it the bucket load). A caller that knows
+ * the next lookups prefetches them in two steps; the hash it computed is
+ * kept so that the lookup does not compute it again. The hash is a pure
+ * function of the seed, the tuple and the zone id: using the kept one
+ * cannot change a result.
+ */
+uint32_t ct_table_prefetch(struct ct_table *t, const struct ct_tuple *tuple, uint16_t zone_id)
+{
+	struct ct_hash_memo *m = &t->memo[t->memo_next++ % CT_HASH_MEMO];
+
+	m->tuple = *tuple;
+	m->zone_id = zone_id;
+	m->hash = tuple_hash(t, tuple, zone_id);
+	m->valid = true;
+	t->memo_used = true;
+	__builtin_prefetch(&t->buckets[bucket_of(t, m->hash)]);
+	return m->hash;
+}
+
+void ct_table_prefetch_entry(const struct ct_table *t, uint32_t hash)
+{
+	const char *h = (const char *)t->buckets[bucket_of(t, hash)];
+
+	/* The node is th[0] or th[1]: 192 bytes from it cover the tuple,
+	 * expires, status and proto of either (see struct conn). */
+	if (h) {
+		__builtin_prefetch(h);
+		__builtin_prefetch(h + 64);
+		__builtin_prefetch(h + 128);
+	}
+}
+
+/* tuple_hash(), or the one ct_table_prefetch() computed for the same key. */
+static uint32_t lookup_hash(struct ct_table *t, const struct ct_tuple *tu, uint16_t zone_id)
+{
+	if (t->memo_used) {
+		for (unsigned i = 0; i < CT_HASH_MEMO; i++) {
+			const struct ct_hash_memo *m = &t->memo[i];
+
+			if (m->valid && m->zone_id == zone_id &&
+			    memcmp(&m->tuple, tu, sizeof(*tu)) == 0)
+				return m->hash;
+		}
+	}
+	return tuple_hash(t, tu, zone_id);
+}
+
 struct conn *ct_table_find(struct ct_table *t, const struct ct_tuple *tuple,
 			   const struct ct_zone *zone, enum ct_dir lookup_dir,
 			   enum ct_dir *dir)
@@ -347,7 +564,7 @@ struct conn *ct_table_find(struct ct_table *t, const struct ct_tuple *tuple,
 		zone = &zone0;
 	/* hash_conntrack_raw() takes the zone id for the tuple's own
 	 * direction (tuple->dst.dir, set by ctnetlink_parse_tuple()). */
-	h = find_node(t, tuple, zone, tuple_hash(t, tuple, ct_zone_id(zone, lookup_dir)));
+	h = find_node(t, tuple, zone, lookup_hash(t, tuple, ct_zone_id(zone, lookup_dir)));
 	if (!h)
 		return NULL;
 	if (dir)
@@ -355,7 +572,7 @@ struct conn *ct_table_find(struct ct_table *t, const struct ct_tuple *tuple,
 	return conn_of(h);
 }
 
-int ct_table_insert(struct ct_table *t, struct conn *c)
+struct conn *ct_table_hash_clash(struct ct_table *t, struct conn *c)
 {
 	for (int d = 0; d < 2; d++) {
 		struct ct_thash *h = &c->th[d];
@@ -365,13 +582,28 @@ int ct_table_insert(struct ct_table *t, struct conn *c)
 		h->hash = tuple_hash(t, &h->tuple, zid);
 	}
 	/* __nf_conntrack_hash_check_insert(): a clash on either tuple. Each
-	 * of our tuples must be absent from the whole table in its zone. */
+	 * of our tuples must be absent from the whole table in its zone. The
+	 * hash of node d is the one ct_table_find(tuple, zone, d) computes. */
 	for (int d = 0; d < 2; d++) {
 		const struct ct_thash *h = &c->th[d];
+		const struct ct_thash *other = find_node(t, &h->tuple, &c->zone, h->hash);
 
-		if (find_node(t, &h->tuple, &c->zone, h->hash))
-			return -EEXIST;
+		if (other)
+			return conn_of(other);
 	}
+	return NULL;
+}
+
+int ct_table_insert(struct ct_table *t, struct conn *c)
+{
+	if (ct_table_hash_clash(t, c))
+		return -EEXIST;
+	ct_table_link(t, c);
+	return 0;
+}
+
+void ct_table_link(struct ct_table *t, struct conn *c)
+{
 	for (int d = 0; d < 2; d++) {
 		struct ct_thash *h = &c->th[d];
 		struct ct_thash **head = &t->buckets[bucket_of(t, h->hash)];
@@ -380,7 +612,6 @@ int ct_table_insert(struct ct_table *t, struct conn *c)
 		*head = h;
 	}
 	c->flags |= CONN_F_HASHED;
-	return 0;
 }
 
 void ct_table_for_each(struct ct_table *t, void (*fn)(struct ct_table *, struct conn *, void *),
@@ -389,6 +620,7 @@ void ct_table_for_each(struct ct_table *t, void (*fn)(struct ct_table *, struct 
 	for (uint32_t b = 0; b < t->nbuckets; b++) {
 		struct ct_thash *h, *next;
 
+		ct_table_walk_prefetch(t, b + CT_WALK_PREFETCH);
 		for (h = t->buckets[b]; h; h = next) {
 			struct conn *c = conn_of(h);
 

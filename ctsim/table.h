@@ -157,6 +157,16 @@ struct ct_stats {
 	struct ctnl_stats_exp exp;
 };
 
+/* A hash computed ahead of its lookup by ct_table_prefetch() (see there). */
+struct ct_hash_memo {
+	struct ct_tuple tuple;
+	uint32_t hash;
+	uint16_t zone_id;
+	bool valid;
+};
+
+#define CT_HASH_MEMO	4
+
 struct ct_table {
 	struct ct_thash **buckets;
 	uint32_t nbuckets;
@@ -172,6 +182,18 @@ struct ct_table {
 	struct ct_events *events;	/* may be NULL */
 	struct ct_expect_table *expect;	/* expectations (ctsim/expect.c), created on first use */
 	struct ct_gre_keymap *gre_keymap; /* PPTP call ids (ctsim/gre_keymap.c), oldest first */
+	size_t buckets_map;		/* mmap()ed length of the bucket array, 0 if calloc()ed */
+	void *buckets_base;		/* its mapping (buckets is aligned inside) */
+	/* The entry pool (table.c, "Entry pool"): chunks carved in order,
+	 * freed entries on a list. */
+	struct conn *pool_free;
+	char *pool_next, *pool_end;	/* the unused rest of the newest chunk */
+	void **pool_chunks;
+	size_t *pool_chunk_len;
+	size_t pool_nchunks, pool_cap;
+	struct ct_hash_memo memo[CT_HASH_MEMO];	/* ct_table_prefetch()'s hashes, a ring */
+	unsigned memo_next;
+	bool memo_used;			/* ct_table_prefetch() was ever called */
 };
 
 /**
@@ -208,6 +230,23 @@ void conn_free_unhashed(struct ct_table *t, struct conn *c);
 int ct_table_insert(struct ct_table *t, struct conn *c);
 
 /**
+ * ct_table_hash_clash - the first half of ct_table_insert(): compute the
+ * hash of both nodes of @c (from its current tuples and zone) and look
+ * each tuple up as ct_table_find(tuple, &c->zone, dir) would, reaping
+ * expired entries met on the way. Returns the entry holding one of the
+ * tuples (orig checked first), or NULL. Lets __nf_conntrack_confirm()
+ * hash a new entry once instead of twice.
+ */
+struct conn *ct_table_hash_clash(struct ct_table *t, struct conn *c);
+
+/**
+ * ct_table_link - the second half: link both nodes with the hashes
+ * ct_table_hash_clash() computed, which must have returned NULL, with no
+ * change to the table or to @c's tuples and zone since. Sets HASHED.
+ */
+void ct_table_link(struct ct_table *t, struct conn *c);
+
+/**
  * ct_table_find - look a tuple up (nf_conntrack_find_get())
  * @zone: the lookup zone (NULL = zone 0)
  * @lookup_dir: the direction the tuple was given as (orig or reply), which
@@ -219,6 +258,24 @@ int ct_table_insert(struct ct_table *t, struct conn *c);
 struct conn *ct_table_find(struct ct_table *t, const struct ct_tuple *tuple,
 			   const struct ct_zone *zone, enum ct_dir lookup_dir,
 			   enum ct_dir *dir);
+
+/**
+ * ct_table_prefetch - a hint that ct_table_find(@tuple) with a zone whose id
+ * for the lookup direction is @zone_id is coming soon (the next packets of
+ * a replay). Computes the hash, keeps it for that lookup (a ring of the
+ * last CT_HASH_MEMO hints) and prefetches the bucket head. Changes nothing
+ * a caller can observe; a wrong hint only costs its own time. Returns the
+ * hash, for ct_table_prefetch_entry().
+ */
+uint32_t ct_table_prefetch(struct ct_table *t, const struct ct_tuple *tuple, uint16_t zone_id);
+
+/**
+ * ct_table_prefetch_entry - the second step, a packet later, once the
+ * bucket head is likely in the cache: prefetch the first node of the chain
+ * of @hash and the entry around it (the tuple, status, timeout and the
+ * protocol state a tracker reads).
+ */
+void ct_table_prefetch_entry(const struct ct_table *t, uint32_t hash);
 
 /**
  * ct_table_delete - nf_ct_delete(): set DYING, emit DESTROY (with @portid
@@ -267,6 +324,26 @@ static inline struct ct_thash *ct_table_bucket(const struct ct_table *t, uint32_
 static inline struct conn *conn_of(const struct ct_thash *h)
 {
 	return (struct conn *)((const char *)(h - h->dir) - __builtin_offsetof(struct conn, th));
+}
+
+/*
+ * ct_table_walk_prefetch - for walks in bucket order (dumps, listings, GC,
+ * destroy): prefetch the first node of bucket @b, and the entry around it,
+ * some buckets ahead of the one being visited (b = current + distance;
+ * nothing past the end). The nodes are scattered, the bucket array is not.
+ */
+#define CT_WALK_PREFETCH	8
+static inline void ct_table_walk_prefetch(const struct ct_table *t, uint32_t b)
+{
+	if (b < t->nbuckets) {
+		const char *h = (const char *)t->buckets[b];
+
+		if (h) {
+			__builtin_prefetch(h);
+			__builtin_prefetch(h + 64);
+			__builtin_prefetch(h + 128);
+		}
+	}
 }
 
 /**

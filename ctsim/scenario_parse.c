@@ -2008,6 +2008,9 @@ struct scenario *scenario_parse_string(const char *name, const char *text, struc
 	while (*p) {
 		const char *e = strchr(p, '\n');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
+		/* Step over the whole line, '\r' included: a last line without
+		 * '\n' that ends in '\r' would otherwise never be passed. */
+		size_t next = e ? n + 1 : n;
 		char **v = realloc(L.v, (L.n + 1) * sizeof(*v));
 
 		if (!v)
@@ -2016,7 +2019,7 @@ struct scenario *scenario_parse_string(const char *name, const char *text, struc
 		if (n && p[n - 1] == '\r')
 			n--;
 		L.v[L.n++] = xstrndup(p, n);
-		p += e ? (size_t)(e - p) + 1 : n;
+		p += next;
 	}
 	parse_lines(x, &L);
 	/* listener off before anything happened: conntrack -E was not started */

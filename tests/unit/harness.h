@@ -11,7 +11,7 @@
  * own event handlers to h.events after ct_harness_init()), or defines
  * CT_HARNESS_FIXTURE first and gets the helper tests' fixture below:
  * struct fixture counting expectation events, setup()/teardown(), nexp(),
- * master() and help().
+ * master(), help() and run().
  */
 #ifndef CTSIM_TESTS_UNIT_HARNESS_H
 #define CTSIM_TESTS_UNIT_HARNESS_H
@@ -256,6 +256,28 @@ static inline int help(struct fixture *f, struct conn *ct, enum ct_dir dir, stru
 	v = ct_helper_run(&f->h.core, &skb);
 	free(buf);
 	return v;
+}
+/* run - a packet through PREROUTING (with a `ct helper set` template of
+ * @helper, if any), confirm and done, as the router does; the ct state the
+ * rules saw ("new", "related", ...) and, in @ct_out, the entry. */
+static inline const char *run(struct fixture *f, struct h_packet p, const char *helper,
+			      struct conn **ct_out)
+{
+	static char state[16];
+	struct ct_skb skb;
+	int v;
+
+	ct_skb_init(&skb, p.buf, p.len);
+	if (helper)
+		snprintf(skb.helper, sizeof(skb.helper), "%s", helper);
+	v = ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
+	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
+	if (v == CT_ACCEPT)
+		v = ct_confirm(&f->h.core, &skb);
+	if (ct_out)
+		*ct_out = skb.ct;
+	ct_skb_done(&f->h.core, &skb, v != CT_ACCEPT);
+	return state;
 }
 #endif /* CT_HARNESS_FIXTURE */
 

@@ -26,13 +26,6 @@
 #define SRV "10.0.0.1"		/* the Amanda server: the master's original source */
 #define CLI "10.0.0.2"		/* the Amanda client, UDP 10080 */
 
-static struct h_packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
-			   const void *payload, size_t plen)
-{
-	return h_udp(src, dst, sport, dport, payload, plen);
-}
-
-
 static struct conn *am_master(struct fixture *f, const char *src, const char *dst, uint16_t sport)
 {
 	return h_master(&f->h, src, dst, IPPROTO_UDP, sport, 10080, "amanda");
@@ -46,7 +39,7 @@ static int reply(struct fixture *f, struct conn *m, const void *s, size_t n)
 
 	inet_ntop(t->l3num, &t->src, a, sizeof(a));
 	inet_ntop(t->l3num, &t->dst, b, sizeof(b));
-	return help(f, m, CT_DIR_REPLY, udp(a, b, t->sport, t->dport, s, n));
+	return help(f, m, CT_DIR_REPLY, h_udp(a, b, t->sport, t->dport, s, n));
 }
 
 static int reply_str(struct fixture *f, struct conn *m, const char *s)
@@ -126,7 +119,7 @@ static void test_original_direction_ignored(void **state)
 	struct conn *m = am_master(f, SRV, CLI, 851);
 
 	h_advance(&f->h, 1);
-	assert_int_equal(help(f, m, CT_DIR_ORIG, udp(SRV, CLI, 851, 10080, GOOD, strlen(GOOD))),
+	assert_int_equal(help(f, m, CT_DIR_ORIG, h_udp(SRV, CLI, 851, 10080, GOOD, strlen(GOOD))),
 			 CT_ACCEPT);
 	assert_int_equal(h_nexp(&f->h), 0);
 	assert_int_equal(secs_left(f, m), 299);	/* not refreshed */

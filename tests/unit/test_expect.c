@@ -34,41 +34,6 @@ static int expect_udp(struct fixture *f, struct conn *m, const char *src, const 
 /* ---------------------------------------------------------------------- */
 /* Packets                                                                 */
 
-
-static struct h_packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
-			 const void *payload, size_t plen)
-{
-	return h_udp(src, dst, sport, dport, payload, plen);
-}
-
-static struct h_packet tcp_data(const char *src, const char *dst, uint16_t sport, uint16_t dport,
-			      uint32_t seq, const char *payload, size_t plen)
-{
-	return h_tcp(src, dst, sport, dport, seq, payload, plen);
-}
-
-
-/* PREROUTING + confirm + done, optionally with a `ct helper set` template. */
-static const char *run(struct fixture *f, struct h_packet p, const char *helper,
-		       struct conn **ct_out)
-{
-	static char state[16];
-	struct ct_skb skb;
-	int v;
-
-	ct_skb_init(&skb, p.buf, p.len);
-	if (helper)
-		snprintf(skb.helper, sizeof(skb.helper), "%s", helper);
-	v = ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
-	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
-	if (v == CT_ACCEPT)
-		v = ct_confirm(&f->h.core, &skb);
-	if (ct_out)
-		*ct_out = skb.ct;
-	ct_skb_done(&f->h.core, &skb, v != CT_ACCEPT);
-	return state;
-}
-
 #define CL "10.0.0.1"
 #define SV "10.0.0.2"
 
@@ -79,7 +44,7 @@ static void test_create_match_consume(void **state)
 {
 	struct fixture *f = *state;
 	struct conn *m = master(f, CL, SV, IPPROTO_UDP, 1234, 69, "tftp"), *d;
-	struct h_packet p = udp(SV, CL, 3333, 1234, "x", 1);
+	struct h_packet p = h_udp(SV, CL, 3333, 1234, "x", 1);
 
 	assert_int_equal(expect_udp(f, m, SV, CL, 1234), 0);
 	assert_int_equal(nexp(f), 1);
@@ -165,9 +130,9 @@ static struct conn *ftp_master(struct fixture *f, const char *cl, const char *sv
 {
 	struct conn *m = master(f, cl, sv, IPPROTO_TCP, 40000, 21, "ftp");
 
-	assert_int_equal(help(f, m, CT_DIR_REPLY, tcp_data(sv, cl, 21, 40000, 5000,
+	assert_int_equal(help(f, m, CT_DIR_REPLY, h_tcp(sv, cl, 21, 40000, 5000,
 							   "220 hi\r\n", 8)), CT_ACCEPT);
-	assert_int_equal(help(f, m, CT_DIR_ORIG, tcp_data(cl, sv, 40000, 21, 1000,
+	assert_int_equal(help(f, m, CT_DIR_ORIG, h_tcp(cl, sv, 40000, 21, 1000,
 							  "USER a\r\n", 8)), CT_ACCEPT);
 	return m;
 }
@@ -180,7 +145,7 @@ static int ftp_cmd(struct fixture *f, struct conn *m, enum ct_dir dir, uint32_t 
 
 	inet_ntop(t->l3num, &t->src, a, sizeof(a));
 	inet_ntop(t->l3num, &t->dst, b, sizeof(b));
-	return help(f, m, dir, tcp_data(a, b, t->sport, t->dport, seq, s, strlen(s)));
+	return help(f, m, dir, h_tcp(a, b, t->sport, t->dport, seq, s, strlen(s)));
 }
 
 static void assert_exp(struct fixture *f, const char *src, const char *dst, uint16_t dport)
@@ -292,7 +257,7 @@ static void test_ftp_hostile(void **state)
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(ftp_cmd(f, m, CT_DIR_ORIG, seq + 22, big), CT_DROP);
 	/* a 227 without any digit: malformed, dropped as in the kernel */
-	assert_int_equal(help(f, m, CT_DIR_REPLY, tcp_data(SV, CL, 21, 40000, 5031,
+	assert_int_equal(help(f, m, CT_DIR_REPLY, h_tcp(SV, CL, 21, 40000, 5031,
 							   "227 \0\0\0\0", 8)), CT_DROP);
 	assert_int_equal(nexp(f), 1);
 }
@@ -308,7 +273,7 @@ static void test_tftp(void **state)
 	struct conn *c, *d;
 
 	/* the RRQ: the helper runs before confirmation and expects the reply */
-	assert_string_equal(run(f, udp(CL, SV, 1234, 69, rrq, sizeof(rrq)), "tftp", &c), "new");
+	assert_string_equal(run(f, h_udp(CL, SV, 1234, 69, rrq, sizeof(rrq)), "tftp", &c), "new");
 	assert_int_equal(nexp(f), 1);
 	{
 		const struct ct_expect *e = f->h.table.expect->head;
@@ -320,12 +285,12 @@ static void test_tftp(void **state)
 		assert_int_equal(e->tuple.l4num, IPPROTO_UDP);
 	}
 	/* DATA from the server's new port is RELATED and consumes it */
-	assert_string_equal(run(f, udp(SV, CL, 40000, 1234, data, sizeof(data)), NULL, &d),
+	assert_string_equal(run(f, h_udp(SV, CL, 40000, 1234, data, sizeof(data)), NULL, &d),
 			    "related");
 	assert_int_equal(nexp(f), 0);
 	/* a too-short datagram or another opcode creates nothing */
-	assert_string_equal(run(f, udp(CL, SV, 1235, 69, "\x00", 1), "tftp", NULL), "new");
-	assert_string_equal(run(f, udp(CL, SV, 1236, 69, data, sizeof(data)), "tftp", NULL),
+	assert_string_equal(run(f, h_udp(CL, SV, 1235, 69, "\x00", 1), "tftp", NULL), "new");
+	assert_string_equal(run(f, h_udp(CL, SV, 1236, 69, data, sizeof(data)), "tftp", NULL),
 			    "new");
 	assert_int_equal(nexp(f), 0);
 	(void)c;
@@ -335,7 +300,7 @@ static void test_tftp_unconfirmed_master(void **state)
 {
 	struct fixture *f = *state;
 	static const uint8_t wrq[] = { 0, 2, 'f', 0, 'o', 'c', 't', 'e', 't', 0 };
-	struct h_packet p = udp(CL, SV, 1234, 69, wrq, sizeof(wrq));
+	struct h_packet p = h_udp(CL, SV, 1234, 69, wrq, sizeof(wrq));
 	struct ct_skb skb;
 
 	/* the RRQ is dropped after the helper ran: the unconfirmed master

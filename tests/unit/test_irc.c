@@ -24,35 +24,6 @@
 /* ---------------------------------------------------------------------- */
 /* Packets                                                                 */
 
-
-static struct h_packet tcp_data(const char *src, const char *dst, uint16_t sport, uint16_t dport,
-			      uint32_t seq, const char *payload, size_t plen)
-{
-	return h_tcp(src, dst, sport, dport, seq, payload, plen);
-}
-
-
-/* PREROUTING + confirm + done, optionally with a `ct helper set` template. */
-static const char *run(struct fixture *f, struct h_packet p, const char *helper,
-		       struct conn **ct_out)
-{
-	static char state[16];
-	struct ct_skb skb;
-	int v;
-
-	ct_skb_init(&skb, p.buf, p.len);
-	if (helper)
-		snprintf(skb.helper, sizeof(skb.helper), "%s", helper);
-	v = ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
-	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
-	if (v == CT_ACCEPT)
-		v = ct_confirm(&f->h.core, &skb);
-	if (ct_out)
-		*ct_out = skb.ct;
-	ct_skb_done(&f->h.core, &skb, v != CT_ACCEPT);
-	return state;
-}
-
 #define CL "10.0.0.1"
 #define SV "10.0.0.2"
 
@@ -74,7 +45,7 @@ static int irc_send(struct fixture *f, struct conn *m, enum ct_dir dir, const ch
 
 	inet_ntop(t->l3num, &t->src, a, sizeof(a));
 	inet_ntop(t->l3num, &t->dst, b, sizeof(b));
-	return help(f, m, dir, tcp_data(a, b, t->sport, t->dport, 1000, s, n));
+	return help(f, m, dir, h_tcp(a, b, t->sport, t->dport, 1000, s, n));
 }
 
 static int irc_line(struct fixture *f, struct conn *m, const char *s)
@@ -140,7 +111,7 @@ static void test_dcc_send_and_chat(void **state)
 	assert_dcc(f, 6000);
 	assert_int_equal(f->h.table.expect->helper_errors, 0);
 	/* the peer connects from anywhere to the announced port: RELATED */
-	assert_string_equal(run(f, tcp_data("192.0.2.7", CL, 33333, 5000, 1, "", 0), NULL, &d),
+	assert_string_equal(run(f, h_tcp("192.0.2.7", CL, 33333, 5000, 1, "", 0), NULL, &d),
 			    "related");
 	assert_non_null(d);
 	assert_true(d->status & CT_S_EXPECTED);

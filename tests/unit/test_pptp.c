@@ -128,23 +128,12 @@ static void send_msg(struct fixture *f, struct conn *m, enum ct_dir dir, const u
 	assert_int_equal(help_buf(f, m, dir, p.buf, p.len), CT_ACCEPT);
 }
 
-/* PREROUTING + confirm + done; the ct state name and the entry. */
-static const char *run(struct fixture *f, struct h_packet p, struct conn **ct_out)
+/* PREROUTING + confirm + done at the clock's current time (run() of the
+ * harness, after a tick); the ct state name and the entry. */
+static const char *run_now(struct fixture *f, struct h_packet p, struct conn **ct_out)
 {
-	static char state[16];
-	struct ct_skb skb;
-	int v;
-
 	ct_table_tick(&f->h.table);
-	ct_skb_init(&skb, p.buf, p.len);
-	v = ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
-	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
-	if (v == CT_ACCEPT)
-		v = ct_confirm(&f->h.core, &skb);
-	if (ct_out)
-		*ct_out = skb.ct;
-	ct_skb_done(&f->h.core, &skb, v != CT_ACCEPT);
-	return state;
+	return run(f, p, NULL, ct_out);
 }
 
 static struct conn *pptp_master(struct fixture *f, uint16_t sport)
@@ -191,7 +180,7 @@ static void test_outgoing_call(void **state)
 	assert_int_equal(ct_gre_keymap_count(&f->h.table), 2);
 
 	/* the PNS's GRE carries the PAC's call id; its srckey comes from the keymap */
-	assert_string_equal(run(f, gre1(PNS, PAC, PAC_CID), &g), "related");
+	assert_string_equal(run_now(f, gre1(PNS, PAC, PAC_CID), &g), "related");
 	assert_non_null(g);
 	assert_int_equal(g->th[CT_DIR_ORIG].tuple.sport, PNS_CID);
 	assert_int_equal(g->th[CT_DIR_ORIG].tuple.dport, PAC_CID);
@@ -201,9 +190,9 @@ static void test_outgoing_call(void **state)
 	assert_int_equal(f->exp_destroy, 2);
 	assert_int_equal(conn_timeout_left(&f->h.table, g), 30);
 
-	assert_string_equal(run(f, gre1(PAC, PNS, PNS_CID), &g2), "established");
+	assert_string_equal(run_now(f, gre1(PAC, PNS, PNS_CID), &g2), "established");
 	assert_ptr_equal(g, g2);
-	assert_string_equal(run(f, gre1(PNS, PAC, PAC_CID), NULL), "established");
+	assert_string_equal(run_now(f, gre1(PNS, PAC, PAC_CID), NULL), "established");
 	assert_int_equal(conn_timeout_left(&f->h.table, g), 180);
 	assert_true(g->status & CT_S_ASSURED);
 	assert_int_equal(m->use, 2);
@@ -230,7 +219,7 @@ static void test_incoming_call(void **state)
 	assert_true(has_exp(f, PNS, PAC, PNS_CID, PAC_CID));
 	assert_true(has_exp(f, PAC, PNS, PAC_CID, PNS_CID));
 	/* the PAC sends first this time */
-	assert_string_equal(run(f, gre1(PAC, PNS, PNS_CID), &g), "related");
+	assert_string_equal(run_now(f, gre1(PAC, PNS, PNS_CID), &g), "related");
 	assert_int_equal(g->th[CT_DIR_ORIG].tuple.sport, PAC_CID);
 	assert_int_equal(nexp(f), 0);
 }
@@ -260,8 +249,8 @@ static void test_disconnect_kills_gre(void **state)
 	uint8_t b[256];
 
 	outgoing_call(f, m, PNS_CID, PAC_CID);
-	assert_string_equal(run(f, gre1(PNS, PAC, PAC_CID), &g), "related");
-	assert_string_equal(run(f, gre1(PAC, PNS, PNS_CID), NULL), "established");
+	assert_string_equal(run_now(f, gre1(PNS, PAC, PAC_CID), &g), "related");
+	assert_string_equal(run_now(f, gre1(PAC, PNS, PNS_CID), NULL), "established");
 	send_msg(f, m, CT_DIR_ORIG, b, clear_req(b, PNS_CID));	/* changes nothing visible */
 	assert_int_equal(ct_gre_keymap_count(&f->h.table), 2);
 	assert_int_equal(f->h.table.count, 2);
@@ -270,7 +259,7 @@ static void test_disconnect_kills_gre(void **state)
 	assert_int_equal(f->h.table.count, 1);			/* the GRE entry is gone */
 	assert_int_equal(m->use, 1);
 	/* GRE for the old call: srckey 0 now, a new entry */
-	assert_string_equal(run(f, gre1(PNS, PAC, PAC_CID), &g), "new");
+	assert_string_equal(run_now(f, gre1(PNS, PAC, PAC_CID), &g), "new");
 	assert_int_equal(g->th[CT_DIR_ORIG].tuple.sport, 0);
 }
 
@@ -294,7 +283,7 @@ static void test_master_deleted(void **state)
 
 	outgoing_call(f, m1, PNS_CID, PAC_CID);
 	outgoing_call(f, m2, 0x2222, 0x3333);
-	assert_string_equal(run(f, gre1(PNS, PAC, PAC_CID), NULL), "related");
+	assert_string_equal(run_now(f, gre1(PNS, PAC, PAC_CID), NULL), "related");
 	assert_int_equal(nexp(f), 2);
 	assert_int_equal(ct_gre_keymap_count(&f->h.table), 4);
 	assert_int_equal(f->h.table.count, 3);
@@ -313,13 +302,13 @@ static void test_gre_death_drops_keymap(void **state)
 	struct conn *m = pptp_master(f, 40000), *g = NULL;
 
 	outgoing_call(f, m, PNS_CID, PAC_CID);
-	assert_string_equal(run(f, gre1(PNS, PAC, PAC_CID), &g), "related");
+	assert_string_equal(run_now(f, gre1(PNS, PAC, PAC_CID), &g), "related");
 	h_advance(&f->h, 31);				/* unreplied GRE: 30 s */
 	ct_table_gc(&f->h.table, 64);
 	assert_int_equal(f->h.table.count, 1);
 	/* destroy_gre_conntrack(): the master's keymap went with it */
 	assert_int_equal(ct_gre_keymap_count(&f->h.table), 0);
-	assert_string_equal(run(f, gre1(PNS, PAC, PAC_CID), &g), "new");
+	assert_string_equal(run_now(f, gre1(PNS, PAC, PAC_CID), &g), "new");
 	assert_int_equal(g->th[CT_DIR_ORIG].tuple.sport, 0);
 }
 
@@ -386,14 +375,14 @@ static void test_gre_v0_and_bad_v1(void **state)
 
 	outgoing_call(f, m, PNS_CID, PAC_CID);
 	/* version 0 with a key field that looks like the call id: generic keys */
-	assert_string_equal(run(f, h_build(PNS, PAC, IPPROTO_GRE, v0, sizeof(v0)), &g), "new");
+	assert_string_equal(run_now(f, h_build(PNS, PAC, IPPROTO_GRE, v0, sizeof(v0)), &g), "new");
 	assert_int_equal(g->th[CT_DIR_ORIG].tuple.sport, 0);
 	assert_int_equal(g->th[CT_DIR_ORIG].tuple.dport, 0);
 	/* version 1 without PPP: no tuple */
-	assert_string_equal(run(f, h_build(PNS, PAC, IPPROTO_GRE, notppp, sizeof(notppp)), NULL),
+	assert_string_equal(run_now(f, h_build(PNS, PAC, IPPROTO_GRE, notppp, sizeof(notppp)), NULL),
 			    "invalid");
 	/* a version-1 header shorter than 8 bytes: no entry, and no over-read */
-	run(f, h_build(PNS, PAC, IPPROTO_GRE, shortv1, sizeof(shortv1)), NULL);
+	run_now(f, h_build(PNS, PAC, IPPROTO_GRE, shortv1, sizeof(shortv1)), NULL);
 	assert_int_equal(nexp(f), 2);
 }
 

@@ -29,39 +29,10 @@
 /* ---------------------------------------------------------------------- */
 /* Packets                                                                 */
 
-
-static struct h_packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
-			 const void *payload, size_t plen)
-{
-	return h_udp(src, dst, sport, dport, payload, plen);
-}
-
 static struct h_packet tcp_seg(const char *src, const char *dst, uint16_t sport, uint16_t dport,
 			       const void *payload, size_t plen)
 {
 	return h_tcp(src, dst, sport, dport, 1000, payload, plen);
-}
-
-
-/* PREROUTING + confirm + done, optionally with a `ct helper set` template. */
-static const char *run(struct fixture *f, struct h_packet p, const char *helper,
-		       struct conn **ct_out)
-{
-	static char state[16];
-	struct ct_skb skb;
-	int v;
-
-	ct_skb_init(&skb, p.buf, p.len);
-	if (helper)
-		snprintf(skb.helper, sizeof(skb.helper), "%s", helper);
-	v = ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
-	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
-	if (v == CT_ACCEPT)
-		v = ct_confirm(&f->h.core, &skb);
-	if (ct_out)
-		*ct_out = skb.ct;
-	ct_skb_done(&f->h.core, &skb, v != CT_ACCEPT);
-	return state;
 }
 
 #define CL "10.0.0.1"
@@ -83,7 +54,7 @@ static int sip(struct fixture *f, struct conn *m, enum ct_dir dir, const char *m
 	inet_ntop(t->l3num, &t->dst, b, sizeof(b));
 	if (t->l4num == IPPROTO_TCP)
 		return help(f, m, dir, tcp_seg(a, b, t->sport, t->dport, msg, strlen(msg)));
-	return help(f, m, dir, udp(a, b, t->sport, t->dport, msg, strlen(msg)));
+	return help(f, m, dir, h_udp(a, b, t->sport, t->dport, msg, strlen(msg)));
 }
 
 /* A SIP signalling connection CL:40000 -> SV:5060 over TCP with "sip". */
@@ -178,7 +149,7 @@ static void test_invite_ok_bye(void **state)
 	assert_media(f, CL, SV, 3456, 1);
 	assert_int_equal(f->h.table.expect->helper_errors, 0);
 	/* the callee's RTP is RELATED */
-	assert_string_equal(run(f, udp(SV, CL, 40000, 49170, "rtp", 3), NULL, &d), "related");
+	assert_string_equal(run(f, h_udp(SV, CL, 40000, 49170, "rtp", 3), NULL, &d), "related");
 	assert_int_equal(nexp(f), 3);
 	/* a retransmitted INVITE flushes the media expectations and expects again */
 	assert_int_equal(sip(f, m, CT_DIR_ORIG, invite), CT_ACCEPT);
@@ -290,7 +261,7 @@ static void test_register(void **state)
 	assert_string_equal(e->helper->name, "sip");
 	assert_int_equal(ct_expect_timeout_left(&f->h.table, e), 180);
 	/* inactive: an incoming call from the registrar is not RELATED yet */
-	assert_string_equal(run(f, udp(SV, CL, 5060, 5070, "x", 1), NULL, &d), "new");
+	assert_string_equal(run(f, h_udp(SV, CL, 5060, 5070, "x", 1), NULL, &d), "new");
 	/* a response for another CSeq is ignored */
 	assert_int_equal(sip(f, m, CT_DIR_REPLY, fail), CT_ACCEPT);
 	assert_int_equal(nexp(f), 1);
@@ -302,7 +273,7 @@ static void test_register(void **state)
 	assert_int_equal(ct_expect_timeout_left(&f->h.table, e), 600);
 	/* permanent: an incoming call is RELATED, gets the sip helper, and
 	 * the expectation stays */
-	assert_string_equal(run(f, udp(SV, CL, 5061, 5070, "x", 1), NULL, &d), "related");
+	assert_string_equal(run(f, h_udp(SV, CL, 5061, 5070, "x", 1), NULL, &d), "related");
 	assert_int_equal(nexp(f), 1);
 	assert_non_null(d = ct_table_find(&f->h.table, &(struct ct_tuple){ .src = h_addr(SV), .dst = h_addr(CL),
 			    .sport = 5061, .dport = 5070, .l3num = AF_INET, .l4num = IPPROTO_UDP },
@@ -428,7 +399,7 @@ static void test_hostile(void **state)
 		big[i] = i % 3 ? '\r' : '\n';
 	assert_int_equal(sip(f, m, CT_DIR_ORIG, big), CT_DROP);
 	/* NULs: an INVITE without CSeq, dropped as in the kernel */
-	assert_int_equal(help(f, m, CT_DIR_ORIG, udp(CL, SV, 5060, 5060,
+	assert_int_equal(help(f, m, CT_DIR_ORIG, h_udp(CL, SV, 5060, 5060,
 						     "INVITE sip:\0\0\0\r\n\0\0", 19)), CT_DROP);
 	assert_int_equal(nexp(f), 2);
 }
@@ -466,7 +437,7 @@ static void test_tcp_invite_ok(void **state)
 	assert_int_equal(sip(f, m, CT_DIR_REPLY, ok_invite), CT_ACCEPT);
 	assert_int_equal(nexp(f), 4);
 	assert_media(f, CL, SV, 3456, 1);
-	assert_string_equal(run(f, udp(SV, CL, 40000, 49170, "rtp", 3), NULL, &d), "related");
+	assert_string_equal(run(f, h_udp(SV, CL, 40000, 49170, "rtp", 3), NULL, &d), "related");
 	assert_int_equal(nexp(f), 3);
 	assert_int_equal(sip(f, m, CT_DIR_REPLY, "BYE sip:alice@10.0.0.1 SIP/2.0\r\n"
 			     "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"), CT_ACCEPT);

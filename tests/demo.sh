@@ -84,6 +84,8 @@ run "$CTCTL" --socket "$sock" list
 run "$EXEC" --socket "$sock" conntrack -L
 run "$EXEC" --socket "$sock" conntrack -S
 run "$CTCTL" --socket "$sock" count
+# the firewall's rule counters: the last, policy-drop counter caught the refused connection
+run "$CTCTL" --socket "$sock" ruleset
 
 if [ "${DEMO_KEEP:-0}" = 1 ]; then
   echo

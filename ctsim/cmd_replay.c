@@ -113,17 +113,9 @@ static void on_event(void *arg, const struct ct_event *ev)
 {
 	struct replay *rp = arg;
 	struct ctnl_ct o;
-	enum ctnl_event kind;
 
-	/* ctnetlink_conntrack_event(): which message the mask makes. */
-	if (ev->mask & CT_EV(DESTROY))
-		kind = CTNL_EV_DESTROY;
-	else if (ev->mask & (CT_EV(NEW) | CT_EV(RELATED)))
-		kind = CTNL_EV_NEW;
-	else
-		kind = CTNL_EV_UPDATE;
 	ctnl_ct_from_event(&rp->table, ev, &o);
-	ctnl_print_ct(&o, kind, ev->portid);
+	ctnl_print_ct(&o, ctnl_event_kind(ev->mask), ev->portid);
 	rp->events_shown++;
 }
 
@@ -391,16 +383,8 @@ static int output(struct replay *rp)
 		unsigned shown = 0;
 
 		ctnl_print_begin_list();
-		if (rp->started && rp->table.expect) {
-			ct_expect_gc(&rp->table);
-			for (const struct ct_expect *e = rp->table.expect->head; e; e = e->next) {
-				struct ctnl_exp o;
-
-				ctnl_exp_from_expect(&rp->table, e, &o);
-				ctnl_print_exp(&o, CTNL_EV_NONE);
-				shown++;
-			}
-		}
+		if (rp->started)
+			shown = ctnl_print_expectations(&rp->table);
 		if (rp->json) {
 			set_list(top, "expectations");
 		} else {

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
+#include "proto/ctnl_print.h"
 #include "ctsim/conn_export.h"
+#include "ctsim/expect.h"
 
 enum fill_kind { FILL_DUMP, FILL_EVENT };
 
@@ -225,4 +227,30 @@ void ctnl_ct_from_event(const struct ct_table *t, const struct ct_event *ev, str
 		o->present |= CTNL_HAS(CTA_MARK);
 		o->mark = c->mark;
 	}
+}
+
+enum ctnl_event ctnl_event_kind(uint32_t mask)
+{
+	if (mask & CT_EV(DESTROY))
+		return CTNL_EV_DESTROY;
+	if (mask & (CT_EV(NEW) | CT_EV(RELATED)))
+		return CTNL_EV_NEW;
+	return CTNL_EV_UPDATE;
+}
+
+unsigned ctnl_print_expectations(struct ct_table *t)
+{
+	unsigned shown = 0;
+
+	if (!t->expect)
+		return 0;
+	ct_expect_gc(t);
+	for (const struct ct_expect *e = t->expect->head; e; e = e->next) {
+		struct ctnl_exp o;
+
+		ctnl_exp_from_expect(t, e, &o);
+		ctnl_print_exp(&o, CTNL_EV_NONE);
+		shown++;
+	}
+	return shown;
 }

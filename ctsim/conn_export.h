@@ -56,4 +56,20 @@ int ctnl_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid
  */
 void ctnl_ct_from_event(const struct ct_table *t, const struct ct_event *ev, struct ctnl_ct *o);
 
+/**
+ * ctnl_event_kind - which message ctnetlink_conntrack_event() makes of an
+ * event mask: DESTROY, NEW (NEW or RELATED) or UPDATE, as `conntrack -E`
+ * tags it.
+ */
+enum ctnl_event ctnl_event_kind(uint32_t mask);
+
+/**
+ * ctnl_print_expectations - `conntrack -L expect` of @t through the shared
+ * printer (proto/ctnl_print.h, already set up by the caller): reaps the
+ * expired expectations first (their timers would have run, with DESTROY
+ * events), then prints the rest newest first, the table's order. Returns
+ * how many were printed.
+ */
+unsigned ctnl_print_expectations(struct ct_table *t);
+
 #endif

@@ -243,19 +243,12 @@ static void on_event(void *arg, const struct ct_event *ev)
 {
 	struct run *r = arg;
 	struct ctnl_ct o;
-	enum ctnl_event kind;
 
 	if (!r->listening)
 		return;
-	if (ev->mask & CT_EV(DESTROY))
-		kind = CTNL_EV_DESTROY;
-	else if (ev->mask & (CT_EV(NEW) | CT_EV(RELATED)))
-		kind = CTNL_EV_NEW;
-	else
-		kind = CTNL_EV_UPDATE;
 	ctnl_ct_from_event(&r->table, ev, &o);
 	r->print.fp = r->evf;
-	ctnl_print_ct(&o, kind, ev->portid);
+	ctnl_print_ct(&o, ctnl_event_kind(ev->mask), ev->portid);
 	fflush(r->evf);
 }
 
@@ -276,9 +269,7 @@ static void on_exp_event(void *arg, const struct ct_exp_event *ev)
 /* ---------------------------------------------------------------------- */
 /* Listings                                                                */
 
-/* conntrack -L expect: expired expectations are reaped first (the
- * kernel's expectation timers would have run), then newest first, the
- * order of ctnetlink_exp_dump_table()'s hash chains in a small table. */
+/* conntrack -L expect (ctnl_print_expectations()), into memory. */
 static char *list_expectations(struct run *r)
 {
 	char *text = NULL;
@@ -287,16 +278,8 @@ static char *list_expectations(struct run *r)
 
 	if (!f)
 		abort();
-	if (r->table.expect) {
-		ct_expect_gc(&r->table);
-		for (const struct ct_expect *e = r->table.expect->head; e; e = e->next) {
-			struct ctnl_exp o;
-
-			ctnl_exp_from_expect(&r->table, e, &o);
-			r->print.fp = f;
-			ctnl_print_exp(&o, CTNL_EV_NONE);
-		}
-	}
+	r->print.fp = f;
+	ctnl_print_expectations(&r->table);
 	fclose(f);
 	return text;
 }

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "ctsim/cmd.h"
-#include "ctsim/helper.h"
-#include "ctsim/proto_tcp.h"
+#include "ctsim/core/helper.h"
+#include "ctsim/core/track_tcp.h"
 
 /* Every registered helper: its name and protocol as nft's `ct helper`
  * object names them, its expectation classes with their policy

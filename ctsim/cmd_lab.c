@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ctsim/cmd.h"
-#include "ctsim/lab.h"
+#include "ctsim/lab/lab.h"
 
 int cmd_lab(int argc, char **argv)
 {

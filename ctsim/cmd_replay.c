@@ -26,12 +26,12 @@
 
 #include "proto/ctnl_print.h"
 #include "ctsim/cmd.h"
-#include "ctsim/conn_export.h"
-#include "ctsim/expect.h"
-#include "ctsim/pcap_io.h"
-#include "ctsim/router.h"
-#include "ctsim/ruleset.h"
-#include "ctsim/vtime.h"
+#include "ctsim/nfnetlink/conn_export.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/replay/pcap_io.h"
+#include "ctsim/hooks/router.h"
+#include "ctsim/hooks/ruleset.h"
+#include "ctsim/replay/vtime.h"
 
 
 /* A fixed seed: the same capture gives the same ids and the same listing

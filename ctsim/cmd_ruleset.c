@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ctsim/cmd.h"
-#include "ctsim/ruleset.h"
+#include "ctsim/hooks/ruleset.h"
 
 static int usage(FILE *f)
 {

@@ -34,8 +34,8 @@
 #include <jansson.h>
 
 #include "ctsim/cmd.h"
-#include "ctsim/pcap_io.h"
-#include "ctsim/scenario.h"
+#include "ctsim/replay/pcap_io.h"
+#include "ctsim/scenario/scenario.h"
 
 enum outcome { R_PASSED, R_FAILED, R_WAITING, R_XPASS };
 

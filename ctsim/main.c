@@ -17,13 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 #include "proto/ctsim_wire.h"
-#include "ctsim/clock.h"
+#include "ctsim/core/clock.h"
 #include "ctsim/cmd.h"
-#include "ctsim/dataplane.h"
-#include "ctsim/event.h"
-#include "ctsim/server.h"
-#include "ctsim/settings.h"
-#include "ctsim/table.h"
+#include "ctsim/lab/dataplane.h"
+#include "ctsim/core/event.h"
+#include "ctsim/nfnetlink/server.h"
+#include "ctsim/core/settings.h"
+#include "ctsim/core/table.h"
 
 #define GC_INTERVAL_MS	100
 /* After activity, keep polling without sleeping for this long: clients wait

@@ -32,8 +32,8 @@
  */
 #include <netinet/in.h>
 #include <string.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 #define AMANDA_MASTER_TIMEOUT	300	/* module parameter master_timeout */
 #define AMANDA_PORT_CHARS	5	/* sizeof("65535") - 1: pbuf of amanda_help() */

@@ -37,8 +37,8 @@
  */
 #include <netinet/in.h>
 #include <string.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 #define NMBD_PORT		137
 #define NETBIOS_NS_TIMEOUT	3	/* nf_conntrack_netbios_ns `timeout` */

@@ -31,8 +31,8 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 bool ct_ftp_loose;
 

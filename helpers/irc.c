@@ -33,8 +33,8 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 #define IRC_MAX_DCC	8	/* max_dcc_channels */
 #define IRC_DCC_TIMEOUT	300	/* dcc_timeout, seconds */

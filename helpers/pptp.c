@@ -31,11 +31,11 @@
  *   PAC -> PNS  srckey = PAC call id, dstkey = PNS call id
  * (exact addresses and keys: all-ones masks), and the two keymap entries
  * that give GRE v1 packets, which carry only the receiver's call id, their
- * source key (ctsim/gre_keymap.c). Policy: max 2 per master, 300 s.
+ * source key (ctsim/core/gre_keymap.c). Policy: max 2 per master, 300 s.
  *
  * The first GRE packet of the call matches one expectation (RELATED); the
  * kernel's pptp_expectfn() then removes the other direction's
- * expectation — emulated by proto_gre.c's new(), see there. It also sets
+ * expectation — emulated by track_gre.c's new(), see there. It also sets
  * the GRE entry's timeouts to 600 s / 5 h, but the GRE tracker overwrites
  * both with its defaults on the same packet (nf_conntrack_gre_packet() on an
  * unconfirmed entry), so PPTP GRE entries live 30 s / 180 s like any GRE.
@@ -52,9 +52,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
-#include "ctsim/expect.h"
-#include "ctsim/gre_keymap.h"
-#include "ctsim/helper.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/gre_keymap.h"
+#include "ctsim/core/helper.h"
 
 #define PPTP_PACKET_CONTROL	1
 #define PPTP_MAGIC_COOKIE	0x1a2b3c4du

@@ -3,15 +3,15 @@
  * registry.c — the registered helpers and how the pipeline calls them
  * (nf_conntrack_helper.c: __nf_conntrack_helper_find(), and the helper
  * call in nf_confirm()). Adding a helper: write helpers/foo.c with a
- * `const struct ct_helper ct_helper_foo`, declare it in ctsim/helper.h,
+ * `const struct ct_helper ct_helper_foo`, declare it in ctsim/core/helper.h,
  * add a row below and its file to helpers/meson.build.
  */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 static const struct ct_helper *const helpers[] = {
 	&ct_helper_ftp,

@@ -28,8 +28,8 @@
  * invalid saned reply (nothing expected, a helper error counted).
  */
 #include <netinet/in.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 #define SANE_NET_START		7	/* RPC code */
 #define SANE_STATUS_SUCCESS	0

@@ -53,8 +53,8 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 #define SIP_PORT		5060
 #define SIP_TIMEOUT		3600	/* sip_timeout: the master's timeout */

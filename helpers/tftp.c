@@ -10,8 +10,8 @@
  * until it is confirmed, and goes away with it if the packet is dropped.
  */
 #include <netinet/in.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 enum { TFTP_OPCODE_READ = 1, TFTP_OPCODE_WRITE = 2 };
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "ctsim/pipeline.h"
+#include "ctsim/core/pipeline.h"
 
 static double now_ns(void)
 {

@@ -24,9 +24,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include "ctsim/pipeline.h"
-#include "ctsim/router.h"
-#include "ctsim/ruleset.h"
+#include "ctsim/core/pipeline.h"
+#include "ctsim/hooks/router.h"
+#include "ctsim/hooks/ruleset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "proto/ctsim_wire.h"
-#include "ctsim/server.h"
+#include "ctsim/nfnetlink/server.h"
 #include "tests/fuzz/fuzz_common.h"
 
 #define FZ_MAX_DGRAMS	16

@@ -21,7 +21,7 @@
  * Several records let helpers see a conversation (FTP reads commands only
  * after a newline seen earlier, PPTP needs its control session set up).
  */
-#include "ctsim/expect.h"
+#include "ctsim/core/expect.h"
 #include "tests/fuzz/fuzz_common.h"
 
 #define FZ_MAX_RECORDS 64

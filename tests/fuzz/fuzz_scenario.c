@@ -13,7 +13,7 @@
  * (a scenario file is trusted to name real files).
  */
 #include "tests/fuzz/fuzz_common.h"
-#include "ctsim/scenario.h"
+#include "ctsim/scenario/scenario.h"
 
 /* Longer texts only make the run slower: many steps, same code. */
 #define FZ_MAX_TEXT (64 * 1024)

@@ -23,9 +23,9 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
-#include "ctsim/pipeline.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
+#include "ctsim/core/pipeline.h"
 
 /* The virtual clock starts here (2023-11-14T22:13:20Z). */
 #define CT_HARNESS_EPOCH_NS (1700000000ull * CT_NSEC_PER_SEC)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_expect.c — the expectation table (ctsim/expect.c) and the helpers
+ * test_expect.c — the expectation table (ctsim/core/expect.c) and the helpers
  * (helpers/ftp.c, helpers/tftp.c) on a virtual clock: create, match, evict
  * at max_expected, expire, removal with the master; FTP payload parsing
  * (PORT, EPRT, 227, 229, split commands, hostile input) and TFTP.
@@ -15,9 +15,9 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
-#include "ctsim/pipeline.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
+#include "ctsim/core/pipeline.h"
 #define CT_HARNESS_FIXTURE
 #include "harness.h"
 

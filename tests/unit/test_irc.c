@@ -15,9 +15,9 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
-#include "ctsim/pipeline.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
+#include "ctsim/core/pipeline.h"
 #define CT_HARNESS_FIXTURE
 #include "harness.h"
 

@@ -18,9 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ctsim/defrag.h"
-#include "ctsim/packet.h"
-#include "ctsim/pcap_io.h"
+#include "ctsim/core/defrag.h"
+#include "ctsim/core/packet.h"
+#include "ctsim/replay/pcap_io.h"
 
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136

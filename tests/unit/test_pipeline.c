@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_pipeline.c — the tracking pipeline (ctsim/pipeline.c and the
+ * test_pipeline.c — the tracking pipeline (ctsim/core/pipeline.c and the
  * trackers) on a virtual clock: packets built with ct_pkt_build() go
  * through ct_in(PREROUTING) -> ct_confirm(POSTROUTING) -> ct_skb_done(),
  * and the tests check entries, ct state, timeouts, statistics and the
@@ -15,7 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
-#include "ctsim/pipeline.h"
+#include "ctsim/core/pipeline.h"
 #include "harness.h"
 
 #define MAX_EV 32

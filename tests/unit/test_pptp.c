@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_pptp.c — the PPTP helper (helpers/pptp.c) and GRE version 1 keys
- * (ctsim/gre_keymap.c, proto_gre.c) on a virtual clock: an outgoing and an
+ * (ctsim/core/gre_keymap.c, track_gre.c) on a virtual clock: an outgoing and an
  * incoming call (two expectations, keymap, the first GRE packet RELATED with
  * both keys, the other expectation removed), Call-Disconnect-Notify and the
  * master's deletion (GRE entry killed or expectations dropped, keymap gone),
@@ -18,10 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ctsim/expect.h"
-#include "ctsim/gre_keymap.h"
-#include "ctsim/helper.h"
-#include "ctsim/pipeline.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/gre_keymap.h"
+#include "ctsim/core/helper.h"
+#include "ctsim/core/pipeline.h"
 #define CT_HARNESS_FIXTURE
 #include "harness.h"
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "ctsim/ruleset.h"
+#include "ctsim/hooks/ruleset.h"
 
 /* ---------------------------------------------------------------------- */
 /* helpers                                                                 */

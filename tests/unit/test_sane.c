@@ -17,9 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ctsim/expect.h"
-#include "ctsim/helper.h"
-#include "ctsim/pipeline.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
+#include "ctsim/core/pipeline.h"
 #define CT_HARNESS_FIXTURE
 #include "harness.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_table.c — unit tests of the conntrack table (ctsim/table.c) on a
+ * test_table.c — unit tests of the conntrack table (ctsim/core/table.c) on a
  * virtual clock: lookups in both directions, zones, clashes, expiry, GC,
  * early drop, references and the dying list, events.
  */
@@ -12,8 +12,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
-#include "ctsim/table.h"
-#include "ctsim/event.h"
+#include "ctsim/core/table.h"
+#include "ctsim/core/event.h"
 
 struct fixture {
 	struct ct_settings s;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_tcp.c — the TCP tracker (ctsim/proto_tcp.c) on a virtual clock:
+ * test_tcp.c — the TCP tracker (ctsim/core/track_tcp.c) on a virtual clock:
  * segments with real sequence numbers, windows and options go through
  * ct_in(PREROUTING) -> ct_confirm() -> ct_skb_done(), and the tests check
  * states, verdicts, INVALID reasons, timeouts, flags and events against the
@@ -19,10 +19,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
-#include "ctsim/pipeline.h"
+#include "ctsim/core/pipeline.h"
 #include "harness.h"
-#include "ctsim/l4proto.h"
-#include "ctsim/proto_tcp.h"
+#include "ctsim/core/l4proto.h"
+#include "ctsim/core/track_tcp.h"
 
 #define MAX_EV 32
 

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pipeline.c — what the kernel's conntrack hooks do to a packet (see
+ * pipeline.h and docs/tracking.md): nf_conntrack_in() with
+ * resolve_normal_ct() and init_conntrack(), nf_confirm() with
+ * __nf_conntrack_confirm() and clash resolution, and the event cache
+ * (nf_conntrack_event_cache(), nf_ct_deliver_cached_events()).
+ *
+ * References: a packet in flight holds one reference on its entry
+ * (skb->ct). A new entry is unconfirmed: it lives only through that
+ * reference (conn_alloc() counted it in t->count, as the kernel counts
+ * unconfirmed entries) until ct_confirm() hashes it; the table then holds a
+ * reference of its own. ct_skb_done() drops the packet's reference, which
+ * frees an entry that was never confirmed — no event, as in the kernel.
+ *
+ * Events: trackers cache bits on the entry (conn.ecache, the kernel's
+ * per-ct ecache); the bits are delivered as ONE event when a packet of the
+ * entry has passed the confirm hook (ct_skb_done(dropped = false)). A
+ * packet dropped after ct_in() leaves its bits cached for the next one,
+ * as in the kernel.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "ctsim/core/expect.h"
+#include "ctsim/core/gre_keymap.h"
+#include "ctsim/core/helper.h"
+#include "ctsim/core/l4proto.h"
+#include "ctsim/core/pipeline.h"
+
+/* ---------------------------------------------------------------------- */
+/* The trackers (nf_conntrack_l4proto registrations)                       */
+
+static const struct ct_l4proto *const l4protos[] = {
+	&ct_l4proto_tcp,
+	&ct_l4proto_udp,
+	&ct_l4proto_udplite,
+	&ct_l4proto_icmp,
+	&ct_l4proto_icmpv6,
+	&ct_l4proto_gre,
+	&ct_l4proto_sctp,
+};
+
+/* nf_ct_l4proto_find() */
+const struct ct_l4proto *ct_l4proto_find(uint8_t l3num, uint8_t l4num)
+{
+	/* ICMP inside IPv6 (or ICMPv6 inside IPv4) is just a protocol number */
+	if ((l4num == IPPROTO_ICMP && l3num != AF_INET) ||
+	    (l4num == IPPROTO_ICMPV6 && l3num != AF_INET6))
+		return &ct_l4proto_generic;
+	for (size_t i = 0; i < sizeof(l4protos) / sizeof(l4protos[0]); i++)
+		if (l4protos[i]->l4num == l4num)
+			return l4protos[i];
+	return &ct_l4proto_generic;
+}
+
+/* nf_ct_invert_tuple(): swap addresses, then the tracker's part. */
+bool ct_l4_invert_tuple(const struct ct_l4proto *l4, struct ct_tuple *r,
+			const struct ct_tuple *o)
+{
+	if (l4->invert_tuple)
+		return l4->invert_tuple(r, o);
+	memset(r, 0, sizeof(*r));
+	r->src = o->dst;
+	r->dst = o->src;
+	r->sport = o->dport;
+	r->dport = o->sport;
+	r->l3num = o->l3num;
+	r->l4num = o->l4num;
+	return true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Helpers for the trackers (l4proto.h)                                    */
+
+/* nf_ct_acct_update() */
+void ct_l4_acct(struct ct_l4_ctx *x, struct conn *ct)
+{
+	if (ct->ext && (ct->ext->has & CONN_EXT_ACCT)) {
+		ct->ext->counters[x->dir].packets++;
+		ct->ext->counters[x->dir].bytes += x->skb->pkt.len;
+	}
+}
+
+/* __nf_ct_refresh_acct(): the timeout of an unconfirmed entry stays
+ * relative until __nf_conntrack_confirm() adds "now". */
+void ct_l4_refresh(struct ct_l4_ctx *x, struct conn *ct, uint32_t secs)
+{
+	struct ct_table *t = x->core->table;
+
+	ct_l4_acct(x, ct);
+	if (ct->status & CT_S_FIXED_TIMEOUT)
+		return;
+	conn_set_timeout(t, ct, secs);
+	if (!(ct->status & CT_S_CONFIRMED))
+		ct->expires -= t->now;
+}
+
+/* nf_ct_kill_acct() */
+void ct_l4_kill(struct ct_l4_ctx *x, struct conn *ct)
+{
+	ct_l4_acct(x, ct);
+	if (ct->status & CT_S_CONFIRMED)
+		ct_table_delete(x->core->table, ct, 0, false);
+}
+
+/* nf_conntrack_event_cache(): only entries with the ecache extension keep
+ * bits; skb->cached_events records what this packet caused, for tracing. */
+void ct_l4_event(struct ct_l4_ctx *x, struct conn *ct, uint32_t bits)
+{
+	x->skb->cached_events |= bits;
+	if (ct->flags & CONN_F_ECACHE)
+		ct->ecache |= (uint16_t)bits;
+}
+
+void ct_l4_set_assured(struct ct_l4_ctx *x, struct conn *ct)
+{
+	if (ct->status & CT_S_ASSURED)
+		return;
+	ct->status |= CT_S_ASSURED;
+	ct_l4_event(x, ct, CT_EV(ASSURED));
+}
+
+bool ct_l4_checksum_wanted(const struct ct_l4_ctx *x)
+{
+	return x->core->settings->checksum && x->hook == CT_HOOK_PREROUTING;
+}
+
+/* ---------------------------------------------------------------------- */
+/* nf_conntrack_in()                                                       */
+
+void ct_skb_init(struct ct_skb *skb, uint8_t *data, size_t len)
+{
+	memset(skb, 0, sizeof(*skb));
+	skb->pkt.data = data;
+	skb->pkt.len = len;
+	skb->zone.id = 0;
+	skb->zone.dir = CT_ZONE_DIR_BOTH;
+}
+
+/* No entry for this packet: ct state invalid, invalid++, ACCEPT. */
+static int not_tracked(struct ct_core *core, struct ct_skb *skb, const char *reason)
+{
+	core->table->stats.cpu.invalid++;
+	skb->ct = NULL;
+	skb->invalid_reason = reason;
+	return CT_ACCEPT;
+}
+
+/* Extensions and template fields of a new entry (init_conntrack():
+ * nf_ct_acct_ext_add(), nf_ct_tstamp_ext_add(), nf_ct_labels_ext_add(),
+ * __nf_ct_try_assign_helper()). */
+static int init_extensions(struct ct_core *core, struct ct_skb *skb, struct conn *ct,
+			   bool expected)
+{
+	const struct ct_settings *s = core->settings;
+	bool helper = skb->helper[0] && !expected;	/* no template helper for expected entries */
+	struct conn_ext *x;
+
+	if (!s->acct && !s->timestamp && !s->labels_used && !helper)
+		return 0;
+	if (!(x = conn_ext_add(ct)))
+		return -ENOMEM;
+	x->has |= (s->acct ? CONN_EXT_ACCT : 0) | (s->timestamp ? CONN_EXT_TSTAMP : 0) |
+		  (s->labels_used ? CONN_EXT_LABELS : 0);
+	if (helper) {
+		/* __nf_ct_try_assign_helper(): `ct helper set` / -j CT
+		 * --helper; the helper runs in ct_confirm() (helper.h). */
+		memcpy(x->helper, skb->helper, sizeof(x->helper));
+		x->helper[sizeof(x->helper) - 1] = '\0';
+		x->has |= CONN_EXT_HELPER;
+		ct->status |= CT_S_HELPER;
+	}
+	return 0;
+}
+
+/* init_conntrack(): an unconfirmed entry for @tuple, or NULL with *drop
+ * set when the table is full (early drop failed). */
+static struct conn *init_conntrack(struct ct_core *core, struct ct_skb *skb,
+				   const struct ct_l4proto *l4, const struct ct_tuple *tuple,
+				   bool *drop, const char **reason)
+{
+	struct ct_table *t = core->table;
+	struct ct_tuple reply;
+	struct ct_expect exp;
+	bool expected;
+	struct conn *ct;
+
+	*drop = false;
+	if (!ct_l4_invert_tuple(l4, &reply, tuple)) {
+		*reason = CT_INV_NOT_INVERTIBLE;
+		return NULL;
+	}
+	ct = conn_alloc(t, tuple, &reply, &skb->zone);	/* early_drop() inside */
+	if (!ct) {
+		*drop = true;
+		return NULL;
+	}
+	/* nf_ct_find_expectation(): "Welcome, Mr. Bond. We've been
+	 * expecting you..." — EXPECTED, ct->master (referenced), the
+	 * master's mark and secmark, the expectation's helper if any. */
+	expected = ct_expect_match(t, tuple, ct_zone_id(&skb->zone, CT_DIR_ORIG), &exp);
+	if (init_extensions(core, skb, ct, expected) ||
+	    (expected && !conn_ext_add(ct))) {
+		conn_free_unhashed(t, ct);
+		*drop = true;
+		return NULL;
+	}
+	if (expected) {
+		struct conn *m = exp.master;
+
+		ct->status |= CT_S_EXPECTED;
+		conn_get(m);
+		ct->ext->master_ct = m;
+		ct->ext->master = m->th[CT_DIR_ORIG].tuple;
+		ct->ext->master_zone = m->zone.id;
+		ct->ext->has |= CONN_EXT_MASTER;
+		ct->mark = m->mark;
+		if (m->ext)
+			ct->ext->secmark = m->ext->secmark;
+		if (exp.helper) {
+			snprintf(ct->ext->helper, sizeof(ct->ext->helper), "%s", exp.helper->name);
+			ct->ext->has |= CONN_EXT_HELPER;
+		}
+		t->stats.exp.new++;
+	}
+	return ct;
+}
+
+/* resolve_normal_ct(): find or create the entry, set skb->ct and ctinfo.
+ * Returns 0 (skb->ct may be NULL: untrackable, reason set) or -1 to drop. */
+static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
+			     const struct ct_l4proto *l4, const char **reason)
+{
+	struct ct_table *t = core->table;
+	struct ct_tuple tuple;
+	enum ct_dir dir = CT_DIR_ORIG;
+	struct conn *ct;
+
+	if (!ct_pkt_get_tuple(&skb->pkt, &tuple)) {
+		*reason = skb->pkt.l4_reason ? skb->pkt.l4_reason : CT_INV_NO_TUPLE;
+		return 0;
+	}
+	ct_gre_tuple_srckey(t, &skb->pkt, &tuple);	/* gre_pkt_to_tuple()'s keymap */
+	/* Look up with the zone id of the original direction, then, for a
+	 * directional zone, with the reply direction's. */
+	ct = ct_table_find(t, &tuple, &skb->zone, CT_DIR_ORIG, &dir);
+	if (!ct && ct_zone_id(&skb->zone, CT_DIR_ORIG) != ct_zone_id(&skb->zone, CT_DIR_REPLY))
+		ct = ct_table_find(t, &tuple, &skb->zone, CT_DIR_REPLY, &dir);
+	if (ct) {
+		conn_get(ct);	/* the packet's reference */
+	} else {
+		bool drop;
+
+		ct = init_conntrack(core, skb, l4, &tuple, &drop, reason);
+		if (!ct)
+			return drop ? -1 : 0;
+		dir = CT_DIR_ORIG;	/* conn_alloc()'s reference is the packet's */
+	}
+	if (dir == CT_DIR_REPLY)
+		skb->ctinfo = CT_INFO_ESTABLISHED_REPLY;
+	else if (ct->status & CT_S_SEEN_REPLY)	/* two-way traffic: always ESTABLISHED */
+		skb->ctinfo = CT_INFO_ESTABLISHED;
+	else if (ct->status & CT_S_EXPECTED)
+		skb->ctinfo = CT_INFO_RELATED;
+	else
+		skb->ctinfo = CT_INFO_NEW;
+	skb->ct = ct;
+	return 0;
+}
+
+/* Drop the packet's reference (an unconfirmed entry is freed with it). */
+static void skb_release_ct(struct ct_core *core, struct ct_skb *skb)
+{
+	struct conn *ct = skb->ct;
+
+	skb->ct = NULL;
+	if (ct)
+		conn_put(core->table, ct);
+}
+
+/* nf_conntrack_handle_packet(): error(), new() while unconfirmed, packet(). */
+static enum ct_l4_verdict handle_packet(struct ct_core *core, struct ct_skb *skb,
+					const struct ct_l4proto *l4, enum ct_hook hook,
+					const char **reason)
+{
+	struct conn *ct = skb->ct;
+	struct ct_l4_ctx x = {
+		.core = core, .skb = skb, .hook = hook,
+		.dir = skb->ctinfo >= CT_INFO_ESTABLISHED_REPLY ? CT_DIR_REPLY : CT_DIR_ORIG,
+	};
+
+	*reason = NULL;
+	if (l4->error && (*reason = l4->error(&x)))
+		return CT_L4_INVALID;
+	if (!(ct->status & CT_S_CONFIRMED) && l4->new && (*reason = l4->new(&x, ct)))
+		return CT_L4_INVALID;
+	return l4->packet(&x, ct, reason);
+}
+
+int ct_in(struct ct_core *core, struct ct_skb *skb, enum ct_hook hook)
+{
+	struct ct_l4_ctx x = { .core = core, .skb = skb, .hook = hook, .dir = CT_DIR_ORIG };
+	const struct ct_l4proto *l4;
+	const char *reason = NULL;
+	int repeats = 0;
+
+	/* Previously seen (loopback) or `notrack`: nothing to do. */
+	if (skb->ct)
+		return CT_ACCEPT;
+	if (skb->untracked) {
+		skb->ctinfo = CT_INFO_UNTRACKED;
+		return CT_ACCEPT;
+	}
+	ct_table_tick(core->table);
+	skb->invalid_reason = NULL;
+	if (!skb->pkt.family && ct_pkt_parse(&skb->pkt, &reason) < 0) {
+		/* ip_rcv()/ipv6_rcv() would have dropped it before conntrack */
+		skb->invalid_reason = reason;
+		return CT_DROP;
+	}
+	/* A sound IPv6 header whose extension chain cannot be walked:
+	 * nf_ct_get_l4proto() fails, the packet goes on without an entry. */
+	if (skb->pkt.untrackable)
+		return not_tracked(core, skb, "truncated or bad IPv6 extension header chain");
+	if (skb->pkt.is_fragment)	/* defrag (-400) should have reassembled it */
+		return not_tracked(core, skb, CT_INV_FRAGMENT);
+
+	/* ICMP errors are RELATED to the flow they quote (nf_conntrack_handle_icmp()) */
+	if ((skb->pkt.l4proto == IPPROTO_ICMP && skb->pkt.family == AF_INET) ||
+	    (skb->pkt.l4proto == IPPROTO_ICMPV6 && skb->pkt.family == AF_INET6)) {
+		if (ct_icmp_error(&x) <= 0)
+			return CT_ACCEPT;
+	}
+
+	l4 = ct_l4proto_find(skb->pkt.family, skb->pkt.l4proto);
+repeat:
+	if (resolve_normal_ct(core, skb, l4, &reason) < 0) {
+		core->table->stats.cpu.drop++;	/* "too stressed to deal" */
+		skb->invalid_reason = "table full, dropping packet";
+		return CT_DROP;
+	}
+	if (!skb->ct)
+		return not_tracked(core, skb, reason);
+
+	switch (handle_packet(core, skb, l4, hook, &reason)) {
+	case CT_L4_ACCEPT:
+		break;
+	case CT_L4_REPEAT:
+		/* TCP reopen: the old entry is gone, create a fresh one */
+		skb_release_ct(core, skb);
+		if (++repeats < 3)
+			goto repeat;
+		core->table->stats.cpu.drop++;
+		return CT_DROP;
+	case CT_L4_DROP:
+		skb_release_ct(core, skb);
+		core->table->stats.cpu.drop++;
+		not_tracked(core, skb, reason ? reason : "dropped by the tracker");
+		return CT_DROP;
+	case CT_L4_INVALID:
+		skb_release_ct(core, skb);
+		return not_tracked(core, skb, reason ? reason : "invalid");
+	}
+	if (skb->ctinfo == CT_INFO_ESTABLISHED_REPLY && !(skb->ct->status & CT_S_SEEN_REPLY)) {
+		x.dir = CT_DIR_REPLY;
+		skb->ct->status |= CT_S_SEEN_REPLY;
+		ct_l4_event(&x, skb->ct, CT_EV(REPLY));
+	}
+	return CT_ACCEPT;
+}
+
+/* ---------------------------------------------------------------------- */
+/* nf_confirm()                                                            */
+
+static bool same_tuples(const struct conn *a, const struct conn *b, bool reverse)
+{
+	const struct ct_tuple *bo = &b->th[reverse ? CT_DIR_REPLY : CT_DIR_ORIG].tuple;
+	const struct ct_tuple *br = &b->th[reverse ? CT_DIR_ORIG : CT_DIR_REPLY].tuple;
+
+	return !memcmp(&a->th[CT_DIR_ORIG].tuple, bo, sizeof(*bo)) &&
+	       !memcmp(&a->th[CT_DIR_REPLY].tuple, br, sizeof(*br)) &&
+	       a->zone.id == b->zone.id && a->zone.dir == b->zone.dir;
+}
+
+/* nf_ct_resolve_clash(): @winner is already hashed with one of our tuples.
+ * For protocols that allow it, an identical (or exactly reversed) winner
+ * takes the packet: our accounting is merged into it and our entry freed. */
+static int resolve_clash(struct ct_core *core, struct ct_skb *skb, struct conn *winner)
+{
+	struct ct_table *t = core->table;
+	struct conn *loser = skb->ct;
+	const struct ct_l4proto *l4 = ct_l4proto_find(loser->th[0].tuple.l3num,
+						      loser->th[0].tuple.l4num);
+
+	if (l4->allow_clash && !(winner->status & CT_S_DYING) &&
+	    (same_tuples(winner, loser, false) || same_tuples(winner, loser, true))) {
+		/* __nf_ct_resolve_clash() with nf_ct_acct_merge() */
+		if (loser->ext && winner->ext && (loser->ext->has & winner->ext->has & CONN_EXT_ACCT)) {
+			winner->ext->counters[CT_DIR_ORIG].packets += loser->ext->counters[CT_DIR_ORIG].packets;
+			winner->ext->counters[CT_DIR_ORIG].bytes += loser->ext->counters[CT_DIR_ORIG].bytes;
+		}
+		conn_get(winner);
+		skb_release_ct(core, skb);
+		skb->ct = winner;
+		t->stats.cpu.clash_resolve++;
+		return CT_ACCEPT;
+	}
+	/* Not emulated yet: nf_ct_resolve_clash_harder() (NAT made the reply
+	 * tuples differ: insert the loser reply-only with NAT_CLASH, 1 s). */
+	t->stats.cpu.drop++;
+	t->stats.cpu.insert_failed++;
+	skb->invalid_reason = "insert clash";
+	return CT_DROP;
+}
+
+int ct_confirm(struct ct_core *core, struct ct_skb *skb)
+{
+	struct ct_table *t = core->table;
+	struct conn *ct = skb->ct, *other;
+	struct ct_l4_ctx x = { .core = core, .skb = skb, .hook = CT_HOOK_POSTROUTING };
+
+	/* nft_ct_helper_obj_eval() in a chain after conntrack (priority >
+	 * -200): the rule filled the template but the entry already existed,
+	 * unconfirmed — the kernel attaches the helper to it there. */
+	if (ct && skb->helper[0] && !(ct->status & (CT_S_CONFIRMED | CT_S_HELPER)) &&
+	    !(ct->ext && ct->ext->helper[0]) && conn_ext_add(ct)) {
+		snprintf(ct->ext->helper, sizeof(ct->ext->helper), "%s", skb->helper);
+		ct->ext->has |= CONN_EXT_HELPER;
+		ct->status |= CT_S_HELPER;
+	}
+	/* nf_confirm(): "This is where we call the helper: as the packet
+	 * goes out." Every packet of an entry with a helper, confirmed or
+	 * not, either direction; the helper may drop it. */
+	if (ct && ct_helper_run(core, skb) == CT_DROP)
+		return CT_DROP;
+
+	/* Only a new entry, and only from its original direction (a REJECT
+	 * reply attached in the other direction is left alone). */
+	if (!ct || (ct->status & CT_S_CONFIRMED))
+		return CT_ACCEPT;
+	if (skb->ctinfo >= CT_INFO_ESTABLISHED_REPLY)
+		return CT_ACCEPT;
+
+	/* __nf_conntrack_confirm(): is either tuple already there? (The
+	 * kernel also gives up on chains longer than 50 + rand(30): stat
+	 * chaintoolong — not emulated, ctsim's chains stay short.) The
+	 * hashes computed for the check are the ones the entry is linked
+	 * with: nothing below touches the table or the tuples. */
+	other = ct_table_hash_clash(t, ct);
+	if (other)
+		return resolve_clash(core, skb, other);
+
+	ct->expires += t->now;		/* the timeout was relative until now */
+	if (ct->ext && (ct->ext->has & CONN_EXT_TSTAMP))
+		ct->ext->ts_start = ct_clock_wall(t->clock);
+	conn_get(ct);			/* the table's reference */
+	ct_table_link(t, ct);
+	ct->status |= CT_S_CONFIRMED;
+	if (ct->status & CT_S_HELPER)
+		ct_l4_event(&x, ct, CT_EV(HELPER));
+	ct_l4_event(&x, ct, (ct->status & CT_S_EXPECTED) ? CT_EV(RELATED) : CT_EV(NEW));
+	return CT_ACCEPT;
+}
+
+/* nf_ct_deliver_cached_events() at the end of nf_confirm(), then the skb's
+ * nf_conntrack_put(). */
+void ct_skb_done(struct ct_core *core, struct ct_skb *skb, bool dropped)
+{
+	struct conn *ct = skb->ct;
+
+	if (!ct)
+		return;
+	if (!dropped && (ct->status & CT_S_CONFIRMED) && !(ct->status & CT_S_DYING) &&
+	    ct->ecache) {
+		uint32_t bits = ct->ecache;
+
+		ct->ecache = 0;
+		ct_events_report(core->events, ct, bits, 0, false);
+	}
+	skb_release_ct(core, skb);
+}
+
+const char *ct_skb_state_name(const struct ct_skb *skb)
+{
+	if (skb->untracked || skb->ctinfo == CT_INFO_UNTRACKED)
+		return "untracked";
+	if (!skb->ct)
+		return "invalid";
+	switch (skb->ctinfo) {
+	case CT_INFO_NEW:
+		return "new";
+	case CT_INFO_RELATED:
+	case CT_INFO_RELATED_REPLY:
+		return "related";
+	default:
+		return "established";
+	}
+}

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* router.c — the hook ladder (see router.h). */
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "ctsim/core/defrag.h"
+#include "ctsim/hooks/router.h"
+#include "ctsim/hooks/ruleset.h"
+
+/* Conntrack sits at -200 in PREROUTING and OUTPUT (NF_IP_PRI_CONNTRACK);
+ * ruleset chains below that run before it (raw), the others after. */
+#define PRIO_CONNTRACK	(-200)
+
+void router_init(struct router *r, struct ct_core *core, router_xmit_fn xmit, void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	r->core = core;
+	r->xmit = xmit;
+	r->xmit_arg = arg;
+	r->defrag = ct_defrag_new(4u << 20);
+}
+
+void router_fini(struct router *r)
+{
+	if (r->defrag)
+		ct_defrag_free(r->defrag);
+	r->defrag = NULL;
+}
+
+static void mask_prefix(union ct_addr *a, uint8_t plen, size_t bytes)
+{
+	for (size_t i = 0; i < bytes; i++) {
+		unsigned bits = plen > i * 8 ? plen - (unsigned)(i * 8) : 0;
+
+		if (bits < 8)
+			a->b[i] &= (uint8_t)(0xff00u >> bits);
+	}
+}
+
+int router_add_if(struct router *r, const char *name, const union ct_addr *addr4, uint8_t plen4,
+		  const union ct_addr *addr6, uint8_t plen6)
+{
+	struct router_if *i;
+
+	if (r->nif == ROUTER_MAX_IFS)
+		return -1;
+	i = &r->ifs[r->nif];
+	memset(i, 0, sizeof(*i));
+	snprintf(i->name, sizeof(i->name), "%s", name);
+	if (addr4) {
+		i->addr4 = i->net4 = *addr4;
+		i->plen4 = plen4;
+		mask_prefix(&i->net4, plen4, 4);
+		i->has4 = true;
+	}
+	if (addr6) {
+		i->addr6 = i->net6 = *addr6;
+		i->plen6 = plen6;
+		mask_prefix(&i->net6, plen6, 16);
+		i->has6 = true;
+	}
+	return (int)r->nif++;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Routing                                                                 */
+
+static bool is_local(const struct router *r, const struct ct_pkt *p)
+{
+	for (unsigned n = 0; n < r->nif; n++) {
+		const struct router_if *i = &r->ifs[n];
+
+		if (p->family == AF_INET && i->has4 && i->addr4.ip == p->dst.ip)
+			return true;
+		if (p->family == AF_INET6 && i->has6 && !memcmp(i->addr6.ip6, p->dst.ip6, 16))
+			return true;
+	}
+	return false;
+}
+
+/* fib_lookup(): the interface whose subnet holds the destination. */
+static int route(const struct router *r, const struct ct_pkt *p)
+{
+	for (unsigned n = 0; n < r->nif; n++) {
+		const struct router_if *i = &r->ifs[n];
+		union ct_addr d = p->dst;
+
+		if (p->family == AF_INET && i->has4) {
+			mask_prefix(&d, i->plen4, 4);
+			if (d.ip == i->net4.ip)
+				return (int)n;
+		} else if (p->family == AF_INET6 && i->has6) {
+			mask_prefix(&d, i->plen6, 16);
+			if (!memcmp(d.ip6, i->net6.ip6, 16))
+				return (int)n;
+		}
+	}
+	return -1;
+}
+
+/* ip_forward()/ip6_forward(): decrement the TTL (and fix the IPv4 header
+ * checksum incrementally, RFC 1624). Returns false when it expires. */
+static bool decrement_ttl(struct ct_pkt *p)
+{
+	if (p->family == AF_INET) {
+		uint32_t sum;
+
+		if (p->data[8] <= 1)
+			return false;
+		p->data[8]--;
+		/* The TTL is the high byte of a 16-bit word: the sum rises by 0x0100. */
+		sum = (uint32_t)((p->data[10] << 8) | p->data[11]) + 0x0100;
+		sum = (sum & 0xffff) + (sum >> 16);
+		p->data[10] = (uint8_t)(sum >> 8);
+		p->data[11] = (uint8_t)sum;
+	} else {
+		if (p->data[7] <= 1)
+			return false;
+		p->data[7]--;
+	}
+	p->ttl--;
+	return true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The ladder                                                              */
+
+static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstamp,
+		     struct conn *attach);
+static void send_reject(struct router *r, const struct ct_skb *skb, const struct rs_result *res);
+
+static int run_rules(struct router *r, enum ct_hook hook, int lo, int hi, struct ct_skb *skb)
+{
+	struct rs_result res;
+	int v;
+
+	if (!r->rs)
+		return CT_ACCEPT;
+	res.trace = NULL;		/* no tracer yet */
+	res.trace_ctx = NULL;
+	res.trace_all = false;
+	v = ruleset_run_hook(r->rs, hook, lo, hi, skb, &res);
+	if (v == CT_DROP) {
+		struct router_trace keep;
+
+		r->stats.ruleset_drop++;
+		r->last.why = res.rejected ? "rejected by the ruleset" : "dropped by the ruleset";
+		r->last.hook = hook;
+		if (res.rejected) {
+			keep = r->last;
+			send_reject(r, skb, &res);
+			r->last = keep;
+		}
+	}
+	return v;
+}
+
+static int conntrack_in(struct router *r, enum ct_hook hook, struct ct_skb *skb)
+{
+	int v = ct_in(r->core, skb, hook);
+
+	r->last.ct_state = ct_skb_state_name(skb);
+	r->last.invalid_reason = skb->invalid_reason;
+	if (v == CT_DROP) {
+		r->stats.conntrack_drop++;
+		r->last.why = "dropped by conntrack (table full)";
+		r->last.hook = hook;
+	}
+	return v;
+}
+
+static int confirm(struct router *r, enum ct_hook hook, struct ct_skb *skb)
+{
+	int v = ct_confirm(r->core, skb);
+
+	memcpy(r->last.helper, skb->helper_note, sizeof(r->last.helper));
+	if (v == CT_DROP) {
+		r->stats.conntrack_drop++;
+		r->last.why = skb->helper_dropped ? "dropped by the conntrack helper"
+						  : "dropped at confirmation (clash)";
+		r->last.hook = hook;
+	}
+	return v;
+}
+
+static int finish(struct router *r, struct ct_skb *skb, int verdict, const char *what)
+{
+	ct_skb_done(r->core, skb, verdict == CT_DROP);
+	r->last.verdict = verdict == CT_DROP ? "dropped" : what;
+	return verdict;
+}
+
+/* POSTROUTING and out: the end of both the forward and the output path. */
+static int postrouting(struct router *r, int oif, struct ct_skb *skb, const char *what)
+{
+	memcpy(skb->pkt.oifname, r->ifs[oif].name, sizeof(skb->pkt.oifname));
+	skb->pkt.oif = oif + 1;
+	if (run_rules(r, CT_HOOK_POSTROUTING, INT_MIN, INT_MAX, skb) == CT_DROP ||
+	    confirm(r, CT_HOOK_POSTROUTING, skb) == CT_DROP)
+		return finish(r, skb, CT_DROP, what);
+	r->stats.tx++;
+	if (r->xmit)
+		r->xmit(r->xmit_arg, oif, skb->pkt.data, skb->pkt.len);
+	return finish(r, skb, CT_ACCEPT, what);
+}
+
+/* __ip_local_out() for a packet ctsim itself sends. @attach: the entry of
+ * the packet this one answers (nf_ct_attach(), used by reject), or NULL. */
+static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstamp,
+		     struct conn *attach)
+{
+	struct ct_skb skb;
+	const char *reason;
+	int oif;
+
+	ct_skb_init(&skb, data, len);
+	if (ct_pkt_parse(&skb.pkt, &reason) < 0)
+		return CT_DROP;
+	skb.pkt.tstamp_ns = tstamp;
+	if (attach) {
+		/* nf_ct_attach(): the answer travels in the reply direction of
+		 * the entry it answers, so conntrack leaves it alone. */
+		conn_get(attach);
+		skb.ct = attach;
+		skb.ctinfo = CT_INFO_RELATED_REPLY;
+	}
+	r->stats.local_out++;
+	if (run_rules(r, CT_HOOK_OUTPUT, INT_MIN, PRIO_CONNTRACK - 1, &skb) == CT_DROP ||
+	    conntrack_in(r, CT_HOOK_OUTPUT, &skb) == CT_DROP ||
+	    run_rules(r, CT_HOOK_OUTPUT, PRIO_CONNTRACK, INT_MAX, &skb) == CT_DROP)
+		return finish(r, &skb, CT_DROP, "sent");
+	oif = route(r, &skb.pkt);
+	if (oif < 0) {
+		r->stats.no_route++;
+		r->last.why = "no route";
+		return finish(r, &skb, CT_DROP, "sent");
+	}
+	return postrouting(r, oif, &skb, "sent");
+}
+
+/* ctsim's own services: it answers ICMP and ICMPv6 echo requests. */
+static void local_deliver(struct router *r, const struct ct_pkt *p)
+{
+	uint8_t l4[1500], out[1600];
+	int n;
+
+	if (!((p->family == AF_INET && p->l4proto == IPPROTO_ICMP && p->icmp_type == 8) ||
+	      (p->family == AF_INET6 && p->l4proto == IPPROTO_ICMPV6 && p->icmp_type == 128)) ||
+	    p->l4_truncated || p->l4len > sizeof(l4))
+		return;
+	memcpy(l4, p->data + p->l4off, p->l4len);
+	l4[0] = p->family == AF_INET ? 0 : 129;		/* echo reply */
+	l4[2] = l4[3] = 0;				/* checksum: ct_pkt_build() */
+	n = ct_pkt_build(out, sizeof(out), p->family, &p->dst, &p->src, p->l4proto, l4, p->l4len);
+	if (n > 0)
+		local_out(r, out, (size_t)n, p->tstamp_ns, NULL);
+}
+
+/* ICMPX codes (NFT_REJECT_ICMPX_*) -> ICMP / ICMPv6 unreachable codes. */
+static uint8_t icmpx_code(uint8_t family, uint8_t x)
+{
+	static const uint8_t v4[] = { 0 /* net */, 3 /* port */, 1 /* host */, 13 /* admin */ };
+	static const uint8_t v6[] = { 0 /* no route */, 4 /* port */, 3 /* addr */, 1 /* admin */ };
+
+	if (x > 3)
+		x = 1;
+	return family == AF_INET ? v4[x] : v6[x];
+}
+
+/* Is @p an ICMP/ICMPv6 error (never answered with another one)? */
+static bool is_icmp_error(const struct ct_pkt *p)
+{
+	if (p->family == AF_INET && p->l4proto == IPPROTO_ICMP)
+		return p->icmp_type == 3 || p->icmp_type == 4 || p->icmp_type == 5 ||
+		       p->icmp_type == 11 || p->icmp_type == 12;
+	return p->family == AF_INET6 && p->l4proto == IPPROTO_ICMPV6 && p->icmp_type < 128;
+}
+
+/* ctsim's address on the interface the packet came in by (icmp_send()
+ * answers from there). */
+static const union ct_addr *ingress_addr(const struct router *r, const struct ct_pkt *p)
+{
+	const struct router_if *i;
+
+	if (p->iif < 1 || (unsigned)p->iif > r->nif)
+		return NULL;
+	i = &r->ifs[p->iif - 1];
+	if (p->family == AF_INET)
+		return i->has4 ? &i->addr4 : NULL;
+	return i->has6 ? &i->addr6 : NULL;
+}
+
+/* The `reject` statement: nf_send_unreach() / nf_send_reset() (and their
+ * IPv6 twins). The answer leaves by ctsim's OUTPUT path, attached to the
+ * rejected packet's entry. */
+static void send_reject(struct router *r, const struct ct_skb *skb, const struct rs_result *res)
+{
+	const struct ct_pkt *p = &skb->pkt;
+	uint8_t l4[1300], out[1400];
+	size_t l4len;
+	int n;
+
+	if (p->is_fragment || is_icmp_error(p))
+		return;		/* never answer an error or a later fragment */
+	if (res->reject_kind == RS_REJECT_TCP_RESET) {
+		uint32_t seq, ack;
+		uint8_t flags;
+
+		/* nf_reject_ip_tcphdr_put(): no RST for an RST; seq from the
+		 * ACK if any, else ACK everything the segment occupied. */
+		if (p->l4proto != IPPROTO_TCP || p->l4_truncated || (p->tcp_flags & CT_TCP_RST))
+			return;
+		memset(l4, 0, 20);
+		if (p->tcp_flags & CT_TCP_ACK) {
+			seq = p->tcp_ack;
+			ack = 0;
+			flags = CT_TCP_RST;
+		} else {
+			seq = 0;
+			ack = p->tcp_seq + (p->tcp_flags & CT_TCP_SYN ? 1 : 0) +
+			      (p->tcp_flags & CT_TCP_FIN ? 1 : 0) + (uint32_t)(p->l4len - p->tcp_doff);
+			flags = CT_TCP_RST | CT_TCP_ACK;
+		}
+		l4[0] = (uint8_t)(p->dport >> 8); l4[1] = (uint8_t)p->dport;
+		l4[2] = (uint8_t)(p->sport >> 8); l4[3] = (uint8_t)p->sport;
+		l4[4] = (uint8_t)(seq >> 24); l4[5] = (uint8_t)(seq >> 16);
+		l4[6] = (uint8_t)(seq >> 8); l4[7] = (uint8_t)seq;
+		l4[8] = (uint8_t)(ack >> 24); l4[9] = (uint8_t)(ack >> 16);
+		l4[10] = (uint8_t)(ack >> 8); l4[11] = (uint8_t)ack;
+		l4[12] = 5 << 4;
+		l4[13] = flags;
+		n = ct_pkt_build(out, sizeof(out), p->family, &p->dst, &p->src, IPPROTO_TCP, l4, 20);
+	} else {
+		const union ct_addr *from = ingress_addr(r, p);
+		uint8_t code = res->reject_code;
+		size_t quote;
+
+		if (!from)
+			return;
+		if (res->reject_kind == RS_REJECT_ICMPX)
+			code = icmpx_code(p->family, code);
+		/* The error quotes as much of the packet as fits: 576 bytes
+		 * in all for IPv4 (icmp_send()), 1280 for IPv6. */
+		quote = p->len;
+		if (p->family == AF_INET && quote > 576 - 28)
+			quote = 576 - 28;
+		if (p->family == AF_INET6 && quote > 1280 - 48)
+			quote = 1280 - 48;
+		memset(l4, 0, 8);
+		l4[0] = p->family == AF_INET ? 3 : 1;	/* destination unreachable */
+		l4[1] = code;
+		memcpy(l4 + 8, p->data, quote);
+		l4len = 8 + quote;
+		n = ct_pkt_build(out, sizeof(out), p->family, from, &p->src,
+				 p->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, l4, l4len);
+	}
+	if (n > 0)
+		local_out(r, out, (size_t)n, p->tstamp_ns, skb->ct);
+}
+
+int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns)
+{
+	struct ct_skb skb;
+	const char *reason;
+	uint8_t *whole = NULL;
+	size_t wholelen = 0;
+	int oif, v;
+
+	memset(&r->last, 0, sizeof(r->last));
+	r->stats.rx++;
+	ct_skb_init(&skb, data, len);
+	/* ip_rcv()/ipv6_rcv(): a broken IP header never reaches netfilter;
+	 * a broken IPv6 extension chain does, and conntrack calls it invalid. */
+	if (ct_pkt_parse(&skb.pkt, &reason) < 0 && !skb.pkt.untrackable) {
+		r->stats.bad_l3++;
+		r->last.verdict = "dropped";
+		r->last.why = reason;
+		return CT_DROP;
+	}
+	/* Defragmentation (priority -400) happens before conntrack. */
+	if (skb.pkt.is_fragment && r->defrag) {
+		int d = ct_defrag_add(r->defrag, &skb.pkt, 0, tstamp_ns, &whole, &wholelen, &reason);
+
+		if (d != CT_DEFRAG_DONE) {
+			r->stats.frag_held += d == CT_DEFRAG_QUEUED;
+			r->last.verdict = d == CT_DEFRAG_QUEUED ? "held (fragment)" : "dropped";
+			r->last.why = d == CT_DEFRAG_QUEUED ? NULL : reason;
+			return d == CT_DEFRAG_QUEUED ? CT_ACCEPT : CT_DROP;
+		}
+		ct_skb_init(&skb, whole, wholelen);
+		if (ct_pkt_parse(&skb.pkt, &reason) < 0) {
+			free(whole);
+			r->stats.bad_l3++;
+			r->last.verdict = "dropped";
+			r->last.why = reason;
+			return CT_DROP;
+		}
+	}
+	skb.pkt.tstamp_ns = tstamp_ns;
+	skb.pkt.iif = iif + 1;
+	memcpy(skb.pkt.iifname, r->ifs[iif].name, sizeof(skb.pkt.iifname));
+
+	if (run_rules(r, CT_HOOK_PREROUTING, INT_MIN, PRIO_CONNTRACK - 1, &skb) == CT_DROP ||
+	    conntrack_in(r, CT_HOOK_PREROUTING, &skb) == CT_DROP ||
+	    run_rules(r, CT_HOOK_PREROUTING, PRIO_CONNTRACK, INT_MAX, &skb) == CT_DROP) {
+		v = finish(r, &skb, CT_DROP, "");
+		goto out;
+	}
+
+	if (!r->forward_all && is_local(r, &skb.pkt)) {
+		struct ct_pkt copy;
+
+		r->stats.local_in++;
+		if (run_rules(r, CT_HOOK_INPUT, INT_MIN, INT_MAX, &skb) == CT_DROP ||
+		    confirm(r, CT_HOOK_INPUT, &skb) == CT_DROP) {
+			v = finish(r, &skb, CT_DROP, "delivered");
+			goto out;
+		}
+		copy = skb.pkt;
+		v = finish(r, &skb, CT_ACCEPT, "delivered");
+		local_deliver(r, &copy);
+		goto out;
+	}
+
+	oif = r->forward_all ? (iif == 0 ? 1 : 0) : route(r, &skb.pkt);
+	if (oif < 0 || (unsigned)oif >= r->nif) {
+		r->stats.no_route++;
+		r->last.why = "no route";
+		v = finish(r, &skb, CT_DROP, "");
+		goto out;
+	}
+	if (!r->forward_all && !decrement_ttl(&skb.pkt)) {
+		r->stats.ttl_exceeded++;
+		r->last.why = "TTL exceeded";
+		v = finish(r, &skb, CT_DROP, "");
+		goto out;
+	}
+	memcpy(skb.pkt.oifname, r->ifs[oif].name, sizeof(skb.pkt.oifname));
+	skb.pkt.oif = oif + 1;
+	if (run_rules(r, CT_HOOK_FORWARD, INT_MIN, INT_MAX, &skb) == CT_DROP) {
+		v = finish(r, &skb, CT_DROP, "");
+		goto out;
+	}
+	v = postrouting(r, oif, &skb, "forwarded");
+out:
+	free(whole);
+	return v;
+}

@@ -1,0 +1,2527 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ruleset_parse.c — the nft-subset ruleset language: lexer, recursive-descent
+ * parser, semantic checks, nft-style located errors, and the printer
+ * (`nft list ruleset` shape).
+ *
+ * How to read this file:
+ *   1. the lexer turns the text into tokens (words, strings, punctuation,
+ *      newlines — newlines separate rules as in nft) and expands `define`d
+ *      variables;
+ *   2. the parser walks the tokens: file -> table -> chain / ct helper ->
+ *      rule -> match | statement. What each match accepts is one row of
+ *      key_table[]; statements are rows of stmt_table[];
+ *   3. check_table() resolves jump targets and helper objects, detects
+ *      jump loops (the kernel's nft_chain_validate() -ELOOP);
+ *   4. build_hooks() sorts base chains by priority for the evaluator.
+ * Any error: everything is freed, NULL returned (nft loads a file in one
+ * transaction: all or nothing).
+ *
+ * Error messages follow nft's where nft has a clear one ("conflicting
+ * protocols specified: ip vs. ip6", "Statement after terminal statement has
+ * no effect", "you cannot set chain policy twice"), and are more specific
+ * where nft only says "syntax error" or forwards a kernel errno.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "ctsim/core/helper.h"
+#include "ctsim/hooks/ruleset.h"
+
+/* ---------------------------------------------------------------------- */
+/* Errors                                                                  */
+
+void rs_errors_init(struct rs_errors *errs)
+{
+	memset(errs, 0, sizeof(*errs));
+}
+
+void rs_errors_free(struct rs_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		free(errs->v[i].file);
+		free(errs->v[i].msg);
+		free(errs->v[i].src_line);
+	}
+	free(errs->v);
+	memset(errs, 0, sizeof(*errs));
+}
+
+void rs_errors_print(const struct rs_errors *errs, FILE *f)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		const struct rs_error *e = &errs->v[i];
+
+		if (e->line == 0) {	/* not located (e.g. a file that cannot be read) */
+			fprintf(f, "Error: %s\n", e->msg);
+			continue;
+		}
+		fprintf(f, "%s:%u:%u-%u: Error: %s\n", e->file, e->line, e->col_first,
+			e->col_last, e->msg);
+		fprintf(f, "%s\n", e->src_line ? e->src_line : "");
+		/* keep tabs so the carets line up under the token */
+		for (unsigned c = 1; c < e->col_first; c++) {
+			char ch = e->src_line && c - 1 < strlen(e->src_line) ? e->src_line[c - 1] : ' ';
+			fputc(ch == '\t' ? '\t' : ' ', f);
+		}
+		for (unsigned c = e->col_first; c <= e->col_last; c++)
+			fputc('^', f);
+		fputc('\n', f);
+	}
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	if (!d)
+		abort();	/* one place for allocation failure, as nft's memory_allocation_error() */
+	return d;
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+static void *xrealloc(void *p, size_t sz)
+{
+	p = realloc(p, sz ? sz : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+static void errs_add(struct rs_errors *errs, const char *file, const char *text, unsigned line,
+		     unsigned c1, unsigned c2, const char *msg)
+{
+	struct rs_error *e;
+
+	if (!errs)
+		return;
+	if (errs->n == errs->cap) {
+		errs->cap = errs->cap ? 2 * errs->cap : 8;
+		errs->v = xrealloc(errs->v, errs->cap * sizeof(*errs->v));
+	}
+	e = &errs->v[errs->n++];
+	memset(e, 0, sizeof(*e));
+	e->file = xstrdup(file);
+	e->msg = xstrdup(msg);
+	e->line = line;
+	e->col_first = c1;
+	e->col_last = c2 < c1 ? c1 : c2;
+	if (text && line) {
+		const char *s = text;
+		size_t len;
+
+		for (unsigned l = 1; l < line && s; l++) {
+			s = strchr(s, '\n');
+			if (s)
+				s++;
+		}
+		if (!s)
+			s = "";
+		len = strcspn(s, "\n");
+		e->src_line = xcalloc(len + 1, 1);
+		memcpy(e->src_line, s, len);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Lexer                                                                   */
+
+enum tok_type {
+	T_EOF, T_NL, T_SEMI, T_LBRACE, T_RBRACE, T_COMMA, T_LPAREN, T_RPAREN,
+	T_PIPE, T_AMP, T_EQ, T_EQEQ, T_NEQ, T_PLUS, T_WORD, T_STRING, T_VAR,
+};
+
+static const char *const tok_names[] = {
+	[T_EOF] = "end of file", [T_NL] = "newline", [T_SEMI] = "';'", [T_LBRACE] = "'{'",
+	[T_RBRACE] = "'}'", [T_COMMA] = "','", [T_LPAREN] = "'('", [T_RPAREN] = "')'",
+	[T_PIPE] = "'|'", [T_AMP] = "'&'", [T_EQ] = "'='", [T_EQEQ] = "'=='",
+	[T_NEQ] = "'!='", [T_PLUS] = "'+'", [T_WORD] = "word", [T_STRING] = "string",
+	[T_VAR] = "variable",
+};
+
+struct tok {
+	enum tok_type t;
+	char *s;		/* T_WORD, T_STRING (without quotes), T_VAR (without $) */
+	unsigned line, col, len;
+};
+
+struct toks {
+	struct tok *v;
+	size_t n, cap;
+};
+
+static void toks_push(struct toks *ts, struct tok t)
+{
+	if (ts->n == ts->cap) {
+		ts->cap = ts->cap ? 2 * ts->cap : 256;
+		ts->v = xrealloc(ts->v, ts->cap * sizeof(*ts->v));
+	}
+	ts->v[ts->n++] = t;
+}
+
+static void toks_free(struct toks *ts)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		free(ts->v[i].s);
+	free(ts->v);
+	memset(ts, 0, sizeof(*ts));
+}
+
+/* Characters of a word: identifiers, numbers, addresses (1.2.3.4/8,
+ * fe80::1, 1.2.3.4:80), ranges (1-1024), wildcards ("eth*" also bare). */
+static bool word_char(int c)
+{
+	return isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':' || c == '/' || c == '*';
+}
+
+struct parser {
+	const char *file;
+	const char *text;
+	struct rs_errors *errs;
+	unsigned nerr;
+	struct toks t;
+	size_t pos;
+	struct ruleset *rs;
+	unsigned next_handle;
+	size_t first_err;	/* this parse's first record in errs */
+};
+
+static void err_at(struct parser *p, unsigned line, unsigned c1, unsigned c2, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void err_at(struct parser *p, unsigned line, unsigned c1, unsigned c2, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->nerr++;
+	/* one error per line: the rest is usually a consequence of the first */
+	for (size_t i = p->first_err; p->errs && i < p->errs->n; i++)
+		if (p->errs->v[i].line == line && !strcmp(p->errs->v[i].file, p->file))
+			return;
+	errs_add(p->errs, p->file, p->text, line, c1, c2, msg);
+}
+
+/* Error spanning tokens @a..@b (same line, else just @a). */
+static void err_tok2(struct parser *p, const struct tok *a, const struct tok *b, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void err_tok2(struct parser *p, const struct tok *a, const struct tok *b, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	unsigned last;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (b && b->line == a->line && b->col >= a->col)
+		last = b->col + (b->len ? b->len : 1) - 1;
+	else
+		last = a->col + (a->len ? a->len : 1) - 1;
+	err_at(p, a->line, a->col, last, "%s", msg);
+}
+#define err_tok(p, a, ...) err_tok2(p, a, NULL, __VA_ARGS__)
+
+/* Tokenize @text; `define NAME = tokens...` lines are recorded and `$NAME`
+ * replaced by copies of the tokens (located at the `$NAME`). */
+struct define {
+	char *name;
+	struct tok *v;
+	size_t n;
+};
+
+static void lex(struct parser *p)
+{
+	struct toks raw = { 0 };
+	const char *s = p->text;
+	unsigned line = 1, col = 1;
+
+	while (*s) {
+		struct tok t = { .line = line, .col = col, .len = 1 };
+		const char *start = s;
+
+		if (*s == '\\' && s[1] == '\n') {	/* line continuation */
+			s += 2, line++, col = 1;
+			continue;
+		}
+		if (*s == ' ' || *s == '\t' || *s == '\r') {
+			s++, col++;
+			continue;
+		}
+		if (*s == '#') {
+			while (*s && *s != '\n')
+				s++, col++;
+			continue;
+		}
+		if (*s == '\n') {
+			t.t = T_NL;
+			toks_push(&raw, t);
+			s++, line++, col = 1;
+			continue;
+		}
+		if (*s == '"') {
+			const char *e = strchr(s + 1, '"');
+			const char *nl = strchr(s + 1, '\n');
+
+			if (!e || (nl && nl < e)) {
+				t.len = (unsigned)(nl ? nl - s : (long)strlen(s));
+				err_at(p, line, col, col + t.len - 1, "unterminated string");
+				s += t.len, col += t.len;
+				continue;
+			}
+			t.t = T_STRING;
+			t.s = xcalloc((size_t)(e - s), 1);
+			memcpy(t.s, s + 1, (size_t)(e - s - 1));
+			t.len = (unsigned)(e - s + 1);
+			toks_push(&raw, t);
+			col += t.len, s = e + 1;
+			continue;
+		}
+		if (*s == '!' && s[1] == '=') {
+			t.t = T_NEQ, t.len = 2;
+		} else if (*s == '=' && s[1] == '=') {
+			t.t = T_EQEQ, t.len = 2;
+		} else if (*s == '$' && word_char((unsigned char)s[1])) {
+			const char *e = s + 1;
+
+			while (word_char((unsigned char)*e))
+				e++;
+			t.t = T_VAR;
+			t.len = (unsigned)(e - s);
+			t.s = xcalloc(t.len, 1);
+			memcpy(t.s, s + 1, t.len - 1);
+		} else if (word_char((unsigned char)*s)) {
+			const char *e = s;
+
+			while (word_char((unsigned char)*e))
+				e++;
+			t.t = T_WORD;
+			t.len = (unsigned)(e - s);
+			t.s = xcalloc(t.len + 1, 1);
+			memcpy(t.s, s, t.len);
+		} else {
+			switch (*s) {
+			case ';': t.t = T_SEMI; break;
+			case '{': t.t = T_LBRACE; break;
+			case '}': t.t = T_RBRACE; break;
+			case ',': t.t = T_COMMA; break;
+			case '(': t.t = T_LPAREN; break;
+			case ')': t.t = T_RPAREN; break;
+			case '|': t.t = T_PIPE; break;
+			case '&': t.t = T_AMP; break;
+			case '=': t.t = T_EQ; break;
+			case '+': t.t = T_PLUS; break;
+			default:
+				err_at(p, line, col, col, "syntax error, unexpected character '%c'", *s);
+				s++, col++;
+				continue;
+			}
+		}
+		toks_push(&raw, t);
+		s = start + t.len;
+		col += t.len;
+	}
+	toks_push(&raw, (struct tok){ .t = T_EOF, .line = line, .col = col, .len = 1 });
+
+	/* Second pass: defines and variables. */
+	struct define *defs = NULL;
+	size_t ndefs = 0;
+	bool line_start = true;
+
+	for (size_t i = 0; i < raw.n; i++) {
+		struct tok *t = &raw.v[i];
+
+		if (line_start && t->t == T_WORD && !strcmp(t->s, "define")) {
+			size_t j = i + 1;
+			struct define d = { 0 };
+
+			if (j + 1 >= raw.n || raw.v[j].t != T_WORD || raw.v[j + 1].t != T_EQ) {
+				err_tok(p, t, "syntax error: expected `define NAME = VALUE`");
+				while (j < raw.n && raw.v[j].t != T_NL && raw.v[j].t != T_SEMI && raw.v[j].t != T_EOF)
+					j++;
+				i = j - 1;
+				continue;
+			}
+			d.name = xstrdup(raw.v[j].s);
+			for (j += 2; j < raw.n && raw.v[j].t != T_NL && raw.v[j].t != T_SEMI &&
+			     raw.v[j].t != T_EOF; j++) {
+				struct tok c = raw.v[j];
+				d.v = xrealloc(d.v, (d.n + 1) * sizeof(*d.v));
+				c.s = c.s ? xstrdup(c.s) : NULL;
+				d.v[d.n++] = c;
+			}
+			defs = xrealloc(defs, (ndefs + 1) * sizeof(*defs));
+			defs[ndefs++] = d;
+			i = j - 1;
+			continue;
+		}
+		line_start = t->t == T_NL || t->t == T_SEMI;
+		if (t->t == T_VAR) {
+			struct define *d = NULL;
+
+			for (size_t k = ndefs; k-- > 0;)
+				if (!strcmp(defs[k].name, t->s)) {
+					d = &defs[k];
+					break;
+				}
+			if (!d) {
+				err_tok(p, t, "unknown identifier '%s'", t->s);
+				continue;
+			}
+			for (size_t k = 0; k < d->n; k++) {
+				struct tok c = d->v[k];
+
+				c.s = c.s ? xstrdup(c.s) : NULL;
+				c.line = t->line, c.col = t->col, c.len = t->len;
+				toks_push(&p->t, c);
+			}
+			continue;
+		}
+		struct tok c = *t;
+		c.s = c.s ? xstrdup(c.s) : NULL;
+		toks_push(&p->t, c);
+	}
+	for (size_t k = 0; k < ndefs; k++) {
+		for (size_t j = 0; j < defs[k].n; j++)
+			free(defs[k].v[j].s);
+		free(defs[k].v);
+		free(defs[k].name);
+	}
+	free(defs);
+	toks_free(&raw);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Token helpers                                                           */
+
+static struct tok *peek(struct parser *p)
+{
+	return &p->t.v[p->pos];
+}
+
+
+static struct tok *next(struct parser *p)
+{
+	struct tok *t = &p->t.v[p->pos];
+
+	if (t->t != T_EOF)
+		p->pos++;
+	return t;
+}
+
+static bool is_word(const struct tok *t, const char *w)
+{
+	return t->t == T_WORD && !strcmp(t->s, w);
+}
+
+static bool accept_word(struct parser *p, const char *w)
+{
+	if (is_word(peek(p), w)) {
+		next(p);
+		return true;
+	}
+	return false;
+}
+
+static const char *tok_desc(const struct tok *t, char *buf, size_t n)
+{
+	if (t->t == T_WORD)
+		snprintf(buf, n, "\"%s\"", t->s);
+	else if (t->t == T_STRING)
+		snprintf(buf, n, "string \"%s\"", t->s);
+	else
+		snprintf(buf, n, "%s", tok_names[t->t]);
+	return buf;
+}
+
+static bool is_sep(const struct tok *t)
+{
+	return t->t == T_NL || t->t == T_SEMI;
+}
+
+/* Skip to the end of the current statement: the next separator or a '}'
+ * of this level (not consumed); nested braces are skipped whole. */
+static void skip_stmt(struct parser *p)
+{
+	int depth = 0;
+
+	for (;;) {
+		struct tok *t = peek(p);
+
+		if (t->t == T_EOF)
+			return;
+		if (depth == 0 && (is_sep(t) || t->t == T_RBRACE))
+			return;
+		if (t->t == T_LBRACE)
+			depth++;
+		else if (t->t == T_RBRACE)
+			depth--;
+		next(p);
+	}
+}
+
+/* Skip a whole block whose '{' was consumed, including its '}'. */
+static void skip_block(struct parser *p)
+{
+	int depth = 1;
+
+	while (depth > 0 && peek(p)->t != T_EOF) {
+		struct tok *t = next(p);
+
+		if (t->t == T_LBRACE)
+			depth++;
+		else if (t->t == T_RBRACE)
+			depth--;
+	}
+}
+
+/* nft terminates every line of a block with a newline or ';' — even the
+ * last one before '}' ("syntax error, unexpected '}', expecting newline or
+ * semicolon" in nft 1.0.6). */
+static bool expect_sep(struct parser *p)
+{
+	struct tok *t = peek(p);
+	char buf[64];
+
+	if (is_sep(t) || t->t == T_EOF) {
+		next(p);
+		return true;
+	}
+	err_tok(p, t, "expected ';' or newline, got %s", tok_desc(t, buf, sizeof(buf)));
+	return false;
+}
+
+/* Words nft's grammar reserves: not usable as table, chain or object names. */
+static const char *const reserved[] = {
+	"accept", "drop", "reject", "return", "jump", "goto", "continue", "queue",
+	"counter", "log", "limit", "ct", "meta", "ip", "ip6", "inet", "tcp", "udp",
+	"icmp", "icmpv6", "sctp", "type", "hook", "policy", "priority", "table",
+	"chain", "mark", "snat", "dnat", "masquerade", "redirect", "notrack", "fwd",
+	"flush", "define", "set", "map", "iif", "oif", "iifname", "oifname", "helper",
+	"zone", "to", "with", "prefix", NULL,
+};
+
+static char *parse_name(struct parser *p, const char *what)
+{
+	struct tok *t = peek(p);
+	char buf[64];
+
+	if (t->t == T_STRING && what[0] == 'h') {	/* ct helper "name" is fine */
+		next(p);
+		return xstrdup(t->s);
+	}
+	if (t->t != T_WORD || !(isalpha((unsigned char)t->s[0]) || t->s[0] == '_')) {
+		err_tok(p, t, "expected a %s name, got %s", what, tok_desc(t, buf, sizeof(buf)));
+		return NULL;
+	}
+	for (size_t i = 0; reserved[i]; i++)
+		if (!strcmp(t->s, reserved[i])) {
+			err_tok(p, t, "\"%s\" is a keyword and cannot be a %s name", t->s, what);
+			return NULL;
+		}
+	next(p);
+	return xstrdup(t->s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Symbols and value types                                                 */
+
+struct sym {
+	const char *name;
+	uint64_t v;
+};
+
+static const struct sym l4proto_syms[] = {
+	{ "icmp", 1 }, { "igmp", 2 }, { "tcp", 6 }, { "udp", 17 }, { "dccp", 33 },
+	{ "gre", 47 }, { "esp", 50 }, { "ah", 51 }, { "ipv6-icmp", 58 }, { "icmpv6", 58 },
+	{ "sctp", 132 }, { "udplite", 136 }, { NULL, 0 },
+};
+static const struct sym nfproto_syms[] = { { "ipv4", AF_INET }, { "ipv6", AF_INET6 }, { NULL, 0 } };
+static const struct sym tcp_flag_syms[] = {
+	{ "fin", 0x01 }, { "syn", 0x02 }, { "rst", 0x04 }, { "psh", 0x08 },
+	{ "ack", 0x10 }, { "urg", 0x20 }, { "ecn", 0x40 }, { "cwr", 0x80 }, { NULL, 0 },
+};
+static const struct sym icmp_type_syms[] = {
+	{ "echo-reply", 0 }, { "destination-unreachable", 3 }, { "source-quench", 4 },
+	{ "redirect", 5 }, { "echo-request", 8 }, { "router-advertisement", 9 },
+	{ "router-solicitation", 10 }, { "time-exceeded", 11 }, { "parameter-problem", 12 },
+	{ "timestamp-request", 13 }, { "timestamp-reply", 14 }, { "info-request", 15 },
+	{ "info-reply", 16 }, { "address-mask-request", 17 }, { "address-mask-reply", 18 },
+	{ NULL, 0 },
+};
+static const struct sym icmpv6_type_syms[] = {
+	{ "destination-unreachable", 1 }, { "packet-too-big", 2 }, { "time-exceeded", 3 },
+	{ "parameter-problem", 4 }, { "echo-request", 128 }, { "echo-reply", 129 },
+	{ "mld-listener-query", 130 }, { "mld-listener-report", 131 },
+	{ "mld-listener-done", 132 }, { "nd-router-solicit", 133 }, { "nd-router-advert", 134 },
+	{ "nd-neighbor-solicit", 135 }, { "nd-neighbor-advert", 136 }, { "nd-redirect", 137 },
+	{ "router-renumbering", 138 }, { "mld2-listener-report", 143 }, { NULL, 0 },
+};
+/* NF_CT_STATE_BIT(): invalid 1, established 2, related 4, new 8, untracked 64 */
+static const struct sym ct_state_syms[] = {
+	{ "invalid", 1 }, { "established", 2 }, { "related", 4 }, { "new", 8 },
+	{ "untracked", 64 }, { NULL, 0 },
+};
+/* the names nft 1.0.6 knows (ct_status_tbl); snat-done etc. are not among them */
+static const struct sym ct_status_syms[] = {
+	{ "expected", CT_S_EXPECTED }, { "seen-reply", CT_S_SEEN_REPLY },
+	{ "assured", CT_S_ASSURED }, { "confirmed", CT_S_CONFIRMED },
+	{ "snat", CT_S_SRC_NAT }, { "dnat", CT_S_DST_NAT }, { "dying", CT_S_DYING },
+	{ NULL, 0 },
+};
+static const struct sym ct_dir_syms[] = { { "original", 0 }, { "reply", 1 }, { NULL, 0 } };
+static const struct sym icmp_code_syms[] = {	/* reject with icmp */
+	{ "net-unreachable", 0 }, { "host-unreachable", 1 }, { "prot-unreachable", 2 },
+	{ "port-unreachable", 3 }, { "net-prohibited", 9 }, { "host-prohibited", 10 },
+	{ "admin-prohibited", 13 }, { NULL, 0 },
+};
+static const struct sym icmpv6_code_syms[] = {	/* reject with icmpv6 */
+	{ "no-route", 0 }, { "admin-prohibited", 1 }, { "addr-unreachable", 3 },
+	{ "port-unreachable", 4 }, { "policy-fail", 5 }, { "reject-route", 6 }, { NULL, 0 },
+};
+static const struct sym icmpx_code_syms[] = {	/* reject with icmpx (inet) */
+	{ "no-route", RS_ICMPX_NO_ROUTE }, { "port-unreachable", RS_ICMPX_PORT_UNREACH },
+	{ "host-unreachable", RS_ICMPX_HOST_UNREACH },
+	{ "admin-prohibited", RS_ICMPX_ADMIN_PROHIBITED }, { NULL, 0 },
+};
+static const struct sym log_level_syms[] = {
+	{ "emerg", 0 }, { "alert", 1 }, { "crit", 2 }, { "err", 3 }, { "warn", 4 },
+	{ "notice", 5 }, { "info", 6 }, { "debug", 7 }, { "audit", 8 }, { NULL, 0 },
+};
+static const struct sym hook_syms[] = {
+	{ "prerouting", CT_HOOK_PREROUTING }, { "input", CT_HOOK_INPUT },
+	{ "forward", CT_HOOK_FORWARD }, { "output", CT_HOOK_OUTPUT },
+	{ "postrouting", CT_HOOK_POSTROUTING }, { NULL, 0 },
+};
+
+static const struct sym *sym_find(const struct sym *t, const char *name)
+{
+	for (; t && t->name; t++)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+static const char *sym_name(const struct sym *t, uint64_t v)
+{
+	for (; t && t->name; t++)
+		if (t->v == v)
+			return t->name;
+	return NULL;
+}
+
+static void sym_list(const struct sym *t, char *buf, size_t n)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (; t->name && off < n; t++)
+		off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? ", " : "", t->name);
+}
+
+const char *rs_hook_name(enum ct_hook hook)
+{
+	const char *n = sym_name(hook_syms, hook);
+	return n ? n : "?";
+}
+
+const char *rs_family_name(enum rs_family fam)
+{
+	return fam == RS_FAM_IP ? "ip" : fam == RS_FAM_IP6 ? "ip6" : "inet";
+}
+
+enum vtype { VT_INT, VT_FLAGS, VT_ADDR4, VT_ADDR6, VT_IFNAME, VT_STR };
+
+/* One row per match key: how it is spelled, what values it takes, and
+ * the dependencies nft adds implicitly (ip saddr implies meta nfproto
+ * ipv4 in inet tables, tcp dport implies meta l4proto tcp). */
+struct keydesc {
+	const char *w1, *w2;	/* "ip" "saddr"; w1 NULL: unqualified meta key */
+	enum rs_key key;
+	enum vtype type;
+	const struct sym *syms;
+	uint64_t max;
+	const char *unit;	/* for range errors: "port 70000 out of range" */
+	uint8_t fam;		/* 4, 6 or 0 */
+	uint8_t l4;		/* IPPROTO_* or 0 */
+	bool settable;		/* KEY set VALUE is a statement */
+	bool print_meta;	/* printed with "meta " */
+};
+
+static const struct keydesc key_table[] = {
+	{ "ip", "saddr", RS_K_IP_SADDR, VT_ADDR4, NULL, 0, "address", 4, 0, false, false },
+	{ "ip", "daddr", RS_K_IP_DADDR, VT_ADDR4, NULL, 0, "address", 4, 0, false, false },
+	{ "ip6", "saddr", RS_K_IP6_SADDR, VT_ADDR6, NULL, 0, "address", 6, 0, false, false },
+	{ "ip6", "daddr", RS_K_IP6_DADDR, VT_ADDR6, NULL, 0, "address", 6, 0, false, false },
+	{ "meta", "l4proto", RS_K_META_L4PROTO, VT_INT, l4proto_syms, 255, "protocol", 0, 0, false, true },
+	{ "meta", "nfproto", RS_K_META_NFPROTO, VT_INT, nfproto_syms, 255, "nfproto", 0, 0, false, true },
+	{ "meta", "mark", RS_K_META_MARK, VT_INT, NULL, 0xffffffffu, "mark", 0, 0, true, true },
+	{ "meta", "iif", RS_K_META_IIF, VT_IFNAME, NULL, 0, "interface", 0, 0, false, false },
+	{ "meta", "oif", RS_K_META_OIF, VT_IFNAME, NULL, 0, "interface", 0, 0, false, false },
+	{ "meta", "iifname", RS_K_META_IIFNAME, VT_IFNAME, NULL, 0, "interface", 0, 0, false, false },
+	{ "meta", "oifname", RS_K_META_OIFNAME, VT_IFNAME, NULL, 0, "interface", 0, 0, false, false },
+	{ NULL, "mark", RS_K_META_MARK, VT_INT, NULL, 0xffffffffu, "mark", 0, 0, true, true },
+	{ NULL, "iif", RS_K_META_IIF, VT_IFNAME, NULL, 0, "interface", 0, 0, false, false },
+	{ NULL, "oif", RS_K_META_OIF, VT_IFNAME, NULL, 0, "interface", 0, 0, false, false },
+	{ NULL, "iifname", RS_K_META_IIFNAME, VT_IFNAME, NULL, 0, "interface", 0, 0, false, false },
+	{ NULL, "oifname", RS_K_META_OIFNAME, VT_IFNAME, NULL, 0, "interface", 0, 0, false, false },
+	{ "tcp", "sport", RS_K_TCP_SPORT, VT_INT, NULL, 65535, "port", 0, 6, false, false },
+	{ "tcp", "dport", RS_K_TCP_DPORT, VT_INT, NULL, 65535, "port", 0, 6, false, false },
+	{ "tcp", "flags", RS_K_TCP_FLAGS, VT_FLAGS, tcp_flag_syms, 255, "tcp flag", 0, 6, false, false },
+	{ "udp", "sport", RS_K_UDP_SPORT, VT_INT, NULL, 65535, "port", 0, 17, false, false },
+	{ "udp", "dport", RS_K_UDP_DPORT, VT_INT, NULL, 65535, "port", 0, 17, false, false },
+	{ "icmp", "type", RS_K_ICMP_TYPE, VT_INT, icmp_type_syms, 255, "icmp type", 4, 1, false, false },
+	{ "icmpv6", "type", RS_K_ICMPV6_TYPE, VT_INT, icmpv6_type_syms, 255, "icmpv6 type", 6, 58, false, false },
+	{ "ct", "state", RS_K_CT_STATE, VT_FLAGS, ct_state_syms, 0xffffffffu, "ct state", 0, 0, false, false },
+	{ "ct", "status", RS_K_CT_STATUS, VT_FLAGS, ct_status_syms, 0xffffffffu, "ct status", 0, 0, false, false },
+	{ "ct", "direction", RS_K_CT_DIRECTION, VT_INT, ct_dir_syms, 1, "ct direction", 0, 0, false, false },
+	{ "ct", "mark", RS_K_CT_MARK, VT_INT, NULL, 0xffffffffu, "mark", 0, 0, true, false },
+	{ "ct", "zone", RS_K_CT_ZONE, VT_INT, NULL, 65535, "zone", 0, 0, true, false },
+	{ "ct", "helper", RS_K_CT_HELPER, VT_STR, NULL, 0, "helper", 0, 0, true, false },
+};
+#define NKEYS (sizeof(key_table) / sizeof(key_table[0]))
+
+static const struct keydesc *key_desc(enum rs_key k)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (key_table[i].key == k)
+			return &key_table[i];
+	return NULL;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return false;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return !errno && *end == 0;
+}
+
+/* A number or symbol of @kd's type, from the word @s (part of @t). */
+static bool parse_scalar(struct parser *p, const struct keydesc *kd, const struct tok *t,
+			 const char *s, uint64_t *v)
+{
+	const struct sym *sy = sym_find(kd->syms, s);
+	char list[600];
+
+	if (sy) {
+		*v = sy->v;
+		return true;
+	}
+	if (parse_u64(s, v)) {
+		if (*v > kd->max) {
+			if (!strcmp(kd->unit, "port"))
+				err_tok(p, t, "port %s out of range (0-65535)", s);
+			else
+				err_tok(p, t, "%s %s out of range (0-%" PRIu64 ")", kd->unit, s, kd->max);
+			return false;
+		}
+		return true;
+	}
+	if (kd->syms) {
+		sym_list(kd->syms, list, sizeof(list));
+		err_tok(p, t, "unknown %s \"%s\" (expected a number or one of: %s)", kd->unit, s, list);
+	} else {
+		err_tok(p, t, "expected a %s number, got \"%s\"", kd->unit, s);
+	}
+	return false;
+}
+
+static void addr_mask(union ct_addr *a, int plen, int bits, bool high)
+{
+	for (int i = 0; i < bits / 8; i++) {
+		int keep = plen - 8 * i;
+		uint8_t m = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+
+		a->b[i] = high ? (uint8_t)(a->b[i] | ~m) : (uint8_t)(a->b[i] & m);
+	}
+}
+
+static int addr_cmp(const union ct_addr *a, const union ct_addr *b)
+{
+	return memcmp(a->b, b->b, 16);
+}
+
+static bool parse_addr1(const char *s, bool v6, union ct_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	return inet_pton(v6 ? AF_INET6 : AF_INET, s, a->b) == 1;
+}
+
+/* One value of @kd's type from token @t into @v. */
+static bool parse_value(struct parser *p, const struct keydesc *kd, const struct tok *t,
+			struct rs_value *v)
+{
+	char buf[128];
+
+	memset(v, 0, sizeof(*v));
+	v->plen = -1;
+	switch (kd->type) {
+	case VT_IFNAME:
+	case VT_STR:
+		if (t->t != T_STRING && t->t != T_WORD) {
+			err_tok(p, t, "expected a %s name, got %s", kd->unit, tok_desc(t, buf, sizeof(buf)));
+			return false;
+		}
+		if (kd->type == VT_STR && t->t != T_STRING) {
+			err_tok(p, t, "%s name must be a quoted string, as in \"%s\"", kd->unit, t->s);
+			return false;
+		}
+		if (strlen(t->s) > 15) {
+			err_tok(p, t, "String exceeds maximum length of 16");	/* IFNAMSIZ, nft's words */
+			return false;
+		}
+		v->str = xstrdup(t->s);
+		return true;
+	case VT_INT:
+	case VT_FLAGS: {
+		char *dash;
+
+		if (t->t != T_WORD) {
+			err_tok(p, t, "expected a %s, got %s", kd->unit, tok_desc(t, buf, sizeof(buf)));
+			return false;
+		}
+		snprintf(buf, sizeof(buf), "%s", t->s);
+		dash = kd->type == VT_INT && !kd->syms ? strchr(buf, '-') : NULL;
+		if (dash && dash != buf) {	/* range a-b (not for symbolic types: names contain '-') */
+			*dash = 0;
+			if (!parse_scalar(p, kd, t, buf, &v->lo) || !parse_scalar(p, kd, t, dash + 1, &v->hi))
+				return false;
+			if (v->lo > v->hi) {
+				err_tok(p, t, "range %s is empty: %s is greater than %s", t->s, buf, dash + 1);
+				return false;
+			}
+			return true;
+		}
+		if (!parse_scalar(p, kd, t, buf, &v->lo))
+			return false;
+		v->hi = v->lo;
+		return true;
+	}
+	case VT_ADDR4:
+	case VT_ADDR6: {
+		bool v6 = kd->type == VT_ADDR6;
+		int bits = v6 ? 128 : 32;
+		char *slash, *dash;
+
+		if (t->t != T_WORD) {
+			err_tok(p, t, "expected an %s address, got %s", v6 ? "IPv6" : "IPv4",
+				tok_desc(t, buf, sizeof(buf)));
+			return false;
+		}
+		snprintf(buf, sizeof(buf), "%s", t->s);
+		slash = strchr(buf, '/');
+		dash = strchr(buf, '-');
+		if (slash) {
+			uint64_t pl;
+
+			*slash = 0;
+			if (!parse_u64(slash + 1, &pl) || pl > (uint64_t)bits) {
+				err_tok(p, t, "Prefix length %s is invalid for type of %d bits width",
+					slash + 1, bits);
+				return false;
+			}
+			v->plen = (int)pl;
+		} else if (dash) {
+			*dash = 0;
+		}
+		if (!parse_addr1(buf, v6, &v->alo)) {
+			if (!v6 && strchr(buf, ':'))
+				err_tok(p, t, "conflicting protocols specified: ip vs. ip6 (\"%s\" is an IPv6 address)", buf);
+			else
+				err_tok(p, t, "invalid %s address \"%s\"", v6 ? "IPv6" : "IPv4", buf);
+			return false;
+		}
+		v->ahi = v->alo;
+		if (slash) {
+			addr_mask(&v->alo, v->plen, bits, false);	/* nft masks 10.0.0.1/8 to 10.0.0.0/8 */
+			addr_mask(&v->ahi, v->plen, bits, true);
+		} else if (dash) {
+			if (!parse_addr1(dash + 1, v6, &v->ahi)) {
+				err_tok(p, t, "invalid %s address \"%s\"", v6 ? "IPv6" : "IPv4", dash + 1);
+				return false;
+			}
+			if (addr_cmp(&v->alo, &v->ahi) > 0) {
+				err_tok(p, t, "range %s is empty: the first address is greater", t->s);
+				return false;
+			}
+		}
+		return true;
+	}
+	}
+	return false;
+}
+
+/* flag | flag | ... optionally in parentheses (the mask of `& (syn|ack)`). */
+static bool parse_flag_expr(struct parser *p, const struct keydesc *kd, uint64_t *out)
+{
+	bool paren = false;
+	uint64_t v;
+
+	*out = 0;
+	if (peek(p)->t == T_LPAREN) {
+		next(p);
+		paren = true;
+	}
+	do {
+		struct tok *t = next(p);
+		if (t->t != T_WORD) {
+			char buf[64];
+			err_tok(p, t, "expected a %s, got %s", kd->unit, tok_desc(t, buf, sizeof(buf)));
+			return false;
+		}
+		if (!parse_scalar(p, kd, t, t->s, &v))
+			return false;
+		*out |= v;
+	} while (peek(p)->t == T_PIPE && next(p));
+	if (paren) {
+		struct tok *t = next(p);
+		if (t->t != T_RPAREN) {
+			err_tok(p, t, "expected ')'");
+			return false;
+		}
+	}
+	return true;
+}
+
+static void push_value(struct rs_match *m, const struct rs_value *v)
+{
+	m->vals = xrealloc(m->vals, (m->nvals + 1) * sizeof(*m->vals));
+	m->vals[m->nvals++] = *v;
+}
+
+static void match_free(struct rs_match *m)
+{
+	for (size_t i = 0; i < m->nvals; i++)
+		free(m->vals[i].str);
+	free(m->vals);
+}
+
+/* After the key words: [op] value | value,value | { set } | & mask op value | value / mask */
+static bool parse_match(struct parser *p, const struct keydesc *kd, struct rs_match *m)
+{
+	struct rs_value v;
+	struct tok *t = peek(p);
+
+	memset(m, 0, sizeof(*m));
+	m->key = kd->key;
+	m->op = RS_OP_EQ;
+	if (t->t == T_NEQ) {
+		next(p);
+		m->op = RS_OP_NEQ;
+	} else if (t->t == T_EQEQ) {
+		next(p);
+	} else if (t->t == T_AMP) {
+		if (kd->type != VT_FLAGS && kd->type != VT_INT) {
+			err_tok(p, t, "'&' needs a numeric or flag expression");
+			return false;
+		}
+		next(p);
+		if (!parse_flag_expr(p, kd, &m->mask))
+			return false;
+		t = next(p);
+		if (t->t == T_EQEQ)
+			m->op = RS_OP_MASK_EQ;
+		else if (t->t == T_NEQ)
+			m->op = RS_OP_MASK_NEQ;
+		else {
+			err_tok(p, t, "expected '==' or '!=' after the mask");
+			return false;
+		}
+		memset(&v, 0, sizeof(v));
+		v.plen = -1;
+		if (!parse_flag_expr(p, kd, &v.lo))
+			return false;
+		v.hi = v.lo;
+		push_value(m, &v);
+		return true;
+	}
+
+	t = peek(p);
+	if (t->t == T_LBRACE) {		/* anonymous set */
+		next(p);
+		m->set = true;
+		for (;;) {
+			while (peek(p)->t == T_NL || peek(p)->t == T_COMMA)
+				next(p);
+			t = peek(p);
+			if (t->t == T_RBRACE) {
+				next(p);
+				break;
+			}
+			if (t->t == T_EOF || t->t == T_SEMI || t->t == T_LBRACE) {
+				err_tok(p, t, "unterminated set: expected '}'");
+				return false;
+			}
+			next(p);
+			if (!parse_value(p, kd, t, &v))
+				return false;
+			push_value(m, &v);
+		}
+		if (m->nvals == 0) {
+			err_tok(p, t, "empty set");
+			return false;
+		}
+		return true;
+	}
+	if (t->t == T_NL || t->t == T_SEMI || t->t == T_RBRACE || t->t == T_EOF) {
+		char buf[64];
+		err_tok(p, t, "expected a %s after \"%s%s%s\", got %s", kd->unit, kd->w1 ? kd->w1 : "",
+			kd->w1 ? " " : "", kd->w2, tok_desc(t, buf, sizeof(buf)));
+		return false;
+	}
+	next(p);
+	if (!parse_value(p, kd, t, &v))
+		return false;
+	push_value(m, &v);
+	if (peek(p)->t == T_COMMA) {
+		if (kd->type != VT_FLAGS) {
+			/* nft: "Basetype of type ... is not bitmask" */
+			err_tok(p, peek(p), "a comma list needs a flag type; use a set: { a, b }");
+			return false;
+		}
+		m->list = true;
+		while (peek(p)->t == T_COMMA) {
+			next(p);
+			t = next(p);
+			if (!parse_value(p, kd, t, &v))
+				return false;
+			push_value(m, &v);
+		}
+	}
+	if (kd->type == VT_FLAGS && m->op == RS_OP_EQ && is_word(peek(p), "/")) {	/* value / mask */
+		uint64_t val = 0;
+
+		next(p);
+		for (size_t i = 0; i < m->nvals; i++)
+			val |= m->vals[i].lo;
+		m->nvals = 1;
+		m->vals[0].lo = m->vals[0].hi = val;
+		m->list = false;
+		m->op = RS_OP_MASK_EQ;
+		do {
+			t = next(p);
+			if (!parse_value(p, kd, t, &v))
+				return false;
+			m->mask |= v.lo;
+		} while (peek(p)->t == T_COMMA && next(p));
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Statements                                                              */
+
+struct rule_ctx {
+	struct parser *p;
+	struct rs_table *table;
+	struct rs_chain *chain;
+	struct rs_rule *rule;
+	bool terminal;		/* a verdict was seen: nothing may follow */
+	bool l4match;		/* a transport protocol is matched (for NAT port mappings) */
+	const struct tok *first;
+};
+
+static void rule_add_stmt(struct rs_rule *r, const struct rs_stmt *s)
+{
+	r->stmts = xrealloc(r->stmts, (r->nstmts + 1) * sizeof(*r->stmts));
+	r->stmts[r->nstmts++] = *s;
+}
+
+static bool parse_port_range(struct parser *p, const struct tok *t, const char *s,
+			     uint16_t *lo, uint16_t *hi)
+{
+	static const struct keydesc port = { NULL, "port", 0, VT_INT, NULL, 65535, "port", 0, 0, false, false };
+	struct rs_value v;
+	struct tok tt = *t;
+
+	tt.s = (char *)s;
+	if (!parse_value(p, &port, &tt, &v))
+		return false;
+	*lo = (uint16_t)v.lo;
+	*hi = (uint16_t)v.hi;
+	return true;
+}
+
+/* snat|dnat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]], masquerade [to :PORTS], redirect [to :PORTS] */
+static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *s)
+{
+	struct parser *p = c->p;
+	struct rs_nat *n = &s->u.nat;
+	bool addr = !strcmp(kw->s, "snat") || !strcmp(kw->s, "dnat");
+	bool v6 = false, fam_given = false;
+	struct tok *t;
+	char buf[128];
+
+	n->type = !strcmp(kw->s, "snat") ? RS_NAT_SNAT : !strcmp(kw->s, "dnat") ? RS_NAT_DNAT :
+		  !strcmp(kw->s, "masquerade") ? RS_NAT_MASQUERADE : RS_NAT_REDIRECT;
+	if (addr && (is_word(peek(p), "ip") || is_word(peek(p), "ip6"))) {
+		v6 = !strcmp(next(p)->s, "ip6");
+		fam_given = true;
+	}
+	if (!accept_word(p, "to")) {
+		if (addr) {
+			err_tok(p, peek(p), "expected \"to\" after \"%s\"", kw->s);
+			return false;
+		}
+		return true;
+	}
+	t = next(p);
+	if (t->t != T_WORD) {
+		err_tok(p, t, "expected an address or :port after \"to\"");
+		return false;
+	}
+	snprintf(buf, sizeof(buf), "%s", t->s);
+	if (!addr) {
+		if (buf[0] != ':') {
+			err_tok(p, t, "%s takes only a port: to :PORT", kw->s);
+			return false;
+		}
+		if (!parse_port_range(p, t, buf + 1, &n->port_min, &n->port_max))
+			return false;
+	} else {
+		char *port = NULL, *dash;
+
+		if (c->table->family == RS_FAM_INET && !fam_given) {
+			err_tok2(p, kw, t, "ip or ip6 must be specified with address for inet tables.");
+			return false;
+		}
+		if (!fam_given)
+			v6 = c->table->family == RS_FAM_IP6;
+		if (!v6) {
+			port = strchr(buf, ':');
+			if (port)
+				*port++ = 0;
+		}
+		dash = strchr(buf, '-');
+		if (dash)
+			*dash++ = 0;
+		n->family = v6 ? AF_INET6 : AF_INET;
+		if (!parse_addr1(buf, v6, &n->addr_min) || (dash && !parse_addr1(dash, v6, &n->addr_max))) {
+			err_tok(p, t, "invalid %s address in \"%s\"", v6 ? "IPv6" : "IPv4", t->s);
+			return false;
+		}
+		if (!dash)
+			n->addr_max = n->addr_min;
+		if (port && !parse_port_range(p, t, port, &n->port_min, &n->port_max))
+			return false;
+	}
+	if (n->port_min && !c->l4match) {
+		err_tok(p, t, "transport protocol mapping is only valid after transport protocol match");
+		return false;
+	}
+	return true;
+}
+
+static bool parse_reject(struct parser *p, struct rule_ctx *c, struct rs_stmt *s)
+{
+	const struct sym *tab, *sy;
+	struct tok *t;
+	char list[256];
+
+	/* nft's defaults: ip -> icmp port-unreachable, ip6 -> icmpv6
+	 * port-unreachable, inet -> icmpx port-unreachable */
+	s->u.reject.kind = c->table->family == RS_FAM_IP ? RS_REJECT_ICMP :
+			   c->table->family == RS_FAM_IP6 ? RS_REJECT_ICMPV6 : RS_REJECT_ICMPX;
+	s->u.reject.code = c->table->family == RS_FAM_IP ? 3 : c->table->family == RS_FAM_IP6 ? 4 :
+			   RS_ICMPX_PORT_UNREACH;
+	if (!accept_word(p, "with"))
+		return true;
+	s->u.reject.given = true;
+	t = next(p);
+	if (is_word(t, "tcp")) {
+		if (!accept_word(p, "reset")) {
+			err_tok(p, peek(p), "expected \"reset\" after \"with tcp\"");
+			return false;
+		}
+		s->u.reject.kind = RS_REJECT_TCP_RESET;
+		s->u.reject.code = 0;
+		return true;
+	}
+	if (is_word(t, "icmp")) {
+		s->u.reject.kind = RS_REJECT_ICMP, tab = icmp_code_syms;
+		if (c->table->family == RS_FAM_IP6) {
+			err_tok(p, t, "conflicting protocols specified: ip6 vs. ip");
+			return false;
+		}
+	} else if (is_word(t, "icmpv6")) {
+		s->u.reject.kind = RS_REJECT_ICMPV6, tab = icmpv6_code_syms;
+		if (c->table->family == RS_FAM_IP) {
+			err_tok(p, t, "conflicting protocols specified: ip vs. ip6");
+			return false;
+		}
+	} else if (is_word(t, "icmpx")) {
+		s->u.reject.kind = RS_REJECT_ICMPX, tab = icmpx_code_syms;
+		if (c->table->family != RS_FAM_INET) {
+			err_tok(p, t, "abstracted ICMP unreachable not supported");	/* nft's words */
+			return false;
+		}
+	} else {
+		err_tok(p, t, "expected \"icmp\", \"icmpv6\", \"icmpx\" or \"tcp reset\" after \"reject with\"");
+		return false;
+	}
+	accept_word(p, "type");		/* `with icmp type X` (nft 1.0.6) and `with icmp X` */
+	t = next(p);
+	sy = t->t == T_WORD ? sym_find(tab, t->s) : NULL;
+	if (!sy) {
+		sym_list(tab, list, sizeof(list));
+		err_tok(p, t, "unknown reject code \"%s\" (expected one of: %s)", t->s ? t->s : "", list);
+		return false;
+	}
+	s->u.reject.code = (uint8_t)sy->v;
+	return true;
+}
+
+/* KEY set VALUE (meta mark, meta nftrace, ct mark, ct zone, ct helper) */
+static bool parse_set_stmt(struct rule_ctx *c, const struct keydesc *kd, const struct tok *kw,
+			   struct rs_stmt *s)
+{
+	struct parser *p = c->p;
+	struct tok *t = next(p);
+	struct rs_value v;
+
+	switch (kd->key) {
+	case RS_K_META_MARK: s->type = RS_S_META_MARK_SET; break;
+	case RS_K_CT_MARK: s->type = RS_S_CT_MARK_SET; break;
+	case RS_K_CT_ZONE: s->type = RS_S_CT_ZONE_SET; break;
+	case RS_K_CT_HELPER: s->type = RS_S_CT_HELPER_SET; break;
+	default:
+		err_tok(p, kw, "\"%s %s\" cannot be set", kd->w1 ? kd->w1 : "meta", kd->w2);
+		return false;
+	}
+	if (!parse_value(p, kd, t, &v))
+		return false;
+	if (s->type == RS_S_CT_HELPER_SET) {
+		s->line = t->line, s->col = t->col, s->len = t->len;
+		s->u.helper.name = v.str;	/* resolved by check_table() */
+		return true;
+	}
+	if (v.lo != v.hi) {
+		err_tok(p, t, "a range cannot be set");
+		return false;
+	}
+	s->u.value = (uint32_t)v.lo;
+	return true;
+}
+
+static const struct keydesc *find_key(const char *w1, const char *w2)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct keydesc *kd = &key_table[i];
+
+		if (w1 ? (kd->w1 && !strcmp(kd->w1, w1) && !strcmp(kd->w2, w2))
+		       : (!kd->w1 && !strcmp(kd->w2, w2)))
+			return kd;
+	}
+	return NULL;
+}
+
+static void stmt_free(struct rs_stmt *s)
+{
+	switch (s->type) {
+	case RS_S_JUMP: case RS_S_GOTO: free(s->u.jump.name); break;
+	case RS_S_LOG: free(s->u.log.prefix); break;
+	case RS_S_CT_HELPER_SET: free(s->u.helper.name); break;
+	default: break;
+	}
+}
+
+static void rule_free(struct rs_rule *r)
+{
+	for (size_t i = 0; i < r->nmatches; i++)
+		match_free(&r->matches[i]);
+	for (size_t i = 0; i < r->nstmts; i++)
+		stmt_free(&r->stmts[i]);
+	free(r->matches);
+	free(r->stmts);
+	free(r->text);
+}
+
+/* One element of a rule: a match (KEY [op] VALUE) or a statement. */
+static bool parse_rule_elem(struct rule_ctx *c)
+{
+	struct parser *p = c->p;
+	struct tok *t = next(p);
+	struct rs_stmt s;
+	const struct keydesc *kd = NULL;
+	bool verdict = false;
+	char buf[64];
+
+	memset(&s, 0, sizeof(s));
+	if (t->t != T_WORD) {
+		err_tok(p, t, "syntax error, unexpected %s", tok_desc(t, buf, sizeof(buf)));
+		return false;
+	}
+	if (c->terminal) {
+		/* the whole rest of the rule is dead code, as nft says */
+		struct tok *last = t;
+		while (!is_sep(peek(p)) && peek(p)->t != T_RBRACE && peek(p)->t != T_EOF)
+			last = next(p);
+		err_tok2(p, t, last, "Statement after terminal statement has no effect");
+		return false;
+	}
+
+	/* verdicts and plain statements */
+	if (!strcmp(t->s, "accept") || !strcmp(t->s, "drop") || !strcmp(t->s, "return")) {
+		s.type = t->s[0] == 'a' ? RS_S_ACCEPT : t->s[0] == 'd' ? RS_S_DROP : RS_S_RETURN;
+		verdict = true;
+	} else if (!strcmp(t->s, "jump") || !strcmp(t->s, "goto")) {
+		struct tok *n = peek(p);
+		s.type = t->s[0] == 'j' ? RS_S_JUMP : RS_S_GOTO;
+		if (n->t != T_WORD) {
+			err_tok(p, n, "expected a chain name after \"%s\"", t->s);
+			return false;
+		}
+		next(p);
+		s.u.jump.name = xstrdup(n->s);
+		s.line = n->line, s.col = n->col, s.len = n->len;
+		verdict = true;
+	} else if (!strcmp(t->s, "reject")) {
+		s.type = RS_S_REJECT;
+		if (!parse_reject(p, c, &s))
+			return false;
+		verdict = true;
+	} else if (!strcmp(t->s, "counter")) {
+		s.type = RS_S_COUNTER;
+		if (accept_word(p, "packets")) {	/* as printed back: counter packets N bytes M */
+			struct tok *a = next(p), *b;
+			if (a->t != T_WORD || !parse_u64(a->s, &s.u.counter.packets) ||
+			    !accept_word(p, "bytes") || (b = next(p))->t != T_WORD ||
+			    !parse_u64(b->s, &s.u.counter.bytes)) {
+				err_tok(p, a, "expected \"counter packets N bytes M\"");
+				return false;
+			}
+		}
+	} else if (!strcmp(t->s, "log")) {
+		s.type = RS_S_LOG;
+		for (;;) {
+			if (accept_word(p, "prefix")) {
+				struct tok *a = next(p);
+				if (a->t != T_STRING && a->t != T_WORD) {	/* nft takes both */
+					err_tok(p, a, "log prefix must be a string");
+					return false;
+				}
+				if (strlen(a->s) > 127) {
+					err_tok(p, a, "log prefix is too long (at most 127 characters)");
+					return false;
+				}
+				free(s.u.log.prefix);
+				s.u.log.prefix = xstrdup(a->s);
+			} else if (accept_word(p, "level")) {
+				struct tok *a = next(p);
+				if (a->t != T_WORD || !sym_find(log_level_syms, a->s)) {
+					err_tok(p, a, "unknown log level");
+					free(s.u.log.prefix);
+					return false;
+				}
+			} else {
+				break;
+			}
+		}
+	} else if (!strcmp(t->s, "notrack")) {
+		s.type = RS_S_NOTRACK;
+	} else if (!strcmp(t->s, "snat") || !strcmp(t->s, "dnat") ||
+		   !strcmp(t->s, "masquerade") || !strcmp(t->s, "redirect")) {
+		s.type = t->s[0] == 's' ? RS_S_SNAT : t->s[0] == 'd' ? RS_S_DNAT :
+			 t->s[0] == 'm' ? RS_S_MASQUERADE : RS_S_REDIRECT;
+		if (c->chain->base && c->chain->type != RS_CHAIN_NAT) {
+			err_tok(p, t, "%s is only valid in nat chains (type nat)", t->s);
+			return false;
+		}
+		if (!parse_nat(c, t, &s))
+			return false;
+		verdict = true;		/* nft_nat_eval() returns a verdict */
+	} else {
+		/* a match or a KEY set VALUE statement */
+		struct tok *t2 = peek(p);
+
+		if (t2->t == T_WORD)
+			kd = find_key(t->s, t2->s);
+		if (kd) {
+			next(p);
+		} else {
+			kd = find_key(NULL, t->s);
+			if (!kd && t2->t == T_WORD && (!strcmp(t->s, "meta") && !strcmp(t2->s, "nftrace"))) {
+				next(p);
+				if (!accept_word(p, "set")) {
+					err_tok(p, peek(p), "expected \"set\" after \"meta nftrace\"");
+					return false;
+				}
+				t = next(p);
+				if (t->t != T_WORD || (strcmp(t->s, "0") && strcmp(t->s, "1"))) {
+					err_tok(p, t, "meta nftrace set takes 0 or 1");
+					return false;
+				}
+				s.type = RS_S_NFTRACE_SET;
+				s.u.value = t->s[0] == '1';
+				rule_add_stmt(c->rule, &s);
+				return true;
+			}
+		}
+		if (!kd) {
+			if (t2->t == T_WORD && (!strcmp(t->s, "ip") || !strcmp(t->s, "ip6") ||
+						!strcmp(t->s, "meta") || !strcmp(t->s, "tcp") ||
+						!strcmp(t->s, "udp") || !strcmp(t->s, "ct") ||
+						!strcmp(t->s, "icmp") || !strcmp(t->s, "icmpv6")))
+				err_tok2(p, t, t2, "unknown or unsupported expression \"%s %s\"", t->s, t2->s);
+			else
+				err_tok(p, t, "syntax error, unexpected \"%s\"", t->s);
+			return false;
+		}
+		if (kd->settable && accept_word(p, "set")) {
+			if (!parse_set_stmt(c, kd, t, &s))
+				return false;
+			if (!s.line)
+				s.line = t->line, s.col = t->col, s.len = t->len;
+			rule_add_stmt(c->rule, &s);
+			return true;
+		}
+		/* nft's "conflicting protocols": ip6 in an ip table and vice versa */
+		if ((kd->fam == 6 && c->table->family == RS_FAM_IP && kd->key != RS_K_ICMPV6_TYPE) ||
+		    (kd->fam == 4 && c->table->family == RS_FAM_IP6 && kd->key != RS_K_ICMP_TYPE)) {
+			err_tok2(p, t, t2, "conflicting protocols specified: %s vs. %s",
+				 rs_family_name(c->table->family), kd->fam == 6 ? "ip6" : "ip");
+			return false;
+		}
+		struct rs_match m;
+		if (!parse_match(p, kd, &m)) {
+			match_free(&m);
+			return false;
+		}
+		if (kd->l4 || kd->key == RS_K_META_L4PROTO)
+			c->l4match = true;
+		c->rule->matches = xrealloc(c->rule->matches, (c->rule->nmatches + 1) * sizeof(struct rs_match));
+		c->rule->matches[c->rule->nmatches++] = m;
+		return true;
+	}
+	if (verdict)
+		c->terminal = true;
+	if (!s.line)
+		s.line = t->line, s.col = t->col, s.len = t->len;
+	rule_add_stmt(c->rule, &s);
+	return true;
+}
+
+static void rule_format(const struct rs_table *tab, const struct rs_rule *r, bool counters,
+			char *out, size_t n);
+
+static void parse_rule(struct parser *p, struct rs_table *tab, struct rs_chain *ch)
+{
+	struct rs_rule r;
+	struct rule_ctx c = { .p = p, .table = tab, .chain = ch, .rule = &r, .first = peek(p) };
+	unsigned nerr = p->nerr;
+
+	memset(&r, 0, sizeof(r));
+	r.line = peek(p)->line;
+	while (!is_sep(peek(p)) && peek(p)->t != T_RBRACE && peek(p)->t != T_EOF) {
+		if (!parse_rule_elem(&c)) {
+			skip_stmt(p);
+			break;
+		}
+	}
+	if (p->nerr == nerr && !expect_sep(p))
+		skip_stmt(p);
+	if (p->nerr != nerr) {
+		rule_free(&r);
+		return;
+	}
+	if (ch->nrules == ch->cap) {
+		ch->cap = ch->cap ? 2 * ch->cap : 8;
+		ch->rules = xrealloc(ch->rules, ch->cap * sizeof(*ch->rules));
+	}
+	r.handle = ++p->next_handle;
+	ch->rules[ch->nrules++] = r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Chains, helpers, tables                                                 */
+
+struct prio_name {
+	const char *name;
+	int prio;
+	uint32_t hooks;		/* hooks the name may be used at (nft's std_prios) */
+};
+
+#define ALL_HOOKS 0x1f
+static const struct prio_name prio_names[] = {
+	{ "raw", -300, ALL_HOOKS },
+	{ "mangle", -150, ALL_HOOKS },
+	{ "dstnat", -100, 1u << CT_HOOK_PREROUTING },
+	{ "filter", 0, ALL_HOOKS },
+	{ "security", 50, ALL_HOOKS },
+	{ "srcnat", 100, 1u << CT_HOOK_POSTROUTING },
+	{ NULL, 0, 0 },
+};
+
+/* priority N | NAME [+|- N] */
+static bool parse_priority(struct parser *p, struct rs_chain *ch)
+{
+	struct tok *t = next(p), *last = t;
+	uint64_t u;
+	long v = 0;
+
+	if (t->t != T_WORD)
+		goto bad;
+	if (t->s[0] == '-' && parse_u64(t->s + 1, &u) && u <= 1000000) {
+		v = -(long)u;
+	} else if (parse_u64(t->s, &u) && u <= 1000000) {
+		v = (long)u;
+	} else {
+		const struct prio_name *pn;
+
+		for (pn = prio_names; pn->name; pn++)
+			if (!strcmp(pn->name, t->s))
+				break;
+		if (!pn->name)
+			goto bad;
+		v = pn->prio;
+		if (peek(p)->t == T_PLUS || is_word(peek(p), "-")) {
+			bool minus = peek(p)->t != T_PLUS;
+			struct tok *n;
+
+			next(p);
+			n = next(p);
+			if (n->t != T_WORD || !parse_u64(n->s, &u) || u > 1000000) {
+				err_tok(p, n, "expected a number after \"%s %s\"", t->s, minus ? "-" : "+");
+				return false;
+			}
+			v += minus ? -(long)u : (long)u;
+			last = n;
+		}
+		if (!(pn->hooks & (1u << ch->hook))) {
+			err_tok2(p, t, last, "priority \"%s\" is not valid in the %s hook (nft: invalid priority expression value in this context)",
+				 pn->name, rs_hook_name(ch->hook));
+			return false;
+		}
+	}
+	ch->prio = (int)v;
+	return true;
+bad:
+	err_tok(p, t, "priority must be a number or one of raw, mangle, dstnat, filter, security, srcnat (optionally + or - a number)");
+	return false;
+}
+
+/* type filter|nat hook HOOK priority PRIO */
+static bool parse_chain_type(struct parser *p, struct rs_chain *ch, const struct tok *kw)
+{
+	struct tok *t = next(p), *ht;
+	const struct sym *h;
+
+	if (ch->base) {
+		err_tok(p, kw, "chain \"%s\" already has a type", ch->name);
+		return false;
+	}
+	if (is_word(t, "filter"))
+		ch->type = RS_CHAIN_FILTER;
+	else if (is_word(t, "nat"))
+		ch->type = RS_CHAIN_NAT;
+	else {
+		err_tok(p, t, "unknown chain type \"%s\" (ctsim supports filter and nat)", t->s ? t->s : "");
+		return false;
+	}
+	if (!accept_word(p, "hook")) {
+		err_tok(p, peek(p), "expected \"hook\" after the chain type");
+		return false;
+	}
+	ht = next(p);
+	h = ht->t == T_WORD ? sym_find(hook_syms, ht->s) : NULL;
+	if (!h) {
+		err_tok(p, ht, "unknown hook \"%s\" (expected prerouting, input, forward, output or postrouting)",
+			ht->s ? ht->s : "");
+		return false;
+	}
+	ch->hook = (enum ct_hook)h->v;
+	if (ch->type == RS_CHAIN_NAT && ch->hook == CT_HOOK_FORWARD) {
+		/* the kernel's nat chain type has no forward hook (nft: Operation not supported) */
+		err_tok2(p, t, ht, "nat chains cannot use the forward hook");
+		return false;
+	}
+	if (!accept_word(p, "priority")) {
+		err_tok(p, peek(p), "expected \"priority\" after the hook");
+		return false;
+	}
+	if (!parse_priority(p, ch))
+		return false;
+	ch->base = true;
+	return true;
+}
+
+static struct rs_chain *table_find_chain(const struct rs_table *tab, const char *name)
+{
+	for (size_t i = 0; i < tab->nchains; i++)
+		if (!strcmp(tab->chains[i]->name, name))
+			return tab->chains[i];
+	return NULL;
+}
+
+static struct rs_helper *table_find_helper(const struct rs_table *tab, const char *name)
+{
+	for (size_t i = 0; i < tab->nhelpers; i++)
+		if (!strcmp(tab->helpers[i]->name, name))
+			return tab->helpers[i];
+	return NULL;
+}
+
+static void parse_chain(struct parser *p, struct rs_table *tab)
+{
+	char *name = parse_name(p, "chain");
+	struct rs_chain *ch;
+	bool policy_set = false, type_failed = false;
+	struct tok *t;
+
+	if (!name) {
+		skip_stmt(p);
+		if (peek(p)->t == T_LBRACE) {
+			next(p);
+			skip_block(p);
+		}
+		return;
+	}
+	ch = table_find_chain(tab, name);	/* nft: a chain declared again gets more rules */
+	if (ch) {
+		free(name);
+		policy_set = true;
+	} else {
+		ch = xcalloc(1, sizeof(*ch));
+		ch->name = name;
+		ch->table = tab;
+		ch->policy = CT_ACCEPT;
+		ch->line = peek(p)->line;
+		tab->chains = xrealloc(tab->chains, (tab->nchains + 1) * sizeof(*tab->chains));
+		tab->chains[tab->nchains++] = ch;
+	}
+	t = next(p);
+	if (t->t != T_LBRACE) {
+		err_tok(p, t, "expected '{' after the chain name");
+		skip_stmt(p);
+		return;
+	}
+	policy_set = false;
+	for (;;) {
+		t = peek(p);
+		if (is_sep(t)) {
+			next(p);
+			continue;
+		}
+		if (t->t == T_RBRACE) {
+			next(p);
+			break;
+		}
+		if (t->t == T_EOF) {
+			err_tok(p, t, "unexpected end of file: missing '}' of chain \"%s\"", ch->name);
+			return;
+		}
+		if (is_word(t, "type")) {
+			next(p);
+			if (!parse_chain_type(p, ch, t)) {
+				type_failed = true;	/* no cascade of "not a base chain" errors */
+				skip_stmt(p);
+			} else if (!expect_sep(p)) {
+				skip_stmt(p);
+			}
+			continue;
+		}
+		if (is_word(t, "policy")) {
+			struct tok *v;
+
+			next(p);
+			v = next(p);
+			if (!ch->base && type_failed) {
+				skip_stmt(p);
+				continue;
+			}
+			if (!ch->base) {
+				err_tok2(p, t, v, "policy is only valid in base chains (with a type ... hook ... line)");
+				skip_stmt(p);
+				continue;
+			}
+			if (policy_set) {
+				err_tok2(p, t, v, "you cannot set chain policy twice");
+				skip_stmt(p);
+				continue;
+			}
+			if (is_word(v, "accept") || is_word(v, "drop")) {
+				ch->policy = v->s[0] == 'a' ? CT_ACCEPT : CT_DROP;
+				policy_set = true;
+				if (!expect_sep(p))
+					skip_stmt(p);
+			} else {
+				err_tok(p, v, "policy must be accept or drop");
+				skip_stmt(p);
+			}
+			continue;
+		}
+		parse_rule(p, tab, ch);
+	}
+}
+
+/* ct helper NAME { type "ftp" protocol tcp; [l3proto ip|ip6|inet;] } */
+static void parse_helper(struct parser *p, struct rs_table *tab)
+{
+	bool unknown = false;
+	struct tok *type_tok = NULL;
+	struct rs_helper *h;
+	char *name = parse_name(p, "helper");
+	struct tok *t;
+	unsigned nerr = p->nerr;
+
+	if (!name) {
+		skip_stmt(p);
+		return;
+	}
+	if (table_find_helper(tab, name)) {
+		err_tok(p, &p->t.v[p->pos - 1], "ct helper \"%s\" already exists", name);
+		free(name);
+		skip_stmt(p);
+		return;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->name = name;
+	h->l3proto = tab->family;
+	t = next(p);
+	if (t->t != T_LBRACE) {
+		err_tok(p, t, "expected '{' after the helper name");
+		goto fail;
+	}
+	for (;;) {
+		t = next(p);
+		if (is_sep(t))
+			continue;
+		if (t->t == T_RBRACE)
+			break;
+		if (t->t == T_EOF) {
+			err_tok(p, t, "unexpected end of file: missing '}' of ct helper \"%s\"", h->name);
+			goto fail;
+		}
+		if (is_word(t, "type")) {
+			struct tok *ty = next(p);
+			const struct sym *pr;
+
+			if (ty->t != T_STRING) {
+				err_tok(p, ty, "helper type must be a quoted string, as in type \"ftp\"");
+				goto skip;
+			}
+			free(h->type);
+			h->type = xstrdup(ty->s);
+			if (!accept_word(p, "protocol")) {
+				err_tok(p, peek(p), "expected \"protocol tcp\" or \"protocol udp\"");
+				goto skip;
+			}
+			t = next(p);
+			pr = t->t == T_WORD ? sym_find(l4proto_syms, t->s) : NULL;
+			if (!pr || (pr->v != 6 && pr->v != 17)) {
+				err_tok(p, t, "helper protocol must be tcp or udp");
+				goto skip;
+			}
+			h->l4proto = (uint8_t)pr->v;
+			type_tok = ty;
+		} else if (is_word(t, "l3proto")) {
+			t = next(p);
+			if (is_word(t, "ip"))
+				h->l3proto = RS_FAM_IP;
+			else if (is_word(t, "ip6"))
+				h->l3proto = RS_FAM_IP6;
+			else if (is_word(t, "inet"))
+				h->l3proto = RS_FAM_INET;
+			else {
+				err_tok(p, t, "l3proto must be ip, ip6 or inet");
+				goto skip;
+			}
+		} else {
+			err_tok(p, t, "expected \"type\" or \"l3proto\" in a ct helper block");
+			goto skip;
+		}
+		if (!expect_sep(p))
+			goto skip;
+		continue;
+skip:
+		skip_stmt(p);
+	}
+	if (!h->type && p->nerr == nerr) {
+		err_tok(p, t, "ct helper \"%s\" needs a type line: type \"ftp\" protocol tcp", h->name);
+		goto fail;
+	}
+	/* nft_ct_helper_obj_init(): the kernel refuses an object whose helper
+	 * it does not have for the object's family (an inet object: for at
+	 * least one of them) and protocol; nft says "Could not process rule:
+	 * No such file or directory". Nothing of the object is created. */
+	if (type_tok && h->l4proto &&
+	    !ct_helper_find(h->type, h->l3proto == RS_FAM_IP ? AF_INET :
+			    h->l3proto == RS_FAM_IP6 ? AF_INET6 : 0, h->l4proto)) {
+		err_tok(p, type_tok, "Could not process rule: No such file or directory (no conntrack "
+			"helper \"%s\" for %s%s; `ctsim explain helpers` lists them)", h->type,
+			h->l3proto == RS_FAM_IP ? "ip " : h->l3proto == RS_FAM_IP6 ? "ip6 " : "",
+			h->l4proto == 6 ? "tcp" : "udp");
+		unknown = true;
+	}
+	if (unknown) {
+		free(h->name);
+		free(h->type);
+		free(h);
+		return;
+	}
+	tab->helpers = xrealloc(tab->helpers, (tab->nhelpers + 1) * sizeof(*tab->helpers));
+	tab->helpers[tab->nhelpers++] = h;
+	return;
+fail:
+	free(h->name);
+	free(h->type);
+	free(h);
+	skip_stmt(p);
+}
+
+static void parse_table(struct parser *p)
+{
+	struct tok *t = next(p);
+	enum rs_family fam;
+	struct rs_table *tab = NULL;
+	char *name;
+
+	if (is_word(t, "ip"))
+		fam = RS_FAM_IP;
+	else if (is_word(t, "ip6"))
+		fam = RS_FAM_IP6;
+	else if (is_word(t, "inet"))
+		fam = RS_FAM_INET;
+	else {
+		/* nft's default family is ip; ctsim asks for it to be explicit */
+		err_tok(p, t, "expected a table family: ip, ip6 or inet (ctsim has no arp, bridge or netdev tables)");
+		skip_stmt(p);
+		return;
+	}
+	name = parse_name(p, "table");
+	if (!name) {
+		skip_stmt(p);
+		return;
+	}
+	for (size_t i = 0; i < p->rs->ntables; i++)
+		if (p->rs->tables[i]->family == fam && !strcmp(p->rs->tables[i]->name, name))
+			tab = p->rs->tables[i];	/* declared again: more content */
+	if (tab) {
+		free(name);
+	} else {
+		tab = xcalloc(1, sizeof(*tab));
+		tab->name = name;
+		tab->family = fam;
+		p->rs->tables = xrealloc(p->rs->tables, (p->rs->ntables + 1) * sizeof(*p->rs->tables));
+		p->rs->tables[p->rs->ntables++] = tab;
+	}
+	t = next(p);
+	if (t->t != T_LBRACE) {
+		err_tok(p, t, "expected '{' after the table name");
+		skip_stmt(p);
+		return;
+	}
+	for (;;) {
+		t = peek(p);
+		if (is_sep(t)) {
+			next(p);
+			continue;
+		}
+		if (t->t == T_RBRACE) {
+			next(p);
+			return;
+		}
+		if (t->t == T_EOF) {
+			err_tok(p, t, "unexpected end of file: missing '}' of table \"%s\"", tab->name);
+			return;
+		}
+		next(p);
+		if (is_word(t, "chain")) {
+			parse_chain(p, tab);
+		} else if (is_word(t, "ct") && is_word(peek(p), "helper")) {
+			next(p);
+			parse_helper(p, tab);
+		} else {
+			char buf[64];
+			err_tok(p, t, "syntax error, unexpected %s: expected \"chain\" or \"ct helper\"",
+				tok_desc(t, buf, sizeof(buf)));
+			skip_stmt(p);
+			if (peek(p)->t == T_LBRACE) {
+				next(p);
+				skip_block(p);
+			}
+			continue;
+		}
+		/* nft 1.0.6 wants a newline or ';' after a block's '}' */
+		if (peek(p)->t == T_RBRACE || !is_sep(peek(p))) {
+			if (!expect_sep(p))
+				skip_stmt(p);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Checks after parsing (what nft's evaluate step and the kernel check)   */
+
+/* Jump loops: the kernel refuses them (nft_chain_validate(): -ELOOP);
+ * ctsim also needs them absent so evaluation always ends. DFS over jumps. */
+static bool chain_reaches(const struct rs_chain *from, const struct rs_chain *target, unsigned depth)
+{
+	if (depth > 64)
+		return true;
+	for (size_t i = 0; i < from->nrules; i++)
+		for (size_t j = 0; j < from->rules[i].nstmts; j++) {
+			const struct rs_stmt *s = &from->rules[i].stmts[j];
+
+			if ((s->type == RS_S_JUMP || s->type == RS_S_GOTO) && s->u.jump.target) {
+				if (s->u.jump.target == target ||
+				    chain_reaches(s->u.jump.target, target, depth + 1))
+					return true;
+			}
+		}
+	return false;
+}
+
+static void check_table(struct parser *p, struct rs_table *tab)
+{
+	for (size_t c = 0; c < tab->nchains; c++) {
+		struct rs_chain *ch = tab->chains[c];
+
+		for (size_t r = 0; r < ch->nrules; r++) {
+			struct rs_rule *rule = &ch->rules[r];
+
+			for (size_t i = 0; i < rule->nstmts; i++) {
+				struct rs_stmt *s = &rule->stmts[i];
+
+				if (s->type == RS_S_JUMP || s->type == RS_S_GOTO) {
+					struct rs_chain *tg = table_find_chain(tab, s->u.jump.name);
+
+					if (!tg)
+						err_at(p, s->line, s->col, s->col + s->len - 1, "chain \"%s\" does not exist in table %s %s",
+						       s->u.jump.name, rs_family_name(tab->family), tab->name);
+					else if (tg->base)
+						err_at(p, s->line, s->col, s->col + s->len - 1, "cannot %s to base chain \"%s\"",
+						       s->type == RS_S_JUMP ? "jump" : "goto", tg->name);
+					s->u.jump.target = tg && !tg->base ? tg : NULL;
+				} else if (s->type == RS_S_CT_HELPER_SET) {
+					s->u.helper.obj = table_find_helper(tab, s->u.helper.name);
+					if (!s->u.helper.obj)
+						err_at(p, s->line, s->col, s->col + s->len - 1, "ct helper \"%s\" does not exist in table %s %s (declare it: ct helper %s { type \"ftp\" protocol tcp; })",
+						       s->u.helper.name, rs_family_name(tab->family), tab->name,
+						       s->u.helper.name);
+				} else if (ch->base && ch->type == RS_CHAIN_NAT) {
+					/* which NAT fits which hook: nft_nat_validate() */
+					bool ok = true;
+					const char *what = "";
+
+					switch (s->type) {
+					case RS_S_SNAT: case RS_S_MASQUERADE:
+						ok = ch->hook == CT_HOOK_POSTROUTING || (s->type == RS_S_SNAT && ch->hook == CT_HOOK_INPUT);
+						what = s->type == RS_S_SNAT ? "snat is only valid in the postrouting and input hooks"
+									    : "masquerade is only valid in the postrouting hook";
+						break;
+					case RS_S_DNAT: case RS_S_REDIRECT:
+						ok = ch->hook == CT_HOOK_PREROUTING || ch->hook == CT_HOOK_OUTPUT;
+						what = s->type == RS_S_DNAT ? "dnat is only valid in the prerouting and output hooks"
+									    : "redirect is only valid in the prerouting and output hooks";
+						break;
+					default:
+						break;
+					}
+					if (!ok)
+						err_at(p, s->line, s->col, s->col + s->len - 1, "%s", what);
+				}
+			}
+		}
+	}
+	for (size_t c = 0; c < tab->nchains; c++)
+		if (chain_reaches(tab->chains[c], tab->chains[c], 0))
+			err_at(p, tab->chains[c]->line, 1, 1,
+			       "jump loop: chain \"%s\" can reach itself (the kernel refuses: Too many levels of symbolic links)",
+			       tab->chains[c]->name);
+}
+
+/* Locate semantic errors at the rule's text: replace 1..1 spans with the
+ * first token of the offending line. (Done by err_at callers passing col 1;
+ * widen here to the whole line's first word for readability.) */
+
+static int chain_cmp(const void *a, const void *b)
+{
+	const struct rs_chain *x = *(const struct rs_chain *const *)a;
+	const struct rs_chain *y = *(const struct rs_chain *const *)b;
+
+	return (x->prio > y->prio) - (x->prio < y->prio);
+}
+
+static void build_hooks(struct ruleset *rs)
+{
+	for (int h = 0; h < CT_HOOK_MAX; h++) {
+		size_t n = 0;
+
+		for (size_t t = 0; t < rs->ntables; t++)
+			for (size_t c = 0; c < rs->tables[t]->nchains; c++)
+				n += rs->tables[t]->chains[c]->base && rs->tables[t]->chains[c]->hook == (enum ct_hook)h;
+		rs->hooks[h] = xcalloc(n, sizeof(struct rs_chain *));
+		rs->nhook[h] = 0;
+		for (size_t t = 0; t < rs->ntables; t++)
+			for (size_t c = 0; c < rs->tables[t]->nchains; c++) {
+				struct rs_chain *ch = rs->tables[t]->chains[c];
+				if (ch->base && ch->hook == (enum ct_hook)h)
+					rs->hooks[h][rs->nhook[h]++] = ch;
+			}
+		/* insertion sort: stable, so equal priorities keep declaration order */
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i; j > 0 && chain_cmp(&rs->hooks[h][j - 1], &rs->hooks[h][j]) > 0; j--) {
+				struct rs_chain *tmp = rs->hooks[h][j];
+				rs->hooks[h][j] = rs->hooks[h][j - 1];
+				rs->hooks[h][j - 1] = tmp;
+			}
+	}
+}
+
+void ruleset_free(struct ruleset *rs)
+{
+	if (!rs)
+		return;
+	for (size_t t = 0; t < rs->ntables; t++) {
+		struct rs_table *tab = rs->tables[t];
+
+		for (size_t c = 0; c < tab->nchains; c++) {
+			struct rs_chain *ch = tab->chains[c];
+
+			for (size_t r = 0; r < ch->nrules; r++)
+				rule_free(&ch->rules[r]);
+			free(ch->rules);
+			free(ch->name);
+			free(ch);
+		}
+		for (size_t h = 0; h < tab->nhelpers; h++) {
+			free(tab->helpers[h]->name);
+			free(tab->helpers[h]->type);
+			free(tab->helpers[h]);
+		}
+		free(tab->chains);
+		free(tab->helpers);
+		free(tab->name);
+		free(tab);
+	}
+	for (int h = 0; h < CT_HOOK_MAX; h++)
+		free(rs->hooks[h]);
+	free(rs->tables);
+	free(rs->name);
+	free(rs);
+}
+
+/* Semantic errors are reported at the start of the rule's line; widen the
+ * caret to the first word of that line so it is visible. */
+static void widen_semantic_errors(struct parser *p, size_t first)
+{
+	if (!p->errs)
+		return;
+	for (size_t i = first; i < p->errs->n; i++) {
+		struct rs_error *e = &p->errs->v[i];
+
+		if (e->col_first == 1 && e->col_last == 1 && e->src_line) {
+			size_t s = strspn(e->src_line, " \t");
+			size_t len = strlen(e->src_line);
+
+			while (len > s && (e->src_line[len - 1] == ' ' || e->src_line[len - 1] == '\t' ||
+					   e->src_line[len - 1] == ';'))
+				len--;
+			if (len > s) {
+				e->col_first = (unsigned)s + 1;
+				e->col_last = (unsigned)len;
+			}
+		}
+	}
+}
+
+struct ruleset *ruleset_parse_string(const char *name, const char *text, struct rs_errors *errs)
+{
+	struct parser p = { .file = name ? name : "<string>", .text = text, .errs = errs,
+			    .first_err = errs ? errs->n : 0 };
+
+	p.rs = xcalloc(1, sizeof(*p.rs));
+	p.rs->name = xstrdup(p.file);
+	lex(&p);
+	for (;;) {
+		struct tok *t = peek(&p);
+
+		if (t->t == T_EOF)
+			break;
+		if (is_sep(t)) {
+			next(&p);
+			continue;
+		}
+		next(&p);
+		if (is_word(t, "table")) {
+			parse_table(&p);
+			if (!is_sep(peek(&p)) && peek(&p)->t != T_EOF && !expect_sep(&p))
+				skip_stmt(&p);
+		} else if (is_word(t, "flush") && is_word(peek(&p), "ruleset")) {
+			next(&p);	/* a file loads into an empty ruleset anyway */
+			if (!expect_sep(&p))
+				skip_stmt(&p);
+		} else {
+			char buf[64];
+			err_tok(&p, t, "syntax error, unexpected %s: expected \"table\", \"define\" or \"flush ruleset\"",
+				tok_desc(t, buf, sizeof(buf)));
+			skip_stmt(&p);
+			if (peek(&p)->t == T_LBRACE) {
+				next(&p);
+				skip_block(&p);
+			}
+		}
+	}
+	if (!p.nerr) {
+		size_t before = errs ? errs->n : 0;
+
+		for (size_t i = 0; i < p.rs->ntables; i++)
+			check_table(&p, p.rs->tables[i]);
+		widen_semantic_errors(&p, before);
+	}
+	toks_free(&p.t);
+	if (p.nerr) {
+		ruleset_free(p.rs);
+		return NULL;
+	}
+	build_hooks(p.rs);
+	/* the printed text of each rule, for traces and logs */
+	for (size_t t = 0; t < p.rs->ntables; t++)
+		for (size_t c = 0; c < p.rs->tables[t]->nchains; c++) {
+			struct rs_chain *ch = p.rs->tables[t]->chains[c];
+
+			for (size_t r = 0; r < ch->nrules; r++) {
+				char buf[2048];
+
+				rule_format(p.rs->tables[t], &ch->rules[r], false, buf, sizeof(buf));
+				ch->rules[r].text = xstrdup(buf);
+			}
+		}
+	return p.rs;
+}
+
+struct ruleset *ruleset_parse_file(const char *path, struct rs_errors *errs)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	struct ruleset *rs;
+
+	if (!f) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "Could not open file \"%s\": %s", path, strerror(errno));
+		errs_add(errs, path, NULL, 0, 0, 0, msg);
+		return NULL;
+	}
+	for (;;) {
+		size_t n;
+
+		if (cap - len < 4096) {
+			cap = cap ? 2 * cap : 8192;
+			buf = xrealloc(buf, cap);
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = 0;
+	if (f != stdin)
+		fclose(f);
+	if (memchr(buf, 0, len)) {
+		errs_add(errs, path, NULL, 0, 0, 0, "the file contains NUL bytes: not a ruleset");
+		free(buf);
+		return NULL;
+	}
+	rs = ruleset_parse_string(strcmp(path, "-") ? path : "/dev/stdin", buf, errs);
+	free(buf);
+	return rs;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Printing (nft list ruleset)                                             */
+
+struct sbuf {
+	char *s;
+	size_t n, off;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (b->off >= b->n)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(b->s + b->off, b->n - b->off, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		b->off += (size_t)w;
+	if (b->off >= b->n)
+		b->off = b->n - 1;
+}
+
+static void print_addr(struct sbuf *b, const struct rs_value *v, bool v6)
+{
+	char a[INET6_ADDRSTRLEN], z[INET6_ADDRSTRLEN];
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, v->alo.b, a, sizeof(a));
+	if (v->plen >= 0 && v->plen != (v6 ? 128 : 32)) {
+		sb_printf(b, "%s/%d", a, v->plen);
+	} else if (addr_cmp(&v->alo, &v->ahi)) {
+		inet_ntop(v6 ? AF_INET6 : AF_INET, v->ahi.b, z, sizeof(z));
+		sb_printf(b, "%s-%s", a, z);
+	} else {
+		sb_printf(b, "%s", a);
+	}
+}
+
+static void print_scalar(struct sbuf *b, const struct keydesc *kd, uint64_t v)
+{
+	const char *n = sym_name(kd->syms, v);
+
+	if (n && kd->key == RS_K_META_L4PROTO && v == 58)
+		n = "ipv6-icmp";	/* /etc/protocols spelling, as nft prints it */
+	if (n)
+		sb_printf(b, "%s", n);
+	else if (kd->key == RS_K_META_MARK || kd->key == RS_K_CT_MARK)
+		sb_printf(b, "0x%08" PRIx64, v);
+	else if (kd->type == VT_FLAGS)
+		sb_printf(b, "0x%" PRIx64, v);
+	else
+		sb_printf(b, "%" PRIu64, v);
+}
+
+/* A flag value as nft prints it: names joined by '|' inside masks and
+ * by ',' in plain lists. */
+static void print_flags(struct sbuf *b, const struct keydesc *kd, uint64_t v, const char *sep)
+{
+	bool first = true;
+
+	if (v == 0 || sym_name(kd->syms, v)) {
+		print_scalar(b, kd, v);
+		return;
+	}
+	for (const struct sym *s = kd->syms; s && s->name; s++)
+		if ((v & s->v) == s->v && s->v) {
+			sb_printf(b, "%s%s", first ? "" : sep, s->name);
+			first = false;
+			v &= ~s->v;
+		}
+	if (v)
+		sb_printf(b, "%s0x%" PRIx64, first ? "" : sep, v);
+}
+
+static void print_value(struct sbuf *b, const struct keydesc *kd, const struct rs_value *v)
+{
+	switch (kd->type) {
+	case VT_ADDR4: print_addr(b, v, false); break;
+	case VT_ADDR6: print_addr(b, v, true); break;
+	case VT_IFNAME: case VT_STR: sb_printf(b, "\"%s\"", v->str); break;
+	case VT_FLAGS: print_flags(b, kd, v->lo, "|"); break;
+	case VT_INT:
+		print_scalar(b, kd, v->lo);
+		if (v->hi != v->lo) {
+			sb_printf(b, "-");
+			print_scalar(b, kd, v->hi);
+		}
+		break;
+	}
+}
+
+static void print_match(struct sbuf *b, const struct rs_match *m)
+{
+	const struct keydesc *kd = key_desc(m->key);
+
+	if (kd->w1 == NULL || (!strcmp(kd->w1, "meta") && !kd->print_meta))
+		sb_printf(b, "%s", kd->w2);	/* iifname, oif ... print unqualified, as nft */
+	else
+		sb_printf(b, "%s %s", kd->w1, kd->w2);
+	if (m->op == RS_OP_MASK_EQ || m->op == RS_OP_MASK_NEQ) {
+		sb_printf(b, " & (");
+		print_flags(b, kd, m->mask, "|");
+		sb_printf(b, ") %s ", m->op == RS_OP_MASK_EQ ? "==" : "!=");
+		print_flags(b, kd, m->vals[0].lo, "|");
+		return;
+	}
+	if (m->op == RS_OP_NEQ)
+		sb_printf(b, " !=");
+	if (m->set) {
+		sb_printf(b, " { ");
+		for (size_t i = 0; i < m->nvals; i++) {
+			if (i)
+				sb_printf(b, ", ");
+			print_value(b, kd, &m->vals[i]);
+		}
+		sb_printf(b, " }");
+		return;
+	}
+	sb_printf(b, " ");
+	for (size_t i = 0; i < m->nvals; i++) {
+		if (i)
+			sb_printf(b, ",");
+		if (kd->type == VT_FLAGS)
+			print_flags(b, kd, m->vals[i].lo, ",");
+		else
+			print_value(b, kd, &m->vals[i]);
+	}
+}
+
+static void print_nat(struct sbuf *b, const struct rs_table *tab, const struct rs_nat *n)
+{
+	static const char *const names[] = { "snat", "dnat", "masquerade", "redirect" };
+	char a[INET6_ADDRSTRLEN], z[INET6_ADDRSTRLEN];
+
+	sb_printf(b, "%s", names[n->type]);
+	if (n->family) {
+		if (tab->family == RS_FAM_INET)
+			sb_printf(b, " %s", n->family == AF_INET6 ? "ip6" : "ip");
+		inet_ntop(n->family, n->addr_min.b, a, sizeof(a));
+		sb_printf(b, " to %s", a);
+		if (addr_cmp(&n->addr_min, &n->addr_max)) {
+			inet_ntop(n->family, n->addr_max.b, z, sizeof(z));
+			sb_printf(b, "-%s", z);
+		}
+	} else if (n->port_min) {
+		sb_printf(b, " to ");
+	}
+	if (n->port_min) {
+		sb_printf(b, ":%u", n->port_min);
+		if (n->port_max != n->port_min)
+			sb_printf(b, "-%u", n->port_max);
+	}
+}
+
+static void print_stmt(struct sbuf *b, const struct rs_table *tab, const struct rs_stmt *s,
+		       bool counters)
+{
+	const struct sym *codes;
+
+	switch (s->type) {
+	case RS_S_ACCEPT: sb_printf(b, "accept"); break;
+	case RS_S_DROP: sb_printf(b, "drop"); break;
+	case RS_S_RETURN: sb_printf(b, "return"); break;
+	case RS_S_JUMP: sb_printf(b, "jump %s", s->u.jump.name); break;
+	case RS_S_GOTO: sb_printf(b, "goto %s", s->u.jump.name); break;
+	case RS_S_NOTRACK: sb_printf(b, "notrack"); break;
+	case RS_S_COUNTER:
+		if (counters)
+			sb_printf(b, "counter packets %" PRIu64 " bytes %" PRIu64,
+				  s->u.counter.packets, s->u.counter.bytes);
+		else
+			sb_printf(b, "counter");
+		break;
+	case RS_S_LOG:
+		sb_printf(b, "log");
+		if (s->u.log.prefix)
+			sb_printf(b, " prefix \"%s\"", s->u.log.prefix);
+		break;
+	case RS_S_REJECT:
+		sb_printf(b, "reject");
+		if (!s->u.reject.given)
+			break;
+		if (s->u.reject.kind == RS_REJECT_TCP_RESET) {
+			sb_printf(b, " with tcp reset");
+			break;
+		}
+		codes = s->u.reject.kind == RS_REJECT_ICMP ? icmp_code_syms :
+			s->u.reject.kind == RS_REJECT_ICMPV6 ? icmpv6_code_syms : icmpx_code_syms;
+		sb_printf(b, " with %s type %s",
+			  s->u.reject.kind == RS_REJECT_ICMP ? "icmp" :
+			  s->u.reject.kind == RS_REJECT_ICMPV6 ? "icmpv6" : "icmpx",
+			  sym_name(codes, s->u.reject.code));
+		break;
+	case RS_S_CT_MARK_SET: sb_printf(b, "ct mark set 0x%08x", s->u.value); break;
+	case RS_S_META_MARK_SET: sb_printf(b, "meta mark set 0x%08x", s->u.value); break;
+	case RS_S_CT_ZONE_SET: sb_printf(b, "ct zone set %u", s->u.value); break;
+	case RS_S_NFTRACE_SET: sb_printf(b, "meta nftrace set %u", s->u.value); break;
+	case RS_S_CT_HELPER_SET: sb_printf(b, "ct helper set \"%s\"", s->u.helper.name); break;
+	case RS_S_SNAT: case RS_S_DNAT: case RS_S_MASQUERADE: case RS_S_REDIRECT:
+		print_nat(b, tab, &s->u.nat);
+		break;
+	}
+}
+
+static void rule_format(const struct rs_table *tab, const struct rs_rule *r, bool counters,
+			char *out, size_t n)
+{
+	struct sbuf b = { out, n, 0 };
+
+	out[0] = 0;
+	for (size_t i = 0; i < r->nmatches; i++) {
+		if (i)
+			sb_printf(&b, " ");
+		print_match(&b, &r->matches[i]);
+	}
+	for (size_t i = 0; i < r->nstmts; i++) {
+		if (i || r->nmatches)
+			sb_printf(&b, " ");
+		print_stmt(&b, tab, &r->stmts[i], counters);
+	}
+}
+
+static void prio_format(const struct rs_chain *ch, char *buf, size_t n)
+{
+	for (const struct prio_name *pn = prio_names; pn->name; pn++)
+		if (pn->prio == ch->prio && (pn->hooks & (1u << ch->hook))) {
+			snprintf(buf, n, "%s", pn->name);
+			return;
+		}
+	snprintf(buf, n, "%d", ch->prio);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void ruleset_print_json(const struct ruleset *rs, FILE *f)
+{
+	char buf[2048];
+
+	fprintf(f, "{\"nftables\": [{\"metainfo\": {\"json_schema_version\": 1, \"ctsim\": true}}");
+	for (size_t t = 0; t < rs->ntables; t++) {
+		const struct rs_table *tab = rs->tables[t];
+		const char *fam = rs_family_name(tab->family);
+
+		fprintf(f, ", {\"table\": {\"family\": \"%s\", \"name\": ", fam);
+		json_str(f, tab->name);
+		fprintf(f, "}}");
+		for (size_t h = 0; h < tab->nhelpers; h++) {
+			fprintf(f, ", {\"ct helper\": {\"family\": \"%s\", \"table\": ", fam);
+			json_str(f, tab->name);
+			fprintf(f, ", \"name\": ");
+			json_str(f, tab->helpers[h]->name);
+			fprintf(f, ", \"type\": ");
+			json_str(f, tab->helpers[h]->type);
+			fprintf(f, ", \"protocol\": \"%s\", \"l3proto\": \"%s\"}}",
+				tab->helpers[h]->l4proto == 6 ? "tcp" : "udp",
+				rs_family_name(tab->helpers[h]->l3proto));
+		}
+		for (size_t c = 0; c < tab->nchains; c++) {
+			const struct rs_chain *ch = tab->chains[c];
+
+			fprintf(f, ", {\"chain\": {\"family\": \"%s\", \"table\": ", fam);
+			json_str(f, tab->name);
+			fprintf(f, ", \"name\": ");
+			json_str(f, ch->name);
+			if (ch->base)
+				fprintf(f, ", \"type\": \"%s\", \"hook\": \"%s\", \"prio\": %d, \"policy\": \"%s\"",
+					ch->type == RS_CHAIN_NAT ? "nat" : "filter", rs_hook_name(ch->hook),
+					ch->prio, ch->policy == CT_ACCEPT ? "accept" : "drop");
+			fprintf(f, "}}");
+		}
+		for (size_t c = 0; c < tab->nchains; c++) {
+			const struct rs_chain *ch = tab->chains[c];
+
+			for (size_t r = 0; r < ch->nrules; r++) {
+				const struct rs_rule *rule = &ch->rules[r];
+				uint64_t pk = 0, by = 0;
+				bool has_counter = false;
+
+				for (size_t i = 0; i < rule->nstmts; i++)
+					if (rule->stmts[i].type == RS_S_COUNTER) {
+						has_counter = true;
+						pk += rule->stmts[i].u.counter.packets;
+						by += rule->stmts[i].u.counter.bytes;
+					}
+				rule_format(tab, rule, true, buf, sizeof(buf));
+				fprintf(f, ", {\"rule\": {\"family\": \"%s\", \"table\": ", fam);
+				json_str(f, tab->name);
+				fprintf(f, ", \"chain\": ");
+				json_str(f, ch->name);
+				fprintf(f, ", \"handle\": %u, \"line\": %u, \"expr_text\": ", rule->handle, rule->line);
+				json_str(f, buf);
+				if (has_counter)
+					fprintf(f, ", \"counter\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", pk, by);
+				fprintf(f, "}}");
+			}
+		}
+	}
+	fprintf(f, "]}\n");
+}
+
+void ruleset_print(const struct ruleset *rs, FILE *f, bool json)
+{
+	char buf[2048], prio[32];
+
+	if (!rs)
+		return;
+	if (json) {
+		ruleset_print_json(rs, f);
+		return;
+	}
+	for (size_t t = 0; t < rs->ntables; t++) {
+		const struct rs_table *tab = rs->tables[t];
+		bool first = true;
+
+		fprintf(f, "table %s %s {\n", rs_family_name(tab->family), tab->name);
+		for (size_t h = 0; h < tab->nhelpers; h++) {
+			const struct rs_helper *hp = tab->helpers[h];
+
+			fprintf(f, "%s\tct helper %s {\n\t\ttype \"%s\" protocol %s\n\t\tl3proto %s\n\t}\n",
+				first ? "" : "\n", hp->name, hp->type, hp->l4proto == 6 ? "tcp" : "udp",
+				rs_family_name(hp->l3proto));
+			first = false;
+		}
+		for (size_t c = 0; c < tab->nchains; c++) {
+			const struct rs_chain *ch = tab->chains[c];
+
+			fprintf(f, "%s\tchain %s {\n", first ? "" : "\n", ch->name);
+			first = false;
+			if (ch->base) {
+				prio_format(ch, prio, sizeof(prio));
+				fprintf(f, "\t\ttype %s hook %s priority %s; policy %s;\n",
+					ch->type == RS_CHAIN_NAT ? "nat" : "filter", rs_hook_name(ch->hook),
+					prio, ch->policy == CT_ACCEPT ? "accept" : "drop");
+			}
+			for (size_t r = 0; r < ch->nrules; r++) {
+				rule_format(tab, &ch->rules[r], true, buf, sizeof(buf));
+				fprintf(f, "\t\t%s\n", buf);
+			}
+			fprintf(f, "\t}\n");
+		}
+		fprintf(f, "}\n");
+	}
+}
+
+void ruleset_reset_counters(struct ruleset *rs)
+{
+	if (!rs)
+		return;
+	for (size_t t = 0; t < rs->ntables; t++)
+		for (size_t c = 0; c < rs->tables[t]->nchains; c++) {
+			struct rs_chain *ch = rs->tables[t]->chains[c];
+
+			for (size_t r = 0; r < ch->nrules; r++)
+				for (size_t i = 0; i < ch->rules[r].nstmts; i++)
+					if (ch->rules[r].stmts[i].type == RS_S_COUNTER) {
+						ch->rules[r].stmts[i].u.counter.packets = 0;
+						ch->rules[r].stmts[i].u.counter.bytes = 0;
+					}
+		}
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* dataplane.c — TUN devices, router and ruleset in the daemon (see dataplane.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+#include "proto/ctsim_wire.h"
+#include "ctsim/lab/dataplane.h"
+#include "ctsim/replay/pcap_io.h"
+#include "ctsim/hooks/ruleset.h"
+
+/* Packets read from one TUN per wake-up, so one busy link cannot starve
+ * the ctnetlink clients. */
+#define RX_BURST 64
+
+static void xmit(void *arg, int oif, const uint8_t *pkt, size_t len)
+{
+	struct dataplane *dp = arg;
+	int fd = dp->lab.host[oif].fd;
+
+	/* A TUN write never blocks for long; a full queue drops, as a NIC does. */
+	if (fd >= 0 && write(fd, pkt, len) < 0 && errno != EAGAIN)
+		perror("ctsim: write to TUN");
+}
+
+static struct ruleset *load_ruleset(const char *path)
+{
+	struct rs_errors errs;
+	struct ruleset *rs;
+
+	rs_errors_init(&errs);
+	rs = path ? ruleset_parse_file(path, &errs) : ruleset_default();
+	if (!rs)
+		rs_errors_print(&errs, stderr);
+	rs_errors_free(&errs);
+	return rs;
+}
+
+int dataplane_start(struct dataplane *dp, const struct ct_core *core, const struct lab *l,
+		    const char *ruleset_path, int epfd)
+{
+	char err[512];
+
+	memset(dp, 0, sizeof(*dp));
+	dp->core = *core;
+	dp->lab = *l;
+	dp->epfd = epfd;
+	dp->ruleset_path = ruleset_path;
+	dp->rs = load_ruleset(ruleset_path);
+	if (!dp->rs)
+		return -1;
+	if (lab_up(&dp->lab, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ctsim: lab: %s\n", err);
+		ruleset_free(dp->rs);
+		return -1;
+	}
+	router_init(&dp->router, &dp->core, xmit, dp);
+	dp->router.rs = dp->rs;
+	for (unsigned i = 0; i < dp->lab.n; i++) {
+		const struct lab_host *h = &dp->lab.host[i];
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dp->cookie[i] };
+
+		router_add_if(&dp->router, h->ifname, h->has4 ? &h->gw4 : NULL, h->plen4,
+			      h->has6 ? &h->gw6 : NULL, h->plen6);
+		epoll_ctl(epfd, EPOLL_CTL_ADD, h->fd, &ev);
+	}
+	dp->up = true;
+	return 0;
+}
+
+bool dataplane_owns(const struct dataplane *dp, const void *cookie)
+{
+	return dp->up && (const uint8_t *)cookie >= dp->cookie &&
+	       (const uint8_t *)cookie < dp->cookie + LAB_MAX_HOSTS;
+}
+
+void dataplane_handle(struct dataplane *dp, void *cookie)
+{
+	int i = (int)((uint8_t *)cookie - dp->cookie);
+	static uint8_t buf[65536];
+
+	for (int n = 0; n < RX_BURST; n++) {
+		ssize_t len = read(dp->lab.host[i].fd, buf, sizeof(buf));
+
+		if (len <= 0)
+			return;
+		uint64_t now = ct_clock_wall(dp->core.clock);
+		char err[CT_PCAP_ERRLEN];
+
+		ct_table_tick(dp->core.table);
+		/* Before the router, which may rewrite the packet (TTL). */
+		if (dp->capture && ct_pcap_write(dp->capture, now, buf, (size_t)len, err) < 0) {
+			fprintf(stderr, "ctsim: capture stopped: %s\n", err);
+			ct_pcap_finish(dp->capture, err);
+			dp->capture = NULL;
+		}
+		router_receive(&dp->router, i, buf, (size_t)len, now);
+	}
+}
+
+int dataplane_reload(struct dataplane *dp)
+{
+	struct ruleset *rs = load_ruleset(dp->ruleset_path);
+
+	if (!rs) {
+		fprintf(stderr, "ctsim: ruleset not reloaded; the old one stays\n");
+		return -1;
+	}
+	/* Atomic: the next packet sees the new ruleset; the table is untouched. */
+	ruleset_free(dp->rs);
+	dp->rs = rs;
+	dp->router.rs = rs;
+	fprintf(stderr, "ctsim: ruleset reloaded%s%s\n", dp->ruleset_path ? " from " : "",
+		dp->ruleset_path ? dp->ruleset_path : "");
+	return 0;
+}
+
+int dataplane_capture(struct dataplane *dp, const char *path)
+{
+	char err[CT_PCAP_ERRLEN];
+
+	dp->capture = ct_pcap_create(path, err);
+	if (!dp->capture) {
+		fprintf(stderr, "ctsim: --capture: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int dataplane_reload_errno(void *arg)
+{
+	return dataplane_reload(arg) == 0 ? 0 : EINVAL;
+}
+
+int dataplane_ruleset(void *arg, unsigned flags, char *buf, size_t cap, size_t *len)
+{
+	struct dataplane *dp = arg;
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+
+	if (!f)
+		return ENOMEM;
+	ruleset_print(dp->rs, f, flags & CTSIM_RULESET_JSON);
+	if (fclose(f) != 0) {
+		free(text);
+		return ENOMEM;
+	}
+	if (n > cap) {
+		free(text);
+		return EMSGSIZE;
+	}
+	memcpy(buf, text, n);
+	*len = n;
+	free(text);
+	/* Single-threaded daemon: no packet can pass between the listing
+	 * and the reset, so every packet is counted exactly once. */
+	if (flags & CTSIM_RULESET_RESET)
+		ruleset_reset_counters(dp->rs);
+	return 0;
+}
+
+void dataplane_stop(struct dataplane *dp)
+{
+	if (!dp->up)
+		return;
+	for (unsigned i = 0; i < dp->lab.n; i++)
+		if (dp->lab.host[i].fd >= 0)
+			epoll_ctl(dp->epfd, EPOLL_CTL_DEL, dp->lab.host[i].fd, NULL);
+	lab_down(&dp->lab);
+	router_fini(&dp->router);
+	if (dp->capture) {
+		char err[CT_PCAP_ERRLEN];
+
+		if (ct_pcap_finish(dp->capture, err) < 0)
+			fprintf(stderr, "ctsim: capture: %s\n", err);
+		dp->capture = NULL;
+	}
+	ruleset_free(dp->rs);
+	dp->rs = NULL;
+	dp->up = false;
+}

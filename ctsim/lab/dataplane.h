@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * dataplane.h — the live data plane of the daemon: the lab's TUN devices
+ * feeding the router (the hook ladder) on the real clock, and the ruleset,
+ * reloaded atomically on SIGHUP.
+ */
+#ifndef CTSIM_DATAPLANE_H
+#define CTSIM_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ctsim/lab/lab.h"
+#include "ctsim/hooks/router.h"
+
+struct ct_pcap_writer;
+
+struct dataplane {
+	struct ct_core core;
+	struct lab lab;
+	struct router router;
+	struct ruleset *rs;
+	const char *ruleset_path;	/* NULL: the built-in default */
+	struct ct_pcap_writer *capture;	/* --capture: every packet the hosts send */
+	int epfd;
+	bool up;
+	uint8_t cookie[LAB_MAX_HOSTS];	/* epoll cookies, one per TUN */
+};
+
+/**
+ * dataplane_start - build the lab topology @l (namespaces, TUN devices,
+ * addresses), load the ruleset (@ruleset_path or the default), attach
+ * the TUN fds to @epfd. Returns 0, or -1 with the reason printed.
+ */
+int dataplane_start(struct dataplane *dp, const struct ct_core *core, const struct lab *l,
+		    const char *ruleset_path, int epfd);
+/**
+ * dataplane_capture - record every packet the hosts send into ctsim, as it
+ * arrives (before any hook), in the pcap file @path: what `ctsim replay`
+ * takes to run the same traffic offline. Returns 0 or -1 (reason printed).
+ */
+int dataplane_capture(struct dataplane *dp, const char *path);
+/** dataplane_owns - is @cookie one of the data plane's epoll cookies? */
+bool dataplane_owns(const struct dataplane *dp, const void *cookie);
+/** dataplane_handle - a TUN fd is readable: route what it has. */
+void dataplane_handle(struct dataplane *dp, void *cookie);
+/** dataplane_reload - parse the ruleset file again; on error keep the old
+ *  one and print the errors. Returns 0 or -1. */
+int dataplane_reload(struct dataplane *dp);
+/** dataplane_reload_errno - dataplane_reload() for the server's reload
+ *  hook (@arg is the dataplane): 0 or EINVAL. */
+int dataplane_reload_errno(void *arg);
+/**
+ * dataplane_ruleset - the server's ruleset hook (@arg is the dataplane):
+ * print the live ruleset with its counters (ruleset_print(), JSON with
+ * CTSIM_RULESET_JSON) into @buf, at most @cap bytes, and set *@len; with
+ * CTSIM_RULESET_RESET then zero the counters. Returns 0, EMSGSIZE when the
+ * listing is longer than @cap (counters untouched) or ENOMEM.
+ */
+int dataplane_ruleset(void *arg, unsigned flags, char *buf, size_t cap, size_t *len);
+/** dataplane_stop - remove the namespaces and close the TUN devices. */
+void dataplane_stop(struct dataplane *dp);
+
+#endif

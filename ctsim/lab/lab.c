@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* lab.c — the classroom lab topology (see lab.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "ctsim/lab/lab.h"
+#include "ctsim/lab/tun.h"
+
+extern char **environ;
+
+static void set_host(struct lab_host *h, const char *prefix, const char *name, const char *ifname)
+{
+	memset(h, 0, sizeof(*h));
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	snprintf(h->netns, sizeof(h->netns), "%s%s", prefix, name);
+	snprintf(h->ifname, sizeof(h->ifname), "%s", ifname);
+	h->fd = -1;
+}
+
+/* "10.77.1.2/24" or "fd77:1::2/64" -> address, prefix length, family. */
+static int parse_prefix(const char *s, union ct_addr *a, uint8_t *plen, int *family)
+{
+	char buf[64], *slash, *end;
+	long n;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, buf, &a->ip) == 1)
+		*family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, a->ip6) == 1)
+		*family = AF_INET6;
+	else
+		return -1;
+	n = strtol(slash + 1, &end, 10);
+	if (*end || n < 1 || n > (*family == AF_INET ? 30 : 126))
+		return -1;
+	*plen = (uint8_t)n;
+	return 0;
+}
+
+static int parse_addr(const char *s, union ct_addr *a, int family)
+{
+	memset(a, 0, sizeof(*a));
+	return inet_pton(family, s, family == AF_INET ? (void *)&a->ip : (void *)a->ip6) == 1 ? 0 : -1;
+}
+
+void lab_default(struct lab *l, const char *prefix)
+{
+	static const struct { const char *name, *ifname, *h4, *g4, *h6, *g6; } def[] = {
+		{ "client", "ct-c0", "10.77.1.2/24", "10.77.1.1", "fd77:1::2/64", "fd77:1::1" },
+		{ "server", "ct-s0", "10.77.2.2/24", "10.77.2.1", "fd77:2::2/64", "fd77:2::1" },
+	};
+	int fam;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->prefix, sizeof(l->prefix), "%s", prefix ? prefix : LAB_DEFAULT_PREFIX);
+	for (unsigned i = 0; i < 2; i++) {
+		struct lab_host *h = &l->host[i];
+
+		set_host(h, l->prefix, def[i].name, def[i].ifname);
+		parse_prefix(def[i].h4, &h->host4, &h->plen4, &fam);
+		parse_addr(def[i].g4, &h->gw4, AF_INET);
+		parse_prefix(def[i].h6, &h->host6, &h->plen6, &fam);
+		parse_addr(def[i].g6, &h->gw6, AF_INET6);
+		h->has4 = h->has6 = true;
+	}
+	l->n = 2;
+}
+
+int lab_load(struct lab *l, const char *path, const char *prefix, char *err, size_t errlen)
+{
+	struct lab tmp;
+	char line[512];
+	unsigned lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	snprintf(tmp.prefix, sizeof(tmp.prefix), "%s", prefix ? prefix : LAB_DEFAULT_PREFIX);
+	while (fgets(line, sizeof(line), f)) {
+		char *w[8], *save = NULL, *p;
+		char copy[512];
+		unsigned n = 0;
+		struct lab_host *h;
+		int fam;
+
+		lineno++;
+		line[strcspn(line, "\r\n#")] = '\0';
+		snprintf(copy, sizeof(copy), "%s", line);
+		for (p = strtok_r(copy, " \t", &save); p && n < 8; p = strtok_r(NULL, " \t", &save))
+			w[n++] = p;
+		if (n == 0)
+			continue;
+#define FAIL(word, ...) do { \
+		snprintf(err, errlen, "%s:%u:%zu: ", path, lineno, \
+			 (size_t)((word) - copy) + 1); \
+		snprintf(err + strlen(err), errlen - strlen(err), __VA_ARGS__); \
+		fclose(f); \
+		return -1; } while (0)
+		if (strcmp(w[0], "host") != 0)
+			FAIL(w[0], "unknown keyword \"%s\" (expected \"host\")", w[0]);
+		if (n != 5 && n != 7)
+			FAIL(w[0], "expected: host NAME IFNAME HOST-V4/PREFIX CTSIM-V4 [HOST-V6/PREFIX CTSIM-V6]");
+		if (tmp.n == LAB_MAX_HOSTS)
+			FAIL(w[0], "too many hosts (at most %d)", LAB_MAX_HOSTS);
+		if (strlen(w[2]) >= 16)
+			FAIL(w[2], "interface name \"%s\" is longer than 15 characters", w[2]);
+		h = &tmp.host[tmp.n];
+		set_host(h, prefix ? prefix : LAB_DEFAULT_PREFIX, w[1], w[2]);
+		if (parse_prefix(w[3], &h->host4, &h->plen4, &fam) < 0 || fam != AF_INET)
+			FAIL(w[3], "\"%s\" is not an IPv4 address/prefix", w[3]);
+		if (parse_addr(w[4], &h->gw4, AF_INET) < 0)
+			FAIL(w[4], "\"%s\" is not an IPv4 address", w[4]);
+		h->has4 = true;
+		if (n == 7) {
+			if (parse_prefix(w[5], &h->host6, &h->plen6, &fam) < 0 || fam != AF_INET6)
+				FAIL(w[5], "\"%s\" is not an IPv6 address/prefix", w[5]);
+			if (parse_addr(w[6], &h->gw6, AF_INET6) < 0)
+				FAIL(w[6], "\"%s\" is not an IPv6 address", w[6]);
+			h->has6 = true;
+		}
+		for (unsigned i = 0; i < tmp.n; i++)
+			if (!strcmp(tmp.host[i].name, h->name) || !strcmp(tmp.host[i].ifname, h->ifname))
+				FAIL(w[1], "host \"%s\" or interface \"%s\" given twice", h->name, h->ifname);
+#undef FAIL
+		tmp.n++;
+	}
+	fclose(f);
+	if (tmp.n == 0) {
+		snprintf(err, errlen, "%s: no hosts", path);
+		return -1;
+	}
+	*l = tmp;
+	return 0;
+}
+
+/* Run a command (argv-style, NULL-terminated varargs); 0 if it exited 0.
+ * Its stderr is kept for the error message. */
+static int run(char *err, size_t errlen, const char *arg0, ...)
+{
+	const char *argv[24];
+	va_list ap;
+	int n = 0, status, pfd[2];
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	char out[256] = "";
+	ssize_t got;
+
+	va_start(ap, arg0);
+	argv[n++] = arg0;
+	while (n < 23 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	argv[n] = NULL;
+	va_end(ap);
+	if (pipe(pfd) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	posix_spawn_file_actions_addclose(&fa, pfd[0]);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&pid, arg0, &fa, NULL, (char **)argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(pfd[0]);
+		close(pfd[1]);
+		if (err)
+			snprintf(err, errlen, "cannot run %s: %s", arg0, strerror(errno));
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	got = read(pfd[0], out, sizeof(out) - 1);
+	out[got > 0 ? got : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	close(pfd[0]);
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (err) {
+		int len = 0;
+
+		for (int i = 0; argv[i] && len < (int)errlen; i++)
+			len += snprintf(err + len, errlen - (size_t)len, "%s%s", i ? " " : "", argv[i]);
+		if (len < (int)errlen)
+			snprintf(err + len, errlen - (size_t)len, ": %s", out[0] ? out : "failed");
+	}
+	return -1;
+}
+
+static const char *ntop(int family, const union ct_addr *a, char *buf)
+{
+	return inet_ntop(family, a, buf, INET6_ADDRSTRLEN);
+}
+
+static int host_up(struct lab_host *h, char *err, size_t errlen)
+{
+	char a[INET6_ADDRSTRLEN + 8], g[INET6_ADDRSTRLEN];
+	size_t al;
+	int fd;
+
+	char tmpname[16];
+	static unsigned serial;
+
+	if (run(err, errlen, "ip", "netns", "add", h->netns, NULL) < 0)
+		return -1;
+	/* Made under a name unique to this process, renamed once inside its
+	 * namespace: two labs (or a host's own ct-c0) never collide. */
+	snprintf(tmpname, sizeof(tmpname), "ctt%u.%u", (unsigned)getpid() % 100000, serial++ % 100);
+	fd = tun_open(tmpname);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create TUN device %s: %s", tmpname, strerror(-fd));
+		return -1;
+	}
+	h->fd = fd;
+	/* A TUN fd keeps working after its interface moves to another netns. */
+	if (run(err, errlen, "ip", "link", "set", "dev", tmpname, "netns", h->netns, NULL) < 0 ||
+	    run(err, errlen, "ip", "-n", h->netns, "link", "set", "dev", tmpname, "name",
+		h->ifname, NULL) < 0 ||
+	    run(err, errlen, "ip", "-n", h->netns, "link", "set", "lo", "up", NULL) < 0)
+		return -1;
+	if (h->has4) {
+		ntop(AF_INET, &h->host4, a);
+		al = strlen(a);
+		snprintf(a + al, sizeof(a) - al, "/%u", h->plen4);
+		ntop(AF_INET, &h->gw4, g);
+		if (run(err, errlen, "ip", "-n", h->netns, "addr", "add", a, "dev", h->ifname, NULL) < 0)
+			return -1;
+	}
+	if (h->has6) {
+		ntop(AF_INET6, &h->host6, a);
+		al = strlen(a);
+		snprintf(a + al, sizeof(a) - al, "/%u", h->plen6);
+		/* nodad: the address is usable at once, no 1-2 s wait. */
+		if (run(err, errlen, "ip", "-n", h->netns, "addr", "add", a, "dev", h->ifname,
+			"nodad", NULL) < 0)
+			return -1;
+	}
+	if (run(err, errlen, "ip", "-n", h->netns, "link", "set", h->ifname, "up", NULL) < 0)
+		return -1;
+	/* ctsim is the router of every host: a TUN link has no neighbours to
+	 * resolve, so the default route simply points at the device. */
+	if (h->has4 && run(err, errlen, "ip", "-n", h->netns, "route", "add", "default", "dev",
+			   h->ifname, NULL) < 0)
+		return -1;
+	if (h->has6 && run(err, errlen, "ip", "-n", h->netns, "-6", "route", "add", "default",
+			   "dev", h->ifname, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * `ip netns exec NS` bind-mounts /etc/netns/NS/FILE over /etc/FILE. Give
+ * every host a hosts file naming the lab's hosts (ping server, curl
+ * http://server/) and a resolver that fails at once instead of waiting for
+ * a DNS server the lab cannot reach (python3 -m http.server looks its own
+ * address up before it listens).
+ */
+static int write_etc(const struct lab *l, const struct lab_host *h, char *err, size_t errlen)
+{
+	char path[128], a[INET6_ADDRSTRLEN];
+	FILE *f;
+
+	mkdir("/etc/netns", 0755);
+	snprintf(path, sizeof(path), "/etc/netns/%s", h->netns);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	snprintf(path, sizeof(path), "/etc/netns/%s/hosts", h->netns);
+	if (!(f = fopen(path, "w")))
+		goto fail;
+	fprintf(f, "# written by ctsim for the lab host \"%s\"\n127.0.0.1\tlocalhost\n"
+		   "::1\tlocalhost ip6-localhost ip6-loopback\n", h->name);
+	for (unsigned i = 0; i < l->n; i++) {
+		const struct lab_host *o = &l->host[i];
+
+		if (o->has4)
+			fprintf(f, "%s\t%s\n", ntop(AF_INET, &o->host4, a), o->name);
+		if (o->has6)
+			fprintf(f, "%s\t%s\n", ntop(AF_INET6, &o->host6, a), o->name);
+		if (o->has4)
+			fprintf(f, "%s\tctsim-%s\n", ntop(AF_INET, &o->gw4, a), o->name);
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/etc/netns/%s/resolv.conf", h->netns);
+	if (!(f = fopen(path, "w")))
+		goto fail;
+	fprintf(f, "# written by ctsim: the lab has no DNS; names come from /etc/hosts\n"
+		   "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+	fclose(f);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
+static void remove_etc(const struct lab_host *h)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/etc/netns/%s/hosts", h->netns);
+	unlink(path);
+	snprintf(path, sizeof(path), "/etc/netns/%s/resolv.conf", h->netns);
+	unlink(path);
+	snprintf(path, sizeof(path), "/etc/netns/%s", h->netns);
+	rmdir(path);
+}
+
+int lab_up(struct lab *l, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		run(NULL, 0, "ip", "netns", "del", l->host[i].netns, NULL);	/* leftovers */
+	for (unsigned i = 0; i < l->n; i++) {
+		if (host_up(&l->host[i], err, errlen) < 0 ||
+		    write_etc(l, &l->host[i], err, errlen) < 0) {
+			lab_down(l);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void lab_down(struct lab *l)
+{
+	for (unsigned i = 0; i < l->n; i++) {
+		struct lab_host *h = &l->host[i];
+
+		run(NULL, 0, "ip", "netns", "del", h->netns, NULL);
+		remove_etc(h);
+		if (h->fd >= 0)
+			close(h->fd);
+		h->fd = -1;
+	}
+}
+
+int lab_cleanup(const char *prefix)
+{
+	FILE *p = popen("ip netns list", "r");
+	char line[256];
+	int n = 0;
+
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, " \n")] = '\0';
+		if (strncmp(line, prefix, strlen(prefix)) == 0 &&
+		    run(NULL, 0, "ip", "netns", "del", line, NULL) == 0) {
+			struct lab_host h;
+
+			if (strlen(line) < sizeof(h.netns)) {
+				memcpy(h.netns, line, strlen(line) + 1);
+				remove_etc(&h);
+			}
+			printf("removed netns %s\n", line);
+			n++;
+		}
+	}
+	pclose(p);
+	return n;
+}
+
+void lab_print(const struct lab *l, FILE *out)
+{
+	for (unsigned i = 0; i < l->n; i++) {
+		const struct lab_host *h = &l->host[i];
+		char a[INET6_ADDRSTRLEN], g[INET6_ADDRSTRLEN];
+
+		fprintf(out, "  %-8s netns %-16s if %-6s", h->name, h->netns, h->ifname);
+		if (h->has4)
+			fprintf(out, " %s/%u (ctsim %s)", ntop(AF_INET, &h->host4, a), h->plen4,
+				ntop(AF_INET, &h->gw4, g));
+		if (h->has6)
+			fprintf(out, " %s/%u (ctsim %s)", ntop(AF_INET6, &h->host6, a), h->plen6,
+				ntop(AF_INET6, &h->gw6, g));
+		fputc('\n', out);
+	}
+}

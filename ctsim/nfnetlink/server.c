@@ -1,0 +1,719 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * server.c — the ctnetlink server: connections, netlink socket emulation,
+ * message dispatch, reply queues, lazy dumps and event delivery.
+ * See server.h for the model.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include "proto/ctnl.h"
+#include "proto/ctsim_wire.h"
+#include "ctsim/nfnetlink/server.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+/* Largest request datagram accepted; bigger ones are answered EMSGSIZE. */
+#define RX_MAX		(256 * 1024)
+/* Events queued behind pending replies before we call it an overrun. */
+#define EVENT_BACKLOG	256
+/* Request datagrams read per wake-up. One: epoll is level-triggered and
+ * asks again, while a second recv() would almost always find nothing in
+ * the common request/answer ping-pong and cost a system call. */
+#define RX_BURST	1
+/* Dump datagrams produced per wake-up, so one big dump cannot starve others. */
+#define DUMP_BURST	64
+
+struct outbuf {
+	struct outbuf *next;
+	size_t len;
+	unsigned char data[];
+};
+
+struct client {
+	int fd;
+	uid_t uid;
+	uint32_t portid;
+	uint32_t groups;		/* multicast groups bitmask (1 << (group-1)) */
+	bool bound;
+	bool cap_ack, ext_ack, no_enobufs, broadcast_error;
+	bool overrun;			/* events were lost: ENOBUFS pending */
+	bool dead;			/* peer went away: close at the end of the step */
+	struct outbuf *outq, *outq_tail;
+	unsigned outq_len;
+	struct dump *dump;
+	uint32_t ep_events;		/* what epoll currently watches */
+	struct client *next;
+};
+
+/* The epoll cookie of the listening socket. */
+static char listen_cookie;
+
+uint32_t client_portid(const struct client *cl)
+{
+	return cl->portid;
+}
+
+bool server_owns(const struct server *srv, void *data)
+{
+	(void)srv;
+	return data == &listen_cookie;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Output                                                                  */
+
+static void client_update_epoll(struct server *srv, struct client *cl)
+{
+	uint32_t want;
+	struct epoll_event ev;
+
+	if (cl->dead)
+		return;
+	/* Read requests only when everything already asked for has been
+	 * handed over: a client that does not read cannot make us buffer. */
+	if (cl->outq || cl->dump)
+		want = EPOLLOUT;
+	else
+		want = EPOLLIN | (cl->overrun && !cl->no_enobufs ? EPOLLOUT : 0);
+	if (want == cl->ep_events)
+		return;
+	ev.events = want;
+	ev.data.ptr = cl;
+	epoll_ctl(srv->epfd, EPOLL_CTL_MOD, cl->fd, &ev);
+	cl->ep_events = want;
+}
+
+static int enqueue(struct client *cl, const void *buf, size_t len)
+{
+	struct outbuf *o = malloc(sizeof(*o) + len);
+
+	if (!o)
+		return -ENOMEM;
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->data, buf, len);
+	if (cl->outq_tail)
+		cl->outq_tail->next = o;
+	else
+		cl->outq = o;
+	cl->outq_tail = o;
+	cl->outq_len++;
+	return 0;
+}
+
+/* Try to hand one datagram to the socket: 1 sent, 0 would block, <0 dead. */
+static int try_send(struct client *cl, const void *buf, size_t len)
+{
+	ssize_t n = send(cl->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n >= 0)
+		return 1;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	cl->dead = true;
+	return -errno;
+}
+
+int server_reply(struct server *srv, struct client *cl, const void *buf, size_t len)
+{
+	int r;
+
+	(void)srv;
+	if (cl->dead)
+		return -EPIPE;
+	if (!cl->outq) {
+		r = try_send(cl, buf, len);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+	return enqueue(cl, buf, len);
+}
+
+/* Multicast delivery: never blocks, never grows without bound. */
+static void send_event(struct client *cl, const void *buf, size_t len)
+{
+	if (cl->dead)
+		return;
+	if (!cl->outq) {
+		int r = try_send(cl, buf, len);
+
+		if (r != 0)
+			return;
+	} else if (cl->outq_len < EVENT_BACKLOG && enqueue(cl, buf, len) == 0) {
+		return;
+	}
+	/* The receive queue is full: the kernel drops the message and the
+	 * next recvmsg() fails with ENOBUFS (netlink_overrun()). */
+	cl->overrun = true;
+}
+
+static void flush_outq(struct client *cl)
+{
+	while (cl->outq) {
+		struct outbuf *o = cl->outq;
+
+		if (try_send(cl, o->data, o->len) <= 0)
+			return;
+		cl->outq = o->next;
+		if (!cl->outq)
+			cl->outq_tail = NULL;
+		cl->outq_len--;
+		free(o);
+	}
+}
+
+static void end_dump(struct server *srv, struct client *cl)
+{
+	if (!cl->dump)
+		return;
+	if (cl->dump->done)
+		cl->dump->done(srv, cl->dump);
+	free(cl->dump);
+	cl->dump = NULL;
+}
+
+/* netlink_dump(): produce datagrams while the socket takes them. */
+static void run_dump(struct server *srv, struct client *cl)
+{
+	unsigned char buf[CTNL_GOODSIZE];
+
+	for (int i = 0; i < DUMP_BURST && cl->dump && !cl->outq && !cl->dead; i++) {
+		struct dump *d = cl->dump;
+		int n;
+
+		ct_table_tick(srv->table);
+		n = d->fill(srv, cl, d, buf, sizeof(buf));
+		if (n > 0) {
+			server_reply(srv, cl, buf, (size_t)n);
+			continue;
+		}
+		if (n == 0) {
+			n = ctnl_msg_put_done(buf, sizeof(buf), d->seq, cl->portid);
+		} else {
+			/* An error ends the dump in place of DONE. */
+			struct nlmsghdr req = { .nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = d->type,
+						.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+						.nlmsg_seq = d->seq };
+			n = ctnl_msg_put_error(buf, sizeof(buf), &req, n, cl->portid, true);
+		}
+		end_dump(srv, cl);
+		if (n > 0)
+			server_reply(srv, cl, buf, (size_t)n);
+	}
+}
+
+int server_start_dump(struct server *srv, struct client *cl, const struct dump *d)
+{
+	if (cl->dump)
+		return -EBUSY;	/* netlink_dump_start(): one dump per socket */
+	cl->dump = malloc(sizeof(*d));
+	if (!cl->dump)
+		return -ENOMEM;
+	*cl->dump = *d;
+	(void)srv;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Connections                                                             */
+
+static void recount_listeners(struct server *srv)
+{
+	unsigned n = 0;
+
+	for (struct client *c = srv->clients; c; c = c->next)
+		if (!c->dead && (c->groups & 0x7))	/* NFNLGRP_CONNTRACK_NEW..DESTROY */
+			n++;
+	srv->events->listeners = n;
+}
+
+static void client_free(struct server *srv, struct client *cl)
+{
+	struct client **pp;
+
+	for (pp = &srv->clients; *pp && *pp != cl; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = cl->next;
+	end_dump(srv, cl);
+	while (cl->outq) {
+		struct outbuf *o = cl->outq;
+
+		cl->outq = o->next;
+		free(o);
+	}
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+	close(cl->fd);
+	free(cl);
+	recount_listeners(srv);
+}
+
+static void accept_clients(struct server *srv)
+{
+	for (;;) {
+		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct epoll_event ev;
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		struct client *cl;
+
+		if (fd < 0)
+			return;
+		cl = calloc(1, sizeof(*cl));
+		if (!cl) {
+			close(fd);
+			return;
+		}
+		cl->fd = fd;
+		/* The kernel checks CAP_NET_ADMIN per request
+		 * (netlink_net_capable()); we know the peer's uid. */
+		cl->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ? cred.uid : (uid_t)-1;
+		cl->ep_events = EPOLLIN;
+		ev.events = EPOLLIN;
+		ev.data.ptr = cl;
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			free(cl);
+			continue;
+		}
+		cl->next = srv->clients;
+		srv->clients = cl;
+	}
+}
+
+static bool portid_taken(const struct server *srv, const struct client *self, uint32_t portid)
+{
+	for (const struct client *c = srv->clients; c; c = c->next)
+		if (c != self && c->bound && c->portid == portid)
+			return true;
+	return false;
+}
+
+/* netlink_bind() / netlink_autobind(). */
+static int do_bind(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+{
+	uint32_t want = req->a;
+
+	/* netlink_bind(): NETLINK_NETFILTER has no NL_CFG_F_NONROOT_RECV, so
+	 * joining multicast groups needs CAP_NET_ADMIN. */
+	if (req->b && cl->uid != 0)
+		return EPERM;
+	if (cl->bound) {
+		/* A bound socket keeps its port id; re-binding may only change
+		 * the groups (libnfnetlink binds twice). */
+		if (!(req->flags & CTSIM_BIND_AUTO) && want && want != cl->portid)
+			return EINVAL;
+	} else if (req->flags & CTSIM_BIND_AUTO) {
+		uint32_t p = want;
+
+		while (!p || portid_taken(srv, cl, p)) {
+			p = (uint32_t)srv->next_negative_portid--;
+			if (srv->next_negative_portid > -4096)
+				srv->next_negative_portid = -4097;
+		}
+		cl->portid = p;
+		cl->bound = true;
+	} else {
+		if (want && portid_taken(srv, cl, want))
+			return EADDRINUSE;
+		cl->portid = want;
+		cl->bound = true;
+	}
+	cl->groups = req->b;
+	recount_listeners(srv);
+	return 0;
+}
+
+static void do_setsockopt(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+{
+	switch (req->a) {
+	case NETLINK_ADD_MEMBERSHIP:
+		if (cl->uid != 0)
+			break;	/* netlink_setsockopt(): EPERM for non-root */
+		if (req->b >= 1 && req->b <= 32)
+			cl->groups |= 1u << (req->b - 1);
+		break;
+	case NETLINK_DROP_MEMBERSHIP:
+		if (req->b >= 1 && req->b <= 32)
+			cl->groups &= ~(1u << (req->b - 1));
+		break;
+	case NETLINK_BROADCAST_ERROR:
+		cl->broadcast_error = req->b;
+		break;
+	case NETLINK_NO_ENOBUFS:
+		cl->no_enobufs = req->b;
+		if (req->b)
+			cl->overrun = false;
+		break;
+	case NETLINK_CAP_ACK:
+		cl->cap_ack = req->b;
+		break;
+	case NETLINK_EXT_ACK:
+		cl->ext_ack = req->b;
+		break;
+	default:
+		break;	/* PKTINFO, LISTEN_ALL_NSID, GET_STRICT_CHK: no effect here */
+	}
+	recount_listeners(srv);
+}
+
+/*
+ * CTSIM_CTL_RULESET: the reply and the listing in one datagram, so that a
+ * client reads one snapshot of the counters with one recv(). Read-only
+ * unless CTSIM_RULESET_RESET, but root only all the same: the kernel wants
+ * CAP_NET_ADMIN for `nft list ruleset` as well (see ctsim_wire.h).
+ */
+static void do_ruleset(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	unsigned char *dg = NULL;
+	size_t len = 0;
+
+	if (cl->uid != 0)
+		rep.err = EPERM;
+	else if (req->flags & ~(CTSIM_RULESET_JSON | CTSIM_RULESET_RESET))
+		rep.err = EINVAL;	/* a flag from a newer client: do not guess */
+	else if (!srv->ruleset)
+		rep.err = ENOTSUP;
+	else if (!(dg = malloc(CTSIM_CTL_DGRAM_MAX)))
+		rep.err = ENOMEM;
+	else
+		rep.err = srv->ruleset(srv->ruleset_arg, req->flags, (char *)dg + sizeof(rep),
+				       CTSIM_CTL_DGRAM_MAX - sizeof(rep), &len);
+	if (rep.err)
+		len = 0;
+	rep.b = (uint32_t)len;
+	if (dg) {
+		memcpy(dg, &rep, sizeof(rep));
+		server_reply(srv, cl, dg, sizeof(rep) + len);
+		free(dg);
+	} else {
+		server_reply(srv, cl, &rep, sizeof(rep));
+	}
+}
+
+static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC };
+
+	switch (req->op) {
+	case CTSIM_CTL_BIND:
+		rep.op = CTSIM_CTL_BIND_REPLY;
+		rep.err = do_bind(srv, cl, req);
+		rep.a = cl->portid;
+		rep.b = cl->groups;
+		server_reply(srv, cl, &rep, sizeof(rep));
+		break;
+	case CTSIM_CTL_SETSOCKOPT:
+		do_setsockopt(srv, cl, req);
+		break;
+	case CTSIM_CTL_ADVANCE:
+		/* Time warp: move the clock, then let the GC walk the whole
+		 * table at once, so that what has expired dies now, with its
+		 * DESTROY event (a teaching feature; the kernel's clock only
+		 * runs forward at its own pace). */
+		rep.op = CTSIM_CTL_REPLY;
+		rep.a = req->op;
+		if (cl->uid != 0) {
+			rep.err = EPERM;
+		} else {
+			ct_clock_advance(srv->table->clock,
+					 (uint64_t)req->a * CT_NSEC_PER_SEC + req->b % CT_NSEC_PER_SEC);
+			ct_table_tick(srv->table);
+			ct_table_gc(srv->table, srv->table->nbuckets);
+		}
+		server_reply(srv, cl, &rep, sizeof(rep));
+		break;
+	case CTSIM_CTL_RELOAD:
+		rep.op = CTSIM_CTL_REPLY;
+		rep.a = req->op;
+		rep.err = cl->uid != 0 ? EPERM : srv->reload ? srv->reload(srv->reload_arg) : ENOTSUP;
+		server_reply(srv, cl, &rep, sizeof(rep));
+		break;
+	case CTSIM_CTL_RULESET:
+		do_ruleset(srv, cl, req);
+		break;
+	default:
+		break;	/* unknown control operations are ignored */
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Requests                                                                */
+
+static void send_ack(struct server *srv, struct client *cl, const struct nlmsghdr *nlh,
+		     size_t avail, int err)
+{
+	unsigned char *buf;
+	size_t cap;
+	int n;
+
+	/* netlink_ack(): errors echo the whole request unless capped. */
+	bool capped = err == 0 || cl->cap_ack;
+	struct nlmsghdr hdr;
+
+	cap = NLMSG_HDRLEN + 4 + (capped ? NLMSG_HDRLEN : NLMSG_ALIGN(avail));
+	buf = malloc(cap);
+	if (!buf)
+		return;
+	if (avail < sizeof(*nlh)) {
+		/* Not even a header: answer with what we have, zero-padded. */
+		memset(&hdr, 0, sizeof(hdr));
+		memcpy(&hdr, nlh, avail);
+		hdr.nlmsg_len = (uint32_t)avail;
+		nlh = &hdr;
+		capped = true;
+	}
+	n = ctnl_msg_put_error(buf, cap, nlh, err, cl->portid, capped);
+	if (n > 0)
+		server_reply(srv, cl, buf, (size_t)n);
+	free(buf);
+}
+
+/* nfnetlink_rcv_msg(): find the subsystem and message handler. */
+static int dispatch(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
+{
+	uint16_t subsys = CTNL_SUBSYS(nlh->nlmsg_type);
+	uint16_t msg = CTNL_MSGTYPE(nlh->nlmsg_type);
+	ctnl_handler h = NULL;
+
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nfgenmsg))
+		return -EINVAL;		/* ctsim: the kernel silently ignores these */
+	if (subsys == NFNL_SUBSYS_CTNETLINK && msg < IPCTNL_MSG_MAX)
+		h = ctnl_ct_handlers[msg];
+	else if (subsys == NFNL_SUBSYS_CTNETLINK_EXP && msg < IPCTNL_MSG_EXP_MAX)
+		h = ctnl_exp_handlers[msg];
+	if (!h)
+		return -EINVAL;		/* unknown subsystem or type: EINVAL, not EOPNOTSUPP */
+	ct_table_tick(srv->table);
+	return h(srv, cl, nlh);
+}
+
+/* netlink_rcv_skb(): every message of a datagram, in order. */
+static void handle_datagram(struct server *srv, struct client *cl, const unsigned char *buf,
+			    size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && !cl->dead) {
+		const struct nlmsghdr *nlh = (const void *)(buf + off);
+		size_t avail = len - off;
+		int err;
+
+		if (avail < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN ||
+		    nlh->nlmsg_len > avail) {
+			/* A broken frame. The kernel drops the rest of the
+			 * datagram silently; ctsim answers EINVAL so that the
+			 * sender learns why (a documented deviation). */
+			srv->rx_errors++;
+			send_ack(srv, cl, nlh, avail < NLMSG_HDRLEN ? avail : NLMSG_HDRLEN, -EINVAL);
+			return;
+		}
+		if (cl->uid != 0) {
+			err = -EPERM;	/* nfnetlink_rcv(): CAP_NET_ADMIN */
+		} else if (!(nlh->nlmsg_flags & NLM_F_REQUEST) || nlh->nlmsg_type < NLMSG_MIN_TYPE) {
+			err = 0;	/* not a request: only an ACK if asked */
+		} else {
+			err = dispatch(srv, cl, nlh);
+		}
+		if (err < 0 || (err == 0 && (nlh->nlmsg_flags & NLM_F_ACK)))
+			send_ack(srv, cl, nlh, nlh->nlmsg_len, err);
+		off += NLMSG_ALIGN(nlh->nlmsg_len);
+	}
+}
+
+static void read_client(struct server *srv, struct client *cl)
+{
+	static unsigned char *buf;
+
+	if (!buf && !(buf = malloc(RX_MAX)))
+		return;
+	/* Stop as soon as replies back up or a dump starts (see
+	 * client_update_epoll()). */
+	for (int i = 0; i < RX_BURST && !cl->dead && !cl->outq && !cl->dump; i++) {
+		ssize_t n = recv(cl->fd, buf, RX_MAX, MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n == 0) {
+			cl->dead = true;
+			return;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				cl->dead = true;
+			return;
+		}
+		if (n > RX_MAX) {
+			/* Larger than any sane request: netlink_sendmsg()
+			 * would fail with EMSGSIZE; answer it as an error. */
+			srv->rx_errors++;
+			send_ack(srv, cl, (const void *)buf, NLMSG_HDRLEN, -EMSGSIZE);
+			continue;
+		}
+		if (ctsim_wire_is_ctl(buf, (size_t)n))
+			handle_ctl(srv, cl, (const struct ctsim_ctl *)buf);
+		else
+			handle_datagram(srv, cl, buf, (size_t)n);
+	}
+}
+
+void server_handle(struct server *srv, void *data, uint32_t events)
+{
+	struct client *cl = data;
+
+	if (data == &listen_cookie) {
+		accept_clients(srv);
+		return;
+	}
+	/* A peer that hung up may still have requests queued (the shim
+	 * half-closes and waits for us): read them before giving up. */
+	if ((events & EPOLLERR) || ((events & EPOLLHUP) && !(events & EPOLLIN)))
+		cl->dead = true;
+	if (!cl->dead && (events & EPOLLOUT)) {
+		flush_outq(cl);
+		if (!cl->outq && cl->dump)
+			run_dump(srv, cl);
+		if (!cl->outq && !cl->dump && cl->overrun && !cl->no_enobufs) {
+			struct ctsim_ctl m = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_ENOBUFS };
+
+			if (try_send(cl, &m, sizeof(m)) > 0)
+				cl->overrun = false;
+		}
+	}
+	if (!cl->dead && (events & EPOLLIN))
+		read_client(srv, cl);
+	if (!cl->dead && cl->dump && !cl->outq)
+		run_dump(srv, cl);
+	if (cl->dead)
+		client_free(srv, cl);
+	else
+		client_update_epoll(srv, cl);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Events                                                                  */
+
+/* nfnetlink_send(): multicast an encoded event to its group, and with
+ * NLM_F_ECHO (@report) unicast it to the originator @portid instead. */
+static void deliver_event(struct server *srv, const void *buf, int n, unsigned group,
+			  bool report, uint32_t portid)
+{
+	if (n <= 0)
+		return;
+	for (struct client *c = srv->clients; c; c = c->next) {
+		bool member = group && (c->groups & (1u << (group - 1)));
+
+		if ((report && c->bound && c->portid == portid) || member)
+			send_event(c, buf, (size_t)n);
+	}
+	/* Epoll interest may have changed (queued events, overruns). */
+	for (struct client *c = srv->clients; c; c = c->next)
+		client_update_epoll(srv, c);
+}
+
+/* ctnetlink_conntrack_event() */
+static void on_event(void *arg, const struct ct_event *ev)
+{
+	struct server *srv = arg;
+	unsigned char buf[CTNL_GOODSIZE];
+	unsigned group = 0;
+	int n = ctnl_ct_event_msg(srv, ev, buf, sizeof(buf), &group);
+
+	deliver_event(srv, buf, n, group, ev->report, ev->portid);
+}
+
+/* ctnetlink_expect_event() */
+static void on_exp_event(void *arg, const struct ct_exp_event *ev)
+{
+	struct server *srv = arg;
+	unsigned char buf[CTNL_GOODSIZE];
+	unsigned group = 0;
+	int n = ctnl_exp_event_msg(srv, ev, buf, sizeof(buf), &group);
+
+	deliver_event(srv, buf, n, group, ev->report, ev->portid);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Setup                                                                   */
+
+int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
+		struct ct_table *t, struct ct_settings *s, struct ct_events *e)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listen_cookie };
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	int fd, err;
+
+	memset(srv, 0, sizeof(*srv));
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(srv->path, path, strlen(path) + 1);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	srv->epfd = epfd;
+	srv->table = t;
+	srv->settings = s;
+	srv->events = e;
+	srv->next_negative_portid = -4097;
+	srv->ncpus = s->cpus ? s->cpus : (n > 0 ? (unsigned)n : 1);
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int probe;
+
+		if (errno != EADDRINUSE)
+			goto fail;
+		/* A socket file exists. If somebody answers, it is a live
+		 * ctsim: refuse. Otherwise it is left over from a crash. */
+		probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			close(fd);
+			return -EADDRINUSE;
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path);
+		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+			goto fail;
+	}
+	/* The kernel requires CAP_NET_ADMIN: by default only root may talk. */
+	if (chmod(path, mode) < 0 || listen(fd, 128) < 0 ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		err = -errno;
+		close(fd);
+		unlink(path);
+		return err;
+	}
+	srv->listen_fd = fd;
+	if ((err = ct_events_subscribe_exp(e, on_exp_event, srv)))
+		return err;
+	return ct_events_subscribe(e, on_event, srv);
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+void server_close(struct server *srv)
+{
+	while (srv->clients)
+		client_free(srv, srv->clients);
+	if (srv->listen_fd > 0) {
+		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+		close(srv->listen_fd);
+		unlink(srv->path);
+	}
+	srv->listen_fd = -1;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * server.h — ctsim's ctnetlink server: a SOCK_SEQPACKET Unix socket on which
+ * every connection behaves like one NETLINK_NETFILTER socket (port id,
+ * multicast groups, SOL_NETLINK options, receive queue), and the dispatch of
+ * nfnetlink messages to the handlers of ct_requests.c / exp_requests.c
+ * (nfnetlink_rcv() and netlink_rcv_skb() in the kernel).
+ *
+ * Single-threaded: the daemon's event loop calls server_handle() for every
+ * ready fd. Nothing here blocks: replies that do not fit the client's socket
+ * wait in a per-client queue, dumps are produced one datagram at a time when
+ * the client can take more (netlink_dump()), and events that do not fit are
+ * dropped and reported as ENOBUFS, as the kernel does.
+ */
+#ifndef CTSIM_SERVER_H
+#define CTSIM_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "ctsim/core/table.h"
+#include "ctsim/core/event.h"
+
+struct server;
+struct client;
+
+/* A dump in progress on one client (struct netlink_callback). */
+struct dump {
+	/* Fill @buf (at most @cap bytes) with whole messages; return the bytes
+	 * written, 0 when the dump is complete (DONE follows), or a negative
+	 * errno (an NLMSG_ERROR replaces DONE). */
+	int (*fill)(struct server *srv, struct client *cl, struct dump *d, void *buf, size_t cap);
+	void (*done)(struct server *srv, struct dump *d);	/* release state; may be NULL */
+	uint32_t seq;		/* request seq, echoed */
+	uint16_t flags;		/* extra nlmsg flags on objects (NLM_F_DUMP_FILTERED) */
+	uint16_t type;		/* the request's message type */
+	void *state;		/* the handler's cursor */
+};
+
+/* Handler result besides 0 (success: ACK if asked) and -errno (error). */
+#define CTNL_DUMP_STARTED	1	/* a dump was started: no ACK */
+#define CTNL_NO_REPLY		2	/* nothing to send, not even an error */
+
+typedef int (*ctnl_handler)(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
+
+struct server {
+	int listen_fd;
+	int epfd;
+	char path[108];
+	struct ct_table *table;
+	struct ct_settings *settings;
+	struct ct_events *events;
+	struct client *clients;
+	int32_t next_negative_portid;	/* autobind rover, as netlink_autobind() */
+	unsigned ncpus;
+	unsigned long rx_errors;	/* malformed datagrams seen (framing) */
+	/* ctsim's own operations (CTSIM_CTL_RELOAD, _RULESET) on the data
+	 * plane, which the server does not know; NULL (no lab): ENOTSUP. */
+	int (*reload)(void *arg);	/* returns 0 or a positive errno */
+	void *reload_arg;
+	/* Write the live ruleset's listing (CTSIM_RULESET_* @flags) into @buf,
+	 * at most @cap bytes, its length into *@len; returns 0 or a positive
+	 * errno (EMSGSIZE: does not fit, and then nothing was reset). */
+	int (*ruleset)(void *arg, unsigned flags, char *buf, size_t cap, size_t *len);
+	void *ruleset_arg;
+};
+
+/**
+ * server_open - create, bind and listen on @path with file mode @mode.
+ * A stale socket file (nobody listening) is removed first; a live one makes
+ * it fail with EADDRINUSE. Returns 0 or a negative errno.
+ */
+int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
+		struct ct_table *t, struct ct_settings *s, struct ct_events *e);
+/** server_close - disconnect every client, close and unlink the socket. */
+void server_close(struct server *srv);
+/** server_handle - an epoll event for @data (the listen fd or a client). */
+void server_handle(struct server *srv, void *data, uint32_t events);
+/** server_is_listener - is @data the listening socket's epoll cookie? */
+bool server_owns(const struct server *srv, void *data);
+
+/* For handlers. */
+
+/** server_reply - send one datagram to @cl, queueing it if the socket is full. */
+int server_reply(struct server *srv, struct client *cl, const void *buf, size_t len);
+/** server_start_dump - attach @d (copied) to @cl and start producing it.
+ *  -EBUSY if a dump is already running on that client. */
+int server_start_dump(struct server *srv, struct client *cl, const struct dump *d);
+uint32_t client_portid(const struct client *cl);
+
+/* Handlers (ct_requests.c, exp_requests.c) and their event encoder. */
+extern const ctnl_handler ctnl_ct_handlers[IPCTNL_MSG_MAX];
+extern const ctnl_handler ctnl_exp_handlers[IPCTNL_MSG_EXP_MAX];
+
+/** ctnl_start_stats_cpu_dump - the per-CPU statistics dump shared by
+ *  CT_GET_STATS_CPU and EXP_GET_STATS_CPU (ct_requests.c). */
+int ctnl_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
+/** dump_fill_empty - a dump fill function for lists that are always empty. */
+int dump_fill_empty(struct server *srv, struct client *cl, struct dump *d, void *buf, size_t cap);
+
+/**
+ * ctnl_ct_event_msg - encode a conntrack event as ctnetlink_conntrack_event()
+ * Returns the message length and sets *group (NFNLGRP_CONNTRACK_*), or 0 if
+ * the event produces no message.
+ */
+int ctnl_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
+		      size_t cap, unsigned *group);
+
+/**
+ * ctnl_exp_event_msg - encode an expectation event as
+ * ctnetlink_expect_event() (exp_requests.c): EXP_NEW (flags CREATE|EXCL,
+ * group NFNLGRP_CONNTRACK_EXP_NEW) or EXP_DELETE (group _EXP_DESTROY).
+ * Returns the message length and sets *group, or 0.
+ */
+int ctnl_exp_event_msg(struct server *srv, const struct ct_exp_event *ev, void *buf,
+		       size_t cap, unsigned *group);
+
+#endif

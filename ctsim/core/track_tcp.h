@@ -3,7 +3,7 @@
  * track_tcp.h — the public face of the TCP tracker (ctsim/core/track_tcp.c): the
  * per-direction flags the kernel keeps (IP_CT_TCP_FLAG_*, uapi
  * nf_conntrack_tcp.h), the INVALID/IGNORE reasons in the kernel's log
- * wording, and a teaching view of the transition table (`ctctl explain
+ * wording, and a teaching view of the transition table (`ctsim explain
  * tcp`): every cell with its reason.
  */
 #ifndef CTSIM_PROTO_TCP_H
@@ -66,7 +66,7 @@ unsigned ct_tcp_transition(enum ct_dir dir, enum ct_tcp_index index, unsigned st
 /**
  * ct_tcp_print_table - the whole table, one line per cell:
  *   "ESTABLISHED --fin/orig--> FIN_WAIT: FIN from the originator: the close starts"
- * (the teaching view; `ctctl explain tcp`).
+ * (the teaching view; `ctsim explain tcp`).
  */
 void ct_tcp_print_table(FILE *out);
 

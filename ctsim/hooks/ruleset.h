@@ -303,6 +303,8 @@ struct rs_result {
 	uint8_t reject_code;
 	unsigned nnat;				/* NAT requests (the NAT issue applies them) */
 	struct rs_nat nat[RS_MAX_NAT];
+	const struct rs_chain *nat_chain[RS_MAX_NAT];	/* where each request was made: */
+	const struct rs_rule *nat_rule[RS_MAX_NAT];	/* the chain (maybe a jump target) and rule */
 	unsigned nlogs;				/* log statements met, kernel nf_log style */
 	char logs[RS_MAX_LOGS][RS_LOG_LEN];
 	unsigned chains_run;			/* base chains evaluated */

@@ -6,13 +6,13 @@
  * ruleset_print.c.
  *
  * How to read this file:
- *   1. the lexer (ruleset_lex.c) turns the text into tokens (words, strings, punctuation,
- *      newlines — newlines separate rules as in nft) and expands `define`d
- *      variables;
+ *   1. the lexer (ruleset_lex.c) turns the text into tokens (words,
+ *      strings, punctuation, newlines — newlines separate rules as in nft)
+ *      and expands `define`d variables;
  *   2. the parser walks the tokens: file -> table -> chain / ct helper ->
  *      rule -> match | statement. What each match accepts is one row of
  *      key_table[]; statements are rows of stmt_table[];
- *   3. rs_check_table() resolves jump targets and helper objects, detects
+ *   3. rs_check_table() (ruleset_check.c) resolves jump targets and helper objects, detects
  *      jump loops (the kernel's nft_chain_validate() -ELOOP);
  *   4. rs_build_hooks() sorts base chains by priority for the evaluator.
  * Any error: everything is freed, NULL returned (nft loads a file in one
@@ -34,6 +34,8 @@
 #include "ctsim/core/helper.h"
 #include "ctsim/hooks/ruleset_int.h"
 
+/* ---------------------------------------------------------------------- */
+/* Error recovery and names                                                */
 
 /* Skip to the end of the current statement: the next separator or a '}'
  * of this level (not consumed); nested braces are skipped whole. */

@@ -45,7 +45,8 @@
 	  "conntrack)" },									\
 	{ hook, PRI_NAT_DST, "dstnat", ROUTER_STEP_NAT, PRI_NAT_DST, PRI_FILTER - 1,		\
 	  "type nat chains: dnat and redirect of a connection's first packet, before "	\
-	  "the routing decision sees the address" },						\
+	  "the routing decision sees the address (nf_nat_ipv4_pre_routing, "			\
+	  "nf_nat_ipv4_local_fn)" },						\
 	{ hook, PRI_FILTER, "filter", ROUTER_STEP_RULES, PRI_FILTER, INT_MAX,			\
 	  "filter 0, security 50 and every later chain" }
 
@@ -88,11 +89,11 @@ static const char *step_name(enum router_step s)
 
 void router_ladder_print(FILE *f)
 {
-	fprintf(f, "%-12s %-10s %11s  %-20s %-24s %s\n", "HOOK", "ROW", "PRIORITY", "RUNS",
+	fprintf(f, "%-12s %-10s %8s  %-21s %-17s %s\n", "HOOK", "ROW", "PRIORITY", "RUNS",
 		"CHAIN PRIORITIES", "WHY");
 	for (size_t i = 0; i < sizeof(ladder) / sizeof(ladder[0]); i++) {
 		const struct router_row *w = &ladder[i];
-		char band[32] = "-";
+		char band[32] = "-", prio[16];
 
 		if (w->step == ROUTER_STEP_RULES || w->step == ROUTER_STEP_NAT) {
 			char lo[12], hi[12];
@@ -107,8 +108,12 @@ void router_ladder_print(FILE *f)
 				snprintf(hi, sizeof(hi), "%d", w->prio_max);
 			snprintf(band, sizeof(band), "%s..%s", lo, hi);
 		}
-		fprintf(f, "%-12s %-10s %11d  %-20s %-24s %s\n", rs_hook_name(w->hook), w->name,
-			w->prio, step_name(w->step), band, w->why);
+		if (w->prio == INT_MAX)
+			snprintf(prio, sizeof(prio), "INT_MAX");
+		else
+			snprintf(prio, sizeof(prio), "%d", w->prio);
+		fprintf(f, "%-12s %-10s %8s  %-21s %-17s %s\n", rs_hook_name(w->hook), w->name,
+			prio, step_name(w->step), band, w->why);
 	}
 }
 

@@ -314,26 +314,14 @@ static void print_entry(struct ct_table *t, struct conn *c)
 	ctnl_print_ct(&o, CTNL_EV_NONE, 0);
 }
 
-/* nft list ruleset, or nft -j list ruleset parsed back into @top. */
+/* nft list ruleset, or the nft -j list ruleset document as @top's "ruleset". */
 static void print_ruleset(struct replay *rp, json_t *top)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m;
-	json_t *v;
-
 	if (!rp->json) {
 		ruleset_print(rp->rs, stdout, false);
 		return;
 	}
-	m = open_memstream(&text, &len);
-	if (!m)
-		return;
-	ruleset_print(rp->rs, m, true);
-	fclose(m);
-	v = json_loads(text, 0, NULL);
-	json_object_set_new(top, "ruleset", v ? v : json_string(text));
-	free(text);
+	json_object_set_new(top, "ruleset", ruleset_to_json(rp->rs));
 }
 
 static void set_list(json_t *top, const char *key)

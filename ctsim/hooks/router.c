@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* router.c — the hook ladder (see router.h). */
+/* router.c — the hook ladder (see router.h): a table of rows per hook, run
+ * in priority order as nf_hook_slow() runs a hook's nf_hook_entries. */
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,9 +11,114 @@
 #include "ctsim/hooks/router.h"
 #include "ctsim/hooks/ruleset.h"
 
-/* Conntrack sits at -200 in PREROUTING and OUTPUT (NF_IP_PRI_CONNTRACK);
- * ruleset chains below that run before it (raw), the others after. */
-#define PRIO_CONNTRACK	(-200)
+/* ---------------------------------------------------------------------- */
+/* The ladder: one row per entry of a hook's nf_hook_entries               */
+
+/* Kernel priorities (enum nf_ip_hook_priorities; IPv6 uses the same). */
+#define PRI_RAW		(-300)	/* NF_IP_PRI_RAW */
+#define PRI_CONNTRACK	(-200)	/* NF_IP_PRI_CONNTRACK */
+#define PRI_MANGLE	(-150)	/* NF_IP_PRI_MANGLE */
+#define PRI_NAT_DST	(-100)	/* NF_IP_PRI_NAT_DST */
+#define PRI_FILTER	0	/* NF_IP_PRI_FILTER */
+#define PRI_NAT_SRC	100	/* NF_IP_PRI_NAT_SRC */
+#define PRI_CONFIRM	INT_MAX	/* NF_IP_PRI_CONNTRACK_CONFIRM */
+
+/*
+ * The rows, by hook, by priority. A ruleset chain at priority P runs in the
+ * RULES/NAT row of its hook whose band holds P; the bands of a hook cover
+ * [INT_MIN, INT_MAX] without overlap. Chains at exactly -200 run after
+ * conntrack (ctsim's rule: nft would order equal priorities by
+ * registration, and conntrack registers first at boot). NAT rows run
+ * every chain of their band (filter chains there too, in priority order);
+ * the evaluator runs type nat chains only for a new, unconfirmed entry
+ * (nf_nat_inet_fn()).
+ */
+#define RAW_ROWS(hook, where)									\
+	{ hook, PRI_RAW, "raw", ROUTER_STEP_RULES, INT_MIN, PRI_CONNTRACK - 1,			\
+	  "chains before conntrack: notrack, ct zone set and ct helper set act on the "	\
+	  "template the entry is created from (" where ")" },					\
+	{ hook, PRI_CONNTRACK, "conntrack", ROUTER_STEP_CONNTRACK, 0, 0,			\
+	  "conntrack finds or creates the entry; ct state is known from here on "		\
+	  "(nf_conntrack_in)" },								\
+	{ hook, PRI_MANGLE, "mangle", ROUTER_STEP_RULES, PRI_CONNTRACK, PRI_NAT_DST - 1,	\
+	  "chains after conntrack and before NAT (mangle -150; chains at -200 run after "	\
+	  "conntrack)" },									\
+	{ hook, PRI_NAT_DST, "dstnat", ROUTER_STEP_NAT, PRI_NAT_DST, PRI_FILTER - 1,		\
+	  "type nat chains: dnat and redirect of a connection's first packet, before "	\
+	  "the routing decision sees the address (nf_nat_ipv4_pre_routing, "			\
+	  "nf_nat_ipv4_local_fn)" },						\
+	{ hook, PRI_FILTER, "filter", ROUTER_STEP_RULES, PRI_FILTER, INT_MAX,			\
+	  "filter 0, security 50 and every later chain" }
+
+#define TAIL_ROWS(hook, nat_why)								\
+	{ hook, PRI_FILTER, "filter", ROUTER_STEP_RULES, INT_MIN, PRI_NAT_SRC - 1,		\
+	  "every chain before source NAT (mangle, filter, security)" },			\
+	{ hook, PRI_NAT_SRC, "srcnat", ROUTER_STEP_NAT, PRI_NAT_SRC, INT_MAX,			\
+	  nat_why },										\
+	{ hook, PRI_CONFIRM, "confirm", ROUTER_STEP_CONFIRM, 0, 0,				\
+	  "a new entry enters the table, after every chain, even at INT_MAX: a drop "		\
+	  "before it leaves no entry (__nf_conntrack_confirm)" }
+
+static const struct router_row ladder[] = {
+	RAW_ROWS(CT_HOOK_PREROUTING, "nf_conntrack_in at PREROUTING, after defragmentation at -400"),
+	TAIL_ROWS(CT_HOOK_INPUT, "type nat input chains: snat of connections to ctsim itself "
+				 "(nf_nat_ipv4_local_in)"),
+	{ CT_HOOK_FORWARD, PRI_FILTER, "filter", ROUTER_STEP_RULES, INT_MIN, INT_MAX,
+	  "forwarded packets: every chain; conntrack and NAT have no entry at this hook" },
+	RAW_ROWS(CT_HOOK_OUTPUT, "nf_conntrack_local at OUTPUT, for packets ctsim sends"),
+	TAIL_ROWS(CT_HOOK_POSTROUTING, "type nat postrouting chains: snat and masquerade, "
+				       "after the output interface is known (nf_nat_ipv4_out)"),
+};
+
+const struct router_row *router_ladder(size_t *n)
+{
+	*n = sizeof(ladder) / sizeof(ladder[0]);
+	return ladder;
+}
+
+static const char *step_name(enum router_step s)
+{
+	switch (s) {
+	case ROUTER_STEP_RULES: return "chains";
+	case ROUTER_STEP_NAT: return "chains, NAT recorded";
+	case ROUTER_STEP_CONNTRACK: return "conntrack";
+	case ROUTER_STEP_CONFIRM: return "confirm";
+	}
+	return "?";
+}
+
+void router_ladder_print(FILE *f)
+{
+	fprintf(f, "%-12s %-10s %8s  %-21s %-17s %s\n", "HOOK", "ROW", "PRIORITY", "RUNS",
+		"CHAIN PRIORITIES", "WHY");
+	for (size_t i = 0; i < sizeof(ladder) / sizeof(ladder[0]); i++) {
+		const struct router_row *w = &ladder[i];
+		char band[32] = "-", prio[16];
+
+		if (w->step == ROUTER_STEP_RULES || w->step == ROUTER_STEP_NAT) {
+			char lo[12], hi[12];
+
+			if (w->prio_min == INT_MIN)
+				snprintf(lo, sizeof(lo), "min");
+			else
+				snprintf(lo, sizeof(lo), "%d", w->prio_min);
+			if (w->prio_max == INT_MAX)
+				snprintf(hi, sizeof(hi), "max");
+			else
+				snprintf(hi, sizeof(hi), "%d", w->prio_max);
+			snprintf(band, sizeof(band), "%s..%s", lo, hi);
+		}
+		if (w->prio == INT_MAX)
+			snprintf(prio, sizeof(prio), "INT_MAX");
+		else
+			snprintf(prio, sizeof(prio), "%d", w->prio);
+		fprintf(f, "%-12s %-10s %8s  %-21s %-17s %s\n", rs_hook_name(w->hook), w->name,
+			prio, step_name(w->step), band, w->why);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Setup                                                                   */
 
 void router_init(struct router *r, struct ct_core *core, router_xmit_fn xmit, void *arg)
 {
@@ -132,23 +238,47 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 		     struct conn *attach);
 static void send_reject(struct router *r, const struct ct_skb *skb, const struct rs_result *res);
 
-static int run_rules(struct router *r, enum ct_hook hook, int lo, int hi, struct ct_skb *skb)
+/* The ruleset's tracer, told which row runs the chain. */
+struct trace_hop {
+	struct router *r;
+	const struct router_row *row;
+};
+
+static void trace_hop(void *ctx, const struct rs_trace_ev *ev)
 {
+	struct trace_hop *h = ctx;
+
+	h->r->trace(h->r->trace_ctx, h->row, ev);
+}
+
+/* A RULES or NAT row: the base chains of its priority band (each one
+ * nft_do_chain()). NAT statements met are handed to the caller in r->last. */
+static int run_rules(struct router *r, const struct router_row *row, struct ct_skb *skb)
+{
+	struct trace_hop hop = { r, row };
 	struct rs_result res;
 	int v;
 
 	if (!r->rs)
 		return CT_ACCEPT;
-	res.trace = NULL;		/* no tracer yet */
-	res.trace_ctx = NULL;
-	res.trace_all = false;
-	v = ruleset_run_hook(r->rs, hook, lo, hi, skb, &res);
+	res.trace = r->trace ? trace_hop : NULL;
+	res.trace_ctx = &hop;
+	res.trace_all = r->trace_all;
+	v = ruleset_run_hook(r->rs, row->hook, row->prio_min, row->prio_max, skb, &res);
+	for (unsigned i = 0; i < res.nnat && r->last.nnat < ROUTER_MAX_NAT; i++) {
+		struct router_nat *n = &r->last.nat[r->last.nnat++];
+
+		n->row = row;
+		n->chain = res.nat_chain[i];
+		n->rule = res.nat_rule[i];
+		n->nat = res.nat[i];
+	}
 	if (v == CT_DROP) {
 		struct router_trace keep;
 
 		r->stats.ruleset_drop++;
 		r->last.why = res.rejected ? "rejected by the ruleset" : "dropped by the ruleset";
-		r->last.hook = hook;
+		r->last.hook = row->hook;
 		if (res.rejected) {
 			keep = r->last;
 			send_reject(r, skb, &res);
@@ -193,13 +323,39 @@ static int finish(struct router *r, struct ct_skb *skb, int verdict, const char 
 	return verdict;
 }
 
+/* nf_hook_slow(): the rows of @hook in priority order, until a drop. */
+static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
+{
+	for (size_t i = 0; i < sizeof(ladder) / sizeof(ladder[0]); i++) {
+		const struct router_row *row = &ladder[i];
+		int v = CT_ACCEPT;
+
+		if (row->hook != hook)
+			continue;
+		switch (row->step) {
+		case ROUTER_STEP_RULES:
+		case ROUTER_STEP_NAT:	/* the NAT issue applies r->last.nat[] here */
+			v = run_rules(r, row, skb);
+			break;
+		case ROUTER_STEP_CONNTRACK:
+			v = conntrack_in(r, hook, skb);
+			break;
+		case ROUTER_STEP_CONFIRM:
+			v = confirm(r, hook, skb);
+			break;
+		}
+		if (v == CT_DROP)
+			return CT_DROP;
+	}
+	return CT_ACCEPT;
+}
+
 /* POSTROUTING and out: the end of both the forward and the output path. */
 static int postrouting(struct router *r, int oif, struct ct_skb *skb, const char *what)
 {
 	memcpy(skb->pkt.oifname, r->ifs[oif].name, sizeof(skb->pkt.oifname));
 	skb->pkt.oif = oif + 1;
-	if (run_rules(r, CT_HOOK_POSTROUTING, INT_MIN, INT_MAX, skb) == CT_DROP ||
-	    confirm(r, CT_HOOK_POSTROUTING, skb) == CT_DROP)
+	if (run_hook(r, CT_HOOK_POSTROUTING, skb) == CT_DROP)
 		return finish(r, skb, CT_DROP, what);
 	r->stats.tx++;
 	if (r->xmit)
@@ -228,9 +384,7 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 		skb.ctinfo = CT_INFO_RELATED_REPLY;
 	}
 	r->stats.local_out++;
-	if (run_rules(r, CT_HOOK_OUTPUT, INT_MIN, PRIO_CONNTRACK - 1, &skb) == CT_DROP ||
-	    conntrack_in(r, CT_HOOK_OUTPUT, &skb) == CT_DROP ||
-	    run_rules(r, CT_HOOK_OUTPUT, PRIO_CONNTRACK, INT_MAX, &skb) == CT_DROP)
+	if (run_hook(r, CT_HOOK_OUTPUT, &skb) == CT_DROP)
 		return finish(r, &skb, CT_DROP, "sent");
 	oif = route(r, &skb.pkt);
 	if (oif < 0) {
@@ -403,9 +557,7 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 	skb.pkt.iif = iif + 1;
 	memcpy(skb.pkt.iifname, r->ifs[iif].name, sizeof(skb.pkt.iifname));
 
-	if (run_rules(r, CT_HOOK_PREROUTING, INT_MIN, PRIO_CONNTRACK - 1, &skb) == CT_DROP ||
-	    conntrack_in(r, CT_HOOK_PREROUTING, &skb) == CT_DROP ||
-	    run_rules(r, CT_HOOK_PREROUTING, PRIO_CONNTRACK, INT_MAX, &skb) == CT_DROP) {
+	if (run_hook(r, CT_HOOK_PREROUTING, &skb) == CT_DROP) {
 		v = finish(r, &skb, CT_DROP, "");
 		goto out;
 	}
@@ -414,8 +566,7 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 		struct ct_pkt copy;
 
 		r->stats.local_in++;
-		if (run_rules(r, CT_HOOK_INPUT, INT_MIN, INT_MAX, &skb) == CT_DROP ||
-		    confirm(r, CT_HOOK_INPUT, &skb) == CT_DROP) {
+		if (run_hook(r, CT_HOOK_INPUT, &skb) == CT_DROP) {
 			v = finish(r, &skb, CT_DROP, "delivered");
 			goto out;
 		}
@@ -440,7 +591,7 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 	}
 	memcpy(skb.pkt.oifname, r->ifs[oif].name, sizeof(skb.pkt.oifname));
 	skb.pkt.oif = oif + 1;
-	if (run_rules(r, CT_HOOK_FORWARD, INT_MIN, INT_MAX, &skb) == CT_DROP) {
+	if (run_hook(r, CT_HOOK_FORWARD, &skb) == CT_DROP) {
 		v = finish(r, &skb, CT_DROP, "");
 		goto out;
 	}

@@ -4,15 +4,33 @@
  * an interface and leaving by another, in the kernel's order
  * (ip_rcv() -> PREROUTING -> routing -> FORWARD | INPUT -> ... -> POSTROUTING).
  *
- *   PREROUTING:  ruleset chains below -200 (raw), nf_conntrack_in() at -200,
- *                the other chains (mangle -150, dstnat -100, filter 0 ...)
+ * Each hook is a list of rows sorted by priority, as the kernel's
+ * nf_hook_entries: a row runs the ruleset's base chains of a priority band,
+ * or conntrack itself (nf_conntrack_in() at -200, confirmation last at
+ * INT_MAX). The table (router_ladder(), printed by router_ladder_print()):
+ *
+ *   hook         row        prio      runs
+ *   prerouting   raw        -300      chains below -200 (notrack, ct zone/helper templates)
+ *                conntrack  -200      nf_conntrack_in()
+ *                mangle     -150      chains -200..-101 (ct state known from here on)
+ *                dstnat     -100      chains -100..-1: type nat prerouting (DNAT, redirect)
+ *                filter     0         chains from 0 on
  *   routing:     a destination of ctsim's own -> INPUT, else the interface
  *                whose subnet holds it -> FORWARD (TTL decremented first)
- *   FORWARD:     ruleset chains
- *   INPUT:       ruleset chains, then confirm (last); ctsim answers ICMP
- *                echo, and the answer runs OUTPUT (conntrack at -200) and
- *                POSTROUTING like any locally generated packet
- *   POSTROUTING: ruleset chains (srcnat 100 ...), then confirm (last)
+ *   input        filter     0         chains below 100
+ *                srcnat     100       chains from 100 on: type nat input (SNAT)
+ *                confirm    INT_MAX   __nf_conntrack_confirm()
+ *   forward      filter     0         every chain (no conntrack, no NAT hook here)
+ *   output       raw, conntrack, mangle, dstnat, filter as in prerouting
+ *   postrouting  filter     0         chains below 100
+ *                srcnat     100       chains from 100 on: type nat postrouting (SNAT, masquerade)
+ *                confirm    INT_MAX   __nf_conntrack_confirm()
+ *
+ * ctsim answers ICMP echo delivered to it; the answer runs OUTPUT and
+ * POSTROUTING like any locally generated packet.
+ *
+ * NAT rows record the NAT statements that matched (r->last.nat[]); applying
+ * them (nf_nat_setup_info(), the packet rewrite) is the NAT issue's job.
  *
  * The router does no I/O: packets come in through router_receive() and
  * leave through the xmit callback, so the lab (TUN), replay (pcap) and the
@@ -23,9 +41,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
 #include "ctsim/core/pipeline.h"
+#include "ctsim/hooks/ruleset.h"
 
-struct ruleset;
 struct ct_defrag;
 
 #define ROUTER_MAX_IFS 8
@@ -44,6 +64,55 @@ struct router_stats {
 	uint64_t no_route, ttl_exceeded, ruleset_drop, conntrack_drop, frag_held;
 };
 
+/* ---------------------------------------------------------------------- */
+/* The ladder as a table                                                   */
+
+/* What a row of the ladder runs. */
+enum router_step {
+	ROUTER_STEP_RULES,	/* the base chains whose priority is in [prio_min, prio_max] */
+	ROUTER_STEP_NAT,	/* the same, at a NAT priority: type nat chains live here and
+				 * their NAT statements are recorded (nf_nat_inet_fn()) */
+	ROUTER_STEP_CONNTRACK,	/* nf_conntrack_in(): find or create the packet's entry */
+	ROUTER_STEP_CONFIRM,	/* __nf_conntrack_confirm(): a new entry enters the table */
+};
+
+/* One row: one entry of the hook's nf_hook_entries. */
+struct router_row {
+	enum ct_hook hook;
+	int prio;		/* its place in the hook (NF_IP_PRI_*) */
+	const char *name;	/* "raw", "conntrack", "mangle", "dstnat", "filter", "srcnat", "confirm" */
+	enum router_step step;
+	int prio_min, prio_max;	/* RULES, NAT: the band of chain priorities the row runs */
+	const char *why;	/* the reason for the row (printed by router_ladder_print()) */
+};
+
+/**
+ * router_ladder - the ladder's rows, grouped by hook (enum ct_hook order)
+ * and sorted by priority within a hook; *@n receives their number. The
+ * bands of a hook's RULES/NAT rows cover every priority exactly once, so
+ * every base chain runs in exactly one row, in priority order.
+ */
+const struct router_row *router_ladder(size_t *n);
+
+/**
+ * router_ladder_print - print the table (hook, row, priority, what runs,
+ * why) to @f, one row per line, for teaching and `explain`-style output.
+ */
+void router_ladder_print(FILE *f);
+
+/* ---------------------------------------------------------------------- */
+/* The router                                                              */
+
+#define ROUTER_MAX_NAT	4
+
+/* A NAT statement that matched: what the NAT issue will apply. */
+struct router_nat {
+	const struct router_row *row;	/* where: its hook and row ("dstnat", "srcnat") */
+	const struct rs_chain *chain;	/* the chain holding the rule (maybe a jump target) */
+	const struct rs_rule *rule;
+	struct rs_nat nat;		/* snat/dnat/masquerade/redirect and its range */
+};
+
 /* What became of one packet, for traces and tests. */
 struct router_trace {
 	const char *verdict;		/* "forwarded", "delivered", "dropped" */
@@ -52,7 +121,18 @@ struct router_trace {
 	const char *ct_state;		/* ct state as rules saw it */
 	const char *invalid_reason;	/* why conntrack called it invalid (kernel wording) */
 	char helper[80];		/* what a conntrack helper did with it ("" nothing) */
+	unsigned nnat;			/* NAT statements that matched, in ladder order (at */
+	struct router_nat nat[ROUTER_MAX_NAT];	/* most ROUTER_MAX_NAT; also those of an answer
+					 * ctsim sent for this packet: echo reply) */
 };
+
+/*
+ * router_trace_fn - one traced step of the ruleset (`nft monitor trace`):
+ * @row is the ladder row running the chain, @ev the step. Called for
+ * packets with meta nftrace set, or every packet when trace_all is set.
+ */
+typedef void (*router_trace_fn)(void *ctx, const struct router_row *row,
+				const struct rs_trace_ev *ev);
 
 typedef void (*router_xmit_fn)(void *arg, int oif, const uint8_t *pkt, size_t len);
 
@@ -67,10 +147,18 @@ struct router {
 	struct ct_defrag *defrag;
 	struct router_stats stats;
 	struct router_trace last;
+	router_trace_fn trace;		/* optional (NULL: none), set by the caller */
+	void *trace_ctx;
+	bool trace_all;			/* trace every packet, not only nftrace ones */
 };
 
-/** router_init - an empty router; add interfaces with router_add_if(). */
+/**
+ * router_init - an empty router on @core (no ruleset: everything is
+ * accepted; no tracer); packets leave through @xmit(@arg, ...), which may
+ * be NULL. Add interfaces with router_add_if().
+ */
 void router_init(struct router *r, struct ct_core *core, router_xmit_fn xmit, void *arg);
+/** router_fini - free what router_init() allocated (the defragmenter). */
 void router_fini(struct router *r);
 /** router_add_if - interface @name, ctsim's addresses and prefix lengths
  *  (@addr4/@addr6 may be NULL). Returns its index, or -1 when full. */
@@ -81,7 +169,8 @@ int router_add_if(struct router *r, const char *name, const union ct_addr *addr4
  * router_receive - one packet arrived on interface @iif (L3 bytes).
  * @data may be rewritten in place (TTL, and NAT later). Returns the
  * verdict: CT_ACCEPT if it was forwarded or delivered, CT_DROP otherwise;
- * r->last says more.
+ * r->last says more (reset here: verdict, reason, NAT statements met).
+ * Each hook runs its rows of router_ladder() in order, until a drop.
  */
 int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns);
 

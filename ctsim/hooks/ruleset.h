@@ -4,8 +4,11 @@
  * (docs/ruleset.md), parsed into tables, chains and rules, and evaluated
  * against packets at each hook of the ladder, as nf_tables does.
  *
- * Three parts, three files:
- *   ruleset_parse.c    lexer, parser, semantic checks, located errors, printer
+ * The parts, one file each (ruleset_int.h is what the first four share):
+ *   ruleset_lex.c      tokens and their locations (nft's scanner)
+ *   ruleset_parse.c    grammar -> the representation below (nft's parser)
+ *   ruleset_check.c    checks after parsing, located errors with carets
+ *   ruleset_print.c    one printer for `nft list ruleset` text and JSON
  *   ruleset_eval.c     nft_do_chain(): rules against a struct ct_skb
  *   ruleset_default.c  the built-in stateful router firewall (text)
  *
@@ -25,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <jansson.h>
 #include "ctsim/core/pipeline.h"
 
 /* ---------------------------------------------------------------------- */
@@ -240,6 +244,18 @@ void ruleset_free(struct ruleset *rs);
  */
 void ruleset_print(const struct ruleset *rs, FILE *f, bool json);
 
+/**
+ * ruleset_to_json - @rs as the JSON document ruleset_print(@json) prints:
+ * {"nftables": [metainfo, then per table: the table, its ct helpers, its
+ * chains, its rules]} with each rule's "expr_text" (counters included) and
+ * a "counter" object {packets, bytes} when the rule has counters. Text and
+ * JSON come from the same walk, so they always agree.
+ *
+ * Returns a new reference (json_decref() it), or NULL when @rs is NULL or
+ * memory ran out. For callers that embed the ruleset in a larger document.
+ */
+json_t *ruleset_to_json(const struct ruleset *rs);
+
 /** ruleset_reset_counters - zero every `counter` (nft reset counters). */
 void ruleset_reset_counters(struct ruleset *rs);
 
@@ -287,6 +303,8 @@ struct rs_result {
 	uint8_t reject_code;
 	unsigned nnat;				/* NAT requests (the NAT issue applies them) */
 	struct rs_nat nat[RS_MAX_NAT];
+	const struct rs_chain *nat_chain[RS_MAX_NAT];	/* where each request was made: */
+	const struct rs_rule *nat_rule[RS_MAX_NAT];	/* the chain (maybe a jump target) and rule */
 	unsigned nlogs;				/* log statements met, kernel nf_log style */
 	char logs[RS_MAX_LOGS][RS_LOG_LEN];
 	unsigned chains_run;			/* base chains evaluated */

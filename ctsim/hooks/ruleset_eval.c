@@ -209,9 +209,9 @@ static void log_packet(struct rs_result *res, const struct rs_stmt *s, const str
 
 enum vcode { V_CONTINUE, V_ACCEPT, V_DROP, V_JUMP, V_GOTO, V_RETURN };
 
-/* Run @r's statements (its matches matched). */
-static enum vcode rule_exec(const struct rs_rule *r, struct ct_skb *skb, struct rs_result *res,
-			    const struct rs_chain **target)
+/* Run @r's statements (its matches matched); @ch is the chain holding @r. */
+static enum vcode rule_exec(const struct rs_chain *ch, const struct rs_rule *r, struct ct_skb *skb,
+			    struct rs_result *res, const struct rs_chain **target)
 {
 	for (size_t i = 0; i < r->nstmts; i++) {
 		struct rs_stmt *s = &r->stmts[i];
@@ -274,8 +274,11 @@ static enum vcode rule_exec(const struct rs_rule *r, struct ct_skb *skb, struct 
 			skb->pkt.nftrace = s->u.value != 0;
 			break;
 		case RS_S_SNAT: case RS_S_DNAT: case RS_S_MASQUERADE: case RS_S_REDIRECT:
-			if (res->nnat < RS_MAX_NAT)
+			if (res->nnat < RS_MAX_NAT) {
+				res->nat_chain[res->nnat] = ch;
+				res->nat_rule[res->nnat] = r;
 				res->nat[res->nnat++] = s->u.nat;
+			}
 			return V_ACCEPT;	/* nf_nat_setup_info() returns NF_ACCEPT */
 		}
 	}
@@ -311,7 +314,7 @@ static int chain_run(const struct rs_chain *base, struct ct_skb *skb, struct rs_
 				matched = match_eval(&r->matches[m], skb);
 			if (!matched)
 				continue;
-			v = rule_exec(r, skb, res, &target);
+			v = rule_exec(ch, r, skb, res, &target);
 			switch (v) {
 			case V_CONTINUE:
 				trace(res, skb, RS_TRACE_RULE, ch, r, "continue");

@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * ruleset_parse.c — the nft-subset ruleset language: lexer, recursive-descent
- * parser, semantic checks, nft-style located errors, and the printer
- * (`nft list ruleset` shape).
+ * ruleset_parse.c — the nft-subset ruleset language's grammar: tokens
+ * (ruleset_lex.c) -> tables, chains, rules (ruleset.h), nft's parser_bison.y
+ * role; the checks after it are in ruleset_check.c, the printer in
+ * ruleset_print.c.
  *
  * How to read this file:
- *   1. the lexer turns the text into tokens (words, strings, punctuation,
- *      newlines — newlines separate rules as in nft) and expands `define`d
- *      variables;
+ *   1. the lexer (ruleset_lex.c) turns the text into tokens (words,
+ *      strings, punctuation, newlines — newlines separate rules as in nft)
+ *      and expands `define`d variables;
  *   2. the parser walks the tokens: file -> table -> chain / ct helper ->
  *      rule -> match | statement. What each match accepts is one row of
  *      key_table[]; statements are rows of stmt_table[];
- *   3. check_table() resolves jump targets and helper objects, detects
+ *   3. rs_check_table() (ruleset_check.c) resolves jump targets and helper objects, detects
  *      jump loops (the kernel's nft_chain_validate() -ELOOP);
- *   4. build_hooks() sorts base chains by priority for the evaluator.
+ *   4. rs_build_hooks() sorts base chains by priority for the evaluator.
  * Any error: everything is freed, NULL returned (nft loads a file in one
  * transaction: all or nothing).
  *
@@ -31,430 +32,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "ctsim/core/helper.h"
-#include "ctsim/hooks/ruleset.h"
+#include "ctsim/hooks/ruleset_int.h"
 
 /* ---------------------------------------------------------------------- */
-/* Errors                                                                  */
-
-void rs_errors_init(struct rs_errors *errs)
-{
-	memset(errs, 0, sizeof(*errs));
-}
-
-void rs_errors_free(struct rs_errors *errs)
-{
-	for (size_t i = 0; i < errs->n; i++) {
-		free(errs->v[i].file);
-		free(errs->v[i].msg);
-		free(errs->v[i].src_line);
-	}
-	free(errs->v);
-	memset(errs, 0, sizeof(*errs));
-}
-
-void rs_errors_print(const struct rs_errors *errs, FILE *f)
-{
-	for (size_t i = 0; i < errs->n; i++) {
-		const struct rs_error *e = &errs->v[i];
-
-		if (e->line == 0) {	/* not located (e.g. a file that cannot be read) */
-			fprintf(f, "Error: %s\n", e->msg);
-			continue;
-		}
-		fprintf(f, "%s:%u:%u-%u: Error: %s\n", e->file, e->line, e->col_first,
-			e->col_last, e->msg);
-		fprintf(f, "%s\n", e->src_line ? e->src_line : "");
-		/* keep tabs so the carets line up under the token */
-		for (unsigned c = 1; c < e->col_first; c++) {
-			char ch = e->src_line && c - 1 < strlen(e->src_line) ? e->src_line[c - 1] : ' ';
-			fputc(ch == '\t' ? '\t' : ' ', f);
-		}
-		for (unsigned c = e->col_first; c <= e->col_last; c++)
-			fputc('^', f);
-		fputc('\n', f);
-	}
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-
-	if (!d)
-		abort();	/* one place for allocation failure, as nft's memory_allocation_error() */
-	return d;
-}
-
-static void *xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz);
-
-	if (!p)
-		abort();
-	return p;
-}
-
-static void *xrealloc(void *p, size_t sz)
-{
-	p = realloc(p, sz ? sz : 1);
-	if (!p)
-		abort();
-	return p;
-}
-
-static void errs_add(struct rs_errors *errs, const char *file, const char *text, unsigned line,
-		     unsigned c1, unsigned c2, const char *msg)
-{
-	struct rs_error *e;
-
-	if (!errs)
-		return;
-	if (errs->n == errs->cap) {
-		errs->cap = errs->cap ? 2 * errs->cap : 8;
-		errs->v = xrealloc(errs->v, errs->cap * sizeof(*errs->v));
-	}
-	e = &errs->v[errs->n++];
-	memset(e, 0, sizeof(*e));
-	e->file = xstrdup(file);
-	e->msg = xstrdup(msg);
-	e->line = line;
-	e->col_first = c1;
-	e->col_last = c2 < c1 ? c1 : c2;
-	if (text && line) {
-		const char *s = text;
-		size_t len;
-
-		for (unsigned l = 1; l < line && s; l++) {
-			s = strchr(s, '\n');
-			if (s)
-				s++;
-		}
-		if (!s)
-			s = "";
-		len = strcspn(s, "\n");
-		e->src_line = xcalloc(len + 1, 1);
-		memcpy(e->src_line, s, len);
-	}
-}
-
-/* ---------------------------------------------------------------------- */
-/* Lexer                                                                   */
-
-enum tok_type {
-	T_EOF, T_NL, T_SEMI, T_LBRACE, T_RBRACE, T_COMMA, T_LPAREN, T_RPAREN,
-	T_PIPE, T_AMP, T_EQ, T_EQEQ, T_NEQ, T_PLUS, T_WORD, T_STRING, T_VAR,
-};
-
-static const char *const tok_names[] = {
-	[T_EOF] = "end of file", [T_NL] = "newline", [T_SEMI] = "';'", [T_LBRACE] = "'{'",
-	[T_RBRACE] = "'}'", [T_COMMA] = "','", [T_LPAREN] = "'('", [T_RPAREN] = "')'",
-	[T_PIPE] = "'|'", [T_AMP] = "'&'", [T_EQ] = "'='", [T_EQEQ] = "'=='",
-	[T_NEQ] = "'!='", [T_PLUS] = "'+'", [T_WORD] = "word", [T_STRING] = "string",
-	[T_VAR] = "variable",
-};
-
-struct tok {
-	enum tok_type t;
-	char *s;		/* T_WORD, T_STRING (without quotes), T_VAR (without $) */
-	unsigned line, col, len;
-};
-
-struct toks {
-	struct tok *v;
-	size_t n, cap;
-};
-
-static void toks_push(struct toks *ts, struct tok t)
-{
-	if (ts->n == ts->cap) {
-		ts->cap = ts->cap ? 2 * ts->cap : 256;
-		ts->v = xrealloc(ts->v, ts->cap * sizeof(*ts->v));
-	}
-	ts->v[ts->n++] = t;
-}
-
-static void toks_free(struct toks *ts)
-{
-	for (size_t i = 0; i < ts->n; i++)
-		free(ts->v[i].s);
-	free(ts->v);
-	memset(ts, 0, sizeof(*ts));
-}
-
-/* Characters of a word: identifiers, numbers, addresses (1.2.3.4/8,
- * fe80::1, 1.2.3.4:80), ranges (1-1024), wildcards ("eth*" also bare). */
-static bool word_char(int c)
-{
-	return isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':' || c == '/' || c == '*';
-}
-
-struct parser {
-	const char *file;
-	const char *text;
-	struct rs_errors *errs;
-	unsigned nerr;
-	struct toks t;
-	size_t pos;
-	struct ruleset *rs;
-	unsigned next_handle;
-	size_t first_err;	/* this parse's first record in errs */
-};
-
-static void err_at(struct parser *p, unsigned line, unsigned c1, unsigned c2, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static void err_at(struct parser *p, unsigned line, unsigned c1, unsigned c2, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	p->nerr++;
-	/* one error per line: the rest is usually a consequence of the first */
-	for (size_t i = p->first_err; p->errs && i < p->errs->n; i++)
-		if (p->errs->v[i].line == line && !strcmp(p->errs->v[i].file, p->file))
-			return;
-	errs_add(p->errs, p->file, p->text, line, c1, c2, msg);
-}
-
-/* Error spanning tokens @a..@b (same line, else just @a). */
-static void err_tok2(struct parser *p, const struct tok *a, const struct tok *b, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void err_tok2(struct parser *p, const struct tok *a, const struct tok *b, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	unsigned last;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (b && b->line == a->line && b->col >= a->col)
-		last = b->col + (b->len ? b->len : 1) - 1;
-	else
-		last = a->col + (a->len ? a->len : 1) - 1;
-	err_at(p, a->line, a->col, last, "%s", msg);
-}
-#define err_tok(p, a, ...) err_tok2(p, a, NULL, __VA_ARGS__)
-
-/* Tokenize @text; `define NAME = tokens...` lines are recorded and `$NAME`
- * replaced by copies of the tokens (located at the `$NAME`). */
-struct define {
-	char *name;
-	struct tok *v;
-	size_t n;
-};
-
-static void lex(struct parser *p)
-{
-	struct toks raw = { 0 };
-	const char *s = p->text;
-	unsigned line = 1, col = 1;
-
-	while (*s) {
-		struct tok t = { .line = line, .col = col, .len = 1 };
-		const char *start = s;
-
-		if (*s == '\\' && s[1] == '\n') {	/* line continuation */
-			s += 2, line++, col = 1;
-			continue;
-		}
-		if (*s == ' ' || *s == '\t' || *s == '\r') {
-			s++, col++;
-			continue;
-		}
-		if (*s == '#') {
-			while (*s && *s != '\n')
-				s++, col++;
-			continue;
-		}
-		if (*s == '\n') {
-			t.t = T_NL;
-			toks_push(&raw, t);
-			s++, line++, col = 1;
-			continue;
-		}
-		if (*s == '"') {
-			const char *e = strchr(s + 1, '"');
-			const char *nl = strchr(s + 1, '\n');
-
-			if (!e || (nl && nl < e)) {
-				t.len = (unsigned)(nl ? nl - s : (long)strlen(s));
-				err_at(p, line, col, col + t.len - 1, "unterminated string");
-				s += t.len, col += t.len;
-				continue;
-			}
-			t.t = T_STRING;
-			t.s = xcalloc((size_t)(e - s), 1);
-			memcpy(t.s, s + 1, (size_t)(e - s - 1));
-			t.len = (unsigned)(e - s + 1);
-			toks_push(&raw, t);
-			col += t.len, s = e + 1;
-			continue;
-		}
-		if (*s == '!' && s[1] == '=') {
-			t.t = T_NEQ, t.len = 2;
-		} else if (*s == '=' && s[1] == '=') {
-			t.t = T_EQEQ, t.len = 2;
-		} else if (*s == '$' && word_char((unsigned char)s[1])) {
-			const char *e = s + 1;
-
-			while (word_char((unsigned char)*e))
-				e++;
-			t.t = T_VAR;
-			t.len = (unsigned)(e - s);
-			t.s = xcalloc(t.len, 1);
-			memcpy(t.s, s + 1, t.len - 1);
-		} else if (word_char((unsigned char)*s)) {
-			const char *e = s;
-
-			while (word_char((unsigned char)*e))
-				e++;
-			t.t = T_WORD;
-			t.len = (unsigned)(e - s);
-			t.s = xcalloc(t.len + 1, 1);
-			memcpy(t.s, s, t.len);
-		} else {
-			switch (*s) {
-			case ';': t.t = T_SEMI; break;
-			case '{': t.t = T_LBRACE; break;
-			case '}': t.t = T_RBRACE; break;
-			case ',': t.t = T_COMMA; break;
-			case '(': t.t = T_LPAREN; break;
-			case ')': t.t = T_RPAREN; break;
-			case '|': t.t = T_PIPE; break;
-			case '&': t.t = T_AMP; break;
-			case '=': t.t = T_EQ; break;
-			case '+': t.t = T_PLUS; break;
-			default:
-				err_at(p, line, col, col, "syntax error, unexpected character '%c'", *s);
-				s++, col++;
-				continue;
-			}
-		}
-		toks_push(&raw, t);
-		s = start + t.len;
-		col += t.len;
-	}
-	toks_push(&raw, (struct tok){ .t = T_EOF, .line = line, .col = col, .len = 1 });
-
-	/* Second pass: defines and variables. */
-	struct define *defs = NULL;
-	size_t ndefs = 0;
-	bool line_start = true;
-
-	for (size_t i = 0; i < raw.n; i++) {
-		struct tok *t = &raw.v[i];
-
-		if (line_start && t->t == T_WORD && !strcmp(t->s, "define")) {
-			size_t j = i + 1;
-			struct define d = { 0 };
-
-			if (j + 1 >= raw.n || raw.v[j].t != T_WORD || raw.v[j + 1].t != T_EQ) {
-				err_tok(p, t, "syntax error: expected `define NAME = VALUE`");
-				while (j < raw.n && raw.v[j].t != T_NL && raw.v[j].t != T_SEMI && raw.v[j].t != T_EOF)
-					j++;
-				i = j - 1;
-				continue;
-			}
-			d.name = xstrdup(raw.v[j].s);
-			for (j += 2; j < raw.n && raw.v[j].t != T_NL && raw.v[j].t != T_SEMI &&
-			     raw.v[j].t != T_EOF; j++) {
-				struct tok c = raw.v[j];
-				d.v = xrealloc(d.v, (d.n + 1) * sizeof(*d.v));
-				c.s = c.s ? xstrdup(c.s) : NULL;
-				d.v[d.n++] = c;
-			}
-			defs = xrealloc(defs, (ndefs + 1) * sizeof(*defs));
-			defs[ndefs++] = d;
-			i = j - 1;
-			continue;
-		}
-		line_start = t->t == T_NL || t->t == T_SEMI;
-		if (t->t == T_VAR) {
-			struct define *d = NULL;
-
-			for (size_t k = ndefs; k-- > 0;)
-				if (!strcmp(defs[k].name, t->s)) {
-					d = &defs[k];
-					break;
-				}
-			if (!d) {
-				err_tok(p, t, "unknown identifier '%s'", t->s);
-				continue;
-			}
-			for (size_t k = 0; k < d->n; k++) {
-				struct tok c = d->v[k];
-
-				c.s = c.s ? xstrdup(c.s) : NULL;
-				c.line = t->line, c.col = t->col, c.len = t->len;
-				toks_push(&p->t, c);
-			}
-			continue;
-		}
-		struct tok c = *t;
-		c.s = c.s ? xstrdup(c.s) : NULL;
-		toks_push(&p->t, c);
-	}
-	for (size_t k = 0; k < ndefs; k++) {
-		for (size_t j = 0; j < defs[k].n; j++)
-			free(defs[k].v[j].s);
-		free(defs[k].v);
-		free(defs[k].name);
-	}
-	free(defs);
-	toks_free(&raw);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Token helpers                                                           */
-
-static struct tok *peek(struct parser *p)
-{
-	return &p->t.v[p->pos];
-}
-
-
-static struct tok *next(struct parser *p)
-{
-	struct tok *t = &p->t.v[p->pos];
-
-	if (t->t != T_EOF)
-		p->pos++;
-	return t;
-}
-
-static bool is_word(const struct tok *t, const char *w)
-{
-	return t->t == T_WORD && !strcmp(t->s, w);
-}
-
-static bool accept_word(struct parser *p, const char *w)
-{
-	if (is_word(peek(p), w)) {
-		next(p);
-		return true;
-	}
-	return false;
-}
-
-static const char *tok_desc(const struct tok *t, char *buf, size_t n)
-{
-	if (t->t == T_WORD)
-		snprintf(buf, n, "\"%s\"", t->s);
-	else if (t->t == T_STRING)
-		snprintf(buf, n, "string \"%s\"", t->s);
-	else
-		snprintf(buf, n, "%s", tok_names[t->t]);
-	return buf;
-}
-
-static bool is_sep(const struct tok *t)
-{
-	return t->t == T_NL || t->t == T_SEMI;
-}
+/* Error recovery and names                                                */
 
 /* Skip to the end of the current statement: the next separator or a '}'
  * of this level (not consumed); nested braces are skipped whole. */
@@ -504,7 +85,7 @@ static bool expect_sep(struct parser *p)
 		next(p);
 		return true;
 	}
-	err_tok(p, t, "expected ';' or newline, got %s", tok_desc(t, buf, sizeof(buf)));
+	err_tok(p, t, "expected ';' or newline, got %s", rs_tok_desc(t, buf, sizeof(buf)));
 	return false;
 }
 
@@ -528,7 +109,7 @@ static char *parse_name(struct parser *p, const char *what)
 		return xstrdup(t->s);
 	}
 	if (t->t != T_WORD || !(isalpha((unsigned char)t->s[0]) || t->s[0] == '_')) {
-		err_tok(p, t, "expected a %s name, got %s", what, tok_desc(t, buf, sizeof(buf)));
+		err_tok(p, t, "expected a %s name, got %s", what, rs_tok_desc(t, buf, sizeof(buf)));
 		return NULL;
 	}
 	for (size_t i = 0; reserved[i]; i++)
@@ -542,11 +123,6 @@ static char *parse_name(struct parser *p, const char *what)
 
 /* ---------------------------------------------------------------------- */
 /* Symbols and value types                                                 */
-
-struct sym {
-	const char *name;
-	uint64_t v;
-};
 
 static const struct sym l4proto_syms[] = {
 	{ "icmp", 1 }, { "igmp", 2 }, { "tcp", 6 }, { "udp", 17 }, { "dccp", 33 },
@@ -587,16 +163,16 @@ static const struct sym ct_status_syms[] = {
 	{ NULL, 0 },
 };
 static const struct sym ct_dir_syms[] = { { "original", 0 }, { "reply", 1 }, { NULL, 0 } };
-static const struct sym icmp_code_syms[] = {	/* reject with icmp */
+const struct sym rs_icmp_code_syms[] = {	/* reject with icmp */
 	{ "net-unreachable", 0 }, { "host-unreachable", 1 }, { "prot-unreachable", 2 },
 	{ "port-unreachable", 3 }, { "net-prohibited", 9 }, { "host-prohibited", 10 },
 	{ "admin-prohibited", 13 }, { NULL, 0 },
 };
-static const struct sym icmpv6_code_syms[] = {	/* reject with icmpv6 */
+const struct sym rs_icmpv6_code_syms[] = {	/* reject with icmpv6 */
 	{ "no-route", 0 }, { "admin-prohibited", 1 }, { "addr-unreachable", 3 },
 	{ "port-unreachable", 4 }, { "policy-fail", 5 }, { "reject-route", 6 }, { NULL, 0 },
 };
-static const struct sym icmpx_code_syms[] = {	/* reject with icmpx (inet) */
+const struct sym rs_icmpx_code_syms[] = {	/* reject with icmpx (inet) */
 	{ "no-route", RS_ICMPX_NO_ROUTE }, { "port-unreachable", RS_ICMPX_PORT_UNREACH },
 	{ "host-unreachable", RS_ICMPX_HOST_UNREACH },
 	{ "admin-prohibited", RS_ICMPX_ADMIN_PROHIBITED }, { NULL, 0 },
@@ -619,7 +195,7 @@ static const struct sym *sym_find(const struct sym *t, const char *name)
 	return NULL;
 }
 
-static const char *sym_name(const struct sym *t, uint64_t v)
+const char *rs_sym_name(const struct sym *t, uint64_t v)
 {
 	for (; t && t->name; t++)
 		if (t->v == v)
@@ -638,7 +214,7 @@ static void sym_list(const struct sym *t, char *buf, size_t n)
 
 const char *rs_hook_name(enum ct_hook hook)
 {
-	const char *n = sym_name(hook_syms, hook);
+	const char *n = rs_sym_name(hook_syms, hook);
 	return n ? n : "?";
 }
 
@@ -646,24 +222,6 @@ const char *rs_family_name(enum rs_family fam)
 {
 	return fam == RS_FAM_IP ? "ip" : fam == RS_FAM_IP6 ? "ip6" : "inet";
 }
-
-enum vtype { VT_INT, VT_FLAGS, VT_ADDR4, VT_ADDR6, VT_IFNAME, VT_STR };
-
-/* One row per match key: how it is spelled, what values it takes, and
- * the dependencies nft adds implicitly (ip saddr implies meta nfproto
- * ipv4 in inet tables, tcp dport implies meta l4proto tcp). */
-struct keydesc {
-	const char *w1, *w2;	/* "ip" "saddr"; w1 NULL: unqualified meta key */
-	enum rs_key key;
-	enum vtype type;
-	const struct sym *syms;
-	uint64_t max;
-	const char *unit;	/* for range errors: "port 70000 out of range" */
-	uint8_t fam;		/* 4, 6 or 0 */
-	uint8_t l4;		/* IPPROTO_* or 0 */
-	bool settable;		/* KEY set VALUE is a statement */
-	bool print_meta;	/* printed with "meta " */
-};
 
 static const struct keydesc key_table[] = {
 	{ "ip", "saddr", RS_K_IP_SADDR, VT_ADDR4, NULL, 0, "address", 4, 0, false, false },
@@ -698,7 +256,7 @@ static const struct keydesc key_table[] = {
 };
 #define NKEYS (sizeof(key_table) / sizeof(key_table[0]))
 
-static const struct keydesc *key_desc(enum rs_key k)
+const struct keydesc *rs_key_desc(enum rs_key k)
 {
 	for (size_t i = 0; i < NKEYS; i++)
 		if (key_table[i].key == k)
@@ -757,11 +315,6 @@ static void addr_mask(union ct_addr *a, int plen, int bits, bool high)
 	}
 }
 
-static int addr_cmp(const union ct_addr *a, const union ct_addr *b)
-{
-	return memcmp(a->b, b->b, 16);
-}
-
 static bool parse_addr1(const char *s, bool v6, union ct_addr *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -780,7 +333,7 @@ static bool parse_value(struct parser *p, const struct keydesc *kd, const struct
 	case VT_IFNAME:
 	case VT_STR:
 		if (t->t != T_STRING && t->t != T_WORD) {
-			err_tok(p, t, "expected a %s name, got %s", kd->unit, tok_desc(t, buf, sizeof(buf)));
+			err_tok(p, t, "expected a %s name, got %s", kd->unit, rs_tok_desc(t, buf, sizeof(buf)));
 			return false;
 		}
 		if (kd->type == VT_STR && t->t != T_STRING) {
@@ -798,7 +351,7 @@ static bool parse_value(struct parser *p, const struct keydesc *kd, const struct
 		char *dash;
 
 		if (t->t != T_WORD) {
-			err_tok(p, t, "expected a %s, got %s", kd->unit, tok_desc(t, buf, sizeof(buf)));
+			err_tok(p, t, "expected a %s, got %s", kd->unit, rs_tok_desc(t, buf, sizeof(buf)));
 			return false;
 		}
 		snprintf(buf, sizeof(buf), "%s", t->s);
@@ -826,7 +379,7 @@ static bool parse_value(struct parser *p, const struct keydesc *kd, const struct
 
 		if (t->t != T_WORD) {
 			err_tok(p, t, "expected an %s address, got %s", v6 ? "IPv6" : "IPv4",
-				tok_desc(t, buf, sizeof(buf)));
+				rs_tok_desc(t, buf, sizeof(buf)));
 			return false;
 		}
 		snprintf(buf, sizeof(buf), "%s", t->s);
@@ -861,7 +414,7 @@ static bool parse_value(struct parser *p, const struct keydesc *kd, const struct
 				err_tok(p, t, "invalid %s address \"%s\"", v6 ? "IPv6" : "IPv4", dash + 1);
 				return false;
 			}
-			if (addr_cmp(&v->alo, &v->ahi) > 0) {
+			if (rs_addr_cmp(&v->alo, &v->ahi) > 0) {
 				err_tok(p, t, "range %s is empty: the first address is greater", t->s);
 				return false;
 			}
@@ -887,7 +440,7 @@ static bool parse_flag_expr(struct parser *p, const struct keydesc *kd, uint64_t
 		struct tok *t = next(p);
 		if (t->t != T_WORD) {
 			char buf[64];
-			err_tok(p, t, "expected a %s, got %s", kd->unit, tok_desc(t, buf, sizeof(buf)));
+			err_tok(p, t, "expected a %s, got %s", kd->unit, rs_tok_desc(t, buf, sizeof(buf)));
 			return false;
 		}
 		if (!parse_scalar(p, kd, t, t->s, &v))
@@ -987,7 +540,7 @@ static bool parse_match(struct parser *p, const struct keydesc *kd, struct rs_ma
 	if (t->t == T_NL || t->t == T_SEMI || t->t == T_RBRACE || t->t == T_EOF) {
 		char buf[64];
 		err_tok(p, t, "expected a %s after \"%s%s%s\", got %s", kd->unit, kd->w1 ? kd->w1 : "",
-			kd->w1 ? " " : "", kd->w2, tok_desc(t, buf, sizeof(buf)));
+			kd->w1 ? " " : "", kd->w2, rs_tok_desc(t, buf, sizeof(buf)));
 		return false;
 	}
 	next(p);
@@ -1103,7 +656,7 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 		char *port = NULL, *dash;
 
 		if (c->table->family == RS_FAM_INET && !fam_given) {
-			err_tok2(p, kw, t, "ip or ip6 must be specified with address for inet tables.");
+			rs_err_tok2(p, kw, t, "ip or ip6 must be specified with address for inet tables.");
 			return false;
 		}
 		if (!fam_given)
@@ -1159,19 +712,19 @@ static bool parse_reject(struct parser *p, struct rule_ctx *c, struct rs_stmt *s
 		return true;
 	}
 	if (is_word(t, "icmp")) {
-		s->u.reject.kind = RS_REJECT_ICMP, tab = icmp_code_syms;
+		s->u.reject.kind = RS_REJECT_ICMP, tab = rs_icmp_code_syms;
 		if (c->table->family == RS_FAM_IP6) {
 			err_tok(p, t, "conflicting protocols specified: ip6 vs. ip");
 			return false;
 		}
 	} else if (is_word(t, "icmpv6")) {
-		s->u.reject.kind = RS_REJECT_ICMPV6, tab = icmpv6_code_syms;
+		s->u.reject.kind = RS_REJECT_ICMPV6, tab = rs_icmpv6_code_syms;
 		if (c->table->family == RS_FAM_IP) {
 			err_tok(p, t, "conflicting protocols specified: ip vs. ip6");
 			return false;
 		}
 	} else if (is_word(t, "icmpx")) {
-		s->u.reject.kind = RS_REJECT_ICMPX, tab = icmpx_code_syms;
+		s->u.reject.kind = RS_REJECT_ICMPX, tab = rs_icmpx_code_syms;
 		if (c->table->family != RS_FAM_INET) {
 			err_tok(p, t, "abstracted ICMP unreachable not supported");	/* nft's words */
 			return false;
@@ -1213,7 +766,7 @@ static bool parse_set_stmt(struct rule_ctx *c, const struct keydesc *kd, const s
 		return false;
 	if (s->type == RS_S_CT_HELPER_SET) {
 		s->line = t->line, s->col = t->col, s->len = t->len;
-		s->u.helper.name = v.str;	/* resolved by check_table() */
+		s->u.helper.name = v.str;	/* resolved by rs_check_table() */
 		return true;
 	}
 	if (v.lo != v.hi) {
@@ -1269,7 +822,7 @@ static bool parse_rule_elem(struct rule_ctx *c)
 
 	memset(&s, 0, sizeof(s));
 	if (t->t != T_WORD) {
-		err_tok(p, t, "syntax error, unexpected %s", tok_desc(t, buf, sizeof(buf)));
+		err_tok(p, t, "syntax error, unexpected %s", rs_tok_desc(t, buf, sizeof(buf)));
 		return false;
 	}
 	if (c->terminal) {
@@ -1277,7 +830,7 @@ static bool parse_rule_elem(struct rule_ctx *c)
 		struct tok *last = t;
 		while (!is_sep(peek(p)) && peek(p)->t != T_RBRACE && peek(p)->t != T_EOF)
 			last = next(p);
-		err_tok2(p, t, last, "Statement after terminal statement has no effect");
+		rs_err_tok2(p, t, last, "Statement after terminal statement has no effect");
 		return false;
 	}
 
@@ -1383,7 +936,7 @@ static bool parse_rule_elem(struct rule_ctx *c)
 						!strcmp(t->s, "meta") || !strcmp(t->s, "tcp") ||
 						!strcmp(t->s, "udp") || !strcmp(t->s, "ct") ||
 						!strcmp(t->s, "icmp") || !strcmp(t->s, "icmpv6")))
-				err_tok2(p, t, t2, "unknown or unsupported expression \"%s %s\"", t->s, t2->s);
+				rs_err_tok2(p, t, t2, "unknown or unsupported expression \"%s %s\"", t->s, t2->s);
 			else
 				err_tok(p, t, "syntax error, unexpected \"%s\"", t->s);
 			return false;
@@ -1399,7 +952,7 @@ static bool parse_rule_elem(struct rule_ctx *c)
 		/* nft's "conflicting protocols": ip6 in an ip table and vice versa */
 		if ((kd->fam == 6 && c->table->family == RS_FAM_IP && kd->key != RS_K_ICMPV6_TYPE) ||
 		    (kd->fam == 4 && c->table->family == RS_FAM_IP6 && kd->key != RS_K_ICMP_TYPE)) {
-			err_tok2(p, t, t2, "conflicting protocols specified: %s vs. %s",
+			rs_err_tok2(p, t, t2, "conflicting protocols specified: %s vs. %s",
 				 rs_family_name(c->table->family), kd->fam == 6 ? "ip6" : "ip");
 			return false;
 		}
@@ -1421,9 +974,6 @@ static bool parse_rule_elem(struct rule_ctx *c)
 	rule_add_stmt(c->rule, &s);
 	return true;
 }
-
-static void rule_format(const struct rs_table *tab, const struct rs_rule *r, bool counters,
-			char *out, size_t n);
 
 static void parse_rule(struct parser *p, struct rs_table *tab, struct rs_chain *ch)
 {
@@ -1456,14 +1006,7 @@ static void parse_rule(struct parser *p, struct rs_table *tab, struct rs_chain *
 /* ---------------------------------------------------------------------- */
 /* Chains, helpers, tables                                                 */
 
-struct prio_name {
-	const char *name;
-	int prio;
-	uint32_t hooks;		/* hooks the name may be used at (nft's std_prios) */
-};
-
-#define ALL_HOOKS 0x1f
-static const struct prio_name prio_names[] = {
+const struct prio_name rs_prio_names[] = {
 	{ "raw", -300, ALL_HOOKS },
 	{ "mangle", -150, ALL_HOOKS },
 	{ "dstnat", -100, 1u << CT_HOOK_PREROUTING },
@@ -1489,7 +1032,7 @@ static bool parse_priority(struct parser *p, struct rs_chain *ch)
 	} else {
 		const struct prio_name *pn;
 
-		for (pn = prio_names; pn->name; pn++)
+		for (pn = rs_prio_names; pn->name; pn++)
 			if (!strcmp(pn->name, t->s))
 				break;
 		if (!pn->name)
@@ -1509,7 +1052,7 @@ static bool parse_priority(struct parser *p, struct rs_chain *ch)
 			last = n;
 		}
 		if (!(pn->hooks & (1u << ch->hook))) {
-			err_tok2(p, t, last, "priority \"%s\" is not valid in the %s hook (nft: invalid priority expression value in this context)",
+			rs_err_tok2(p, t, last, "priority \"%s\" is not valid in the %s hook (nft: invalid priority expression value in this context)",
 				 pn->name, rs_hook_name(ch->hook));
 			return false;
 		}
@@ -1553,7 +1096,7 @@ static bool parse_chain_type(struct parser *p, struct rs_chain *ch, const struct
 	ch->hook = (enum ct_hook)h->v;
 	if (ch->type == RS_CHAIN_NAT && ch->hook == CT_HOOK_FORWARD) {
 		/* the kernel's nat chain type has no forward hook (nft: Operation not supported) */
-		err_tok2(p, t, ht, "nat chains cannot use the forward hook");
+		rs_err_tok2(p, t, ht, "nat chains cannot use the forward hook");
 		return false;
 	}
 	if (!accept_word(p, "priority")) {
@@ -1566,7 +1109,7 @@ static bool parse_chain_type(struct parser *p, struct rs_chain *ch, const struct
 	return true;
 }
 
-static struct rs_chain *table_find_chain(const struct rs_table *tab, const char *name)
+struct rs_chain *rs_table_find_chain(const struct rs_table *tab, const char *name)
 {
 	for (size_t i = 0; i < tab->nchains; i++)
 		if (!strcmp(tab->chains[i]->name, name))
@@ -1574,7 +1117,7 @@ static struct rs_chain *table_find_chain(const struct rs_table *tab, const char 
 	return NULL;
 }
 
-static struct rs_helper *table_find_helper(const struct rs_table *tab, const char *name)
+struct rs_helper *rs_table_find_helper(const struct rs_table *tab, const char *name)
 {
 	for (size_t i = 0; i < tab->nhelpers; i++)
 		if (!strcmp(tab->helpers[i]->name, name))
@@ -1597,7 +1140,7 @@ static void parse_chain(struct parser *p, struct rs_table *tab)
 		}
 		return;
 	}
-	ch = table_find_chain(tab, name);	/* nft: a chain declared again gets more rules */
+	ch = rs_table_find_chain(tab, name);	/* nft: a chain declared again gets more rules */
 	if (ch) {
 		free(name);
 		policy_set = true;
@@ -1651,12 +1194,12 @@ static void parse_chain(struct parser *p, struct rs_table *tab)
 				continue;
 			}
 			if (!ch->base) {
-				err_tok2(p, t, v, "policy is only valid in base chains (with a type ... hook ... line)");
+				rs_err_tok2(p, t, v, "policy is only valid in base chains (with a type ... hook ... line)");
 				skip_stmt(p);
 				continue;
 			}
 			if (policy_set) {
-				err_tok2(p, t, v, "you cannot set chain policy twice");
+				rs_err_tok2(p, t, v, "you cannot set chain policy twice");
 				skip_stmt(p);
 				continue;
 			}
@@ -1689,7 +1232,7 @@ static void parse_helper(struct parser *p, struct rs_table *tab)
 		skip_stmt(p);
 		return;
 	}
-	if (table_find_helper(tab, name)) {
+	if (rs_table_find_helper(tab, name)) {
 		err_tok(p, &p->t.v[p->pos - 1], "ct helper \"%s\" already exists", name);
 		free(name);
 		skip_stmt(p);
@@ -1855,7 +1398,7 @@ static void parse_table(struct parser *p)
 		} else {
 			char buf[64];
 			err_tok(p, t, "syntax error, unexpected %s: expected \"chain\" or \"ct helper\"",
-				tok_desc(t, buf, sizeof(buf)));
+				rs_tok_desc(t, buf, sizeof(buf)));
 			skip_stmt(p);
 			if (peek(p)->t == T_LBRACE) {
 				next(p);
@@ -1868,125 +1411,6 @@ static void parse_table(struct parser *p)
 			if (!expect_sep(p))
 				skip_stmt(p);
 		}
-	}
-}
-
-/* ---------------------------------------------------------------------- */
-/* Checks after parsing (what nft's evaluate step and the kernel check)   */
-
-/* Jump loops: the kernel refuses them (nft_chain_validate(): -ELOOP);
- * ctsim also needs them absent so evaluation always ends. DFS over jumps. */
-static bool chain_reaches(const struct rs_chain *from, const struct rs_chain *target, unsigned depth)
-{
-	if (depth > 64)
-		return true;
-	for (size_t i = 0; i < from->nrules; i++)
-		for (size_t j = 0; j < from->rules[i].nstmts; j++) {
-			const struct rs_stmt *s = &from->rules[i].stmts[j];
-
-			if ((s->type == RS_S_JUMP || s->type == RS_S_GOTO) && s->u.jump.target) {
-				if (s->u.jump.target == target ||
-				    chain_reaches(s->u.jump.target, target, depth + 1))
-					return true;
-			}
-		}
-	return false;
-}
-
-static void check_table(struct parser *p, struct rs_table *tab)
-{
-	for (size_t c = 0; c < tab->nchains; c++) {
-		struct rs_chain *ch = tab->chains[c];
-
-		for (size_t r = 0; r < ch->nrules; r++) {
-			struct rs_rule *rule = &ch->rules[r];
-
-			for (size_t i = 0; i < rule->nstmts; i++) {
-				struct rs_stmt *s = &rule->stmts[i];
-
-				if (s->type == RS_S_JUMP || s->type == RS_S_GOTO) {
-					struct rs_chain *tg = table_find_chain(tab, s->u.jump.name);
-
-					if (!tg)
-						err_at(p, s->line, s->col, s->col + s->len - 1, "chain \"%s\" does not exist in table %s %s",
-						       s->u.jump.name, rs_family_name(tab->family), tab->name);
-					else if (tg->base)
-						err_at(p, s->line, s->col, s->col + s->len - 1, "cannot %s to base chain \"%s\"",
-						       s->type == RS_S_JUMP ? "jump" : "goto", tg->name);
-					s->u.jump.target = tg && !tg->base ? tg : NULL;
-				} else if (s->type == RS_S_CT_HELPER_SET) {
-					s->u.helper.obj = table_find_helper(tab, s->u.helper.name);
-					if (!s->u.helper.obj)
-						err_at(p, s->line, s->col, s->col + s->len - 1, "ct helper \"%s\" does not exist in table %s %s (declare it: ct helper %s { type \"ftp\" protocol tcp; })",
-						       s->u.helper.name, rs_family_name(tab->family), tab->name,
-						       s->u.helper.name);
-				} else if (ch->base && ch->type == RS_CHAIN_NAT) {
-					/* which NAT fits which hook: nft_nat_validate() */
-					bool ok = true;
-					const char *what = "";
-
-					switch (s->type) {
-					case RS_S_SNAT: case RS_S_MASQUERADE:
-						ok = ch->hook == CT_HOOK_POSTROUTING || (s->type == RS_S_SNAT && ch->hook == CT_HOOK_INPUT);
-						what = s->type == RS_S_SNAT ? "snat is only valid in the postrouting and input hooks"
-									    : "masquerade is only valid in the postrouting hook";
-						break;
-					case RS_S_DNAT: case RS_S_REDIRECT:
-						ok = ch->hook == CT_HOOK_PREROUTING || ch->hook == CT_HOOK_OUTPUT;
-						what = s->type == RS_S_DNAT ? "dnat is only valid in the prerouting and output hooks"
-									    : "redirect is only valid in the prerouting and output hooks";
-						break;
-					default:
-						break;
-					}
-					if (!ok)
-						err_at(p, s->line, s->col, s->col + s->len - 1, "%s", what);
-				}
-			}
-		}
-	}
-	for (size_t c = 0; c < tab->nchains; c++)
-		if (chain_reaches(tab->chains[c], tab->chains[c], 0))
-			err_at(p, tab->chains[c]->line, 1, 1,
-			       "jump loop: chain \"%s\" can reach itself (the kernel refuses: Too many levels of symbolic links)",
-			       tab->chains[c]->name);
-}
-
-/* Locate semantic errors at the rule's text: replace 1..1 spans with the
- * first token of the offending line. (Done by err_at callers passing col 1;
- * widen here to the whole line's first word for readability.) */
-
-static int chain_cmp(const void *a, const void *b)
-{
-	const struct rs_chain *x = *(const struct rs_chain *const *)a;
-	const struct rs_chain *y = *(const struct rs_chain *const *)b;
-
-	return (x->prio > y->prio) - (x->prio < y->prio);
-}
-
-static void build_hooks(struct ruleset *rs)
-{
-	for (int h = 0; h < CT_HOOK_MAX; h++) {
-		size_t n = 0;
-
-		for (size_t t = 0; t < rs->ntables; t++)
-			for (size_t c = 0; c < rs->tables[t]->nchains; c++)
-				n += rs->tables[t]->chains[c]->base && rs->tables[t]->chains[c]->hook == (enum ct_hook)h;
-		rs->hooks[h] = xcalloc(n, sizeof(struct rs_chain *));
-		rs->nhook[h] = 0;
-		for (size_t t = 0; t < rs->ntables; t++)
-			for (size_t c = 0; c < rs->tables[t]->nchains; c++) {
-				struct rs_chain *ch = rs->tables[t]->chains[c];
-				if (ch->base && ch->hook == (enum ct_hook)h)
-					rs->hooks[h][rs->nhook[h]++] = ch;
-			}
-		/* insertion sort: stable, so equal priorities keep declaration order */
-		for (size_t i = 1; i < n; i++)
-			for (size_t j = i; j > 0 && chain_cmp(&rs->hooks[h][j - 1], &rs->hooks[h][j]) > 0; j--) {
-				struct rs_chain *tmp = rs->hooks[h][j];
-				rs->hooks[h][j] = rs->hooks[h][j - 1];
-				rs->hooks[h][j - 1] = tmp;
-			}
 	}
 }
 
@@ -2023,29 +1447,6 @@ void ruleset_free(struct ruleset *rs)
 	free(rs);
 }
 
-/* Semantic errors are reported at the start of the rule's line; widen the
- * caret to the first word of that line so it is visible. */
-static void widen_semantic_errors(struct parser *p, size_t first)
-{
-	if (!p->errs)
-		return;
-	for (size_t i = first; i < p->errs->n; i++) {
-		struct rs_error *e = &p->errs->v[i];
-
-		if (e->col_first == 1 && e->col_last == 1 && e->src_line) {
-			size_t s = strspn(e->src_line, " \t");
-			size_t len = strlen(e->src_line);
-
-			while (len > s && (e->src_line[len - 1] == ' ' || e->src_line[len - 1] == '\t' ||
-					   e->src_line[len - 1] == ';'))
-				len--;
-			if (len > s) {
-				e->col_first = (unsigned)s + 1;
-				e->col_last = (unsigned)len;
-			}
-		}
-	}
-}
 
 struct ruleset *ruleset_parse_string(const char *name, const char *text, struct rs_errors *errs)
 {
@@ -2054,7 +1455,7 @@ struct ruleset *ruleset_parse_string(const char *name, const char *text, struct 
 
 	p.rs = xcalloc(1, sizeof(*p.rs));
 	p.rs->name = xstrdup(p.file);
-	lex(&p);
+	rs_lex(&p);
 	for (;;) {
 		struct tok *t = peek(&p);
 
@@ -2076,7 +1477,7 @@ struct ruleset *ruleset_parse_string(const char *name, const char *text, struct 
 		} else {
 			char buf[64];
 			err_tok(&p, t, "syntax error, unexpected %s: expected \"table\", \"define\" or \"flush ruleset\"",
-				tok_desc(t, buf, sizeof(buf)));
+				rs_tok_desc(t, buf, sizeof(buf)));
 			skip_stmt(&p);
 			if (peek(&p)->t == T_LBRACE) {
 				next(&p);
@@ -2088,15 +1489,15 @@ struct ruleset *ruleset_parse_string(const char *name, const char *text, struct 
 		size_t before = errs ? errs->n : 0;
 
 		for (size_t i = 0; i < p.rs->ntables; i++)
-			check_table(&p, p.rs->tables[i]);
-		widen_semantic_errors(&p, before);
+			rs_check_table(&p, p.rs->tables[i]);
+		rs_widen_semantic_errors(&p, before);
 	}
-	toks_free(&p.t);
+	rs_toks_free(&p.t);
 	if (p.nerr) {
 		ruleset_free(p.rs);
 		return NULL;
 	}
-	build_hooks(p.rs);
+	rs_build_hooks(p.rs);
 	/* the printed text of each rule, for traces and logs */
 	for (size_t t = 0; t < p.rs->ntables; t++)
 		for (size_t c = 0; c < p.rs->tables[t]->nchains; c++) {
@@ -2105,7 +1506,7 @@ struct ruleset *ruleset_parse_string(const char *name, const char *text, struct 
 			for (size_t r = 0; r < ch->nrules; r++) {
 				char buf[2048];
 
-				rule_format(p.rs->tables[t], &ch->rules[r], false, buf, sizeof(buf));
+				rs_rule_format(p.rs->tables[t], &ch->rules[r], false, buf, sizeof(buf));
 				ch->rules[r].text = xstrdup(buf);
 			}
 		}
@@ -2123,7 +1524,7 @@ struct ruleset *ruleset_parse_file(const char *path, struct rs_errors *errs)
 		char msg[600];
 
 		snprintf(msg, sizeof(msg), "Could not open file \"%s\": %s", path, strerror(errno));
-		errs_add(errs, path, NULL, 0, 0, 0, msg);
+		rs_errs_add(errs, path, NULL, 0, 0, 0, msg);
 		return NULL;
 	}
 	for (;;) {
@@ -2142,386 +1543,11 @@ struct ruleset *ruleset_parse_file(const char *path, struct rs_errors *errs)
 	if (f != stdin)
 		fclose(f);
 	if (memchr(buf, 0, len)) {
-		errs_add(errs, path, NULL, 0, 0, 0, "the file contains NUL bytes: not a ruleset");
+		rs_errs_add(errs, path, NULL, 0, 0, 0, "the file contains NUL bytes: not a ruleset");
 		free(buf);
 		return NULL;
 	}
 	rs = ruleset_parse_string(strcmp(path, "-") ? path : "/dev/stdin", buf, errs);
 	free(buf);
 	return rs;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Printing (nft list ruleset)                                             */
-
-struct sbuf {
-	char *s;
-	size_t n, off;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int w;
-
-	if (b->off >= b->n)
-		return;
-	va_start(ap, fmt);
-	w = vsnprintf(b->s + b->off, b->n - b->off, fmt, ap);
-	va_end(ap);
-	if (w > 0)
-		b->off += (size_t)w;
-	if (b->off >= b->n)
-		b->off = b->n - 1;
-}
-
-static void print_addr(struct sbuf *b, const struct rs_value *v, bool v6)
-{
-	char a[INET6_ADDRSTRLEN], z[INET6_ADDRSTRLEN];
-
-	inet_ntop(v6 ? AF_INET6 : AF_INET, v->alo.b, a, sizeof(a));
-	if (v->plen >= 0 && v->plen != (v6 ? 128 : 32)) {
-		sb_printf(b, "%s/%d", a, v->plen);
-	} else if (addr_cmp(&v->alo, &v->ahi)) {
-		inet_ntop(v6 ? AF_INET6 : AF_INET, v->ahi.b, z, sizeof(z));
-		sb_printf(b, "%s-%s", a, z);
-	} else {
-		sb_printf(b, "%s", a);
-	}
-}
-
-static void print_scalar(struct sbuf *b, const struct keydesc *kd, uint64_t v)
-{
-	const char *n = sym_name(kd->syms, v);
-
-	if (n && kd->key == RS_K_META_L4PROTO && v == 58)
-		n = "ipv6-icmp";	/* /etc/protocols spelling, as nft prints it */
-	if (n)
-		sb_printf(b, "%s", n);
-	else if (kd->key == RS_K_META_MARK || kd->key == RS_K_CT_MARK)
-		sb_printf(b, "0x%08" PRIx64, v);
-	else if (kd->type == VT_FLAGS)
-		sb_printf(b, "0x%" PRIx64, v);
-	else
-		sb_printf(b, "%" PRIu64, v);
-}
-
-/* A flag value as nft prints it: names joined by '|' inside masks and
- * by ',' in plain lists. */
-static void print_flags(struct sbuf *b, const struct keydesc *kd, uint64_t v, const char *sep)
-{
-	bool first = true;
-
-	if (v == 0 || sym_name(kd->syms, v)) {
-		print_scalar(b, kd, v);
-		return;
-	}
-	for (const struct sym *s = kd->syms; s && s->name; s++)
-		if ((v & s->v) == s->v && s->v) {
-			sb_printf(b, "%s%s", first ? "" : sep, s->name);
-			first = false;
-			v &= ~s->v;
-		}
-	if (v)
-		sb_printf(b, "%s0x%" PRIx64, first ? "" : sep, v);
-}
-
-static void print_value(struct sbuf *b, const struct keydesc *kd, const struct rs_value *v)
-{
-	switch (kd->type) {
-	case VT_ADDR4: print_addr(b, v, false); break;
-	case VT_ADDR6: print_addr(b, v, true); break;
-	case VT_IFNAME: case VT_STR: sb_printf(b, "\"%s\"", v->str); break;
-	case VT_FLAGS: print_flags(b, kd, v->lo, "|"); break;
-	case VT_INT:
-		print_scalar(b, kd, v->lo);
-		if (v->hi != v->lo) {
-			sb_printf(b, "-");
-			print_scalar(b, kd, v->hi);
-		}
-		break;
-	}
-}
-
-static void print_match(struct sbuf *b, const struct rs_match *m)
-{
-	const struct keydesc *kd = key_desc(m->key);
-
-	if (kd->w1 == NULL || (!strcmp(kd->w1, "meta") && !kd->print_meta))
-		sb_printf(b, "%s", kd->w2);	/* iifname, oif ... print unqualified, as nft */
-	else
-		sb_printf(b, "%s %s", kd->w1, kd->w2);
-	if (m->op == RS_OP_MASK_EQ || m->op == RS_OP_MASK_NEQ) {
-		sb_printf(b, " & (");
-		print_flags(b, kd, m->mask, "|");
-		sb_printf(b, ") %s ", m->op == RS_OP_MASK_EQ ? "==" : "!=");
-		print_flags(b, kd, m->vals[0].lo, "|");
-		return;
-	}
-	if (m->op == RS_OP_NEQ)
-		sb_printf(b, " !=");
-	if (m->set) {
-		sb_printf(b, " { ");
-		for (size_t i = 0; i < m->nvals; i++) {
-			if (i)
-				sb_printf(b, ", ");
-			print_value(b, kd, &m->vals[i]);
-		}
-		sb_printf(b, " }");
-		return;
-	}
-	sb_printf(b, " ");
-	for (size_t i = 0; i < m->nvals; i++) {
-		if (i)
-			sb_printf(b, ",");
-		if (kd->type == VT_FLAGS)
-			print_flags(b, kd, m->vals[i].lo, ",");
-		else
-			print_value(b, kd, &m->vals[i]);
-	}
-}
-
-static void print_nat(struct sbuf *b, const struct rs_table *tab, const struct rs_nat *n)
-{
-	static const char *const names[] = { "snat", "dnat", "masquerade", "redirect" };
-	char a[INET6_ADDRSTRLEN], z[INET6_ADDRSTRLEN];
-
-	sb_printf(b, "%s", names[n->type]);
-	if (n->family) {
-		if (tab->family == RS_FAM_INET)
-			sb_printf(b, " %s", n->family == AF_INET6 ? "ip6" : "ip");
-		inet_ntop(n->family, n->addr_min.b, a, sizeof(a));
-		sb_printf(b, " to %s", a);
-		if (addr_cmp(&n->addr_min, &n->addr_max)) {
-			inet_ntop(n->family, n->addr_max.b, z, sizeof(z));
-			sb_printf(b, "-%s", z);
-		}
-	} else if (n->port_min) {
-		sb_printf(b, " to ");
-	}
-	if (n->port_min) {
-		sb_printf(b, ":%u", n->port_min);
-		if (n->port_max != n->port_min)
-			sb_printf(b, "-%u", n->port_max);
-	}
-}
-
-static void print_stmt(struct sbuf *b, const struct rs_table *tab, const struct rs_stmt *s,
-		       bool counters)
-{
-	const struct sym *codes;
-
-	switch (s->type) {
-	case RS_S_ACCEPT: sb_printf(b, "accept"); break;
-	case RS_S_DROP: sb_printf(b, "drop"); break;
-	case RS_S_RETURN: sb_printf(b, "return"); break;
-	case RS_S_JUMP: sb_printf(b, "jump %s", s->u.jump.name); break;
-	case RS_S_GOTO: sb_printf(b, "goto %s", s->u.jump.name); break;
-	case RS_S_NOTRACK: sb_printf(b, "notrack"); break;
-	case RS_S_COUNTER:
-		if (counters)
-			sb_printf(b, "counter packets %" PRIu64 " bytes %" PRIu64,
-				  s->u.counter.packets, s->u.counter.bytes);
-		else
-			sb_printf(b, "counter");
-		break;
-	case RS_S_LOG:
-		sb_printf(b, "log");
-		if (s->u.log.prefix)
-			sb_printf(b, " prefix \"%s\"", s->u.log.prefix);
-		break;
-	case RS_S_REJECT:
-		sb_printf(b, "reject");
-		if (!s->u.reject.given)
-			break;
-		if (s->u.reject.kind == RS_REJECT_TCP_RESET) {
-			sb_printf(b, " with tcp reset");
-			break;
-		}
-		codes = s->u.reject.kind == RS_REJECT_ICMP ? icmp_code_syms :
-			s->u.reject.kind == RS_REJECT_ICMPV6 ? icmpv6_code_syms : icmpx_code_syms;
-		sb_printf(b, " with %s type %s",
-			  s->u.reject.kind == RS_REJECT_ICMP ? "icmp" :
-			  s->u.reject.kind == RS_REJECT_ICMPV6 ? "icmpv6" : "icmpx",
-			  sym_name(codes, s->u.reject.code));
-		break;
-	case RS_S_CT_MARK_SET: sb_printf(b, "ct mark set 0x%08x", s->u.value); break;
-	case RS_S_META_MARK_SET: sb_printf(b, "meta mark set 0x%08x", s->u.value); break;
-	case RS_S_CT_ZONE_SET: sb_printf(b, "ct zone set %u", s->u.value); break;
-	case RS_S_NFTRACE_SET: sb_printf(b, "meta nftrace set %u", s->u.value); break;
-	case RS_S_CT_HELPER_SET: sb_printf(b, "ct helper set \"%s\"", s->u.helper.name); break;
-	case RS_S_SNAT: case RS_S_DNAT: case RS_S_MASQUERADE: case RS_S_REDIRECT:
-		print_nat(b, tab, &s->u.nat);
-		break;
-	}
-}
-
-static void rule_format(const struct rs_table *tab, const struct rs_rule *r, bool counters,
-			char *out, size_t n)
-{
-	struct sbuf b = { out, n, 0 };
-
-	out[0] = 0;
-	for (size_t i = 0; i < r->nmatches; i++) {
-		if (i)
-			sb_printf(&b, " ");
-		print_match(&b, &r->matches[i]);
-	}
-	for (size_t i = 0; i < r->nstmts; i++) {
-		if (i || r->nmatches)
-			sb_printf(&b, " ");
-		print_stmt(&b, tab, &r->stmts[i], counters);
-	}
-}
-
-static void prio_format(const struct rs_chain *ch, char *buf, size_t n)
-{
-	for (const struct prio_name *pn = prio_names; pn->name; pn++)
-		if (pn->prio == ch->prio && (pn->hooks & (1u << ch->hook))) {
-			snprintf(buf, n, "%s", pn->name);
-			return;
-		}
-	snprintf(buf, n, "%d", ch->prio);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void ruleset_print_json(const struct ruleset *rs, FILE *f)
-{
-	char buf[2048];
-
-	fprintf(f, "{\"nftables\": [{\"metainfo\": {\"json_schema_version\": 1, \"ctsim\": true}}");
-	for (size_t t = 0; t < rs->ntables; t++) {
-		const struct rs_table *tab = rs->tables[t];
-		const char *fam = rs_family_name(tab->family);
-
-		fprintf(f, ", {\"table\": {\"family\": \"%s\", \"name\": ", fam);
-		json_str(f, tab->name);
-		fprintf(f, "}}");
-		for (size_t h = 0; h < tab->nhelpers; h++) {
-			fprintf(f, ", {\"ct helper\": {\"family\": \"%s\", \"table\": ", fam);
-			json_str(f, tab->name);
-			fprintf(f, ", \"name\": ");
-			json_str(f, tab->helpers[h]->name);
-			fprintf(f, ", \"type\": ");
-			json_str(f, tab->helpers[h]->type);
-			fprintf(f, ", \"protocol\": \"%s\", \"l3proto\": \"%s\"}}",
-				tab->helpers[h]->l4proto == 6 ? "tcp" : "udp",
-				rs_family_name(tab->helpers[h]->l3proto));
-		}
-		for (size_t c = 0; c < tab->nchains; c++) {
-			const struct rs_chain *ch = tab->chains[c];
-
-			fprintf(f, ", {\"chain\": {\"family\": \"%s\", \"table\": ", fam);
-			json_str(f, tab->name);
-			fprintf(f, ", \"name\": ");
-			json_str(f, ch->name);
-			if (ch->base)
-				fprintf(f, ", \"type\": \"%s\", \"hook\": \"%s\", \"prio\": %d, \"policy\": \"%s\"",
-					ch->type == RS_CHAIN_NAT ? "nat" : "filter", rs_hook_name(ch->hook),
-					ch->prio, ch->policy == CT_ACCEPT ? "accept" : "drop");
-			fprintf(f, "}}");
-		}
-		for (size_t c = 0; c < tab->nchains; c++) {
-			const struct rs_chain *ch = tab->chains[c];
-
-			for (size_t r = 0; r < ch->nrules; r++) {
-				const struct rs_rule *rule = &ch->rules[r];
-				uint64_t pk = 0, by = 0;
-				bool has_counter = false;
-
-				for (size_t i = 0; i < rule->nstmts; i++)
-					if (rule->stmts[i].type == RS_S_COUNTER) {
-						has_counter = true;
-						pk += rule->stmts[i].u.counter.packets;
-						by += rule->stmts[i].u.counter.bytes;
-					}
-				rule_format(tab, rule, true, buf, sizeof(buf));
-				fprintf(f, ", {\"rule\": {\"family\": \"%s\", \"table\": ", fam);
-				json_str(f, tab->name);
-				fprintf(f, ", \"chain\": ");
-				json_str(f, ch->name);
-				fprintf(f, ", \"handle\": %u, \"line\": %u, \"expr_text\": ", rule->handle, rule->line);
-				json_str(f, buf);
-				if (has_counter)
-					fprintf(f, ", \"counter\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", pk, by);
-				fprintf(f, "}}");
-			}
-		}
-	}
-	fprintf(f, "]}\n");
-}
-
-void ruleset_print(const struct ruleset *rs, FILE *f, bool json)
-{
-	char buf[2048], prio[32];
-
-	if (!rs)
-		return;
-	if (json) {
-		ruleset_print_json(rs, f);
-		return;
-	}
-	for (size_t t = 0; t < rs->ntables; t++) {
-		const struct rs_table *tab = rs->tables[t];
-		bool first = true;
-
-		fprintf(f, "table %s %s {\n", rs_family_name(tab->family), tab->name);
-		for (size_t h = 0; h < tab->nhelpers; h++) {
-			const struct rs_helper *hp = tab->helpers[h];
-
-			fprintf(f, "%s\tct helper %s {\n\t\ttype \"%s\" protocol %s\n\t\tl3proto %s\n\t}\n",
-				first ? "" : "\n", hp->name, hp->type, hp->l4proto == 6 ? "tcp" : "udp",
-				rs_family_name(hp->l3proto));
-			first = false;
-		}
-		for (size_t c = 0; c < tab->nchains; c++) {
-			const struct rs_chain *ch = tab->chains[c];
-
-			fprintf(f, "%s\tchain %s {\n", first ? "" : "\n", ch->name);
-			first = false;
-			if (ch->base) {
-				prio_format(ch, prio, sizeof(prio));
-				fprintf(f, "\t\ttype %s hook %s priority %s; policy %s;\n",
-					ch->type == RS_CHAIN_NAT ? "nat" : "filter", rs_hook_name(ch->hook),
-					prio, ch->policy == CT_ACCEPT ? "accept" : "drop");
-			}
-			for (size_t r = 0; r < ch->nrules; r++) {
-				rule_format(tab, &ch->rules[r], true, buf, sizeof(buf));
-				fprintf(f, "\t\t%s\n", buf);
-			}
-			fprintf(f, "\t}\n");
-		}
-		fprintf(f, "}\n");
-	}
-}
-
-void ruleset_reset_counters(struct ruleset *rs)
-{
-	if (!rs)
-		return;
-	for (size_t t = 0; t < rs->ntables; t++)
-		for (size_t c = 0; c < rs->tables[t]->nchains; c++) {
-			struct rs_chain *ch = rs->tables[t]->chains[c];
-
-			for (size_t r = 0; r < ch->nrules; r++)
-				for (size_t i = 0; i < ch->rules[r].nstmts; i++)
-					if (ch->rules[r].stmts[i].type == RS_S_COUNTER) {
-						ch->rules[r].stmts[i].u.counter.packets = 0;
-						ch->rules[r].stmts[i].u.counter.bytes = 0;
-					}
-		}
 }

@@ -514,6 +514,99 @@ static void test_counters_printed(void **state)
 	ruleset_free(rs);
 }
 
+/* The text and JSON printers are one walk: the same rules in the same
+ * order, the same counters; ruleset_print(json) is the dump of
+ * ruleset_to_json(). */
+static void test_print_text_json_agree(void **state)
+{
+	struct ruleset *rs = parse_ok(
+		"table inet t {\n"
+		"\tct helper ftp-std {\n\t\ttype \"ftp\" protocol tcp;\n\t}\n"
+		"\tchain f {\n\t\ttype filter hook forward priority filter; policy drop;\n"
+		"\t\ttcp dport 22 counter accept\n"
+		"\t\tjump sub\n"
+		"\t\tcounter log prefix \"tail \" counter\n"
+		"\t}\n"
+		"\tchain sub {\n\t\tudp dport 53 counter drop\n\t}\n"
+		"}\n"
+		"table ip nat {\n"
+		"\tchain post {\n\t\ttype nat hook postrouting priority srcnat;\n"
+		"\t\toifname \"ct-s0\" masquerade\n\t}\n"
+		"}\n");
+	struct rs_result res;
+	struct ct_skb s;
+	char *text, *dumped = NULL, *printed = NULL, *line, *save = NULL;
+	size_t len = 0, rules = 0, nrule_lines = 0;
+	json_t *j, *list, *item;
+	size_t i;
+	FILE *f;
+
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		s = tcp4(22);
+		run(rs, CT_HOOK_FORWARD, &s, &res);
+	}
+	s = tcp4(80);
+	run(rs, CT_HOOK_FORWARD, &s, &res);
+	text = print_str(rs);
+	j = ruleset_to_json(rs);
+	assert_non_null(j);
+	f = open_memstream(&printed, &len);
+	ruleset_print(rs, f, true);
+	fclose(f);
+	dumped = json_dumps(j, JSON_PRESERVE_ORDER);
+	assert_non_null(dumped);
+	assert_int_equal(strlen(printed), strlen(dumped) + 1);
+	assert_memory_equal(printed, dumped, strlen(dumped));
+	assert_string_equal(printed + strlen(dumped), "\n");
+
+	/* every "\t\t<rule>" line of the text, in order, is a rule's expr_text */
+	list = json_object_get(j, "nftables");
+	assert_true(json_is_array(list));
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *expr;
+		json_t *rule = NULL, *ctr;
+
+		if (strncmp(line, "\t\t", 2) || !strncmp(line, "\t\ttype ", 7) ||
+		    !strncmp(line, "\t\tl3proto ", 10))
+			continue;
+		nrule_lines++;
+		for (; rules < json_array_size(list); rules++) {
+			rule = json_object_get(json_array_get(list, rules), "rule");
+			if (rule)
+				break;
+		}
+		assert_non_null(rule);
+		rules++;
+		expr = json_string_value(json_object_get(rule, "expr_text"));
+		assert_non_null(expr);
+		assert_string_equal(expr, line + 2);
+		ctr = json_object_get(rule, "counter");
+		assert_int_equal(ctr != NULL, strstr(line, "counter packets") != NULL);
+		if (ctr && !strstr(strstr(line, "counter packets") + 1, "counter packets")) {
+			char want[64];
+
+			snprintf(want, sizeof(want), "counter packets %lld bytes %lld",
+				 (long long)json_integer_value(json_object_get(ctr, "packets")),
+				 (long long)json_integer_value(json_object_get(ctr, "bytes")));
+			assert_non_null(strstr(line, want));
+		}
+	}
+	assert_int_equal(nrule_lines, 5);
+	json_array_foreach(list, i, item)
+		if (i >= rules)
+			assert_null(json_object_get(item, "rule"));	/* no rule JSON has no text line */
+	/* the counters the packets made (metainfo, table, helper, 2 chains, then rule 1) */
+	item = json_object_get(json_object_get(json_array_get(list, 5), "rule"), "counter");
+	assert_int_equal(json_integer_value(json_object_get(item, "packets")), 3);
+	assert_int_equal(json_integer_value(json_object_get(item, "bytes")), 180);
+	json_decref(j);
+	free(dumped);
+	free(printed);
+	free(text);
+	ruleset_free(rs);
+}
+
 static void test_statements_effects(void **state)
 {
 	struct ruleset *rs = parse_ok(
@@ -693,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_ct_matches),
 		cmocka_unit_test(test_tcp_flags_forms),
 		cmocka_unit_test(test_counters_printed),
+		cmocka_unit_test(test_print_text_json_agree),
 		cmocka_unit_test(test_statements_effects),
 		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_default_ruleset),

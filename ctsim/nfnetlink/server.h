@@ -63,6 +63,10 @@ struct server {
 	 * errno (EMSGSIZE: does not fit, and then nothing was reset). */
 	int (*ruleset)(void *arg, unsigned flags, char *buf, size_t cap, size_t *len);
 	void *ruleset_arg;
+	/* `ctsim -v`: log client connects and disconnects and every request
+	 * answered with an error (the nlmsgerr's errno) on stderr. Set after
+	 * server_open(), which clears the struct. */
+	bool verbose;
 };
 
 /**

@@ -2,15 +2,22 @@
 /*
  * ctctl.h — what the pieces of ctctl share.
  *
- *   main.c          global options, the command loop (one-shot, batch, shell)
- *   cmd_conntrack.c the verb table and the verbs (list get add ... monitor)
+ *   main.c          global options, the verb table, the command loop
+ *                   (one-shot, batch, shell)
+ *   request.c       the connection and the one request helper every verb
+ *                   uses (connect, send, receive, print the failure)
+ *   conntrack.c     the conntrack table: list get add update delete flush
+ *                   count stats monitor
+ *   expect.c        the expectation table: expect list|add|delete|flush|monitor
+ *   control.c       ctsim's own operations: advance reload ruleset
  *   parse.c         the keyword table and the selector/option parser
  *   (printing: proto/ctnl_print.c, shared with `ctsim replay`)
  *
- * A verb is one row of ctctl_cmds[]: its name, aliases, handler, the
- * keywords it accepts (a mask over the keyword table in parse.c), extra
- * bare words, a synopsis and a one-line help. The parser, the Tab
- * completion and `help` all read the same row.
+ * One file per object, as iproute2 has one per `ip OBJECT`. A verb is one
+ * row of ctctl_cmds[] (main.c): its name, aliases, handler, the keywords
+ * it accepts (a mask over the keyword table in parse.c), extra bare words,
+ * a synopsis and a one-line help. The parser, the Tab completion and
+ * `help` all read the same row.
  */
 #ifndef CTCTL_CTCTL_H
 #define CTCTL_CTCTL_H
@@ -20,6 +27,7 @@
 #include <stdio.h>
 
 #include "proto/ctnl.h"
+#include "proto/ctnl_client.h"
 #include "proto/ctnl_print.h"
 
 /* Exit codes, as conntrack(8): */
@@ -84,6 +92,16 @@ const char *ctctl_kw_name(enum ctctl_kw kw);
 const char *ctctl_kw_help(enum ctctl_kw kw, const char **metavar);
 
 /**
+ * ctctl_parse_words - ctctl_parse_spec() from a cleared @s that also
+ * accepts `-o LIST` between the keywords (list, get, monitor), adding the
+ * flags to ctctl_opts.print.out. @extra: further bare words to stop at.
+ * Returns CTCTL_OK (a->i on a verb's own word or past the end), or
+ * CTCTL_USAGE after printing a caret error.
+ */
+int ctctl_parse_words(struct ctctl_args *a, uint32_t allowed,
+		      const char *const *extra, struct ctctl_spec *s);
+
+/**
  * ctctl_parse_spec - parse keywords from a->argv[a->i...] into @s
  * @allowed: KWB() mask of keywords this verb accepts
  * @extra:   NULL-terminated bare words the verb handles itself (e.g. the
@@ -120,7 +138,86 @@ const char *const *ctctl_kw_values(enum ctctl_kw kw);
 /** Protocol names accepted as bare words ("tcp" ...), NULL-terminated. */
 extern const char *const ctctl_proto_words[];
 
-/* ---- cmd_conntrack.c ----------------------------------------------- */
+/* ---- request.c ------------------------------------------------------ */
+
+/* One ctnetlink request: the header fields and at most one object. */
+struct ctctl_req {
+	uint16_t type;			/* CTNL_MSG(subsystem, message) */
+	uint16_t flags;			/* besides NLM_F_REQUEST */
+	uint8_t family;			/* nfgenmsg */
+	uint8_t version;
+	const struct ctnl_ct *ct;	/* attributes (CTNL_LAYOUT_REQUEST), or */
+	const struct ctnl_exp *exp;	/* these, or neither (count, stats) */
+	ctnl_client_cb cb;		/* every answer message; NULL: ACK only */
+	void *data;			/* for @cb */
+};
+
+/**
+ * ctctl_request - connect on first use, send @req and hand every answer to
+ * its callback, then flush stdout. Every failure (cannot connect, request
+ * too large, an error answer) is printed for verb a->argv[0]: ctctl_fail()
+ * wording, or the "cannot connect" line.
+ * Returns what ctnl_client_request() returned (>= 0, e.g. 1 when a
+ * callback said "got it"), or -1 after printing (exit with CTCTL_FAIL).
+ */
+int ctctl_request(const struct ctctl_args *a, const struct ctctl_req *req);
+
+/**
+ * ctctl_control - the same for one of ctsim's own operations
+ * (CTSIM_CTL_ADVANCE, _RELOAD: proto/ctsim_wire.h) with arguments @arg1,
+ * @arg2. Returns >= 0, or -1 after printing.
+ */
+int ctctl_control(const struct ctctl_args *a, uint16_t op, uint32_t arg1, uint32_t arg2);
+
+/**
+ * ctctl_conn - the shared connection, opened on first use; NULL after
+ * printing "cannot connect ..." for verb a->argv[0]. For requests that
+ * ctctl_request() does not cover (CTSIM_CTL_RULESET's data reply); their
+ * result goes through ctctl_result().
+ */
+struct ctnl_client *ctctl_conn(const struct ctctl_args *a);
+
+/**
+ * ctctl_result - check a client-library result @r: a reset connection is
+ * dropped (the next command reconnects); an error is printed with
+ * ctctl_fail(). Returns @r if >= 0, else -1.
+ */
+int ctctl_result(const struct ctctl_args *a, int r);
+
+/**
+ * ctctl_listen - the monitors' loop: open a second connection subscribed
+ * to @groups (multicast bitmask) and hand every event to @cb until Ctrl-C
+ * / SIGTERM or ctsim goes away. Lost events (ENOBUFS) print "ctctl: @lost"
+ * and the loop goes on. Returns CTCTL_OK or CTCTL_FAIL (error printed),
+ * or -1 if the event connection could not be opened (error printed; no
+ * event summary should follow).
+ */
+int ctctl_listen(const struct ctctl_args *a, uint32_t groups, ctnl_client_cb cb, void *data,
+		 const char *lost);
+
+/** Close the shared connection (end of program). */
+void ctctl_disconnect(void);
+
+/* ---- the verbs: conntrack.c, expect.c, control.c --------------------- */
+
+/* Each: parse a->argv (a->i is 1, past the verb), do it, return an exit
+ * code (CTCTL_OK, _FAIL, _USAGE); errors are printed. */
+int ctctl_ct_list(struct ctctl_args *a);
+int ctctl_ct_get(struct ctctl_args *a);
+int ctctl_ct_add(struct ctctl_args *a);
+int ctctl_ct_update(struct ctctl_args *a);
+int ctctl_ct_delete(struct ctctl_args *a);
+int ctctl_ct_flush(struct ctctl_args *a);
+int ctctl_ct_count(struct ctctl_args *a);
+int ctctl_ct_stats(struct ctctl_args *a);
+int ctctl_ct_monitor(struct ctctl_args *a);
+/* `expect SUBVERB ...`: list add delete flush monitor. */
+int ctctl_expect(struct ctctl_args *a);
+int ctctl_ctl_advance(struct ctctl_args *a);
+int ctctl_ctl_reload(struct ctctl_args *a);
+int ctctl_ctl_ruleset(struct ctctl_args *a);
+
+/* ---- main.c -------------------------------------------------------- */
 
 struct ctctl_cmd {
 	const char *name;
@@ -136,11 +233,6 @@ extern const struct ctctl_cmd ctctl_cmds[];	/* ends with a NULL name */
 
 /** Find the row of @name (or an alias); NULL if unknown. */
 const struct ctctl_cmd *ctctl_cmd_find(const char *name);
-
-/** Close the shared connection (end of program). */
-void ctctl_disconnect(void);
-
-/* ---- main.c -------------------------------------------------------- */
 
 /** `help [verb]`. */
 int ctctl_cmd_help(struct ctctl_args *a);

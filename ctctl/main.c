@@ -7,7 +7,7 @@
  *                   with history (~/.ctctl_history) and Tab completion.
  *
  * Every command line, whatever its source, goes through run_words(), which
- * looks the verb up in ctctl_cmds[] (cmd_conntrack.c). The completion and
+ * looks the verb up in ctctl_cmds[] (below). The completion and
  * `help` read the same table.
  */
 #include <ctype.h>
@@ -36,6 +36,90 @@ volatile int ctctl_interrupted;
 
 static bool in_shell;		/* the readline shell is running */
 static bool shell_quit;		/* `quit` was typed */
+
+/* ---- the verb table -------------------------------------------------------- */
+
+/* One row per verb; the handlers live in one file per object (conntrack.c,
+ * expect.c, control.c). The parser, the completion and `help` read it. */
+
+#define SELECTOR "PROTO src ADDR dst ADDR [sport PORT dport PORT | type N code N id N] [zone N]"
+
+const struct ctctl_cmd ctctl_cmds[] = {
+	{ "list", { "ls", "show", NULL }, ctctl_ct_list,
+	  KWS_TUPLE | KWB(KW_MARK) | KWB(KW_STATE) | KWB(KW_STATUS) | KWB(KW_ID), NULL,
+	  "[ FILTER ] [ -o extended,id,ktimestamp ]\n"
+	  "FILTER := [ PROTO ] [ src ADDR ] [ dst ADDR ] [ sport PORT ] [ dport PORT ]\n"
+	  "          [ reply-src ADDR ] [ reply-dst ADDR ] [ mark N[/M] ] [ zone N ]\n"
+	  "          [ state STATE ] [ family { ipv4 | ipv6 } ] [ status BITS ] [ id N ]",
+	  "list conntrack entries (like conntrack -L)", false },
+	{ "get", { NULL }, ctctl_ct_get, KWS_TUPLE, NULL,
+	  SELECTOR,
+	  "show one entry (like conntrack -G)", false },
+	{ "add", { NULL }, ctctl_ct_add,
+	  KWS_TUPLE | KWB(KW_STATE) | KWB(KW_TIMEOUT) | KWB(KW_MARK) | KWB(KW_STATUS), NULL,
+	  SELECTOR " timeout SECS\n"
+	  "      [ state STATE ] [ mark N ] [ status BITS ]\n"
+	  "      [ reply-src ADDR ] [ reply-dst ADDR ] [ reply-sport PORT ] [ reply-dport PORT ]\n"
+	  "PROTO := { tcp | udp | udplite | sctp | dccp | gre | icmp | icmpv6 | proto N }",
+	  "create an entry (like conntrack -I)", false },
+	{ "update", { NULL }, ctctl_ct_update,
+	  KWS_TUPLE | KWB(KW_STATE) | KWB(KW_TIMEOUT) | KWB(KW_MARK) | KWB(KW_STATUS), NULL,
+	  SELECTOR " [ mark N[/M] ] [ timeout SECS ] [ status BITS ] [ state STATE ]",
+	  "change an entry (like conntrack -U)", false },
+	{ "delete", { "del", NULL }, ctctl_ct_delete, KWS_TUPLE | KWB(KW_ID), NULL,
+	  "{ " SELECTOR " | id N }",
+	  "delete one entry (like conntrack -D)", false },
+	{ "flush", { NULL }, ctctl_ct_flush, KWB(KW_FAMILY) | KWB(KW_MARK), NULL,
+	  "[ family { ipv4 | ipv6 } ] [ mark N[/M] ]",
+	  "delete all entries (like conntrack -F)", false },
+	{ "count", { NULL }, ctctl_ct_count, 0, NULL, "",
+	  "print the number of entries (like conntrack -C)", false },
+	{ "stats", { NULL }, ctctl_ct_stats, 0, NULL, "",
+	  "print the per-CPU statistics (like conntrack -S)", false },
+	{ "monitor", { NULL }, ctctl_ct_monitor,
+	  KWS_TUPLE | KWB(KW_MARK) | KWB(KW_STATE) | KWB(KW_STATUS), (const char *const[]){ "new", "update", "destroy", "all", NULL },
+	  "[ EVENTS ] [ FILTER ] [ -o extended,id,timestamp ]\n"
+	  "EVENTS := { new | update | destroy }[,...]   (default: all)",
+	  "print events until Ctrl-C (like conntrack -E)", false },
+	{ "expect", { NULL }, ctctl_expect,
+	  KWB(KW_PROTO) | KWB(KW_SRC) | KWB(KW_DST) | KWB(KW_SPORT) | KWB(KW_DPORT) |
+	  KWB(KW_TIMEOUT) | KWB(KW_ZONE) | KWB(KW_FAMILY), (const char *const[]){ "list", "add", "delete", "flush", "monitor", "master",
+				      "expect", "mask", "new", "destroy", NULL },
+	  "{ list [ family F ] | flush\n"
+	  "         | add master SELECTOR expect [ PROTO ] [ src ADDR ] [ dst ADDR ] [ sport PORT ] dport PORT\n"
+	  "               [ mask [ src ADDR ] [ dst ADDR ] [ sport PORT ] ] [ timeout SECS ]\n"
+	  "         | delete PROTO src ADDR dst ADDR [ sport PORT ] dport PORT [ zone N ]\n"
+	  "         | monitor [ { new | destroy }[,...] ] [ family F ] }\n"
+	  "expected tuple default: the master's reply direction (src = master dst, dst = master src),\n"
+	  "any source port; mask default: exact addresses and dport",
+	  "the expectation table (like conntrack -L/-I/-D/-F/-E expect)", false },
+	{ "advance", { "warp", NULL }, ctctl_ctl_advance, 0, NULL, "DURATION   (e.g. 30s, 2m, 1h, 500ms)",
+	  "move ctsim's clock forward: watch timeouts expire now (ctsim only)", false },
+	{ "reload", { NULL }, ctctl_ctl_reload, 0, NULL, "",
+	  "reload the daemon's ruleset file, as SIGHUP (ctsim only)", false },
+	{ "ruleset", { NULL }, ctctl_ctl_ruleset, 0, (const char *const[]){ "list", "reset", NULL },
+	  "[ list | reset ]\n"
+	  "list:  the live ruleset with its counters (the default; -j: as nft -j list ruleset)\n"
+	  "reset: the same listing, then every counter zeroed at once (as nft reset rules)",
+	  "show the daemon's ruleset and rule counters, as nft list ruleset (ctsim only)", false },
+	{ "help", { NULL }, ctctl_cmd_help, 0, NULL, "[ VERB ]",
+	  "show the verbs, or one verb's syntax", false },
+	{ "quit", { "exit", NULL }, ctctl_cmd_quit, 0, NULL, "",
+	  "leave the shell", true },
+	{ NULL, { NULL }, NULL, 0, NULL, NULL, NULL, false },
+};
+
+const struct ctctl_cmd *ctctl_cmd_find(const char *name)
+{
+	for (const struct ctctl_cmd *c = ctctl_cmds; c->name; c++) {
+		if (!strcmp(c->name, name))
+			return c;
+		for (int i = 0; c->alias[i]; i++)
+			if (!strcmp(c->alias[i], name))
+				return c;
+	}
+	return NULL;
+}
 
 /* ---- options ------------------------------------------------------------ */
 

@@ -549,3 +549,33 @@ bool ctctl_spec_tuple(struct ctctl_args *a, const struct ctctl_spec *s,
 		out->present |= CT_TF_SPORT | CT_TF_DPORT;
 	return true;
 }
+
+/* ---- keywords with -o ------------------------------------------------ */
+
+int ctctl_parse_words(struct ctctl_args *a, uint32_t allowed,
+		      const char *const *extra, struct ctctl_spec *s)
+{
+	const char *stops[8] = { "-o", "--output" };
+	size_t n = 2;
+
+	for (; extra && *extra && n < 7; extra++)
+		stops[n++] = *extra;
+	stops[n] = NULL;
+	memset(s, 0, sizeof(*s));
+	for (;;) {
+		int r = ctctl_parse_spec(a, allowed, stops, s);
+		int flags;
+
+		if (r != CTCTL_OK || a->i >= a->argc)
+			return r;
+		if (strcmp(a->argv[a->i], "-o") && strcmp(a->argv[a->i], "--output"))
+			return CTCTL_OK;	/* a verb's own word */
+		if (a->i + 1 >= a->argc)
+			return ctctl_usage_error(a, a->argc, "\"-o\" needs a list (extended,id,timestamp,ktimestamp)");
+		flags = ctnl_print_parse_output(a->argv[a->i + 1]);
+		if (flags < 0)
+			return ctctl_usage_error(a, a->i + 1, "unknown output format \"%s\"", a->argv[a->i + 1]);
+		ctctl_opts.print.out |= (unsigned)flags;
+		a->i += 2;
+	}
+}

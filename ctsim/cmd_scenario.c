@@ -6,10 +6,10 @@
  *   run FILE|DIR... [--json] [--report] [-v]   run them; pytest-like progress,
  *                                              failures with a diff, a summary
  *   run ... --kernel                           the same against a kernel router
- *                                              (tests/kernel_scenarios.py)
+ *                                              (kernel_scenarios.py, see below)
  *   run ... --live                             the same through the lab, compared
  *                                              with the offline run
- *                                              (tests/live_scenarios.py)
+ *                                              (live_scenarios.py)
  *   check FILE|DIR...                          parse only
  *   export FILE [--pcap OUT] [--json]          the packets as a capture; the
  *                                              steps as JSON (for the kernel driver)
@@ -227,46 +227,85 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* Find tests/@script above @start (a scenario path). */
-static bool find_driver(const char *start, const char *script, char *out, size_t cap)
+/*
+ * The differential drivers (kernel_scenarios.py, live_scenarios.py and the
+ * wire.py they import) are part of the product: meson installs them into
+ * LIBEXECDIR/ctsim, and they are found without a source tree:
+ *
+ *   1. an uninstalled ctsim (this executable lies in the build tree it was
+ *      built in): the sources in ctsim/scenario/, so edits need no install;
+ *   2. installed: CTSIM_DRIVER_RELDIR relative to this executable's
+ *      directory (bindir -> libexecdir/ctsim), which also holds for a
+ *      `meson install --destdir` tree and a relocated prefix;
+ *   3. the configured CTSIM_DRIVER_DIR (prefix/libexecdir/ctsim).
+ *
+ * They run with CTSIM_PYTHON (/usr/bin/python3: the distribution's Python,
+ * which sees python3-scapy and friends), not whatever python3 PATH has.
+ */
+#ifndef CTSIM_DRIVER_DIR
+#define CTSIM_DRIVER_DIR	"/usr/local/libexec/ctsim"
+#endif
+#ifndef CTSIM_DRIVER_RELDIR
+#define CTSIM_DRIVER_RELDIR	"../libexec/ctsim"
+#endif
+#ifndef CTSIM_PYTHON
+#define CTSIM_PYTHON		"/usr/bin/python3"
+#endif
+
+/* Put DIR[/REL]/SCRIPT into @out; is it a readable file? */
+static bool driver_at(char *out, size_t cap, const char *dir, const char *rel, const char *script)
 {
-	char dir[PATH_MAX];
+	int n = snprintf(out, cap, "%s%s%s/%s", dir, rel ? "/" : "", rel ? rel : "", script);
 
-	if (!realpath(start, dir) || strlen(dir) + 32 > cap)
-		return false;
-	for (;;) {
-		char *slash;
-
-		if (snprintf(out, cap, "%.*s/tests/%s", (int)(cap - 32), dir, script) < 0)
-			return false;
-		if (access(out, R_OK) == 0)
-			return true;
-		slash = strrchr(dir, '/');
-		if (!slash || slash == dir)
-			return false;
-		*slash = '\0';
-	}
+	return n > 0 && (size_t)n < cap && access(out, R_OK) == 0;
 }
 
-/* Hand the run to a driver script (--kernel: tests/kernel_scenarios.py,
- * --live: tests/live_scenarios.py), with the same arguments less @flag. */
-static int run_driver(int argc, char **argv, const struct files *fs, const char *flag,
-		      const char *script)
+/* Find @script for the executable @self (its real path); see above. */
+static bool find_driver(const char *self, const char *script, char *out, size_t cap)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+#if defined(CTSIM_BUILD_ROOT) && defined(CTSIM_DRIVER_SRCDIR)
+	{
+		size_t n = strlen(CTSIM_BUILD_ROOT);
+
+		if (strncmp(self, CTSIM_BUILD_ROOT, n) == 0 && self[n] == '/' &&
+		    driver_at(out, cap, CTSIM_DRIVER_SRCDIR, NULL, script))
+			return true;
+	}
+#endif
+	snprintf(dir, sizeof(dir), "%s", self);
+	slash = strrchr(dir, '/');
+	if (slash && CTSIM_DRIVER_RELDIR[0] != '/') {	/* absolute: same as 3. */
+		*slash = '\0';
+		if (driver_at(out, cap, dir, CTSIM_DRIVER_RELDIR, script))
+			return true;
+	}
+	return driver_at(out, cap, CTSIM_DRIVER_DIR, NULL, script);
+}
+
+/* Hand the run to a driver script (--kernel: kernel_scenarios.py, --live:
+ * live_scenarios.py), with the same arguments less @flag. */
+static int run_driver(int argc, char **argv, const char *flag, const char *script)
 {
 	char driver[PATH_MAX], self[PATH_MAX];
 	char **args = calloc((size_t)argc + 6, sizeof(*args));
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int k = 0;
 
-	if (!args || n < 0)
-		return 1;
-	self[n] = '\0';
-	if (!fs->n || !find_driver(fs->v[0], script, driver, sizeof(driver))) {
-		fprintf(stderr, "ctsim scenario: %s needs tests/%s (the source tree) above the "
-			"scenarios\n", flag, script);
+	if (!args || n < 0) {
+		free(args);
 		return 1;
 	}
-	args[k++] = "python3";
+	self[n] = '\0';
+	if (!find_driver(self, script, driver, sizeof(driver))) {
+		fprintf(stderr, "ctsim scenario: %s needs %s, installed in %s (or %s next to "
+			"this ctsim); not found\n", flag, script, CTSIM_DRIVER_DIR, CTSIM_DRIVER_RELDIR);
+		free(args);
+		return 1;
+	}
+	args[k++] = CTSIM_PYTHON;
 	args[k++] = driver;
 	args[k++] = "--ctsim";
 	args[k++] = self;
@@ -275,8 +314,8 @@ static int run_driver(int argc, char **argv, const struct files *fs, const char 
 			args[k++] = argv[i];
 	args[k] = NULL;
 	fflush(NULL);
-	execvp("python3", args);
-	fprintf(stderr, "ctsim scenario: python3: %s\n", strerror(errno));
+	execv(CTSIM_PYTHON, args);
+	fprintf(stderr, "ctsim scenario: %s: %s\n", CTSIM_PYTHON, strerror(errno));
 	free(args);
 	return 1;
 }
@@ -326,8 +365,8 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	if (kernel || live) {
-		rc = live ? run_driver(argc, argv, &fs, "--live", "live_scenarios.py")
-			  : run_driver(argc, argv, &fs, "--kernel", "kernel_scenarios.py");
+		rc = live ? run_driver(argc, argv, "--live", "live_scenarios.py")
+			  : run_driver(argc, argv, "--kernel", "kernel_scenarios.py");
 		files_free(&fs);
 		return rc;
 	}

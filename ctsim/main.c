@@ -31,15 +31,43 @@
  * sleeping CPU costs more than the work. */
 #define BUSY_POLL_NS	200000ull
 
+/*
+ * The subcommands (`ctsim VERB ...`): one row each, read by the dispatch in
+ * main() and by usage(), so that --help cannot forget one. @usage is what
+ * follows "ctsim " on the usage line; continuation lines start with "\n".
+ */
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);	/* gets argv from the verb on */
+	const char *usage;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "ruleset", cmd_ruleset, "ruleset check|show FILE" },
+	{ "lab", cmd_lab, "lab down [--prefix PREFIX]" },
+	{ "explain", cmd_explain,
+	  "explain tcp|helpers  (the TCP state table, a reason per cell; the helpers)" },
+	{ "replay", cmd_replay,
+	  "replay FILE.pcap [--ruleset F] [--set N=V]... [--events] [--stats]\n"
+	  "             [--counters] [--expectations] [-j]" },
+	{ "scenario", cmd_scenario,
+	  "scenario run|check|export FILE|DIR... [--kernel | --live]  (docs/scenarios.md)" },
+};
+
 static void usage(FILE *out)
 {
+	fprintf(out, "Usage: ctsim [OPTIONS]\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		fputs("       ctsim ", out);
+		/* Continuation lines are indented under the verb's arguments. */
+		for (const char *c = subcommands[i].usage; *c; c++) {
+			fputc(*c, out);
+			if (*c == '\n')
+				fputs("       ", out);
+		}
+		fputc('\n', out);
+	}
 	fprintf(out,
-		"Usage: ctsim [OPTIONS]\n"
-		"       ctsim ruleset check|show FILE\n"
-		"       ctsim lab down [--prefix PREFIX]\n"
-		"       ctsim explain tcp          (the TCP state table, a reason per cell)\n"
-		"       ctsim replay FILE.pcap [--ruleset F] [--set N=V]... [--events] [--stats]\n"
-		"                    [--counters] [--expectations] [-j]\n"
 		"Emulate Linux netfilter connection tracking, serving nfnetlink_conntrack\n"
 		"on a Unix socket (use ctsim-exec to point conntrack(8) at it).\n"
 		"\n"
@@ -58,10 +86,20 @@ static void usage(FILE *out)
 		"      --set NAME=VALUE    one setting (sysctl name, net.netfilter. optional)\n"
 		"      --list-settings     print every setting with its value and exit\n"
 		"      --seed N            hash/id seed (default: random)\n"
-		"  -v, --verbose           log clients and errors on stderr\n"
+		"  -v, --verbose           log client connects and disconnects, request errors\n"
+		"                          and ruleset reloads on stderr\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           version\n",
 		CTSIM_DEFAULT_SOCKET, CTSIM_SOCKET_ENV, LAB_DEFAULT_PREFIX);
+}
+
+/* -v: the server logs clients and errors, and a reload names its cause. */
+static bool verbose;
+
+/* The server's CTSIM_CTL_RELOAD callback (`ctctl reload`): 0 or an errno. */
+static int reload_on_request(void *arg)
+{
+	return dataplane_reload(arg, verbose ? "ctctl reload" : NULL) == 0 ? 0 : EINVAL;
 }
 
 static int make_parent_dir(const char *path)
@@ -115,17 +153,9 @@ int main(int argc, char **argv)
 	bool serving = false;
 	sigset_t mask;
 
-	/* Subcommands: table-driven as they grow (replay, scenario ...). */
-	if (argc > 1 && strcmp(argv[1], "ruleset") == 0)
-		return cmd_ruleset(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "lab") == 0)
-		return cmd_lab(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "replay") == 0)
-		return cmd_replay(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "explain") == 0)
-		return cmd_explain(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "scenario") == 0)
-		return cmd_scenario(argc - 1, argv + 1);
+	for (size_t i = 0; argc > 1 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].fn(argc - 1, argv + 1);
 
 	ct_settings_init(&settings);
 	while ((opt = getopt_long(argc, argv, "s:m:c:r:vhV", opts, NULL)) != -1) {
@@ -168,6 +198,7 @@ int main(int argc, char **argv)
 			have_seed = true;
 			break;
 		case 'v':
+			verbose = true;
 			break;
 		case 'l':
 			lab = true;
@@ -280,8 +311,9 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	serving = true;
+	srv.verbose = verbose;
 	if (dp.up) {
-		srv.reload = dataplane_reload_errno;
+		srv.reload = reload_on_request;
 		srv.reload_arg = &dp;
 		srv.ruleset = dataplane_ruleset;
 		srv.ruleset_arg = &dp;
@@ -314,7 +346,7 @@ int main(int argc, char **argv)
 					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 						running = false;
 					else if (si.ssi_signo == SIGHUP && dp.up)
-						dataplane_reload(&dp);
+						dataplane_reload(&dp, verbose ? "SIGHUP" : NULL);
 				}
 			} else if (p == &tfd) {
 				uint64_t ticks;

@@ -23,6 +23,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +31,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The support modules of the tests (tests/lib: labutil, lab_servers,
+# kernel_router) and the product's Python (ctsim/scenario: the kernel and
+# live differential drivers and the raw ctnetlink client wire.py, which
+# ctsim installs into libexecdir/ctsim) are importable by every test module
+# and by scripts the tests start with sys.path.insert(0, str(DRIVERS)).
+LIB = ROOT / "tests" / "lib"
+DRIVERS = ROOT / "ctsim" / "scenario"
+for _p in (DRIVERS, LIB):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
 BUILD = Path(os.environ.get("CTSIM_BUILD", ROOT / "build"))
 # ../shared next to the checkout (the layout CI uses); /work/shared as fallback.
 SHARED = Path(os.environ.get("CTSIM_SHARED", ROOT.parent / "shared"))

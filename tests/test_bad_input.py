@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Bad input on ctsim's socket, answered as the kernel answers it.
 
-Every case is a list of raw datagrams (built with tests/wire.py, independent
+Every case is a list of raw datagrams (built with ctsim/scenario/wire.py, independent
 of the C codec).  The same bytes are sent once to the real kernel (a raw
 NETLINK_NETFILTER socket in a throw-away netns) and to ctsim; the answers are
 compared message by message: type, flags, error code, length of errors (which
 echo the request) and sequence number.  After every case the daemon must still
 serve a dump on a second connection.
 
-Kernel facts these cases pin down (Linux 6.18, probed with tests/wire.py):
+Kernel facts these cases pin down (Linux 6.18, probed with ctsim/scenario/wire.py):
   * a datagram shorter than a netlink header, or whose nlmsg_len is < 16 or
     larger than the datagram, is dropped without an answer (nfnetlink_rcv);
   * attributes are parsed liberally: a bad length stops parsing, what came
@@ -29,7 +29,7 @@ import pytest
 import wire as W
 from conftest import KernelNetns, ROOT
 
-WIRE_PY = ROOT / "tests" / "wire.py"
+WIRE_PY = ROOT / "ctsim" / "scenario" / "wire.py"
 REQ, ACK = W.NLM_F_REQUEST, W.NLM_F_ACK
 MISSING = W.tuple_attr(W.CTA_TUPLE_ORIG, "9.9.9.9", "8.8.8.8")
 
@@ -329,7 +329,7 @@ def test_kernel_slow_listener_enobufs(kernel_ns):
     situation (so the marker mirrors a real behaviour)."""
     script = f"""
 import sys, errno
-sys.path.insert(0, {str(ROOT / 'tests')!r})
+sys.path.insert(0, {str(ROOT / 'ctsim' / 'scenario')!r})
 import wire as W
 lis = W.KernelConn(groups=7)
 w = W.KernelConn()

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The helper exercises of the lab (docs/lab.md) with real Debian programs,
 each run twice: through ``ctsim --lab --ruleset R`` and through a kernel
-router namespace (tests/kernel_router.py) that loads the same R with nft.
+router namespace (tests/lib/kernel_router.py) that loads the same R with nft.
 
 * FTP: pyftpdlib (``lab_servers.py ftp``) and curl; passive (PASV/227,
   EPSV/229) and active (PORT, EPRT), IPv4 and IPv6.  Without ``ct helper
@@ -42,7 +42,7 @@ import lab_servers
 import wire
 
 HERE = Path(__file__).resolve().parent
-SERVERS = str(HERE / "lab_servers.py")
+SERVERS = str(HERE / "lib" / "lab_servers.py")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")
 

@@ -4,7 +4,7 @@
 Two worlds with the same hosts and addresses (client 10.77.1.2 / fd77:1::2,
 server 10.77.2.2 / fd77:2::2):
 
-* kernel: tests/kernel_router.py -- client, router and server namespaces on
+* kernel: tests/lib/kernel_router.py -- client, router and server namespaces on
   veth links; the router forwards and runs the real nf_conntrack;
 * ctsim: ``ctsim --lab --ruleset R`` -- client and server namespaces on TUN
   devices, ctsim routes between them.

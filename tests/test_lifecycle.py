@@ -195,7 +195,7 @@ c = conn()
 for name, hexreq in reqs.items():
     out[name] = W.summarize([c.exchange(bytes.fromhex(hexreq), timeout=1.0)])
 print(json.dumps(out))
-""" % str(ROOT / "tests")
+""" % str(ROOT / "ctsim" / "scenario")
 
 
 def run_unprivileged(runner, target):
@@ -283,7 +283,7 @@ def test_exec_without_daemon_fails_clearly(kernel_ns, tmp_path):
     assert res.returncode != 0 and "10.42.0.1" not in res.stdout
     # a raw python client: socket() fails, or nothing it receives is from the kernel
     script = ("import socket, sys\n"
-              f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+              f"sys.path.insert(0, {str(ROOT / 'ctsim' / 'scenario')!r})\n"
               "import wire as W\n"
               "try:\n    c = W.KernelConn()\nexcept OSError as e:\n    print('refused', e.errno); sys.exit(0)\n"
               "try:\n    print('entries', len(c.dump(W.ct_dump(), timeout=3)))\n"

@@ -2,7 +2,7 @@
 """Scenario files (docs/scenarios.md): the catalogue in scenarios/ runs offline
 with no failure outside the scenarios marked as waiting; malformed files are
 reported with their location and nothing runs; --json parses; and, as root,
-the catalogue agrees with a kernel router (tests/kernel_scenarios.py).
+the catalogue agrees with a kernel router (ctsim/scenario/kernel_scenarios.py).
 """
 
 import json
@@ -190,11 +190,7 @@ def test_live_subset_agrees_with_offline():
 def test_live_compare_reports_differences():
     """The comparison itself: a verdict, an entry and an event that differ
     are all reported (no lab needed)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    try:
-        import live_scenarios
-    finally:
-        sys.path.pop(0)
+    import live_scenarios   # ctsim/scenario/, on sys.path through conftest.py
     entry = ("udp      17 29 src=10.0.1.2 dst=10.0.2.2 sport=1 dport=2 [UNREPLIED] "
              "src=10.0.2.2 dst=10.0.1.2 sport=2 dport=1 mark=0 use=1")
     exp = ("300 proto=6 src=10.0.2.2 dst=10.0.1.2 sport=0 dport=5000 mask-src=255.255.255.255 "
@@ -217,7 +213,7 @@ def test_live_compare_reports_differences():
 
 @needs_kernel
 def test_catalogue_agrees_with_kernel():
-    res = subprocess.run([sys.executable, str(ROOT / "tests" / "kernel_scenarios.py"),
+    res = subprocess.run([sys.executable, str(ROOT / "ctsim" / "scenario" / "kernel_scenarios.py"),
                           "--ctsim", str(CTSIM), "--json", str(CATALOGUE)],
                          capture_output=True, text=True, timeout=300)
     doc = json.loads(res.stdout)

@@ -202,7 +202,7 @@ def test_tcp_random_same_as_kernel(tmp_path, router, seed):  # noqa: F811
 
 # ---------------------------------------------------------------------------
 # The per-packet property test (issue 5): random TCP exchanges, written as
-# scenario files, go through the kernel router of tests/kernel_scenarios.py
+# scenario files, go through the kernel router of ctsim/scenario/kernel_scenarios.py
 # (the ct state of EVERY packet read from per-state counters of a probe chain
 # at prerouting -150, conntrack -L/-E/-S at the end) and through ctsim's
 # scenario runner (the ct state of every packet as its ruleset saw it, the

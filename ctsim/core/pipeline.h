@@ -93,8 +93,9 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb);
  */
 void ct_skb_done(struct ct_core *core, struct ct_skb *skb, bool dropped);
 
-/** ct_info_name - "new", "established", "related", "invalid", "untracked"
- *  as `ct state` spells them, for a packet's state. */
+/** ct_skb_state_name - "new", "established", "related", "invalid",
+ *  "untracked" as `ct state` spells them, for @skb's ctinfo (the tracer and
+ *  `ct state` matching print the same words). */
 const char *ct_skb_state_name(const struct ct_skb *skb);
 
 #endif

@@ -100,20 +100,22 @@ void dataplane_handle(struct dataplane *dp, void *cookie)
 	}
 }
 
-int dataplane_reload(struct dataplane *dp)
+int dataplane_reload(struct dataplane *dp, const char *cause)
 {
 	struct ruleset *rs = load_ruleset(dp->ruleset_path);
 
 	if (!rs) {
-		fprintf(stderr, "ctsim: ruleset not reloaded; the old one stays\n");
+		fprintf(stderr, "ctsim: ruleset not reloaded; the old one stays%s%s%s\n",
+			cause ? " (" : "", cause ? cause : "", cause ? ")" : "");
 		return -1;
 	}
 	/* Atomic: the next packet sees the new ruleset; the table is untouched. */
 	ruleset_free(dp->rs);
 	dp->rs = rs;
 	dp->router.rs = rs;
-	fprintf(stderr, "ctsim: ruleset reloaded%s%s\n", dp->ruleset_path ? " from " : "",
-		dp->ruleset_path ? dp->ruleset_path : "");
+	fprintf(stderr, "ctsim: ruleset reloaded%s%s%s%s%s\n", dp->ruleset_path ? " from " : "",
+		dp->ruleset_path ? dp->ruleset_path : "",
+		cause ? " (" : "", cause ? cause : "", cause ? ")" : "");
 	return 0;
 }
 
@@ -131,7 +133,7 @@ int dataplane_capture(struct dataplane *dp, const char *path)
 
 int dataplane_reload_errno(void *arg)
 {
-	return dataplane_reload(arg) == 0 ? 0 : EINVAL;
+	return dataplane_reload(arg, NULL) == 0 ? 0 : EINVAL;
 }
 
 int dataplane_ruleset(void *arg, unsigned flags, char *buf, size_t cap, size_t *len)

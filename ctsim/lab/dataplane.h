@@ -44,8 +44,10 @@ bool dataplane_owns(const struct dataplane *dp, const void *cookie);
 /** dataplane_handle - a TUN fd is readable: route what it has. */
 void dataplane_handle(struct dataplane *dp, void *cookie);
 /** dataplane_reload - parse the ruleset file again; on error keep the old
- *  one and print the errors. Returns 0 or -1. */
-int dataplane_reload(struct dataplane *dp);
+ *  one and print the errors. Either way one "ctsim: ruleset ..." line goes
+ *  to stderr; @cause (NULL: none), e.g. "SIGHUP" under `ctsim -v`, is
+ *  appended in parentheses so that a log tells who asked. Returns 0 or -1. */
+int dataplane_reload(struct dataplane *dp, const char *cause);
 /** dataplane_reload_errno - dataplane_reload() for the server's reload
  *  hook (@arg is the dataplane): 0 or EINVAL. */
 int dataplane_reload_errno(void *arg);

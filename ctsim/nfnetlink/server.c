@@ -43,6 +43,7 @@ struct outbuf {
 struct client {
 	int fd;
 	uid_t uid;
+	pid_t pid;			/* the peer's, for the -v log */
 	uint32_t portid;
 	uint32_t groups;		/* multicast groups bitmask (1 << (group-1)) */
 	bool bound;
@@ -255,6 +256,9 @@ static void client_free(struct server *srv, struct client *cl)
 	}
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
+	if (srv->verbose)
+		fprintf(stderr, "ctsim: client pid %ld disconnected (port id %u)\n",
+			(long)cl->pid, cl->portid);
 	free(cl);
 	recount_listeners(srv);
 }
@@ -278,7 +282,13 @@ static void accept_clients(struct server *srv)
 		cl->fd = fd;
 		/* The kernel checks CAP_NET_ADMIN per request
 		 * (netlink_net_capable()); we know the peer's uid. */
-		cl->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ? cred.uid : (uid_t)-1;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+			cl->uid = cred.uid;
+			cl->pid = cred.pid;
+		} else {
+			cl->uid = (uid_t)-1;
+			cl->pid = -1;
+		}
 		cl->ep_events = EPOLLIN;
 		ev.events = EPOLLIN;
 		ev.data.ptr = cl;
@@ -289,6 +299,9 @@ static void accept_clients(struct server *srv)
 		}
 		cl->next = srv->clients;
 		srv->clients = cl;
+		if (srv->verbose)
+			fprintf(stderr, "ctsim: client pid %ld uid %ld connected\n",
+				(long)cl->pid, (long)(int)cl->uid);
 	}
 }
 
@@ -481,6 +494,40 @@ static void send_ack(struct server *srv, struct client *cl, const struct nlmsghd
 	free(buf);
 }
 
+/* -v: one line per request answered with an error, naming the request as
+ * the ctnetlink headers do, so that a failing client can be diagnosed from
+ * the daemon's side without strace. */
+static void log_request_error(const struct client *cl, const struct nlmsghdr *nlh, int err)
+{
+	static const char *const ct_msgs[IPCTNL_MSG_MAX] = {
+		[IPCTNL_MSG_CT_NEW] = "CT_NEW", [IPCTNL_MSG_CT_GET] = "CT_GET",
+		[IPCTNL_MSG_CT_DELETE] = "CT_DELETE", [IPCTNL_MSG_CT_GET_CTRZERO] = "CT_GET_CTRZERO",
+		[IPCTNL_MSG_CT_GET_STATS_CPU] = "CT_GET_STATS_CPU",
+		[IPCTNL_MSG_CT_GET_STATS] = "CT_GET_STATS",
+		[IPCTNL_MSG_CT_GET_DYING] = "CT_GET_DYING",
+		[IPCTNL_MSG_CT_GET_UNCONFIRMED] = "CT_GET_UNCONFIRMED",
+	};
+	static const char *const exp_msgs[IPCTNL_MSG_EXP_MAX] = {
+		[IPCTNL_MSG_EXP_NEW] = "EXP_NEW", [IPCTNL_MSG_EXP_GET] = "EXP_GET",
+		[IPCTNL_MSG_EXP_DELETE] = "EXP_DELETE",
+		[IPCTNL_MSG_EXP_GET_STATS_CPU] = "EXP_GET_STATS_CPU",
+	};
+	uint16_t subsys = CTNL_SUBSYS(nlh->nlmsg_type), msg = CTNL_MSGTYPE(nlh->nlmsg_type);
+	const char *name = NULL;
+	const char *ename = strerrorname_np(-err);
+
+	if (subsys == NFNL_SUBSYS_CTNETLINK && msg < IPCTNL_MSG_MAX)
+		name = ct_msgs[msg];
+	else if (subsys == NFNL_SUBSYS_CTNETLINK_EXP && msg < IPCTNL_MSG_EXP_MAX)
+		name = exp_msgs[msg];
+	if (name)
+		fprintf(stderr, "ctsim: client pid %ld: %s seq %u: error %d (%s)\n", (long)cl->pid,
+			name, nlh->nlmsg_seq, err, ename ? ename : "?");
+	else
+		fprintf(stderr, "ctsim: client pid %ld: message type 0x%04x seq %u: error %d (%s)\n",
+			(long)cl->pid, nlh->nlmsg_type, nlh->nlmsg_seq, err, ename ? ename : "?");
+}
+
 /* nfnetlink_rcv_msg(): find the subsystem and message handler. */
 static int dispatch(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
 {
@@ -517,6 +564,9 @@ static void handle_datagram(struct server *srv, struct client *cl, const unsigne
 			 * datagram silently; ctsim answers EINVAL so that the
 			 * sender learns why (a documented deviation). */
 			srv->rx_errors++;
+			if (srv->verbose)
+				fprintf(stderr, "ctsim: client pid %ld: broken netlink frame: "
+					"error %d (EINVAL)\n", (long)cl->pid, -EINVAL);
 			send_ack(srv, cl, nlh, avail < NLMSG_HDRLEN ? avail : NLMSG_HDRLEN, -EINVAL);
 			return;
 		}
@@ -527,6 +577,8 @@ static void handle_datagram(struct server *srv, struct client *cl, const unsigne
 		} else {
 			err = dispatch(srv, cl, nlh);
 		}
+		if (err < 0 && srv->verbose)
+			log_request_error(cl, nlh, err);
 		if (err < 0 || (err == 0 && (nlh->nlmsg_flags & NLM_F_ACK)))
 			send_ack(srv, cl, nlh, nlh->nlmsg_len, err);
 		off += NLMSG_ALIGN(nlh->nlmsg_len);
@@ -557,6 +609,9 @@ static void read_client(struct server *srv, struct client *cl)
 			/* Larger than any sane request: netlink_sendmsg()
 			 * would fail with EMSGSIZE; answer it as an error. */
 			srv->rx_errors++;
+			if (srv->verbose)
+				fprintf(stderr, "ctsim: client pid %ld: %zd-byte datagram: error %d (EMSGSIZE)\n",
+					(long)cl->pid, n, -EMSGSIZE);
 			send_ack(srv, cl, (const void *)buf, NLMSG_HDRLEN, -EMSGSIZE);
 			continue;
 		}

@@ -63,6 +63,10 @@ struct server {
 	 * errno (EMSGSIZE: does not fit, and then nothing was reset). */
 	int (*ruleset)(void *arg, unsigned flags, char *buf, size_t cap, size_t *len);
 	void *ruleset_arg;
+	/* `ctsim -v`: log client connects and disconnects and every request
+	 * answered with an error (the nlmsgerr's errno) on stderr. Set after
+	 * server_open(), which clears the struct. */
+	bool verbose;
 };
 
 /**
@@ -76,7 +80,9 @@ int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
 void server_close(struct server *srv);
 /** server_handle - an epoll event for @data (the listen fd or a client). */
 void server_handle(struct server *srv, void *data, uint32_t events);
-/** server_is_listener - is @data the listening socket's epoll cookie? */
+/** server_owns - is @data the listening socket's epoll cookie? (Client
+ *  cookies are not recognised: the daemon's loop hands every event that is
+ *  not its own or the data plane's to server_handle().) */
 bool server_owns(const struct server *srv, void *data);
 
 /* For handlers. */

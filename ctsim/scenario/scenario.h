@@ -128,7 +128,7 @@ struct scenario *scenario_parse_file(const char *path, struct rs_errors *errs);
 struct scenario *scenario_parse_string(const char *name, const char *text, struct rs_errors *errs);
 void scenario_free(struct scenario *sc);
 
-/** sc_host_side_name - "client" or "server". */
+/** sc_side_name - "client" or "server", as scenarios spell a host's side. */
 const char *sc_side_name(enum sc_side side);
 
 /* ---------------------------------------------------------------------- */

@@ -16,7 +16,7 @@ each operation on each side and the ctsim/kernel ratio (target <= 1.0).
 
 Then ctsim's resident memory per entry: a fresh daemon started with
 nf_conntrack_max=2000000, VmRSS before and after inserting --mem-entries
-(default 1M) entries with a batching raw client (tests/wire.py), printed next
+(default 1M) entries with a batching raw client (ctsim/scenario/wire.py), printed next
 to the anchors (kernel struct nf_conn 248 B, Open vSwitch ~430 B per
 connection; target <= 256 B).
 
@@ -42,7 +42,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "ctsim" / "scenario"))
 import wire as W  # noqa: E402
 
 CONNTRACK = shutil.which("conntrack") or "/usr/sbin/conntrack"

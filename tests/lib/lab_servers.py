@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Programs for the helper exercises of the lab (tests/test_lab_helpers.py),
-run with ``/usr/bin/python3 tests/lab_servers.py COMMAND ...`` inside a
-namespace of ``ctsim --lab`` or of tests/kernel_router.py:
+run with ``/usr/bin/python3 tests/lib/lab_servers.py COMMAND ...`` inside a
+namespace of ``ctsim --lab`` or of tests/lib/kernel_router.py:
 
 * ``ftp ADDR DIR [DELAY]`` -- Debian's pyftpdlib (python3-pyftpdlib), a real
   FTP server (PORT, PASV, EPRT, EPSV, IPv4 and IPv6) on ADDR port 21,
@@ -17,10 +17,16 @@ namespace of ``ctsim --lab`` or of tests/kernel_router.py:
 
 The same code runs in both worlds, so what differs is conntrack's doing.
 """
+import os
 import socket
 import struct
 import sys
 import time
+
+# Run as a script (in a namespace), this file's folder is on sys.path, but
+# wire.py, the raw ctnetlink client, is the product's (ctsim/scenario/).
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "ctsim", "scenario"))
 
 
 def serve_ftp(addr, root, delay=0.0):

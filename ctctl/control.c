@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * control.c — ctctl's verbs on ctsim itself, which have no conntrack(8)
+ * counterpart: advance (the time warp), reload (the ruleset file, as
+ * SIGHUP) and ruleset (the live ruleset with its counters). They travel as
+ * ctsim control messages (proto/ctsim_wire.h), not ctnetlink.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctctl/ctctl.h"
+#include "proto/ctsim_wire.h"
+
+/* "30", "30s", "1.5s", "2m", "1h", "1d", "250ms" -> nanoseconds; -1 if bad. */
+static long long parse_duration(const char *s)
+{
+	static const struct { const char *unit; double ns; } units[] = {
+		{ "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 }, { "d", 86400e9 },
+		{ "", 1e9 },
+	};
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || v < 0 || v > 1e9)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0)
+			return (long long)(v * units[i].ns);
+	return -1;
+}
+
+/* `advance DURATION`: ctsim's time warp (not a kernel feature). */
+int ctctl_ctl_advance(struct ctctl_args *a)
+{
+	long long ns;
+
+	if (a->argc != 2)
+		return ctctl_usage_error(a, a->argc > 2 ? 2 : 1,
+					 "\"advance\" takes one DURATION (e.g. 30s, 2m, 1h)");
+	ns = parse_duration(a->argv[1]);
+	if (ns < 0)
+		return ctctl_usage_error(a, 1, "\"%s\" is not a duration (e.g. 30s, 2m, 1h, 500ms)",
+					 a->argv[1]);
+	return ctctl_control(a, CTSIM_CTL_ADVANCE, (uint32_t)(ns / 1000000000LL),
+			     (uint32_t)(ns % 1000000000LL)) < 0 ? CTCTL_FAIL : CTCTL_OK;
+}
+
+/* `reload`: the daemon's ruleset file again (as SIGHUP). */
+int ctctl_ctl_reload(struct ctctl_args *a)
+{
+	if (a->argc > 1)
+		return ctctl_usage_error(a, 1, "\"reload\" takes no arguments");
+	return ctctl_control(a, CTSIM_CTL_RELOAD, 0, 0) < 0 ? CTCTL_FAIL : CTCTL_OK;
+}
+
+/* `ruleset [ list | reset ]`: the daemon's live ruleset with its counters,
+ * as `nft list ruleset` (-j: `nft -j list ruleset`); reset lists, then
+ * zeroes the counters in the same step, as `nft reset rules` does. */
+int ctctl_ctl_ruleset(struct ctctl_args *a)
+{
+	uint16_t flags = ctctl_opts.print.json ? CTSIM_RULESET_JSON : 0;
+	struct ctnl_client *conn;
+	const void *text;
+	const char *why = NULL;
+	int r;
+
+	if (a->argc > 2)
+		return ctctl_usage_error(a, 2, "\"ruleset\" takes one word: list or reset");
+	if (a->argc == 2 && !strcmp(a->argv[1], "reset"))
+		flags |= CTSIM_RULESET_RESET;
+	else if (a->argc == 2 && strcmp(a->argv[1], "list"))
+		return ctctl_usage_error(a, 1, "unknown \"ruleset %s\": list or reset", a->argv[1]);
+	if (!(conn = ctctl_conn(a)))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_data(conn, CTSIM_CTL_RULESET, flags, 0, 0, &text);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r >= 0) {
+		fwrite(text, 1, (size_t)r, stdout);
+		return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+	}
+	/* The errors this operation gets mean something more precise than
+	 * ctctl_fail()'s ctnetlink wording. */
+	switch (-r) {
+	case EOPNOTSUPP:
+		why = "this ctsim has no ruleset (it was started without --lab)";
+		break;
+	case EMSGSIZE:
+		why = "the listing is larger than one reply datagram (64 KiB)";
+		break;
+	case EINVAL:
+		why = "the daemon does not know this request (older ctsim?)";
+		break;
+	}
+	if (!why)
+		return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
+	fprintf(stderr, "ctctl: %s%s%s: %s (%s)\n", a->where ? a->where : "", a->where ? ": " : "",
+		a->argv[0], why, strerrorname_np(-r));
+	return CTCTL_FAIL;
+}
+

@@ -24,6 +24,7 @@
 #include "ctsim/nfnetlink/server.h"
 #include "ctsim/core/settings.h"
 #include "ctsim/core/table.h"
+#include "helpers/helpers.h"
 
 #define GC_INTERVAL_MS	100
 /* After activity, keep polling without sleeping for this long: clients wait
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
 	bool serving = false;
 	sigset_t mask;
 
+	ct_helpers_register_builtin();	/* before any ruleset is parsed */
 	/* Subcommands: table-driven as they grow (replay, scenario ...). */
 	if (argc > 1 && strcmp(argv[1], "ruleset") == 0)
 		return cmd_ruleset(argc - 1, argv + 1);

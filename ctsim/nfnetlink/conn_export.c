@@ -10,6 +10,7 @@
 #include "proto/ctnl_print.h"
 #include "ctsim/nfnetlink/conn_export.h"
 #include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 enum fill_kind { FILL_DUMP, FILL_EVENT };
 
@@ -155,9 +156,9 @@ static void put_seqadj_synproxy(struct ctnl_ct *o, const struct conn *c, uint32_
 
 static void put_helper(struct ctnl_ct *o, const struct conn *c)
 {
-	if (c->ext && (c->ext->has & CONN_EXT_HELPER) && c->ext->helper[0]) {
+	if (ct_helper_name(c)[0]) {
 		o->present |= CTNL_HAS(CTA_HELP);
-		snprintf(o->helper, sizeof(o->helper), "%s", c->ext->helper);
+		snprintf(o->helper, sizeof(o->helper), "%s", ct_helper_name(c));
 	}
 }
 

@@ -257,11 +257,11 @@ static int change_helper(struct ct_table *t, struct conn *c, const struct ctnl_c
 
 	/* don't change helper of sibling connections */
 	if (c->status & CT_S_EXPECTED)
-		return (c->ext && !strcmp(c->ext->helper, req->helper)) ? 0 : -EBUSY;
+		return (c->ext && !strcmp(ct_helper_name(c), req->helper)) ? 0 : -EBUSY;
 	if (req->helper[0] == '\0') {
-		if (c->ext && c->ext->helper[0]) {
+		if (c->ext && c->ext->helper) {
 			ct_expect_remove_master(t, c, 0, false);
-			c->ext->helper[0] = '\0';
+			c->ext->helper = NULL;	/* the extension stays, empty */
 		}
 		return 0;
 	}
@@ -269,7 +269,7 @@ static int change_helper(struct ct_table *t, struct conn *c, const struct ctnl_c
 					c->th[CT_DIR_ORIG].tuple.l4num)))
 		return -EOPNOTSUPP;
 	if (c->ext && (c->ext->has & CONN_EXT_HELPER))
-		return !strcmp(c->ext->helper, h->name) ? 0 : -EBUSY;
+		return !strcmp(ct_helper_name(c), h->name) ? 0 : -EBUSY;
 	return -EOPNOTSUPP;	/* "we cannot set a helper for an existing conntrack" */
 }
 
@@ -382,11 +382,8 @@ static int create_conntrack(struct server *srv, struct client *cl, const struct 
 		err = -EOPNOTSUPP;
 		if (!h)
 			goto fail;
-		err = -ENOMEM;
-		if (!(x = conn_ext_add(c)))
+		if ((err = ct_helper_attach(c, h)))
 			goto fail;
-		snprintf(x->helper, sizeof(x->helper), "%s", h->name);
-		x->has |= CONN_EXT_HELPER;
 		c->status |= CT_S_HELPER;
 	}
 	if (req->present & (CTNL_HAS(CTA_NAT_SRC) | CTNL_HAS(CTA_NAT_DST))) {

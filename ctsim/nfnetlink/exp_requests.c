@@ -68,9 +68,9 @@ static void exp_to_ctnl(const struct ct_table *t, const struct ct_expect *e, str
 	o->flags = e->flags;
 	o->class = e->class;
 	/* the helper name is the master's helper's */
-	if (master->ext && (master->ext->has & CONN_EXT_HELPER) && master->ext->helper[0]) {
+	if (ct_helper_name(master)[0]) {
 		o->present |= CTNL_HAS(CTA_EXPECT_HELP_NAME);
-		snprintf(o->helper, sizeof(o->helper), "%s", master->ext->helper);
+		snprintf(o->helper, sizeof(o->helper), "%s", ct_helper_name(master));
 	}
 }
 
@@ -302,11 +302,9 @@ static int exp_delete(struct server *srv, struct client *cl, const struct nlmsgh
 	/* nf_ct_expect_iterate_net(): expect_iter_name, or expect_iter_all
 	 * (the flush ignores the family) */
 	for (e = t->expect->head; e; e = next) {
-		const struct conn_ext *mx = e->master->ext;
-
 		next = e->next;
 		if ((req.present & CTNL_HAS(CTA_EXPECT_HELP_NAME)) &&
-		    (!mx || strcmp(mx->helper, req.helper) != 0))
+		    (!e->master->ext || strcmp(ct_helper_name(e->master), req.helper) != 0))
 			continue;
 		ct_expect_unlink(t, e, client_portid(cl), report);
 	}
@@ -341,7 +339,7 @@ static int create_expect(struct ct_table *t, uint32_t portid, const struct nlmsg
 			return -EOPNOTSUPP;
 	}
 	/* "such conntrack hasn't got any helper, abort" */
-	if (!m->ext || !(m->ext->has & CONN_EXT_HELPER) || !m->ext->helper[0])
+	if (!ct_helper_name(m)[0])
 		return -EOPNOTSUPP;
 	if ((req->present & CTNL_HAS(CTA_EXPECT_CLASS)) && helper &&
 	    req->class > helper->expect_class_max)

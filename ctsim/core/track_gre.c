@@ -64,5 +64,4 @@ const struct ct_l4proto ct_l4proto_gre = {
 	.allow_clash = true,
 	.new = gre_new,
 	.packet = gre_packet,
-	.timeout = gre_timeout,
 };

@@ -8,8 +8,9 @@
  * packet.
  *
  * Adding a helper: write helpers/foo.c with a `const struct ct_helper
- * ct_helper_foo`, declare it below, add its row to registry.c and its file
- * to helpers/meson.build.
+ * ct_helper_foo`, add its row to registry.c and its file to
+ * helpers/meson.build. The declarations below are for the unit tests that
+ * look at one helper's ops; a new helper needs one here only for them.
  */
 #ifndef CTSIM_HELPERS_H
 #define CTSIM_HELPERS_H
@@ -28,7 +29,8 @@
  */
 int ct_helpers_register_builtin(void);
 
-/* The helpers (one file each in helpers/). */
+/* The helpers (one file each in helpers/), for tests; registry.c declares
+ * its rows itself. */
 extern const struct ct_helper ct_helper_ftp;
 extern const struct ct_helper ct_helper_tftp;
 extern const struct ct_helper ct_helper_irc;

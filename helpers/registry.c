@@ -6,25 +6,35 @@
  * them is the core's: ctsim/core/helper.c.
  *
  * Adding a helper: helpers/foo.c with `const struct ct_helper
- * ct_helper_foo`, its declaration in helpers.h, a row below, its file in
- * helpers/meson.build.
+ * ct_helper_foo`, a row below, its file in helpers/meson.build.
  */
 #include <stdbool.h>
 #include "helpers/helpers.h"
 
-/* The order is the order of `ctsim explain helpers` and of the search. */
-static const struct ct_helper *const builtin[] = {
-	&ct_helper_ftp,
-	&ct_helper_tftp,
-	&ct_helper_irc,
-	&ct_helper_pptp,
-	&ct_helper_sip,
-	&ct_helper_sip_tcp,	/* "sip" over TCP: the same name, found by l4 protocol */
-	&ct_helper_amanda,
-	&ct_helper_sane,
-	&ct_helper_netbios_ns,
-	&ct_helper_snmp,
-};
+/*
+ * One row per helper: NAME for its `const struct ct_helper ct_helper_NAME`
+ * (helpers/NAME.c or a sibling). The row both declares it and puts it in
+ * the table. The order is the order of `ctsim explain helpers` and of the
+ * search (ct_helper_find()).
+ */
+#define BUILTIN_HELPERS(row)						\
+	row(ftp)							\
+	row(tftp)							\
+	row(irc)							\
+	row(pptp)							\
+	row(sip)							\
+	row(sip_tcp)	/* "sip" over TCP: the same name, found by l4 protocol */ \
+	row(amanda)							\
+	row(sane)							\
+	row(netbios_ns)							\
+	row(snmp)
+
+#define DECLARE(name)	extern const struct ct_helper ct_helper_##name;
+#define ENTRY(name)	&ct_helper_##name,
+
+BUILTIN_HELPERS(DECLARE)
+
+static const struct ct_helper *const builtin[] = { BUILTIN_HELPERS(ENTRY) };
 
 int ct_helpers_register_builtin(void)
 {

@@ -32,6 +32,7 @@
 #include "ctsim/hooks/router.h"
 #include "ctsim/hooks/ruleset.h"
 #include "ctsim/replay/vtime.h"
+#include "helpers/helpers.h"
 
 
 /* A fixed seed: the same capture gives the same ids and the same listing
@@ -468,6 +469,7 @@ int cmd_replay(int argc, char **argv)
 	static char outbuf[1 << 20];
 	int rc;
 
+	ct_helpers_register_builtin();
 	ct_settings_init(&rp.settings);
 	rc = parse_args(&rp, argc, argv);
 	if (rc >= 0)

@@ -24,6 +24,7 @@
 #include "ctsim/nfnetlink/server.h"
 #include "ctsim/core/settings.h"
 #include "ctsim/core/table.h"
+#include "helpers/helpers.h"
 
 #define GC_INTERVAL_MS	100
 /* After activity, keep polling without sleeping for this long: clients wait
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
 	bool serving = false;
 	sigset_t mask;
 
+	ct_helpers_register_builtin();	/* before any ruleset is parsed */
 	for (size_t i = 0; argc > 1 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (strcmp(argv[1], subcommands[i].name) == 0)
 			return subcommands[i].fn(argc - 1, argv + 1);

@@ -33,7 +33,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include "ctsim/core/expect.h"
-#include "ctsim/core/helper.h"
+#include "helpers/helpers.h"
 
 #define AMANDA_MASTER_TIMEOUT	300	/* module parameter master_timeout */
 #define AMANDA_PORT_CHARS	5	/* sizeof("65535") - 1: pbuf of amanda_help() */
@@ -59,11 +59,11 @@ static long find(const uint8_t *d, size_t from, size_t to, const char *pat)
 static int amanda_help(struct ct_helper_ctx *x)
 {
 	static const char *const keys[] = { "DATA ", "MESG ", "INDEX " };
-	const struct ct_pkt *p = &x->skb->pkt;
 	struct ct_table *t = x->core->table;
 	struct conn *ct = x->ct;
 	const struct ct_tuple *orig = &ct->th[CT_DIR_ORIG].tuple;
-	size_t dataoff = (size_t)p->l4off + 8, end = (size_t)p->l4off + p->l4len;
+	const uint8_t *d;
+	size_t end;
 	long start, stop;
 	int ret = CT_ACCEPT;
 
@@ -78,21 +78,19 @@ static int amanda_help(struct ct_helper_ctx *x)
 			ct->expires -= t->now;
 	}
 
-	if (end > p->len)
-		end = p->len;
-	if (p->l4len < 8 || dataoff >= end)
+	if (!(end = ct_helper_payload(x, &d)))
 		return CT_ACCEPT;	/* no data */
 
-	start = find(p->data, dataoff, end, "CONNECT ");
+	start = find(d, 0, end, "CONNECT ");
 	if (start < 0)
 		return CT_ACCEPT;
 	start += (long)strlen("CONNECT ");
-	stop = find(p->data, (size_t)start, end, "\n");
+	stop = find(d, (size_t)start, end, "\n");
 	if (stop < 0)
 		return CT_ACCEPT;
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		long off = find(p->data, (size_t)start, (size_t)stop, keys[k]);
+		long off = find(d, (size_t)start, (size_t)stop, keys[k]);
 		size_t n, i;
 		uint32_t v = 0;
 		uint16_t port;
@@ -105,8 +103,8 @@ static int amanda_help(struct ct_helper_ctx *x)
 		n = (size_t)(stop - off);
 		if (n > AMANDA_PORT_CHARS)
 			n = AMANDA_PORT_CHARS;
-		for (i = 0; i < n && p->data[off + (long)i] >= '0' && p->data[off + (long)i] <= '9'; i++)
-			v = v * 10 + (uint32_t)(p->data[off + (long)i] - '0');
+		for (i = 0; i < n && d[off + (long)i] >= '0' && d[off + (long)i] <= '9'; i++)
+			v = v * 10 + (uint32_t)(d[off + (long)i] - '0');
 		if (v > 65535) {		/* hardening: the kernel's u16 wraps */
 			ct_helper_log(x, "amanda port out of range");
 			break;

@@ -38,7 +38,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include "ctsim/core/expect.h"
-#include "ctsim/core/helper.h"
+#include "helpers/helpers.h"
 
 #define NMBD_PORT		137
 #define NETBIOS_NS_TIMEOUT	3	/* nf_conntrack_netbios_ns `timeout` */

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <strings.h>
 #include "ctsim/core/expect.h"
-#include "ctsim/core/helper.h"
+#include "helpers/helpers.h"
 
 bool ct_ftp_loose;
 
@@ -266,8 +266,9 @@ static int ftp_help(struct ct_helper_ctx *x)
 	struct ftp_cmd cmd;
 	struct ct_expect exp;
 	const union ct_addr *daddr;
+	const uint8_t *payload;
 	const char *data;
-	size_t dataoff, datalen, i;
+	size_t datalen, i;
 	bool ends_in_nl;
 	uint32_t seq;
 	int found = 0, ret = CT_ACCEPT;
@@ -275,15 +276,11 @@ static int ftp_help(struct ct_helper_ctx *x)
 	/* Until there's been traffic both ways, don't look in packets. */
 	if (x->ctinfo != CT_INFO_ESTABLISHED && x->ctinfo != CT_INFO_ESTABLISHED_REPLY)
 		return CT_ACCEPT;
-	dataoff = (size_t)p->l4off + p->tcp_doff;
-	if (p->tcp_doff < 20 || dataoff >= (size_t)p->l4off + p->l4len || dataoff >= p->len)
+	if (!(datalen = ct_helper_payload(x, &payload)))
 		return CT_ACCEPT;	/* no data */
-	datalen = (size_t)p->l4off + p->l4len - dataoff;
-	if (dataoff + datalen > p->len)
-		datalen = p->len - dataoff;
 	if (!(info = ct_helper_data(ct, sizeof(*info))))
 		return CT_ACCEPT;
-	data = (const char *)p->data + dataoff;
+	data = (const char *)payload;
 	ends_in_nl = data[datalen - 1] == '\n';
 	seq = p->tcp_seq + (uint32_t)datalen;
 

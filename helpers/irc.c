@@ -34,7 +34,7 @@
 #include <string.h>
 #include <strings.h>
 #include "ctsim/core/expect.h"
-#include "ctsim/core/helper.h"
+#include "helpers/helpers.h"
 
 #define IRC_MAX_DCC	8	/* max_dcc_channels */
 #define IRC_DCC_TIMEOUT	300	/* dcc_timeout, seconds */
@@ -97,12 +97,12 @@ static bool parse_dcc(const char *data, const char *end, uint32_t *ip, uint16_t 
 /* help() of nf_conntrack_irc.c */
 static int irc_help(struct ct_helper_ctx *x)
 {
-	const struct ct_pkt *p = &x->skb->pkt;
 	struct conn *ct = x->ct;
 	int dir = x->dir;
 	const struct ct_tuple *snd = &ct->th[dir].tuple, *other = &ct->th[!dir].tuple;
+	const uint8_t *payload;
 	const char *data, *end;
-	size_t dataoff, datalen;
+	size_t datalen;
 
 	/* only what the client sends to the server */
 	if (dir == CT_DIR_REPLY)
@@ -113,13 +113,9 @@ static int irc_help(struct ct_helper_ctx *x)
 	/* the kernel registers this helper for AF_INET only */
 	if (snd->l3num != AF_INET)
 		return CT_ACCEPT;
-	dataoff = (size_t)p->l4off + p->tcp_doff;
-	if (p->tcp_doff < 20 || dataoff >= (size_t)p->l4off + p->l4len || dataoff >= p->len)
+	if (!(datalen = ct_helper_payload(x, &payload)))
 		return CT_ACCEPT;	/* no data */
-	datalen = (size_t)p->l4off + p->l4len - dataoff;
-	if (dataoff + datalen > p->len)
-		datalen = p->len - dataoff;
-	data = (const char *)p->data + dataoff;
+	data = (const char *)payload;
 	end = data + datalen;
 
 	/* skip any whitespace */

@@ -54,7 +54,7 @@
 #include <string.h>
 #include "ctsim/core/expect.h"
 #include "ctsim/core/gre_keymap.h"
-#include "ctsim/core/helper.h"
+#include "helpers/helpers.h"
 
 #define PPTP_PACKET_CONTROL	1
 #define PPTP_MAGIC_COOKIE	0x1a2b3c4du
@@ -365,11 +365,9 @@ static void pptp_inbound(struct ct_table *t, struct conn *ct, struct pptp_master
 /* conntrack_pptp_help() */
 static int pptp_help(struct ct_helper_ctx *x)
 {
-	const struct ct_pkt *p = &x->skb->pkt;
-	const uint8_t *l4 = p->data + p->l4off;
 	struct pptp_master *info;
 	struct pptp_msg m;
-	size_t doff, datalen;
+	size_t datalen;
 	const uint8_t *d;
 
 	/* don't do any tracking before the TCP handshake is complete */
@@ -378,13 +376,7 @@ static int pptp_help(struct ct_helper_ctx *x)
 	/* nf_ct_helper_init(&pptp, AF_INET, ...): no IPv6 helper */
 	if (x->ct->th[CT_DIR_ORIG].tuple.l3num != AF_INET)
 		return CT_ACCEPT;
-	if (p->l4len < 20 || (size_t)p->l4off + p->l4len > p->len)
-		return CT_ACCEPT;
-	doff = (size_t)(l4[12] >> 4) * 4;
-	if (doff < 20 || doff > p->l4len)
-		return CT_ACCEPT;
-	d = l4 + doff;
-	datalen = p->l4len - doff;
+	datalen = ct_helper_payload(x, &d);
 	/* the PPTP header, then a control message with the magic cookie */
 	if (datalen < PPTP_HDR_LEN)
 		return CT_ACCEPT;
@@ -410,6 +402,18 @@ static int pptp_help(struct ct_helper_ctx *x)
 	return CT_ACCEPT;
 }
 
+/* pptp_expectfn() without NAT: the first GRE packet of one direction
+ * removes the expectation of the other, found by inverting the matched
+ * one's tuple (= @ct's reply tuple: PPTP expectations have exact masks).
+ * Called by the GRE tracker's new() (ctsim/core/track_gre.c). */
+static void pptp_expectfn(struct ct_table *t, struct conn *ct)
+{
+	struct ct_expect *other = ct_expect_find(t, &ct->th[CT_DIR_REPLY].tuple, ct->zone.id);
+
+	if (other)
+		ct_expect_unlink(t, other, 0, false);
+}
+
 /* helper->destroy = pptp_destroy_siblings: the control connection dies. */
 static void pptp_destroy(struct ct_table *t, struct conn *ct)
 {
@@ -425,6 +429,7 @@ const struct ct_helper ct_helper_pptp = {
 	.data_len = sizeof(struct pptp_master),
 	.help = pptp_help,
 	.destroy = pptp_destroy,
+	.expectfn = pptp_expectfn,
 	.what = "call set-up: GRE (version 1) both ways, keyed by call id",
 	.module = "nf_conntrack_pptp",
 };

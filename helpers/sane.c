@@ -29,7 +29,7 @@
  */
 #include <netinet/in.h>
 #include "ctsim/core/expect.h"
-#include "ctsim/core/helper.h"
+#include "helpers/helpers.h"
 
 #define SANE_NET_START		7	/* RPC code */
 #define SANE_STATUS_SUCCESS	0
@@ -50,9 +50,7 @@ static uint32_t rd32(const uint8_t *b)
 /* help() */
 static int sane_help(struct ct_helper_ctx *x)
 {
-	const struct ct_pkt *p = &x->skb->pkt;
 	const struct ct_tuple *orig = &x->ct->th[CT_DIR_ORIG].tuple;
-	size_t dataoff = (size_t)p->l4off + p->tcp_doff, end = (size_t)p->l4off + p->l4len;
 	struct sane_master *st;
 	const uint8_t *d;
 	size_t datalen;
@@ -62,12 +60,8 @@ static int sane_help(struct ct_helper_ctx *x)
 	/* "Until there's been traffic both ways, don't look in packets." */
 	if (x->ctinfo != CT_INFO_ESTABLISHED && x->ctinfo != CT_INFO_ESTABLISHED_REPLY)
 		return CT_ACCEPT;
-	if (end > p->len)
-		end = p->len;
-	if (p->tcp_doff < 20 || dataoff >= end)
+	if (!(datalen = ct_helper_payload(x, &d)))
 		return CT_ACCEPT;	/* no data */
-	d = p->data + dataoff;
-	datalen = end - dataoff;
 	if (!(st = ct_helper_data(x->ct, sizeof(*st))))
 		return CT_ACCEPT;
 

@@ -54,7 +54,7 @@
 #include <string.h>
 #include <strings.h>
 #include "ctsim/core/expect.h"
-#include "ctsim/core/helper.h"
+#include "helpers/helpers.h"
 
 #define SIP_PORT		5060
 #define SIP_TIMEOUT		3600	/* sip_timeout: the master's timeout */
@@ -1052,18 +1052,16 @@ static void sip_refresh(struct ct_helper_ctx *x)
 /* sip_help_udp() */
 static int sip_help_udp(struct ct_helper_ctx *x)
 {
-	const struct ct_pkt *p = &x->skb->pkt;
 	struct conn *ct = x->ct;
-	size_t dataoff = (size_t)p->l4off + 8, end = (size_t)p->l4off + p->l4len;
+	const uint8_t *d;
+	size_t len;
 	struct sip_msg m;
 
-	if (end > p->len)
-		end = p->len;
-	if (p->l4len < 8 || dataoff >= end)
+	if (!(len = ct_helper_payload(x, &d)))
 		return CT_ACCEPT;	/* no data */
 	sip_refresh(x);
-	m = (struct sip_msg){ .x = x, .d = (const char *)p->data + dataoff,
-			      .len = end - dataoff, .l3num = ct->th[CT_DIR_ORIG].tuple.l3num };
+	m = (struct sip_msg){ .x = x, .d = (const char *)d,
+			      .len = len, .l3num = ct->th[CT_DIR_ORIG].tuple.l3num };
 	if (m.len < strlen("SIP/2.0 200"))
 		return CT_ACCEPT;
 	return process_sip_msg(&m);
@@ -1088,23 +1086,18 @@ static int sip_help_udp(struct ct_helper_ctx *x)
  */
 static int sip_help_tcp(struct ct_helper_ctx *x)
 {
-	const struct ct_pkt *p = &x->skb->pkt;
 	struct conn *ct = x->ct;
-	size_t dataoff, end, datalen;
+	const uint8_t *payload;
+	size_t datalen;
 	const char *d;
 	int ret = CT_ACCEPT;
 
 	if (x->ctinfo != CT_INFO_ESTABLISHED && x->ctinfo != CT_INFO_ESTABLISHED_REPLY)
 		return CT_ACCEPT;
-	dataoff = (size_t)p->l4off + p->tcp_doff;
-	end = (size_t)p->l4off + p->l4len;
-	if (end > p->len)
-		end = p->len;
-	if (p->tcp_doff < 20 || dataoff >= end)
+	if (!(datalen = ct_helper_payload(x, &payload)))
 		return CT_ACCEPT;	/* no data */
 	sip_refresh(x);
-	d = (const char *)p->data + dataoff;
-	datalen = end - dataoff;
+	d = (const char *)payload;
 	if (datalen < strlen("SIP/2.0 200"))
 		return CT_ACCEPT;
 

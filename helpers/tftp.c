@@ -11,22 +11,21 @@
  */
 #include <netinet/in.h>
 #include "ctsim/core/expect.h"
-#include "ctsim/core/helper.h"
+#include "helpers/helpers.h"
 
 enum { TFTP_OPCODE_READ = 1, TFTP_OPCODE_WRITE = 2 };
 
 /* tftp_help() */
 static int tftp_help(struct ct_helper_ctx *x)
 {
-	const struct ct_pkt *p = &x->skb->pkt;
 	const struct ct_tuple *reply = &x->ct->th[CT_DIR_REPLY].tuple;
-	size_t off = (size_t)p->l4off + 8;	/* after the UDP header */
 	struct ct_expect exp;
+	const uint8_t *d;
 	uint16_t opcode;
 
-	if (p->l4len < 8 + 2 || off + 2 > p->len)
+	if (ct_helper_payload(x, &d) < 2)
 		return CT_ACCEPT;	/* no opcode: skb_header_pointer() fails */
-	opcode = (uint16_t)(p->data[off] << 8 | p->data[off + 1]);
+	opcode = (uint16_t)(d[0] << 8 | d[1]);
 	if (opcode != TFTP_OPCODE_READ && opcode != TFTP_OPCODE_WRITE)
 		return CT_ACCEPT;	/* DATA, ACK, ERROR, unknown: nothing */
 	ct_expect_init(&exp, x->ct, 0, reply->l3num, &reply->src, &reply->dst,

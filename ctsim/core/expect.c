@@ -200,8 +200,7 @@ static int expect_check(struct ct_table *t, const struct ct_expect *new)
 	const struct ct_helper *h = ct_helper_of(new->master);
 	struct ct_expect *e, *next;
 
-	if (!new->master->ext || !(new->master->ext->has & CONN_EXT_HELPER) ||
-	    !new->master->ext->helper[0])
+	if (!ct_helper_name(new->master)[0])
 		return -ESHUTDOWN;		/* no help extension */
 	for (e = t->expect->head; e; e = next) {
 		next = e->next;

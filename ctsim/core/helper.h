@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * helper.h — conntrack helpers (the kernel's struct nf_conntrack_helper,
- * nf_conntrack_helper.c). A helper is a small module in helpers/ that
- * registers an ops table: its name, transport protocol, the expectation
- * policy per class, and help(), which reads the payload of the master's
- * packets and creates expectations (ct_expect_related()).
+ * helper.h — the core's helper glue (the kernel's struct
+ * nf_conntrack_helper and nf_conntrack_helper.c). A helper is a small module
+ * in helpers/ (a layer above the core) with a const ops table: its name,
+ * transport protocol, the expectation policy per class, and help(), which
+ * reads the payload of the master's packets (ct_helper_payload()) and
+ * creates expectations (ct_expect_related()). helpers/registry.c registers
+ * the built-in ones with ct_helper_register() at start-up; the core knows
+ * no helper by name.
+ *
+ * An entry's helper extension holds a pointer to the ops (help->helper),
+ * set once when the helper is attached: no lookup per packet.
  *
  * Helpers are attached only explicitly, as modern kernels require: by the
  * ruleset (`ct helper` object + `ct helper set`, which puts the helper's
@@ -52,24 +58,73 @@ struct ct_helper {
 	int (*help)(struct ct_helper_ctx *x);
 	/* helper->destroy(): the master is being deleted (NULL: nothing). */
 	void (*destroy)(struct ct_table *t, struct conn *ct);
+	/* exp->expectfn() (pptp_expectfn()): @ct is a new GRE entry that
+	 * matched an expectation of a master with this helper; called by the
+	 * GRE tracker's new() on its first packet (track_gre.c says why
+	 * there). NULL: nothing. */
+	void (*expectfn)(struct ct_table *t, struct conn *ct);
 	/* For `ctsim explain helpers`: what it reads and what it expects,
 	 * and the kernel module it emulates. */
 	const char *what, *module;
 };
 
-/** ct_helper_find - __nf_conntrack_helper_find(): the helper @name for
- *  family @l3num (AF_INET, AF_INET6; 0: either) and transport @l4num, or NULL. */
+#define CT_HELPER_MAX	32	/* registered helpers (ctsim has 10) */
+
+/**
+ * ct_helper_register - nf_conntrack_helper_register(): make @h findable by
+ * its name, family and transport protocol (ct_helper_find()) and listed
+ * (ct_helper_at(), in registration order). @h must stay valid for the life
+ * of the process (a const object). Registering the same @h again is a no-op.
+ *
+ * Returns 0, -EEXIST when another helper has the same name, family and
+ * protocol, -ENOSPC past CT_HELPER_MAX, -EINVAL for a helper without a
+ * name or with more classes than CT_HELPER_CLASS_MAX.
+ */
+int ct_helper_register(const struct ct_helper *h);
+
+/** ct_helper_find - __nf_conntrack_helper_find(): the registered helper
+ *  @name for family @l3num (AF_INET, AF_INET6; 0: either) and transport
+ *  @l4num, or NULL. */
 const struct ct_helper *ct_helper_find(const char *name, uint8_t l3num, uint8_t l4num);
 
 /** ct_helper_at - the @i-th registered helper, NULL past the last (for listings). */
 const struct ct_helper *ct_helper_at(size_t i);
 
-/** ct_helper_of - the registered helper attached to @ct, or NULL. */
+/**
+ * ct_helper_attach - nf_ct_helper_ext_add() + help->helper = @h: give @ct
+ * the helper extension with @h (NULL: the extension without a helper, what
+ * a detach leaves). Does not touch ct->status (IPS_HELPER is the caller's:
+ * templates and ctnetlink set it, expectations do not).
+ * Returns 0 or -ENOMEM.
+ */
+int ct_helper_attach(struct conn *ct, const struct ct_helper *h);
+
+/**
+ * ct_helper_of - nfct_help(ct)->helper for running it: the helper attached
+ * to @ct, or NULL. An attached helper of another family or transport than
+ * @ct's (an expectation created from userspace names its master's helper,
+ * whatever the expected protocol) is looked up again by name for @ct's
+ * own family and protocol, as ctsim has always resolved it.
+ */
 const struct ct_helper *ct_helper_of(const struct conn *ct);
+
+/** ct_helper_name - the name of the helper attached to @ct as ctnetlink
+ *  shows it (CTA_HELP_NAME), "" when there is none. */
+const char *ct_helper_name(const struct conn *ct);
 
 /** ct_helper_data - the helper's private state of @ct (zeroed on first
  *  use, freed with the entry); NULL on ENOMEM. */
 void *ct_helper_data(struct conn *ct, size_t len);
+
+/**
+ * ct_helper_payload - the L4 payload of the packet @x is helping with (what
+ * each kernel helper computes as protoff + th->doff * 4, or + sizeof(struct
+ * udphdr), and skb->len - dataoff): TCP after the header's data offset,
+ * UDP after its 8 bytes, bounded by the IP payload and the buffer. Sets
+ * *@data and returns the length; 0 (and *@data NULL) when there is no
+ * payload or the header is malformed.
+ */
+size_t ct_helper_payload(const struct ct_helper_ctx *x, const uint8_t **data);
 
 /**
  * ct_helper_run - nf_confirm()'s call of help->helper->help() for the
@@ -95,44 +150,5 @@ void ct_helper_note(struct ct_helper_ctx *x, const char *why);
 /** ct_helper_destroy - nf_ct_helper_destroy(): from ct_table_delete(), the
  *  destroy() of @ct's helper, if it has one. */
 void ct_helper_destroy(struct ct_table *t, struct conn *ct);
-
-/* The helpers (one file each in helpers/). */
-extern const struct ct_helper ct_helper_ftp;
-extern const struct ct_helper ct_helper_tftp;
-extern const struct ct_helper ct_helper_irc;
-extern const struct ct_helper ct_helper_sip;
-extern const struct ct_helper ct_helper_pptp;
-extern const struct ct_helper ct_helper_sip_tcp;
-extern const struct ct_helper ct_helper_amanda;
-extern const struct ct_helper ct_helper_sane;
-extern const struct ct_helper ct_helper_netbios_ns;
-extern const struct ct_helper ct_helper_snmp;
-
-/* helpers/broadcast.c: what nf_conntrack_broadcast_help() reads from the
- * packet's socket and route (ctsim's packets have no socket: all false). */
-struct ct_bcast_ifa {
-	uint32_t broadcast, mask;	/* ifa_broadcast, ifa_mask (network order) */
-	bool secondary;			/* IFA_F_SECONDARY */
-};
-struct ct_bcast_route {
-	bool local_socket;		/* skb->sk, of the entry's netns */
-	bool broadcast;			/* rt->rt_flags & RTCF_BROADCAST */
-	const struct ct_bcast_ifa *ifa;	/* the output device's IPv4 addresses */
-	size_t nifa;
-};
-
-/**
- * ct_broadcast_help - nf_conntrack_broadcast_help(): for a locally
- * generated IPv4 broadcast in the original direction (@rt), a PERMANENT
- * expectation of the answers from the destination's subnet to the sender,
- * source port @helper_port, and the master refreshed to @timeout seconds.
- * Always returns CT_ACCEPT.
- */
-int ct_broadcast_help(struct ct_helper_ctx *x, const struct ct_bcast_route *rt,
-		      uint16_t helper_port, unsigned timeout);
-
-/* nf_conntrack_ftp's `loose` parameter: expect announced addresses other
- * than the sender's (default false). */
-extern bool ct_ftp_loose;
 
 #endif

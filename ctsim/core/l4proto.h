@@ -5,7 +5,7 @@
  * the per-packet context they work on, and the helpers they share
  * (nf_ct_refresh_acct(), nf_conntrack_event_cache()).
  *
- * Adding a protocol: write proto_foo.c with a `const struct ct_l4proto
+ * Adding a protocol: write track_foo.c with a `const struct ct_l4proto
  * ct_l4proto_foo`, declare it below and add a row to l4protos[] in
  * pipeline.c.
  *
@@ -57,10 +57,11 @@ struct ct_l4proto {
 	const char *(*new)(struct ct_l4_ctx *x, struct conn *ct);
 	/* Every packet with an entry (*_packet()): state, timeout, ASSURED. */
 	enum ct_l4_verdict (*packet)(struct ct_l4_ctx *x, struct conn *ct, const char **reason);
-	/* The timeout (seconds) of the entry's current state. */
-	uint32_t (*timeout)(const struct ct_settings *s, const struct conn *ct);
-	/* GC early drop allowed even when ASSURED (tcp_can_early_drop()). */
-	bool (*can_early_drop)(const struct conn *ct);
+	/* No timeout() or can_early_drop() slot: nothing calls them. Each
+	 * tracker applies its state's timeout in packet(), and ctsim's
+	 * early_drop() (table.c) never drops ASSURED entries, so it has no
+	 * use for nf_conntrack_l4proto's can_early_drop() (yet: the pressure
+	 * policies may bring it back with a caller). */
 };
 
 extern const struct ct_l4proto ct_l4proto_tcp;

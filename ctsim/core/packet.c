@@ -11,6 +11,7 @@
  * field before comparing it with the bytes we actually have.
  */
 #include "ctsim/core/packet.h"
+#include "ctsim/core/csum.h"
 
 #include <netinet/in.h>
 #include <string.h>
@@ -44,50 +45,7 @@ static uint32_t rd32(const uint8_t *b)
 static void wr16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v; }
 
 /* ---------------------------------------------------------------------- */
-/* Internet checksum (RFC 1071)                                            */
-
-/* Add @len bytes to a 32-bit running sum of 16-bit big-endian words. An odd
- * trailing byte is padded with zero, as the checksum definition says.
- *
- * Every packet's checksum is verified, so this is on the data path: the
- * bulk is summed as native 32-bit words into 64 bits (a loop the compiler
- * vectorises) and folded to 16 bits, as the kernel's csum_partial() does.
- * The result is congruent modulo 0xffff to the big-endian word sum (2^16 =
- * 1, and RFC 1071's byte-order independence: the byte-swapped fold is the
- * fold of the swapped words) and zero only when the data is, so
- * csum_fold() gives exactly what a word-by-word sum gives. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *b, size_t len)
-{
-	uint64_t acc = 0;
-	size_t i = 0;
-
-	for (; i + 4 <= len; i += 4) {
-		uint32_t w;
-
-		memcpy(&w, b + i, 4);
-		acc += w;
-	}
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	acc = __builtin_bswap16((uint16_t)acc);
-#endif
-	sum += (uint32_t)acc;
-	if (i + 2 <= len) {
-		sum += rd16(b + i);
-		i += 2;
-	}
-	if (i < len)
-		sum += (uint32_t)b[i] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
+/* Checksums (the arithmetic is in csum.h)                                 */
 
 /* The pseudo-header of TCP/UDP/UDP-Lite/ICMPv6 (RFC 793, RFC 8200 §8.1). */
 static uint32_t csum_pseudo(const struct ct_pkt *p, uint8_t proto, uint32_t l4len)
@@ -95,33 +53,27 @@ static uint32_t csum_pseudo(const struct ct_pkt *p, uint8_t proto, uint32_t l4le
 	uint32_t sum = 0;
 
 	if (p->family == AF_INET) {
-		sum = csum_add(sum, p->src.b, 4);
-		sum = csum_add(sum, p->dst.b, 4);
+		sum = ct_csum_add(sum, p->src.b, 4);
+		sum = ct_csum_add(sum, p->dst.b, 4);
 	} else {
-		sum = csum_add(sum, p->src.b, 16);
-		sum = csum_add(sum, p->dst.b, 16);
+		sum = ct_csum_add(sum, p->src.b, 16);
+		sum = ct_csum_add(sum, p->dst.b, 16);
 	}
 	return sum + proto + (l4len >> 16) + (l4len & 0xffff);
 }
 
 /* The SCTP checksum, CRC32c (RFC 9260 App. B), over @l4 with its checksum
  * field taken as zero; stored in the header little-endian, as
- * sctp_compute_cksum() produces it. A bitwise loop: slow but short. */
+ * sctp_compute_cksum() produces it. */
 static uint32_t sctp_csum(const uint8_t *l4, size_t len)
 {
 	static const uint8_t zero[4];
-	uint32_t crc = 0xffffffffu;
-	const uint8_t *src;
-	size_t i;
-	int k;
+	size_t head = len < 8 ? len : 8, csum = len < 12 ? len - head : 4;
+	uint32_t crc = CT_CRC32C_INIT;
 
-	for (i = 0; i < len; i++) {
-		src = (i >= 8 && i < 12) ? zero + (i - 8) : l4 + i;
-		crc ^= *src;
-		for (k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1)));
-	}
-	return ~crc;
+	crc = ct_crc32c_update(crc, l4, head);
+	crc = ct_crc32c_update(crc, zero, csum);
+	return ~ct_crc32c_update(crc, l4 + head + csum, len - head - csum);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -253,7 +205,7 @@ static int parse_ipv4(struct ct_pkt *p, const char **reason)
 		*reason = "truncated IPv4 header";
 		return -1;
 	}
-	if (csum_fold(csum_add(0, h, ihl)) != 0) {
+	if (ct_csum_fold(ct_csum_add(0, h, ihl)) != 0) {
 		*reason = "bad IPv4 header checksum";
 		return -1;
 	}
@@ -457,13 +409,13 @@ bool ct_pkt_l4_csum_ok(const struct ct_pkt *p)
 	case IPPROTO_TCP:
 		if (n < 20)
 			return false;
-		return csum_fold(csum_add(csum_pseudo(p, IPPROTO_TCP, n), h, n)) == 0;
+		return ct_csum_fold(ct_csum_add(csum_pseudo(p, IPPROTO_TCP, n), h, n)) == 0;
 	case IPPROTO_UDP:
 		if (n < 8)
 			return false;
 		if (p->family == AF_INET && rd16(h + 6) == 0)
 			return true;	/* udp_error(): "packet with no checksum" */
-		return csum_fold(csum_add(csum_pseudo(p, IPPROTO_UDP, n), h, n)) == 0;
+		return ct_csum_fold(ct_csum_add(csum_pseudo(p, IPPROTO_UDP, n), h, n)) == 0;
 	case IPPROTO_UDPLITE:
 		/* udplite_error(): coverage 0 means the whole datagram; a
 		 * coverage below 8 or past the end, or a zero checksum, is bad */
@@ -474,19 +426,19 @@ bool ct_pkt_l4_csum_ok(const struct ct_pkt *p)
 			cov = n;
 		if (cov < 8 || cov > n)
 			return false;
-		return csum_fold(csum_add(csum_pseudo(p, IPPROTO_UDPLITE, n), h, cov)) == 0;
+		return ct_csum_fold(ct_csum_add(csum_pseudo(p, IPPROTO_UDPLITE, n), h, cov)) == 0;
 	case IPPROTO_ICMP:
 		if (p->family != AF_INET)
 			return true;
 		if (n < 8)
 			return false;
-		return csum_fold(csum_add(0, h, n)) == 0;
+		return ct_csum_fold(ct_csum_add(0, h, n)) == 0;
 	case IPPROTO_ICMPV6:
 		if (p->family != AF_INET6)
 			return true;
 		if (n < 8)
 			return false;
-		return csum_fold(csum_add(csum_pseudo(p, IPPROTO_ICMPV6, n), h, n)) == 0;
+		return ct_csum_fold(ct_csum_add(csum_pseudo(p, IPPROTO_ICMPV6, n), h, n)) == 0;
 	case IPPROTO_SCTP: {
 		/* sctp_error() checks the CRC32c too */
 		uint32_t want;
@@ -735,7 +687,7 @@ int ct_pkt_build(uint8_t *buf, size_t cap, uint8_t family, const union ct_addr *
 		h[9] = l4proto;
 		memcpy(h + 12, &src->ip, 4);
 		memcpy(h + 16, &dst->ip, 4);
-		wr16(h + 10, csum_fold(csum_add(0, h, hlen)));
+		wr16(h + 10, ct_csum_fold(ct_csum_add(0, h, hlen)));
 	} else {
 		h[0] = 0x60;
 		wr16(h + 4, (uint16_t)l4len);
@@ -762,7 +714,7 @@ int ct_pkt_build(uint8_t *buf, size_t cap, uint8_t family, const union ct_addr *
 	case IPPROTO_TCP:
 		if (n >= 20) {
 			wr16(l + 16, 0);
-			wr16(l + 16, csum_fold(csum_add(csum_pseudo(&p, l4proto, n), l, n)));
+			wr16(l + 16, ct_csum_fold(ct_csum_add(csum_pseudo(&p, l4proto, n), l, n)));
 		}
 		break;
 	case IPPROTO_UDP:
@@ -773,20 +725,20 @@ int ct_pkt_build(uint8_t *buf, size_t cap, uint8_t family, const union ct_addr *
 			if (l4proto == IPPROTO_UDPLITE && rd16(l + 4) >= 8 && rd16(l + 4) <= n)
 				cov = rd16(l + 4);
 			wr16(l + 6, 0);
-			uint16_t c = csum_fold(csum_add(csum_pseudo(&p, l4proto, n), l, cov));
+			uint16_t c = ct_csum_fold(ct_csum_add(csum_pseudo(&p, l4proto, n), l, cov));
 			wr16(l + 6, c ? c : 0xffff);	/* 0 means "none" in UDP */
 		}
 		break;
 	case IPPROTO_ICMP:
 		if (n >= 8 && family == AF_INET) {
 			wr16(l + 2, 0);
-			wr16(l + 2, csum_fold(csum_add(0, l, n)));
+			wr16(l + 2, ct_csum_fold(ct_csum_add(0, l, n)));
 		}
 		break;
 	case IPPROTO_ICMPV6:
 		if (n >= 8 && family == AF_INET6) {
 			wr16(l + 2, 0);
-			wr16(l + 2, csum_fold(csum_add(csum_pseudo(&p, l4proto, n), l, n)));
+			wr16(l + 2, ct_csum_fold(ct_csum_add(csum_pseudo(&p, l4proto, n), l, n)));
 		}
 		break;
 	case IPPROTO_SCTP:

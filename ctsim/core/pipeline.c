@@ -156,7 +156,7 @@ static int init_extensions(struct ct_core *core, struct ct_skb *skb, struct conn
 			   bool expected)
 {
 	const struct ct_settings *s = core->settings;
-	bool helper = skb->helper[0] && !expected;	/* no template helper for expected entries */
+	bool helper = skb->helper && !expected;	/* no template helper for expected entries */
 	struct conn_ext *x;
 
 	if (!s->acct && !s->timestamp && !s->labels_used && !helper)
@@ -168,8 +168,7 @@ static int init_extensions(struct ct_core *core, struct ct_skb *skb, struct conn
 	if (helper) {
 		/* __nf_ct_try_assign_helper(): `ct helper set` / -j CT
 		 * --helper; the helper runs in ct_confirm() (helper.h). */
-		memcpy(x->helper, skb->helper, sizeof(x->helper));
-		x->helper[sizeof(x->helper) - 1] = '\0';
+		x->helper = skb->helper;
 		x->has |= CONN_EXT_HELPER;
 		ct->status |= CT_S_HELPER;
 	}
@@ -221,7 +220,9 @@ static struct conn *init_conntrack(struct ct_core *core, struct ct_skb *skb,
 		if (m->ext)
 			ct->ext->secmark = m->ext->secmark;
 		if (exp.helper) {
-			snprintf(ct->ext->helper, sizeof(ct->ext->helper), "%s", exp.helper->name);
+			/* help->helper = exp->helper (ct_helper_of() resolves
+			 * one of another protocol by name) */
+			ct->ext->helper = exp.helper;
 			ct->ext->has |= CONN_EXT_HELPER;
 		}
 		t->stats.exp.new++;
@@ -425,12 +426,9 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 	/* nft_ct_helper_obj_eval() in a chain after conntrack (priority >
 	 * -200): the rule filled the template but the entry already existed,
 	 * unconfirmed — the kernel attaches the helper to it there. */
-	if (ct && skb->helper[0] && !(ct->status & (CT_S_CONFIRMED | CT_S_HELPER)) &&
-	    !(ct->ext && ct->ext->helper[0]) && conn_ext_add(ct)) {
-		snprintf(ct->ext->helper, sizeof(ct->ext->helper), "%s", skb->helper);
-		ct->ext->has |= CONN_EXT_HELPER;
+	if (ct && skb->helper && !(ct->status & (CT_S_CONFIRMED | CT_S_HELPER)) &&
+	    !(ct->ext && ct->ext->helper) && ct_helper_attach(ct, skb->helper) == 0)
 		ct->status |= CT_S_HELPER;
-	}
 	/* nf_confirm(): "This is where we call the helper: as the packet
 	 * goes out." Every packet of an entry with a helper, confirmed or
 	 * not, either direction; the helper may drop it. */

@@ -60,7 +60,8 @@ struct ct_skb {
 	bool untracked;			/* `notrack` before -200: ct state untracked */
 	const char *invalid_reason;	/* set when ct state is invalid: kernel-like wording */
 	struct ct_zone zone;		/* template: `ct zone set` before -200 */
-	char helper[16];		/* template: `ct helper set` */
+	const struct ct_helper *helper;	/* template: `ct helper set` (the registered
+					 * helper of the packet's family and protocol) */
 	uint32_t cached_events;		/* CT_EV() bits, delivered by ct_skb_done() */
 	char helper_note[80];		/* what the entry's helper did with it, for traces
 					 * ("ftp: 1 expectation", "ftp: partial matching") */

@@ -30,6 +30,7 @@
 struct ct_events;
 struct ct_expect_table;
 struct ct_gre_keymap;
+struct ct_helper;
 
 enum ct_dir { CT_DIR_ORIG = 0, CT_DIR_REPLY = 1 };
 
@@ -70,7 +71,7 @@ struct conn_ext {
 	struct ctnl_seqadj seqadj[2];
 	uint32_t secmark;
 	uint32_t synproxy[3];			/* isn, its, tsoff */
-	char helper[16];
+	const struct ct_helper *helper;		/* help->helper (ctsim/core/helper.h); NULL: none */
 	uint8_t has;				/* CONN_EXT_* */
 	/* Expectations (ctsim/core/expect.c): the master entry of an IPS_EXPECTED
 	 * entry, referenced (ct->master), and the helper's private data

@@ -26,5 +26,4 @@ const struct ct_l4proto ct_l4proto_generic = {
 	.l4num = 0,
 	.allow_clash = true,
 	.packet = generic_packet,
-	.timeout = generic_timeout,
 };

@@ -31,18 +31,17 @@ static uint32_t gre_timeout(const struct ct_settings *s, const struct conn *ct)
  * EXPECTED GRE entry whose master has the pptp helper does it here, on the
  * same packet and before anything else the tracker does. (Expectations
  * made by userspace for a pptp master have no expectfn in the kernel;
- * ctsim treats them like the helper's.) */
+ * ctsim treats them like the helper's.) Only the pptp helper has an
+ * expectfn (helpers/pptp.c). */
 static const char *gre_new(struct ct_l4_ctx *x, struct conn *ct)
 {
 	struct ct_table *t = x->core->table;
 	struct conn *m = ct->ext ? ct->ext->master_ct : NULL;
-	struct ct_expect *other;
+	const struct ct_helper *h;
 
-	if (!(ct->status & CT_S_EXPECTED) || !m || ct_helper_of(m) != &ct_helper_pptp)
+	if (!(ct->status & CT_S_EXPECTED) || !m || !(h = ct_helper_of(m)) || !h->expectfn)
 		return NULL;
-	other = ct_expect_find(t, &ct->th[CT_DIR_REPLY].tuple, ct->zone.id);
-	if (other)
-		ct_expect_unlink(t, other, 0, false);
+	h->expectfn(t, ct);
 	return NULL;
 }
 
@@ -65,5 +64,4 @@ const struct ct_l4proto ct_l4proto_gre = {
 	.allow_clash = true,
 	.new = gre_new,
 	.packet = gre_packet,
-	.timeout = gre_timeout,
 };

@@ -110,7 +110,6 @@ const struct ct_l4proto ct_l4proto_icmp = {
 	.invert_tuple = ct_icmp_invert_tuple,
 	.new = icmp_new,
 	.packet = icmp_packet,
-	.timeout = icmp_timeout,
 };
 
 const struct ct_l4proto ct_l4proto_icmpv6 = {
@@ -119,7 +118,6 @@ const struct ct_l4proto ct_l4proto_icmpv6 = {
 	.invert_tuple = ct_icmpv6_invert_tuple,
 	.new = icmpv6_new,
 	.packet = icmp_packet,
-	.timeout = icmp_timeout,
 };
 
 /* ---------------------------------------------------------------------- */

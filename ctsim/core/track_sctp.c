@@ -491,26 +491,6 @@ static enum ct_l4_verdict sctp_packet(struct ct_l4_ctx *x, struct conn *ct, cons
 	return CT_L4_ACCEPT;
 }
 
-static uint32_t sctp_timeout(const struct ct_settings *s, const struct conn *ct)
-{
-	uint8_t st = ct->proto.sctp.state;
-
-	return s->sctp_timeout[st < CT_SCTP_MAX ? st : CT_SCTP_CLOSED];
-}
-
-/* sctp_can_early_drop() */
-static bool sctp_can_early_drop(const struct conn *ct)
-{
-	switch (ct->proto.sctp.state) {
-	case CT_SCTP_SHUTDOWN_SENT:
-	case CT_SCTP_SHUTDOWN_RECD:
-	case CT_SCTP_SHUTDOWN_ACK_SENT:
-		return true;
-	default:
-		return false;
-	}
-}
-
 const struct ct_l4proto ct_l4proto_sctp = {
 	.name = "sctp",
 	.l4num = IPPROTO_SCTP,
@@ -518,6 +498,4 @@ const struct ct_l4proto ct_l4proto_sctp = {
 	.error = sctp_error,
 	.new = sctp_new,
 	.packet = sctp_packet,
-	.timeout = sctp_timeout,
-	.can_early_drop = sctp_can_early_drop,
 };

@@ -683,11 +683,6 @@ static void tcp_resync(struct conn_tcp *tcp, enum ct_dir dir)
 	tcp->flags[dir] &= CT_TCP_F_BE_LIBERAL;
 }
 
-static uint32_t tcp_timeout(const struct ct_settings *s, const struct conn *ct)
-{
-	return s->tcp_timeout[ct->proto.tcp.state < CT_TCP_MAX ? ct->proto.tcp.state : CT_TCP_CLOSE];
-}
-
 static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const char **reason)
 {
 	const struct ct_settings *st = x->core->settings;
@@ -854,6 +849,4 @@ const struct ct_l4proto ct_l4proto_tcp = {
 	.error = tcp_error,
 	.new = tcp_new,
 	.packet = tcp_packet,
-	.timeout = tcp_timeout,
-	.can_early_drop = tcp_can_early_drop,
 };

@@ -62,11 +62,6 @@ static const char *udp_new(struct ct_l4_ctx *x, struct conn *ct)
 	return NULL;
 }
 
-static uint32_t udp_timeout(const struct ct_settings *s, const struct conn *ct)
-{
-	return (ct->status & CT_S_ASSURED) ? s->udp_timeout_stream : s->udp_timeout;
-}
-
 /* nf_conntrack_udp_packet() */
 static enum ct_l4_verdict udp_packet(struct ct_l4_ctx *x, struct conn *ct, const char **reason)
 {
@@ -100,7 +95,6 @@ const struct ct_l4proto ct_l4proto_udp = {
 	.error = udp_error,
 	.new = udp_new,
 	.packet = udp_packet,
-	.timeout = udp_timeout,
 };
 
 const struct ct_l4proto ct_l4proto_udplite = {
@@ -110,5 +104,4 @@ const struct ct_l4proto ct_l4proto_udplite = {
 	.error = udplite_error,
 	.new = udp_new,
 	.packet = udp_packet,
-	.timeout = udp_timeout,
 };

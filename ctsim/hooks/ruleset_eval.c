@@ -88,9 +88,9 @@ static bool fetch(const struct ct_skb *skb, enum rs_key key, struct keyval *kv)
 		kv->num = ct_zone_id(&ct->zone, skb->ctinfo >= CT_INFO_ESTABLISHED_REPLY ? CT_DIR_REPLY : CT_DIR_ORIG);
 		return true;
 	case RS_K_CT_HELPER:
-		if (!ct || !ct->ext || !(ct->ext->has & CONN_EXT_HELPER) || !ct->ext->helper[0])
+		if (!ct || !ct_helper_name(ct)[0])
 			return false;
-		kv->str = ct->ext->helper;
+		kv->str = ct_helper_name(ct);
 		return true;
 	case RS_K_MAX: break;
 	}
@@ -259,12 +259,14 @@ static enum vcode rule_exec(const struct rs_chain *ch, const struct rs_rule *r, 
 			/* nft_ct_helper_obj_eval(): not on confirmed entries, only
 			 * for the helper's transport protocol, and only for a family
 			 * the object has a helper for (helper4 / helper6) */
+			const struct ct_helper *ops;
+
 			if (h && skb->pkt.l4proto == h->l4proto &&
 			    !(skb->ct && (skb->ct->status & CT_S_CONFIRMED)) &&
 			    (h->l3proto == RS_FAM_INET ||
 			     (h->l3proto == RS_FAM_IP) == (skb->pkt.family == AF_INET)) &&
-			    ct_helper_find(h->type, skb->pkt.family, h->l4proto))
-				snprintf(skb->helper, sizeof(skb->helper), "%s", h->type);
+			    (ops = ct_helper_find(h->type, skb->pkt.family, h->l4proto)))
+				skb->helper = ops;
 			break;
 		}
 		case RS_S_META_MARK_SET:

@@ -10,6 +10,7 @@
 #include "proto/ctnl_print.h"
 #include "ctsim/nfnetlink/conn_export.h"
 #include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
 
 enum fill_kind { FILL_DUMP, FILL_EVENT };
 
@@ -155,9 +156,9 @@ static void put_seqadj_synproxy(struct ctnl_ct *o, const struct conn *c, uint32_
 
 static void put_helper(struct ctnl_ct *o, const struct conn *c)
 {
-	if (c->ext && (c->ext->has & CONN_EXT_HELPER) && c->ext->helper[0]) {
+	if (ct_helper_name(c)[0]) {
 		o->present |= CTNL_HAS(CTA_HELP);
-		snprintf(o->helper, sizeof(o->helper), "%s", c->ext->helper);
+		snprintf(o->helper, sizeof(o->helper), "%s", ct_helper_name(c));
 	}
 }
 
@@ -236,6 +237,57 @@ enum ctnl_event ctnl_event_kind(uint32_t mask)
 	if (mask & (CT_EV(NEW) | CT_EV(RELATED)))
 		return CTNL_EV_NEW;
 	return CTNL_EV_UPDATE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Expectation -> wire object (ctnetlink_exp_dump_expect())                */
+
+/* A tuple as an expectation object carries it: all fields present. */
+static void put_exp_tuple(struct ctnl_tuple *o, const struct ct_tuple *t)
+{
+	memset(o, 0, sizeof(*o));
+	o->t = *t;
+	o->present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM | ctnl_tuple_l4_fields(t->l4num);
+}
+
+/* ctnetlink_exp_dump_expect() */
+void ctnl_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
+			  struct ctnl_exp *o)
+{
+	struct ct_tuple m;
+	const struct conn *master = e->master;
+
+	memset(o, 0, sizeof(*o));
+	o->family = e->tuple.l3num;
+	put_exp_tuple(&o->tuple, &e->tuple);
+	/* ctnetlink_exp_dump_mask(): all ones, but the source part of the
+	 * mask, the family and the protocol number. */
+	memset(&m, 0xff, sizeof(m));
+	if (e->tuple.l3num == AF_INET)
+		memset(&m.dst.ip6[1], 0, 12);
+	m.src = e->mask.src;
+	m.sport = e->mask.sport;
+	m.l3num = e->tuple.l3num;
+	m.l4num = e->tuple.l4num;
+	put_exp_tuple(&o->mask, &m);
+	put_exp_tuple(&o->master, &master->th[CT_DIR_ORIG].tuple);
+	o->present = CTNL_HAS(CTA_EXPECT_TUPLE) | CTNL_HAS(CTA_EXPECT_MASK) |
+		     CTNL_HAS(CTA_EXPECT_MASTER) | CTNL_HAS(CTA_EXPECT_TIMEOUT) |
+		     CTNL_HAS(CTA_EXPECT_ID) | CTNL_HAS(CTA_EXPECT_FLAGS) |
+		     CTNL_HAS(CTA_EXPECT_CLASS);
+	if (master->zone.id) {
+		o->present |= CTNL_HAS(CTA_EXPECT_ZONE);
+		o->zone = master->zone.id;
+	}
+	o->timeout = ct_expect_timeout_left(t, e);
+	o->id = e->id;
+	o->flags = e->flags;
+	o->class = e->class;
+	/* the helper name is the master's helper's */
+	if (ct_helper_name(master)[0]) {
+		o->present |= CTNL_HAS(CTA_EXPECT_HELP_NAME);
+		snprintf(o->helper, sizeof(o->helper), "%s", ct_helper_name(master));
+	}
 }
 
 unsigned ctnl_print_expectations(struct ct_table *t)

@@ -18,6 +18,7 @@
 #include "ctsim/nfnetlink/conn_export.h"
 #include "ctsim/core/expect.h"
 #include "ctsim/core/helper.h"
+#include "ctsim/core/nat.h"
 #include "ctsim/nfnetlink/server.h"
 
 /* ---------------------------------------------------------------------- */
@@ -257,11 +258,11 @@ static int change_helper(struct ct_table *t, struct conn *c, const struct ctnl_c
 
 	/* don't change helper of sibling connections */
 	if (c->status & CT_S_EXPECTED)
-		return (c->ext && !strcmp(c->ext->helper, req->helper)) ? 0 : -EBUSY;
+		return (c->ext && !strcmp(ct_helper_name(c), req->helper)) ? 0 : -EBUSY;
 	if (req->helper[0] == '\0') {
-		if (c->ext && c->ext->helper[0]) {
+		if (c->ext && c->ext->helper) {
 			ct_expect_remove_master(t, c, 0, false);
-			c->ext->helper[0] = '\0';
+			c->ext->helper = NULL;	/* the extension stays, empty */
 		}
 		return 0;
 	}
@@ -269,7 +270,7 @@ static int change_helper(struct ct_table *t, struct conn *c, const struct ctnl_c
 					c->th[CT_DIR_ORIG].tuple.l4num)))
 		return -EOPNOTSUPP;
 	if (c->ext && (c->ext->has & CONN_EXT_HELPER))
-		return !strcmp(c->ext->helper, h->name) ? 0 : -EBUSY;
+		return !strcmp(ct_helper_name(c), h->name) ? 0 : -EBUSY;
 	return -EOPNOTSUPP;	/* "we cannot set a helper for an existing conntrack" */
 }
 
@@ -307,49 +308,27 @@ static int change_conntrack(struct ct_table *t, struct conn *c, const struct ctn
 /* ---------------------------------------------------------------------- */
 /* NAT set-up on create (ctnetlink_setup_nat() -> nf_nat_setup_info())     */
 
-static bool port_proto(uint8_t l4)
+/* CTA_NAT_SRC / CTA_NAT_DST -> struct nf_nat_range2
+ * (ctnetlink_parse_nat_setup(), nfnetlink_parse_nat()): without
+ * CTA_PROTONAT_PORT_MAX the range is the one port MIN. NULL for the null
+ * binding. */
+static const struct ct_nat_range *nat_range(const struct ctnl_nat *nat, struct ct_nat_range *r)
 {
-	return ctnl_tuple_l4_fields(l4) & CT_TF_SPORT;
-}
-
-/* One manipulation: @dst selects DNAT (else SNAT); @nat NULL = the null
- * binding (__nf_nat_alloc_null_binding()). */
-static void nat_setup(struct conn *c, bool dst, const struct ctnl_nat *nat)
-{
-	struct ct_tuple cur, new;
-	struct ct_tuple *reply = &c->th[CT_DIR_REPLY].tuple;
-
-	/* The tuple as the original direction would look after NAT so far. */
-	ct_tuple_invert(reply, &cur);
-	cur.l3num = reply->l3num;
-	cur.l4num = reply->l4num;
-	if (reply->l4num == IPPROTO_ICMP || reply->l4num == IPPROTO_ICMPV6) {
-		cur.sport = reply->sport;
-		cur.icmp_type = c->th[CT_DIR_ORIG].tuple.icmp_type;
-		cur.icmp_code = c->th[CT_DIR_ORIG].tuple.icmp_code;
+	if (!nat)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	if (nat->present & ((1u << CTA_NAT_V4_MINIP) | (1u << CTA_NAT_V6_MINIP))) {
+		r->flags |= CT_NAT_RANGE_MAP_IPS;
+		r->min_addr = r->max_addr = nat->min_ip;
+		if (nat->present & ((1u << CTA_NAT_V4_MAXIP) | (1u << CTA_NAT_V6_MAXIP)))
+			r->max_addr = nat->max_ip;
 	}
-	new = cur;
-	if (nat && (nat->present & ((1u << CTA_NAT_V4_MINIP) | (1u << CTA_NAT_V6_MINIP)))) {
-		/* find_best_ips_proto(): one address in a range of one */
-		if (dst)
-			new.dst = nat->min_ip;
-		else
-			new.src = nat->min_ip;
+	if (nat->present & (1u << CTA_NAT_PROTO)) {
+		r->flags |= CT_NAT_RANGE_PROTO_SPECIFIED;
+		r->min_proto = nat->port_min;
+		r->max_proto = nat->port_max ? nat->port_max : nat->port_min;
 	}
-	if (nat && (nat->present & (1u << CTA_NAT_PROTO)) && port_proto(new.l4num)) {
-		uint16_t *p = dst ? &new.dport : &new.sport;
-		uint16_t lo = nat->port_min, hi = nat->port_max ? nat->port_max : nat->port_min;
-
-		if (*p < lo || *p > hi)
-			*p = lo;
-	}
-	if (memcmp(&new, &cur, sizeof(new)) != 0) {
-		ct_tuple_invert(&new, reply);
-		reply->l3num = new.l3num;
-		reply->l4num = new.l4num;
-		c->status |= dst ? CT_S_DST_NAT : CT_S_SRC_NAT;
-	}
-	c->status |= dst ? CT_S_DST_NAT_DONE : CT_S_SRC_NAT_DONE;
+	return r;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -382,16 +361,17 @@ static int create_conntrack(struct server *srv, struct client *cl, const struct 
 		err = -EOPNOTSUPP;
 		if (!h)
 			goto fail;
-		err = -ENOMEM;
-		if (!(x = conn_ext_add(c)))
+		if ((err = ct_helper_attach(c, h)))
 			goto fail;
-		snprintf(x->helper, sizeof(x->helper), "%s", h->name);
-		x->has |= CONN_EXT_HELPER;
 		c->status |= CT_S_HELPER;
 	}
 	if (req->present & (CTNL_HAS(CTA_NAT_SRC) | CTNL_HAS(CTA_NAT_DST))) {
-		nat_setup(c, true, (req->present & CTNL_HAS(CTA_NAT_DST)) ? &req->nat_dst : NULL);
-		nat_setup(c, false, (req->present & CTNL_HAS(CTA_NAT_SRC)) ? &req->nat_src : NULL);
+		struct ct_nat_range r;
+
+		ct_nat_setup_info(c, nat_range((req->present & CTNL_HAS(CTA_NAT_DST)) ?
+					       &req->nat_dst : NULL, &r), CT_NAT_MANIP_DST);
+		ct_nat_setup_info(c, nat_range((req->present & CTNL_HAS(CTA_NAT_SRC)) ?
+					       &req->nat_src : NULL, &r), CT_NAT_MANIP_SRC);
 	}
 	/* Extensions ctnetlink adds to every entry it creates. */
 	err = -ENOMEM;

@@ -26,59 +26,7 @@
 #include "ctsim/core/helper.h"
 #include "ctsim/nfnetlink/server.h"
 
-/* ---------------------------------------------------------------------- */
-/* Expectation -> wire object (ctnetlink_exp_dump_expect())                */
-
-static void put_tuple(struct ctnl_tuple *o, const struct ct_tuple *t)
-{
-	memset(o, 0, sizeof(*o));
-	o->t = *t;
-	o->present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM | ctnl_tuple_l4_fields(t->l4num);
-}
-
-static void exp_to_ctnl(const struct ct_table *t, const struct ct_expect *e, struct ctnl_exp *o)
-{
-	struct ct_tuple m;
-	const struct conn *master = e->master;
-
-	memset(o, 0, sizeof(*o));
-	o->family = e->tuple.l3num;
-	put_tuple(&o->tuple, &e->tuple);
-	/* ctnetlink_exp_dump_mask(): all ones, but the source part of the
-	 * mask, the family and the protocol number. */
-	memset(&m, 0xff, sizeof(m));
-	if (e->tuple.l3num == AF_INET)
-		memset(&m.dst.ip6[1], 0, 12);
-	m.src = e->mask.src;
-	m.sport = e->mask.sport;
-	m.l3num = e->tuple.l3num;
-	m.l4num = e->tuple.l4num;
-	put_tuple(&o->mask, &m);
-	put_tuple(&o->master, &master->th[CT_DIR_ORIG].tuple);
-	o->present = CTNL_HAS(CTA_EXPECT_TUPLE) | CTNL_HAS(CTA_EXPECT_MASK) |
-		     CTNL_HAS(CTA_EXPECT_MASTER) | CTNL_HAS(CTA_EXPECT_TIMEOUT) |
-		     CTNL_HAS(CTA_EXPECT_ID) | CTNL_HAS(CTA_EXPECT_FLAGS) |
-		     CTNL_HAS(CTA_EXPECT_CLASS);
-	if (master->zone.id) {
-		o->present |= CTNL_HAS(CTA_EXPECT_ZONE);
-		o->zone = master->zone.id;
-	}
-	o->timeout = ct_expect_timeout_left(t, e);
-	o->id = e->id;
-	o->flags = e->flags;
-	o->class = e->class;
-	/* the helper name is the master's helper's */
-	if (master->ext && (master->ext->has & CONN_EXT_HELPER) && master->ext->helper[0]) {
-		o->present |= CTNL_HAS(CTA_EXPECT_HELP_NAME);
-		snprintf(o->helper, sizeof(o->helper), "%s", master->ext->helper);
-	}
-}
-
-void ctnl_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
-			  struct ctnl_exp *o)
-{
-	exp_to_ctnl(t, e, o);
-}
+/* Expectation -> wire object: ctnl_exp_from_expect() in conn_export.c. */
 
 /* ctnetlink_exp_fill_info(): one EXP_NEW object at @buf; its length or 0. */
 static int exp_msg(const struct ct_table *t, const struct ct_expect *e, void *buf, size_t cap,
@@ -87,7 +35,7 @@ static int exp_msg(const struct ct_table *t, const struct ct_expect *e, void *bu
 	struct ctnl_exp o;
 	struct nlmsghdr *nlh;
 
-	exp_to_ctnl(t, e, &o);
+	ctnl_exp_from_expect(t, e, &o);
 	nlh = ctnl_msg_start(buf, cap, CTNL_MSG(NFNL_SUBSYS_CTNETLINK_EXP, type), flags, seq,
 			     portid, o.family, NFNETLINK_V0, 0);
 	if (!nlh || ctnl_exp_put(nlh, cap, &o) < 0)
@@ -302,11 +250,9 @@ static int exp_delete(struct server *srv, struct client *cl, const struct nlmsgh
 	/* nf_ct_expect_iterate_net(): expect_iter_name, or expect_iter_all
 	 * (the flush ignores the family) */
 	for (e = t->expect->head; e; e = next) {
-		const struct conn_ext *mx = e->master->ext;
-
 		next = e->next;
 		if ((req.present & CTNL_HAS(CTA_EXPECT_HELP_NAME)) &&
-		    (!mx || strcmp(mx->helper, req.helper) != 0))
+		    (!e->master->ext || strcmp(ct_helper_name(e->master), req.helper) != 0))
 			continue;
 		ct_expect_unlink(t, e, client_portid(cl), report);
 	}
@@ -341,7 +287,7 @@ static int create_expect(struct ct_table *t, uint32_t portid, const struct nlmsg
 			return -EOPNOTSUPP;
 	}
 	/* "such conntrack hasn't got any helper, abort" */
-	if (!m->ext || !(m->ext->has & CONN_EXT_HELPER) || !m->ext->helper[0])
+	if (!ct_helper_name(m)[0])
 		return -EOPNOTSUPP;
 	if ((req->present & CTNL_HAS(CTA_EXPECT_CLASS)) && helper &&
 	    req->class > helper->expect_class_max)

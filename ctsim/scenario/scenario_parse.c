@@ -463,18 +463,10 @@ static uint32_t *sctp_tag(struct pctx *x, const union ct_addr *a, uint16_t port,
 	return &x->tags[x->ntags++].tag;
 }
 
-/* CRC32c (Castagnoli), as SCTP's checksum (RFC 9260 appendix A). */
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (n--) {
-		c ^= *p++;
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
-	}
-	return ~c;
-}
+/* CRC32c (Castagnoli), as SCTP's checksum (RFC 9260 appendix A): the
+ * core's (ctsim/core/csum.h). */
+#include "ctsim/core/csum.h"
+#define crc32c ct_crc32c
 
 /* What a packet specification parses into, before the IP header. */
 struct pspec {

@@ -34,6 +34,7 @@
 #include "ctsim/hooks/router.h"
 #include "ctsim/replay/vtime.h"
 #include "ctsim/scenario/scenario.h"
+#include "helpers/helpers.h"
 
 /* The daemon's GC timer, as in cmd_replay.c. */
 #define RUN_SEED		0x63747369u	/* fixed, as replay's: same ids every run */
@@ -847,7 +848,7 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	struct run *r = calloc(1, sizeof(*r));
 	size_t k = 0;
 
-	if (!r)
+	if (!r || ct_helpers_register_builtin())
 		abort();
 	memset(res, 0, sizeof(*res));
 	res->ok = true;

@@ -27,6 +27,14 @@
 #include "ctsim/core/pipeline.h"
 #include "ctsim/hooks/router.h"
 #include "ctsim/hooks/ruleset.h"
+#include "helpers/helpers.h"
+
+/* The helpers, registered before any target parses a ruleset (libFuzzer's
+ * main and replay_main.c alike). */
+__attribute__((constructor)) static void fz_register_helpers(void)
+{
+	ct_helpers_register_builtin();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -30,6 +30,7 @@ if [ "$mode" = record ]; then
   /usr/bin/python3 "$shared/bench/gen_tcp_pcap.py" 20000 2000 "$out/pcap/bench-tcp20k.pcap" >/dev/null
 fi
 fail=0 count=0
+diffs=$(mktemp -d /tmp/replay-identity.XXXXXX)   # the record stays read-only
 for p in "$out"/pcap/*.pcap; do
   n=$(basename "$p" .pcap)
   i=0
@@ -39,13 +40,12 @@ for p in "$out"/pcap/*.pcap; do
     f="$out/ref/$n.$i"
     if [ "$mode" = record ]; then
       printf '%s\n' "$res" >"$f"
-    elif ! diff -u "$f" <(printf '%s\n' "$res") >"$out/diff.$n.$i"; then
-      echo "DIFFERS: $n with '$o' (see $out/diff.$n.$i)"; fail=1
-    else
-      rm -f "$out/diff.$n.$i"
+    elif ! diff -u "$f" <(printf '%s\n' "$res") >"$diffs/$n.$i.diff"; then
+      echo "DIFFERS: $n with '$o' (see $diffs/$n.$i.diff)"; fail=1
     fi
     i=$((i + 1)); count=$((count + 1))
   done
 done
 echo "$mode: $count replays ($(ls "$out"/pcap/*.pcap | wc -l) pcaps x ${#optsets[@]} option sets)"
+[ $fail -eq 0 ] && rm -rf "$diffs"
 exit $fail

@@ -26,6 +26,7 @@
 #include "ctsim/core/expect.h"
 #include "ctsim/core/helper.h"
 #include "ctsim/core/pipeline.h"
+#include "helpers/helpers.h"
 
 /* The virtual clock starts here (2023-11-14T22:13:20Z). */
 #define CT_HARNESS_EPOCH_NS (1700000000ull * CT_NSEC_PER_SEC)
@@ -46,6 +47,7 @@ static inline int ct_harness_init(struct ct_harness *h, uint32_t buckets, uint32
 				  uint32_t seed)
 {
 	memset(h, 0, sizeof(*h));
+	ct_helpers_register_builtin();
 	ct_settings_init(&h->settings);
 	h->settings.buckets = buckets;
 	h->settings.max = max;
@@ -175,9 +177,7 @@ static inline struct conn *h_master(struct ct_harness *h, const char *src, const
 	assert_non_null(c);
 	conn_set_timeout(&h->table, c, 300);
 	if (helper) {
-		assert_non_null(conn_ext_add(c));
-		snprintf(c->ext->helper, sizeof(c->ext->helper), "%s", helper);
-		c->ext->has |= CONN_EXT_HELPER;
+		assert_int_equal(ct_helper_attach(c, ct_helper_find(helper, o.l3num, o.l4num)), 0);
 		c->status |= CT_S_HELPER;
 	}
 	assert_int_equal(ct_table_insert(&h->table, c), 0);
@@ -257,6 +257,18 @@ static inline int help(struct fixture *f, struct conn *ct, enum ct_dir dir, stru
 	free(buf);
 	return v;
 }
+/* h_template - what `ct helper set` puts in the template: the registered
+ * helper @name of @p's family and transport protocol, or NULL. */
+static inline const struct ct_helper *h_template(struct h_packet p, const char *name)
+{
+	struct ct_pkt q = { .data = p.buf, .len = p.len };
+	const char *why = NULL;
+
+	if (ct_pkt_parse(&q, &why) != 0)
+		return NULL;
+	return ct_helper_find(name, q.family, q.l4proto);
+}
+
 /* run - a packet through PREROUTING (with a `ct helper set` template of
  * @helper, if any), confirm and done, as the router does; the ct state the
  * rules saw ("new", "related", ...) and, in @ct_out, the entry. */
@@ -269,7 +281,7 @@ static inline const char *run(struct fixture *f, struct h_packet p, const char *
 
 	ct_skb_init(&skb, p.buf, p.len);
 	if (helper)
-		snprintf(skb.helper, sizeof(skb.helper), "%s", helper);
+		skb.helper = h_template(p, helper);
 	v = ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING);
 	snprintf(state, sizeof(state), "%s", ct_skb_state_name(&skb));
 	if (v == CT_ACCEPT)

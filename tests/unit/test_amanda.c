@@ -279,6 +279,7 @@ static void test_data_connection_related(void **state)
 
 int main(void)
 {
+	ct_helpers_register_builtin();	/* the *_registered tests have no fixture */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registered),
 		cmocka_unit_test_setup_teardown(test_connect, setup, teardown),

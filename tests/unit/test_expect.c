@@ -306,7 +306,7 @@ static void test_tftp_unconfirmed_master(void **state)
 	/* the RRQ is dropped after the helper ran: the unconfirmed master
 	 * and its expectation disappear together */
 	ct_skb_init(&skb, p.buf, p.len);
-	snprintf(skb.helper, sizeof(skb.helper), "tftp");
+	skb.helper = &ct_helper_tftp;
 	assert_int_equal(ct_in(&f->h.core, &skb, CT_HOOK_PREROUTING), CT_ACCEPT);
 	assert_int_equal(ct_helper_run(&f->h.core, &skb), CT_ACCEPT);
 	assert_int_equal(nexp(f), 1);

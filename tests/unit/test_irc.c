@@ -211,6 +211,7 @@ static void test_dcc_ipv6_ignored(void **state)
 
 int main(void)
 {
+	ct_helpers_register_builtin();	/* the *_registered tests have no fixture */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_irc_registered),
 		cmocka_unit_test_setup_teardown(test_dcc_send_and_chat, setup, teardown),

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "ctsim/hooks/ruleset.h"
+#include "helpers/helpers.h"
 
 /* ---------------------------------------------------------------------- */
 /* helpers                                                                 */
@@ -447,7 +448,7 @@ static void test_ct_matches(void **state)
 	ct.mark = 0;
 	ct.ext = &ext;
 	ext.has = CONN_EXT_HELPER;
-	strcpy(ext.helper, "ftp");
+	ext.helper = &ct_helper_ftp;
 	s = tcp4(22);
 	s.ct = &ct;
 	s.ctinfo = CT_INFO_ESTABLISHED_REPLY;
@@ -638,7 +639,7 @@ static void test_statements_effects(void **state)
 	s = tcp4(21);
 	run(rs, CT_HOOK_PREROUTING, &s, &res);
 	assert_false(s.untracked);
-	assert_string_equal(s.helper, "ftp");
+	assert_string_equal(s.helper->name, "ftp");
 	assert_int_equal(s.zone.id, 7);
 	assert_int_equal(s.zone.dir, CT_ZONE_DIR_BOTH);
 
@@ -775,6 +776,7 @@ static void test_null_ruleset(void **state)
 
 int main(void)
 {
+	ct_helpers_register_builtin();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_rich_roundtrip),
 		cmocka_unit_test(test_parse_errors_exact),

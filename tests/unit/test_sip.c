@@ -278,7 +278,7 @@ static void test_register(void **state)
 	assert_non_null(d = ct_table_find(&f->h.table, &(struct ct_tuple){ .src = h_addr(SV), .dst = h_addr(CL),
 			    .sport = 5061, .dport = 5070, .l3num = AF_INET, .l4num = IPPROTO_UDP },
 			    NULL, CT_DIR_ORIG, NULL));
-	assert_string_equal(d->ext->helper, "sip");
+	assert_string_equal(d->ext->helper->name, "sip");
 	/* a new REGISTER and a failure for it: the signalling one is flushed */
 	assert_int_equal(sip(f, m, CT_DIR_ORIG, "REGISTER sip:r SIP/2.0\r\n"
 			     "CSeq: 1827 REGISTER\r\n"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cmd_explain.c — `ctsim explain tcp|helpers`: the teaching views of the
- * trackers and of the conntrack helpers. */
+/* cmd_explain.c — `ctsim explain tcp|helpers|hooks`: the teaching views
+ * of the TCP tracker, the conntrack helpers and the hook ladder, each
+ * printed from the table the code itself runs on. */
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include "ctsim/cmd.h"
 #include "ctsim/core/helper.h"
 #include "ctsim/core/track_tcp.h"
+#include "ctsim/hooks/router.h"
 
 /* Every registered helper: its name and protocol as nft's `ct helper`
  * object names them, its expectation classes with their policy
@@ -45,19 +47,35 @@ static void print_helpers(FILE *f)
 		   "all expectations are bounded by nf_conntrack_expect_max.\n");
 }
 
+static void print_tcp(FILE *f)
+{
+	ct_tcp_print_table(f);
+}
+
+/* One row per view: the word after `explain`, the printer, its usage line. */
+static const struct {
+	const char *name;
+	void (*print)(FILE *f);
+	const char *help;
+} views[] = {
+	{ "tcp", print_tcp, "the TCP tracker's transition table (direction x flags x state),\n"
+			    "           with the reason for every cell, as in nf_conntrack_proto_tcp.c" },
+	{ "helpers", print_helpers, "the conntrack helpers: types, protocols, expectation policies" },
+	{ "hooks", router_ladder_print, "the hook ladder: every hook's rows by priority (raw, conntrack,\n"
+					"           mangle, dstnat, filter, srcnat, confirm), with the reason" },
+};
+
 int cmd_explain(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "tcp") == 0) {
-		ct_tcp_print_table(stdout);
-		return 0;
-	}
-	if (argc == 2 && strcmp(argv[1], "helpers") == 0) {
-		print_helpers(stdout);
-		return 0;
-	}
-	fprintf(stderr, "Usage: ctsim explain tcp|helpers\n"
-			"  tcp      the TCP tracker's transition table (direction x flags x state),\n"
-			"           with the reason for every cell, as in nf_conntrack_proto_tcp.c\n"
-			"  helpers  the conntrack helpers: types, protocols, expectation policies\n");
+	size_t n = sizeof(views) / sizeof(views[0]);
+
+	for (size_t i = 0; argc == 2 && i < n; i++)
+		if (strcmp(argv[1], views[i].name) == 0) {
+			views[i].print(stdout);
+			return 0;
+		}
+	fprintf(stderr, "Usage: ctsim explain tcp|helpers|hooks\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "  %-8s %s\n", views[i].name, views[i].help);
 	return 2;
 }

@@ -47,7 +47,7 @@ static const struct subcommand subcommands[] = {
 	{ "ruleset", cmd_ruleset, "ruleset check|show FILE" },
 	{ "lab", cmd_lab, "lab down [--prefix PREFIX]" },
 	{ "explain", cmd_explain,
-	  "explain tcp|helpers  (the TCP state table, a reason per cell; the helpers)" },
+	  "explain tcp|helpers|hooks  (the TCP state table, a reason per cell; the helpers; the hook ladder)" },
 	{ "replay", cmd_replay,
 	  "replay FILE.pcap [--ruleset F] [--set N=V]... [--events] [--stats]\n"
 	  "             [--counters] [--expectations] [-j]" },

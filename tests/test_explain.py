@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""`ctsim explain tcp|helpers`: the TCP transition table and the conntrack
-helpers, as a teacher prints them."""
+"""`ctsim explain tcp|helpers|hooks`: the TCP transition table, the conntrack
+helpers and the hook ladder, as a teacher prints them."""
 import subprocess
 
 from conftest import BUILD
@@ -41,3 +41,24 @@ def test_explain_helpers_lists_types_and_policies():
     assert "1 audio: 4, 180 s" in res.stdout and "3 image: 2, 180 s" in res.stdout
     # every row says what it reads and which kernel module it emulates
     assert all("(nf_conntrack_" in l for l in rows.values()), rows
+
+
+def test_explain_hooks_prints_the_ladder_in_priority_order():
+    res = subprocess.run([CTSIM, "explain", "hooks"], capture_output=True, text=True, timeout=10)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].split()[:3] == ["HOOK", "ROW", "PRIORITY"]
+    rows = {}
+    for l in lines[1:]:
+        hook, row, prio = l.split()[:3]
+        rows.setdefault(hook, []).append((row, 2**31 - 1 if prio == "INT_MAX" else int(prio)))
+        assert len(l) > 80 and l.rstrip()[-1] not in "-|", l     # every row has its reason
+    # the kernel's priorities (enum nf_ip_hook_priorities), each hook sorted
+    assert rows["prerouting"] == [("raw", -300), ("conntrack", -200), ("mangle", -150),
+                                  ("dstnat", -100), ("filter", 0)]
+    assert [r for r, _ in rows["output"]] == [r for r, _ in rows["prerouting"]]
+    assert rows["postrouting"] == [("filter", 0), ("srcnat", 100), ("confirm", 2**31 - 1)]
+    assert rows["input"] == [("filter", 0), ("srcnat", 100), ("confirm", 2**31 - 1)]
+    assert rows["forward"] == [("filter", 0)]
+    for hook, rs in rows.items():
+        assert [p for _, p in rs] == sorted(p for _, p in rs), hook

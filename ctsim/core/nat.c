@@ -7,24 +7,7 @@
 #include <netinet/in.h>
 #include "proto/ctnl.h"
 #include "ctsim/core/nat.h"
-
-/* Protocols whose tuple has ports (GRE: keys) to map, as in
- * nf_nat_l4proto_unique_tuple(); the same set ctnetlink puts
- * CTA_PROTO_SRC_PORT for. */
-static bool has_ports(uint8_t l4num)
-{
-	switch (l4num) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-	case IPPROTO_GRE:
-		return true;
-	default:
-		return false;
-	}
-}
+#include "ctsim/core/packet.h"
 
 void ct_nat_setup_info(struct conn *ct, const struct ct_nat_range *range,
 		       enum ct_nat_manip manip)
@@ -52,7 +35,7 @@ void ct_nat_setup_info(struct conn *ct, const struct ct_nat_range *range,
 			new.src = range->min_addr;
 	}
 	/* nf_nat_l4proto_in_range(), else the first of the range */
-	if (range && (range->flags & CT_NAT_RANGE_PROTO_SPECIFIED) && has_ports(new.l4num)) {
+	if (range && (range->flags & CT_NAT_RANGE_PROTO_SPECIFIED) && ct_tuple_has_ports(new.l4num)) {
 		uint16_t *p = dst ? &new.dport : &new.sport;
 
 		if (*p < range->min_proto || *p > range->max_proto)

@@ -554,6 +554,21 @@ bool ct_pkt_get_tuple(const struct ct_pkt *p, struct ct_tuple *t)
 	}
 }
 
+bool ct_tuple_has_ports(uint8_t l4num)
+{
+	switch (l4num) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
+	case IPPROTO_GRE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool icmp_is_error(const struct ct_pkt *p)
 {
 	if (p->family == AF_INET && p->l4proto == IPPROTO_ICMP)

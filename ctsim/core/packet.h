@@ -111,6 +111,14 @@ bool ct_pkt_l4_csum_ok(const struct ct_pkt *p);
 bool ct_pkt_get_tuple(const struct ct_pkt *p, struct ct_tuple *t);
 
 /**
+ * ct_tuple_has_ports - does a tuple of IP protocol @l4num carry a source
+ * and destination port (GRE: the keys) — TCP, UDP, UDP-Lite, SCTP, DCCP,
+ * GRE? The set nf_ct_get_tuple_ports() reads, ctnetlink puts
+ * CTA_PROTO_SRC_PORT for and NAT may map (nf_nat_l4proto_unique_tuple()).
+ */
+bool ct_tuple_has_ports(uint8_t l4num);
+
+/**
  * ct_pkt_peek_tuple - a guess at the tuple of the raw IP packet @l3 (@len
  * bytes), without parsing or checking it: IPv4 (not fragmented) or IPv6
  * (no extension headers) carrying TCP or UDP. Equal to what

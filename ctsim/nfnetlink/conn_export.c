@@ -11,6 +11,7 @@
 #include "ctsim/nfnetlink/conn_export.h"
 #include "ctsim/core/expect.h"
 #include "ctsim/core/helper.h"
+#include "ctsim/core/packet.h"
 
 enum fill_kind { FILL_DUMP, FILL_EVENT };
 
@@ -18,14 +19,9 @@ enum fill_kind { FILL_DUMP, FILL_EVENT };
  * (the l4proto's nlattr_to_tuple()). */
 uint32_t ctnl_tuple_l4_fields(uint8_t l4num)
 {
-	switch (l4num) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-	case IPPROTO_GRE:
+	if (ct_tuple_has_ports(l4num))
 		return CT_TF_SPORT | CT_TF_DPORT;
+	switch (l4num) {
 	case IPPROTO_ICMP:
 		return CT_TF_ICMP_TYPE | CT_TF_ICMP_CODE | CT_TF_ICMP_ID;
 	case IPPROTO_ICMPV6:

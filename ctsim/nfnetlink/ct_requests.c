@@ -651,63 +651,63 @@ static void zero_counters(struct conn *c)
 		memset(c->ext->counters, 0, sizeof(c->ext->counters));
 }
 
+/* One datagram of a table dump: the objects from where the last one
+ * stopped, through the core's dump walk (ct_table_dump_bucket(), which
+ * kills the expired entries it meets, as ctnetlink_dump_table()). */
+struct table_fill_ctx {
+	struct server *srv;
+	struct client *cl;
+	struct dump *d;
+	struct table_dump *st;
+	unsigned char *buf;
+	size_t used, cap;
+};
+
+/* ct_dump_fn: 0 to go on, 1 when the datagram is full (the dump resumes
+ * at @c), -EMSGSIZE when not even @c fits in an empty one. */
+static int table_fill_one(struct ct_table *t, struct conn *c, void *arg)
+{
+	struct table_fill_ctx *x = arg;
+	struct table_dump *st = x->st;
+
+	if (!filter_match(&st->filter, c))
+		return 0;
+	if (put_object(x->srv, x->cl, x->d, c, x->buf, &x->used, x->cap) < 0) {
+		if (x->used == 0)
+			return -EMSGSIZE;
+		if (st->last != c) {
+			if (st->last)
+				conn_put(t, st->last);
+			conn_get(c);
+			st->last = c;
+		}
+		return 1;
+	}
+	if (st->zero)
+		zero_counters(c);
+	return 0;
+}
+
 static int table_fill(struct server *srv, struct client *cl, struct dump *d, void *vbuf, size_t cap)
 {
 	struct table_dump *st = d->state;
 	struct ct_table *t = srv->table;
-	unsigned char *buf = vbuf;
-	size_t used = 0;
+	struct table_fill_ctx x = { .srv = srv, .cl = cl, .d = d, .st = st,
+				    .buf = vbuf, .used = 0, .cap = cap };
 
 	for (; st->bucket < t->nbuckets; st->bucket++) {
-		struct ct_thash *h;
-		struct conn *last = st->last;
+		int rc = ct_table_dump_bucket(t, st->bucket, &st->last, table_fill_one, &x);
 
-restart:
-		for (h = t->buckets[st->bucket]; h; h = h->next) {
-			struct conn *c = conn_of(h);
-
-			if (h->dir != CT_DIR_ORIG)
-				continue;
-			if (last) {
-				if (c != last)
-					continue;
-				last = NULL;
-			}
-			if (conn_expired(t, c)) {
-				/* Expired entries met by a dump are killed. */
-				ct_table_delete(t, c, 0, false);
-				goto restart;
-			}
-			if (!filter_match(&st->filter, c))
-				continue;
-			if (put_object(srv, cl, d, c, buf, &used, cap) < 0) {
-				if (used == 0)
-					return -EMSGSIZE;
-				if (st->last != c) {
-					if (st->last)
-						conn_put(t, st->last);
-					conn_get(c);
-					st->last = c;
-				}
-				return (int)used;
-			}
-			if (st->zero)
-				zero_counters(c);
-		}
-		if (last) {
-			/* The entry we stopped at went away: walk the bucket
-			 * again from its start (the kernel does the same). */
-			conn_put(t, st->last);
-			st->last = NULL;
-			last = NULL;
-			goto restart;
-		}
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			return (int)x.used;
 		if (st->last) {
 			conn_put(t, st->last);
 			st->last = NULL;
 		}
 	}
-	return (int)used;
+	return (int)x.used;
 }
 
 static void table_done(struct server *srv, struct dump *d)

@@ -453,26 +453,6 @@ static char *entry_mismatch(struct run *r, const struct conn *c, const struct sc
 /* ---------------------------------------------------------------------- */
 /* Control operations                                                      */
 
-static void reply_of(const struct ct_tuple *o, struct ct_tuple *rt)
-{
-	*rt = *o;
-	rt->src = o->dst;
-	rt->dst = o->src;
-	rt->sport = o->dport;
-	rt->dport = o->sport;
-	if (o->l4num == IPPROTO_ICMP || o->l4num == IPPROTO_ICMPV6) {
-		static const uint8_t inv4[] = { [8] = 0 + 1, [0] = 8 + 1, [13] = 14 + 1, [14] = 13 + 1,
-						[15] = 16 + 1, [16] = 15 + 1, [17] = 18 + 1, [18] = 17 + 1 };
-
-		rt->sport = o->sport;
-		rt->dport = 0;
-		if (o->l4num == IPPROTO_ICMPV6)
-			rt->icmp_type = o->icmp_type == 128 ? 129 : o->icmp_type == 129 ? 128 : o->icmp_type;
-		else if (o->icmp_type < sizeof(inv4) && inv4[o->icmp_type])
-			rt->icmp_type = (uint8_t)(inv4[o->icmp_type] - 1);
-	}
-}
-
 /* conntrack -I (ctnetlink_create_conntrack(), reduced to what a scenario sets). */
 static const char *do_insert(struct run *r, const struct sc_entry *e)
 {
@@ -481,7 +461,8 @@ static const char *do_insert(struct run *r, const struct sc_entry *e)
 	struct ct_tuple rt;
 	struct conn *c;
 
-	reply_of(&e->orig, &rt);
+	if (!ct_tuple_invert(&e->orig, &rt))
+		return "the tuple cannot be inverted";
 	c = conn_alloc(t, &e->orig, &rt, &zone);
 	if (!c)
 		return "table full";

@@ -356,12 +356,11 @@ static void nat_setup(struct conn *c, bool dst, const struct ctnl_nat *nat)
 /* IPCTNL_MSG_CT_NEW                                                       */
 
 /* ctnetlink_create_conntrack() */
-static int create_conntrack(struct server *srv, struct client *cl, const struct nlmsghdr *nlh,
+static int create_conntrack(struct ct_table *t, uint32_t portid, const struct nlmsghdr *nlh,
 			    const struct ctnl_ct *req, const struct ct_tuple *otuple,
 			    const struct ct_tuple *rtuple, const struct ct_zone *zone)
 {
-	struct ct_table *t = srv->table;
-	const struct ct_settings *s = srv->settings;
+	const struct ct_settings *s = t->settings;
 	uint32_t events;
 	struct conn_ext *x;
 	struct conn *c;
@@ -446,10 +445,10 @@ static int create_conntrack(struct server *srv, struct client *cl, const struct 
 	events = (c->status & CT_S_EXPECTED) ? CT_EV(RELATED) : CT_EV(NEW);
 	if ((req->present & CTNL_HAS(CTA_LABELS)) && attach_labels(c, req) == 0)
 		events |= CT_EV(LABEL);
-	ct_events_report(srv->events, c,
+	ct_events_report(t->events, c,
 			 CT_EV(REPLY) | CT_EV(ASSURED) | CT_EV(HELPER) | CT_EV(PROTOINFO) |
 			 CT_EV(SEQADJ) | CT_EV(MARK) | CT_EV(SYNPROXY) | events,
-			 client_portid(cl), nlh->nlmsg_flags & NLM_F_ECHO);
+			 portid, nlh->nlmsg_flags & NLM_F_ECHO);
 	return 0;
 fail:
 	conn_free_unhashed(t, c);
@@ -457,7 +456,7 @@ fail:
 }
 
 /* ctnetlink_new_conntrack() */
-static int ct_new(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
+int ctnl_ct_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid)
 {
 	struct ctnl_ct req;
 	struct ct_zone zone;
@@ -475,26 +474,31 @@ static int ct_new(struct server *srv, struct client *cl, const struct nlmsghdr *
 	if (has_r && (err = req_tuple(req.family, &req.reply, CTA_TUPLE_REPLY, &rtuple, &zone)))
 		return err;
 	if (has_o)
-		c = ct_table_find(srv->table, &otuple, &zone, CT_DIR_ORIG, NULL);
+		c = ct_table_find(t, &otuple, &zone, CT_DIR_ORIG, NULL);
 	else if (has_r)
-		c = ct_table_find(srv->table, &rtuple, &zone, CT_DIR_REPLY, NULL);
+		c = ct_table_find(t, &rtuple, &zone, CT_DIR_REPLY, NULL);
 
 	if (!c) {
 		if (!(nlh->nlmsg_flags & NLM_F_CREATE))
 			return -ENOENT;
 		if (!has_o || !has_r || otuple.l4num != rtuple.l4num)
 			return -EINVAL;
-		return create_conntrack(srv, cl, nlh, &req, &otuple, &rtuple, &zone);
+		return create_conntrack(t, portid, nlh, &req, &otuple, &rtuple, &zone);
 	}
 	if (nlh->nlmsg_flags & NLM_F_EXCL)
 		return -EEXIST;
-	err = change_conntrack(srv->table, c, &req);
+	err = change_conntrack(t, c, &req);
 	if (err == 0)
-		ct_events_report(srv->events, c,
+		ct_events_report(t->events, c,
 				 CT_EV(REPLY) | CT_EV(ASSURED) | CT_EV(HELPER) | CT_EV(LABEL) |
 				 CT_EV(PROTOINFO) | CT_EV(SEQADJ) | CT_EV(MARK) | CT_EV(SYNPROXY),
-				 client_portid(cl), nlh->nlmsg_flags & NLM_F_ECHO);
+				 portid, nlh->nlmsg_flags & NLM_F_ECHO);
 	return err;
+}
+
+static int ct_new(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
+{
+	return ctnl_ct_new(srv->table, nlh, client_portid(cl));
 }
 
 /* ---------------------------------------------------------------------- */

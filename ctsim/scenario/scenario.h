@@ -45,7 +45,7 @@ enum sc_kind {
 	SC_SET,			/* a sysctl */
 	SC_RULESET,		/* load a ruleset (the first one, or a reload to a new text) */
 	SC_RELOAD,		/* reload the current ruleset (its counters restart) */
-	SC_INSERT,		/* conntrack -I */
+	SC_INSERT,		/* conntrack -I: a CT_NEW message (in pkt; e for --kernel) */
 	SC_DELETE,		/* conntrack -D */
 	SC_FLUSH,		/* conntrack -F */
 	SC_LISTENER,		/* conntrack -E started (on) or stopped (off) */
@@ -86,7 +86,7 @@ struct sc_step {
 	char *text;		/* the line as written (trimmed), for messages */
 	uint64_t at_ns;		/* time since the start of the scenario */
 
-	/* SC_PACKET; SC_INSERT_EXPECT: the netlink message */
+	/* SC_PACKET; SC_INSERT, SC_INSERT_EXPECT: the netlink message (CT_NEW, EXP_NEW) */
 	enum sc_side side;	/* which interface it arrives on */
 	uint8_t *pkt;
 	size_t len;

@@ -26,6 +26,7 @@
 
 #include "proto/ctnl.h"
 #include "ctsim/core/packet.h"
+#include "ctsim/nfnetlink/conn_export.h"
 #include "ctsim/scenario/scenario.h"
 #include "ctsim/core/settings.h"
 
@@ -1753,6 +1754,86 @@ static void parse_insert_expect(struct pctx *x, unsigned i)
 	s->len = nlh->nlmsg_len;
 }
 
+/*
+ * insert TUPLE timeout N [state S] [status ...] [mark M] [zone Z]
+ *
+ * An entry created from userspace, as `conntrack -I` does: the
+ * IPCTNL_MSG_CT_NEW message libnetfilter_conntrack would build (both
+ * tuples, the reply one the inverse of the original, nf_ct_invert_tuple();
+ * CTA_TIMEOUT; CTA_STATUS with IPS_CONFIRMED, as conntrack -I sends it;
+ * the TCP or SCTP state in CTA_PROTOINFO; mark and zone when given) is
+ * built here once, and the runner hands it to ctnetlink's create path
+ * (ctnl_ct_new()), the daemon's own code. --kernel runs the same insert
+ * with conntrack(8). Returns false after an error message.
+ */
+static bool build_insert(struct pctx *x, unsigned i, const struct sc_entry *e, struct sc_step *s)
+{
+	uint32_t l4f = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM |
+		       ctnl_tuple_l4_fields(e->orig.l4num);
+	struct ctnl_ct req;
+	struct nlmsghdr *nlh;
+	uint8_t buf[512];
+
+	memset(&req, 0, sizeof(req));
+	req.present = CTNL_HAS(CTA_TUPLE_ORIG) | CTNL_HAS(CTA_TUPLE_REPLY) |
+		      CTNL_HAS(CTA_TIMEOUT) | CTNL_HAS(CTA_STATUS);
+	req.orig.t = e->orig;
+	req.orig.present = l4f;
+	if (!ct_tuple_invert(&e->orig, &req.reply.t)) {
+		/* An ICMP type without a reply: the request goes as the tool
+		 * would send it (addresses swapped, same type), and ctnetlink
+		 * refuses it (-EINVAL), as the kernel does. */
+		req.reply.t = e->orig;
+		req.reply.t.src = e->orig.dst;
+		req.reply.t.dst = e->orig.src;
+	}
+	req.reply.present = l4f;
+	req.timeout = e->timeout;
+	req.status = CT_S_CONFIRMED | e->status_set;
+	if (e->fields & SC_F_MARK) {
+		req.present |= CTNL_HAS(CTA_MARK);
+		req.mark = e->mark;
+	}
+	if (e->fields & SC_F_ZONE) {
+		req.present |= CTNL_HAS(CTA_ZONE);
+		req.zone = e->zone;
+	}
+	if (e->orig.l4num == IPPROTO_TCP) {
+		int st = ct_tcp_state_parse(e->state);
+
+		if (st >= 0) {
+			req.present |= CTNL_HAS(CTA_PROTOINFO);
+			req.protoinfo = CTA_PROTOINFO_TCP;
+			req.tcp.present = 1u << CTA_PROTOINFO_TCP_STATE;
+			req.tcp.state = (uint8_t)st;
+		}
+	} else if (e->orig.l4num == IPPROTO_SCTP) {
+		for (uint8_t st = 0; st < CT_SCTP_MAX; st++)
+			if (!strcmp(ct_sctp_state_name(st), e->state)) {
+				/* nlattr_to_sctp() wants the verification tags too */
+				req.present |= CTNL_HAS(CTA_PROTOINFO);
+				req.protoinfo = CTA_PROTOINFO_SCTP;
+				req.sctp.present = 1u << CTA_PROTOINFO_SCTP_STATE |
+						   1u << CTA_PROTOINFO_SCTP_VTAG_ORIGINAL |
+						   1u << CTA_PROTOINFO_SCTP_VTAG_REPLY;
+				req.sctp.state = st;
+			}
+	}
+	nlh = ctnl_msg_start(buf, sizeof(buf), CTNL_MSG(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW),
+			     NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 1, 0,
+			     e->orig.l3num, 0, 0);
+	if (!nlh || ctnl_ct_put(nlh, sizeof(buf), &req, CTNL_LAYOUT_REQUEST) < 0) {
+		tok_error(x, i, "cannot build the request");
+		return false;
+	}
+	s->pkt = malloc(nlh->nlmsg_len);
+	if (!s->pkt)
+		abort();
+	memcpy(s->pkt, buf, nlh->nlmsg_len);
+	s->len = nlh->nlmsg_len;
+	return true;
+}
+
 static void set_header(struct pctx *x, const char *line)
 {
 	static const char *const keys[] = { "title", "shows", "source", "waits-for", "emulator-only" };
@@ -1969,7 +2050,15 @@ static void parse_lines(struct pctx *x, struct lines *L)
 				tok_error(x, i + 3, "give the ports (HOST:PORT)");
 				continue;
 			}
-			add_step(x, ins ? SC_INSERT : SC_DELETE)->e = e;
+			if (ins) {
+				struct sc_step *st = add_step(x, SC_INSERT);
+
+				st->e = e;
+				if (!build_insert(x, i, &e, st))
+					continue;
+			} else {
+				add_step(x, SC_DELETE)->e = e;
+			}
 			x->started = true;
 		} else if (is(x, i, "expect")) {
 			parse_expect(x, i + 1, L, &k);

@@ -384,41 +384,6 @@ static char *entry_mismatch(struct run *r, const struct conn *c, const struct sc
 /* ---------------------------------------------------------------------- */
 /* Control operations                                                      */
 
-/* conntrack -I (ctnetlink_create_conntrack(), reduced to what a scenario sets). */
-static const char *do_insert(struct run *r, const struct sc_entry *e)
-{
-	struct ct_table *t = &r->h.table;
-	struct ct_zone zone = { .id = e->zone, .dir = CT_ZONE_DIR_BOTH };
-	struct ct_tuple rt;
-	struct conn *c;
-
-	if (!ct_tuple_invert(&e->orig, &rt))
-		return "the tuple cannot be inverted";
-	c = conn_alloc(t, &e->orig, &rt, &zone);
-	if (!c)
-		return "table full";
-	conn_set_timeout(t, c, e->timeout);
-	c->status |= CT_S_CONFIRMED | e->status_set;
-	c->mark = e->mark;
-	memset(&c->proto, 0, sizeof(c->proto));
-	if (e->orig.l4num == IPPROTO_TCP) {
-		for (uint8_t s = 0; s < CT_TCP_MAX; s++)
-			if (!strcmp(ct_tcp_state_name(s), e->state))
-				c->proto.tcp.state = s;
-	} else if (e->orig.l4num == IPPROTO_SCTP) {
-		for (uint8_t s = 0; s < CT_SCTP_MAX; s++)
-			if (!strcmp(ct_sctp_state_name(s), e->state))
-				c->proto.sctp.state = s;
-	}
-	if (ct_table_insert(t, c)) {
-		conn_free_unhashed(t, c);
-		return "the entry exists";
-	}
-	ct_events_report(&r->h.events, c, CT_EV(NEW) | CT_EV(REPLY) | CT_EV(ASSURED) |
-			 CT_EV(PROTOINFO) | CT_EV(MARK), 0, false);
-	return NULL;
-}
-
 static void delete_one(struct ct_table *t, struct conn *c, void *arg)
 {
 	const struct sc_entry *e = arg;
@@ -670,7 +635,6 @@ static void check(struct run *r, const struct sc_step *s)
 static void step(struct run *r, const struct sc_step *s)
 {
 	char *err = NULL;
-	const char *e2;
 
 	ct_harness_advance(&r->h, s->at_ns);
 	switch (s->kind) {
@@ -719,12 +683,12 @@ static void step(struct run *r, const struct sc_step *s)
 		break;
 	}
 	case SC_INSERT:
-		if ((e2 = do_insert(r, &s->e)) && r->log)
-			fprintf(r->log, "  %8.3f  %s: %s\n", (double)s->at_ns / 1e9, s->text, e2);
-		break;
 	case SC_INSERT_EXPECT: {
-		/* the EXP_NEW message through ctnetlink's own code (exp_requests.c) */
-		int err = ctnl_exp_new(&r->h.table, (const struct nlmsghdr *)s->pkt, 0);
+		/* the CT_NEW / EXP_NEW message through ctnetlink's own code
+		 * (ct_requests.c, exp_requests.c), as conntrack -I would send it */
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)s->pkt;
+		int err = s->kind == SC_INSERT ? ctnl_ct_new(&r->h.table, nlh, 0)
+					       : ctnl_exp_new(&r->h.table, nlh, 0);
 
 		if (err && r->log)
 			fprintf(r->log, "  %8.3f  %s: %s\n", (double)s->at_ns / 1e9, s->text,

@@ -4,12 +4,15 @@
  * or a regression test as plain text (docs/scenarios.md), parsed into a list
  * of timed steps, and run through the router on a virtual clock.
  *
- * Three files:
- *   scenario_parse.c   the text: hosts, ruleset, packets in a tcpdump-like
- *                      notation (built into bytes here), control operations,
- *                      expectations; located errors (rs_errors, nft style)
- *   scenario_run.c     one run: the core as `ctsim replay` builds it, the steps
- *                      in order, expectations checked, a readable failure
+ * The files:
+ *   scenario_parse.c   the text: hosts, ruleset, control operations (insert
+ *                      and insert expect as ctnetlink messages), expectations;
+ *                      words and located errors (rs_errors, nft style)
+ *   packet_notation.c  packets in a tcpdump-like notation, built into bytes
+ *                      (packet_notation.h)
+ *   scenario_run.c     one run: the offline core of `ctsim replay`
+ *                      (ctsim/replay/harness.h), the steps in order,
+ *                      expectations checked, a readable failure
  *   cmd_scenario.c     `ctsim scenario run|check|export`: files and
  *                      directories, progress line, summary, JSON, pcap
  *

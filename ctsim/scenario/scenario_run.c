@@ -2,7 +2,7 @@
 /*
  * scenario_run.c — one scenario through the router, on a virtual clock.
  *
- * The core is built as `ctsim replay` builds it (cmd_replay.c): table,
+ * The core is the one `ctsim replay` uses (ctsim/replay/harness.h): table,
  * events, settings, a router with two interfaces, ct-c0 (the client side)
  * and ct-s0 (the server side), forwarding everything from one to the other.
  * A packet from a client-side host arrives on ct-c0, from a server-side

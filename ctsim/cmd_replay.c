@@ -14,8 +14,11 @@
  * it at the last packet's time; the options add the event log (-E), the
  * statistics (-S), the expectation table (-L expect) and the ruleset with
  * its counters (nft list ruleset). docs/replay.md is the user's guide.
+ *
+ * The core and the packet loop are the offline harness shared with the
+ * scenario runner and the fuzz targets (ctsim/replay/harness.h); this file
+ * is the options and the output.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,9 +44,9 @@ struct replay {
 	const char *path, *ruleset_path;
 	bool want_expect, want_events, want_stats, want_counters, json;
 
-	struct ct_harness h;	/* the core (started at the first packet) */
+	struct ct_offline h;	/* the core (started at the first packet) */
 	struct ruleset *rs;
-	struct ct_harness_pcap_counts n;
+	struct ct_offline_pcap_counts n;
 };
 
 static void usage(FILE *f)
@@ -123,7 +126,7 @@ static int output(struct replay *rp)
 
 	rp->h.print.out = CTNL_O_EXTENDED;	/* conntrack -L -o extended */
 	ctnl_print_begin_list();
-	entries = ct_harness_list(&rp->h, NULL);
+	entries = ct_offline_list(&rp->h, NULL);
 	if (rp->json) {
 		set_list(top, "conntrack");
 	} else {
@@ -233,7 +236,7 @@ int cmd_replay(int argc, char **argv)
 	static char outbuf[1 << 20];
 	int rc;
 
-	ct_harness_init(&rp.h);
+	ct_offline_init(&rp.h);
 	rc = parse_args(&rp, argc, argv);
 	if (rc >= 0)
 		return rc;
@@ -257,11 +260,11 @@ int cmd_replay(int argc, char **argv)
 	/* As if `conntrack -E` had been listening from the start: with
 	 * nf_conntrack_events=2 entries then carry the event cache. */
 	rp.h.listening = rp.want_events;
-	rp.h.capture = rp.want_events ? CT_HARNESS_EVENTS : 0;
+	rp.h.capture = rp.want_events ? CT_OFFLINE_EVENTS : 0;
 	if (rp.json && rp.want_events)
 		ctnl_print_begin_list();	/* the events, collected */
 
-	rc = ct_harness_replay_pcap(&rp.h, rp.path, REPLAY_SEED, rp.rs, &rp.n, "ctsim replay");
+	rc = ct_offline_replay_pcap(&rp.h, rp.path, REPLAY_SEED, rp.rs, &rp.n, "ctsim replay");
 	if (output(&rp))
 		rc = 1;
 	if (!rp.json) {
@@ -271,7 +274,7 @@ int cmd_replay(int argc, char **argv)
 	}
 
 	ctnl_print_setup(NULL);
-	ct_harness_fini(&rp.h);
+	ct_offline_fini(&rp.h);
 	ruleset_free(rp.rs);
 	return rc;
 }

@@ -17,7 +17,7 @@
 #include "ctsim/replay/harness.h"
 #include "ctsim/replay/pcap_io.h"
 
-void ct_harness_init(struct ct_harness *h)
+void ct_offline_init(struct ct_offline *h)
 {
 	memset(h, 0, sizeof(*h));
 	ct_settings_init(&h->settings);
@@ -27,7 +27,7 @@ void ct_harness_init(struct ct_harness *h)
  * object) by the shared printer. */
 static void on_event(void *arg, const struct ct_event *ev)
 {
-	struct ct_harness *h = arg;
+	struct ct_offline *h = arg;
 	struct ctnl_ct o;
 
 	if (!h->listening)
@@ -43,7 +43,7 @@ static void on_event(void *arg, const struct ct_event *ev)
 /* conntrack -E expect: ctnetlink_expect_event(), the same way. */
 static void on_exp_event(void *arg, const struct ct_exp_event *ev)
 {
-	struct ct_harness *h = arg;
+	struct ct_offline *h = arg;
 	struct ctnl_exp o;
 
 	if (!h->listening)
@@ -55,7 +55,7 @@ static void on_exp_event(void *arg, const struct ct_exp_event *ev)
 		fflush(h->xev_fp);
 }
 
-int ct_harness_start(struct ct_harness *h, uint64_t wall_start, uint64_t time_base,
+int ct_offline_start(struct ct_offline *h, uint64_t wall_start, uint64_t time_base,
 		     uint32_t seed, struct ruleset *rs)
 {
 	ct_clock_init_virtual(&h->clock, wall_start);
@@ -66,8 +66,8 @@ int ct_harness_start(struct ct_harness *h, uint64_t wall_start, uint64_t time_ba
 	if (ct_table_init(&h->table, &h->settings, &h->clock, &h->events, seed) < 0)
 		return -ENOMEM;
 	ct_vtime_init(&h->vt, &h->table, &h->clock, time_base);
-	if (((h->capture & CT_HARNESS_EVENTS) && ct_events_subscribe(&h->events, on_event, h) < 0) ||
-	    ((h->capture & CT_HARNESS_EXP_EVENTS) &&
+	if (((h->capture & CT_OFFLINE_EVENTS) && ct_events_subscribe(&h->events, on_event, h) < 0) ||
+	    ((h->capture & CT_OFFLINE_EXP_EVENTS) &&
 	     ct_events_subscribe_exp(&h->events, on_exp_event, h) < 0)) {
 		ct_table_destroy(&h->table);
 		return -ENOSPC;
@@ -84,7 +84,7 @@ int ct_harness_start(struct ct_harness *h, uint64_t wall_start, uint64_t time_ba
 	return 0;
 }
 
-void ct_harness_fini(struct ct_harness *h)
+void ct_offline_fini(struct ct_offline *h)
 {
 	if (!h->up)
 		return;
@@ -93,19 +93,19 @@ void ct_harness_fini(struct ct_harness *h)
 	h->up = false;
 }
 
-void ct_harness_advance(struct ct_harness *h, uint64_t at)
+void ct_offline_advance(struct ct_offline *h, uint64_t at)
 {
 	ct_vtime_advance(&h->vt, at);
 	h->print.now_ns = ct_clock_wall(&h->clock);
 }
 
-void ct_harness_listen(struct ct_harness *h, bool on)
+void ct_offline_listen(struct ct_offline *h, bool on)
 {
 	h->listening = on;
 	h->events.listeners = on;
 }
 
-int ct_harness_receive(struct ct_harness *h, int iif, uint8_t *pkt, size_t len, uint64_t ts_ns)
+int ct_offline_receive(struct ct_offline *h, int iif, uint8_t *pkt, size_t len, uint64_t ts_ns)
 {
 	return router_receive(&h->router, iif, pkt, len, ts_ns);
 }
@@ -123,7 +123,7 @@ static int list_one(struct ct_table *t, struct conn *c, void *arg)
 	return 0;
 }
 
-unsigned ct_harness_list(struct ct_harness *h, FILE *fp)
+unsigned ct_offline_list(struct ct_offline *h, FILE *fp)
 {
 	unsigned shown = 0;
 
@@ -137,7 +137,7 @@ unsigned ct_harness_list(struct ct_harness *h, FILE *fp)
 /* ---------------------------------------------------------------------- */
 /* A capture file                                                          */
 
-/* Packets read ahead of the one being fed (see ct_harness_replay_pcap()). */
+/* Packets read ahead of the one being fed (see ct_offline_replay_pcap()). */
 #define RP_AHEAD	2
 #define RP_RING		(RP_AHEAD + 1)
 
@@ -182,7 +182,7 @@ static void slot_store(struct rp_slot *s, const struct ct_pcap_rec *rec)
  * (guessed) tuple and prefetches the bucket, step 2, one packet later,
  * the entry. Zone 0 is a guess too: a ruleset that sets zones only makes
  * the hint useless, never the result different (ct_table_prefetch()). */
-static void hint(struct ct_harness *h, struct rp_slot *s, bool entry)
+static void hint(struct ct_offline *h, struct rp_slot *s, bool entry)
 {
 	struct ct_tuple tu;
 
@@ -201,21 +201,21 @@ static void hint(struct ct_harness *h, struct rp_slot *s, bool entry)
 }
 
 /* One packet: start the harness at the first, move the clock, route. */
-static int feed(struct ct_harness *h, struct rp_slot *s, uint32_t seed, struct ruleset *rs,
-		struct ct_harness_pcap_counts *n, const char *who)
+static int feed(struct ct_offline *h, struct rp_slot *s, uint32_t seed, struct ruleset *rs,
+		struct ct_offline_pcap_counts *n, const char *who)
 {
 	const struct ct_pcap_rec *rec = &s->rec;
 
-	if (!h->up && ct_harness_start(h, rec->ts_ns, rec->ts_ns, seed, rs) < 0) {
+	if (!h->up && ct_offline_start(h, rec->ts_ns, rec->ts_ns, seed, rs) < 0) {
 		fprintf(stderr, "%s: cannot allocate %u hash buckets\n", who, h->settings.buckets);
 		return -1;
 	}
-	ct_harness_advance(h, rec->ts_ns);
+	ct_offline_advance(h, rec->ts_ns);
 	if (s->oom)
 		return -1;
 	n->packets++;
 	n->truncated += rec->len < rec->orig_len;
-	if (ct_harness_receive(h, CT_HARNESS_CLIENT, s->buf, rec->len, rec->ts_ns) == CT_DROP)
+	if (ct_offline_receive(h, CT_OFFLINE_CLIENT, s->buf, rec->len, rec->ts_ns) == CT_DROP)
 		n->dropped++;
 	return 0;
 }
@@ -226,8 +226,8 @@ static int feed(struct ct_harness *h, struct rp_slot *s, uint32_t seed, struct r
  * error or end of file ahead is acted on only once the packets before it
  * have been fed, so the output is that of a loop without read-ahead.
  */
-int ct_harness_replay_pcap(struct ct_harness *h, const char *path, uint32_t seed,
-			   struct ruleset *rs, struct ct_harness_pcap_counts *n, const char *who)
+int ct_offline_replay_pcap(struct ct_offline *h, const char *path, uint32_t seed,
+			   struct ruleset *rs, struct ct_offline_pcap_counts *n, const char *who)
 {
 	char err[CT_PCAP_ERRLEN];
 	struct ct_pcap_reader *r = ct_pcap_open(path, err);

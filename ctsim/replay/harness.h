@@ -12,12 +12,15 @@
  * and the fuzz targets all build their core here, so the three run the very
  * same set-up; what differs is only what they feed it and what they print.
  *
+ * The type is struct ct_offline (the unit tests' tests/unit/harness.h has
+ * a smaller fixture of its own, without the router, named ct_harness).
+ *
  * Life cycle:
- *   ct_harness_init()      zero, default settings (nf_conntrack_* sysctls)
+ *   ct_offline_init()      zero, default settings (nf_conntrack_* sysctls)
  *   ... the caller sets h->settings, h->listening, h->capture, h->print ...
- *   ct_harness_start()     table, clock, events, router; may fail (buckets)
- *   ct_harness_advance() / ct_harness_receive() / ct_harness_list() ...
- *   ct_harness_fini()      frees what start allocated (not the ruleset)
+ *   ct_offline_start()     table, clock, events, router; may fail (buckets)
+ *   ct_offline_advance() / ct_offline_receive() / ct_offline_list() ...
+ *   ct_offline_fini()      frees what start allocated (not the ruleset)
  *
  * The event capture is what a `conntrack -E` (and `conntrack -E expect`)
  * started before the first packet would print, through the shared printer
@@ -42,14 +45,14 @@
 #include "ctsim/replay/vtime.h"
 
 /* Router interface indices (router_receive()'s @iif). */
-#define CT_HARNESS_CLIENT	0	/* ct-c0 */
-#define CT_HARNESS_SERVER	1	/* ct-s0 */
+#define CT_OFFLINE_CLIENT	0	/* ct-c0 */
+#define CT_OFFLINE_SERVER	1	/* ct-s0 */
 
 /* h->capture: which event printers to subscribe at start. */
-#define CT_HARNESS_EVENTS	0x1	/* conntrack -E */
-#define CT_HARNESS_EXP_EVENTS	0x2	/* conntrack -E expect */
+#define CT_OFFLINE_EVENTS	0x1	/* conntrack -E */
+#define CT_OFFLINE_EXP_EVENTS	0x2	/* conntrack -E expect */
 
-struct ct_harness {
+struct ct_offline {
 	/* The core, as the daemon builds it. Set settings before start;
 	 * changing them later is what a sysctl write does (set events.mode
 	 * too for nf_conntrack_events, as the daemon's settings reload does). */
@@ -63,8 +66,8 @@ struct ct_harness {
 	bool up;			/* started, not yet finished */
 
 	/* Event capture (set before start; listening may change later with
-	 * ct_harness_listen()). */
-	unsigned capture;		/* CT_HARNESS_EVENTS | CT_HARNESS_EXP_EVENTS */
+	 * ct_offline_listen()). */
+	unsigned capture;		/* CT_OFFLINE_EVENTS | CT_OFFLINE_EXP_EVENTS */
 	bool listening;			/* a conntrack -E runs (events.listeners) */
 	FILE *ev_fp, *xev_fp;		/* where -E / -E expect lines go; NULL:
 					 * stdout, or the open JSON list */
@@ -76,14 +79,14 @@ struct ct_harness {
 };
 
 /**
- * ct_harness_init - zero @h and give it the default settings
+ * ct_offline_init - zero @h and give it the default settings
  * (ct_settings_init()). Nothing is allocated: a harness that is never
- * started needs no ct_harness_fini() (calling it is harmless).
+ * started needs no ct_offline_fini() (calling it is harmless).
  */
-void ct_harness_init(struct ct_harness *h);
+void ct_offline_init(struct ct_offline *h);
 
 /**
- * ct_harness_start - build the core from h->settings: the virtual clock at
+ * ct_offline_start - build the core from h->settings: the virtual clock at
  * wall time @wall_start (ns since the epoch), the event mode
  * (nf_conntrack_events) and listener count (h->listening), the table with
  * hash seed @seed (fixed: the same input gives the same ids and listing
@@ -96,54 +99,54 @@ void ct_harness_init(struct ct_harness *h);
  * allocated, or -ENOSPC if a subscriber cannot be added; nothing to undo
  * after a failure (h->up stays false).
  */
-int ct_harness_start(struct ct_harness *h, uint64_t wall_start, uint64_t time_base,
+int ct_offline_start(struct ct_offline *h, uint64_t wall_start, uint64_t time_base,
 		     uint32_t seed, struct ruleset *rs);
 
 /**
- * ct_harness_fini - free the router's state and the table (no events, as
+ * ct_offline_fini - free the router's state and the table (no events, as
  * ct_table_destroy()). Not the ruleset, nor the capture streams. @h may be
- * started again after ct_harness_init().
+ * started again after ct_offline_init().
  */
-void ct_harness_fini(struct ct_harness *h);
+void ct_offline_fini(struct ct_offline *h);
 
 /**
- * ct_harness_advance - move time to @at, in the time base given to
- * ct_harness_start(): GC slices due in the gap run at their own times
+ * ct_offline_advance - move time to @at, in the time base given to
+ * ct_offline_start(): GC slices due in the gap run at their own times
  * (ct_vtime_advance(), gc_worker() on a kernel), so an entry that expires
  * in a gap is reaped then, with its DESTROY event; never backwards. Also
  * keeps h->print.now_ns on the virtual wall clock.
  */
-void ct_harness_advance(struct ct_harness *h, uint64_t at);
+void ct_offline_advance(struct ct_offline *h, uint64_t at);
 
 /**
- * ct_harness_listen - start (@on) or stop a `conntrack -E`: events are
+ * ct_offline_listen - start (@on) or stop a `conntrack -E`: events are
  * captured only while one runs, and with nf_conntrack_events=2 only entries
  * created while one runs carry the event cache (events.listeners).
  */
-void ct_harness_listen(struct ct_harness *h, bool on);
+void ct_offline_listen(struct ct_offline *h, bool on);
 
 /**
- * ct_harness_receive - packet @pkt of @len bytes (from the IP header)
- * arrives on interface @iif (CT_HARNESS_CLIENT or CT_HARNESS_SERVER) at
+ * ct_offline_receive - packet @pkt of @len bytes (from the IP header)
+ * arrives on interface @iif (CT_OFFLINE_CLIENT or CT_OFFLINE_SERVER) at
  * wall time @ts_ns; the router may edit it in place. Returns the verdict
  * (CT_ACCEPT or CT_DROP); h->router.last says why.
  */
-int ct_harness_receive(struct ct_harness *h, int iif, uint8_t *pkt, size_t len, uint64_t ts_ns);
+int ct_offline_receive(struct ct_offline *h, int iif, uint8_t *pkt, size_t len, uint64_t ts_ns);
 
 /**
- * ct_harness_list - `conntrack -L` with h->print's options: the dump walk
+ * ct_offline_list - `conntrack -L` with h->print's options: the dump walk
  * (ct_table_dump(): expired entries met are killed, with DESTROY events,
  * as ctnetlink_dump_table()), every live entry printed to @fp (NULL:
  * stdout, or the open JSON list). Returns the number of entries printed.
  * Nothing happens (0) before start.
  */
-unsigned ct_harness_list(struct ct_harness *h, FILE *fp);
+unsigned ct_offline_list(struct ct_offline *h, FILE *fp);
 
 /* ---------------------------------------------------------------------- */
 /* A capture file through the harness (`ctsim replay`)                     */
 
-/* What ct_harness_replay_pcap() counted. */
-struct ct_harness_pcap_counts {
+/* What ct_offline_replay_pcap() counted. */
+struct ct_offline_pcap_counts {
 	uint64_t packets;	/* fed to the router */
 	uint64_t dropped;	/* verdict DROP */
 	uint64_t malformed;	/* the router's bad_l3 */
@@ -151,12 +154,12 @@ struct ct_harness_pcap_counts {
 };
 
 /**
- * ct_harness_replay_pcap - every IPv4/IPv6 packet of capture file @path,
+ * ct_offline_replay_pcap - every IPv4/IPv6 packet of capture file @path,
  * in order, into ct-c0, the clock following their timestamps
- * (ct_harness_advance(): entries expire in the gaps as on a kernel that saw
- * the traffic live). @h is ct_harness_init()ed and set up but not started:
+ * (ct_offline_advance(): entries expire in the gaps as on a kernel that saw
+ * the traffic live). @h is ct_offline_init()ed and set up but not started:
  * it is started at the first packet, at its timestamp
- * (ct_harness_start(@h, ts, ts, @seed, @rs)); a capture without packets
+ * (ct_offline_start(@h, ts, ts, @seed, @rs)); a capture without packets
  * leaves it unstarted.
  *
  * Packets are fed one at a time but read two ahead, to prefetch the hash
@@ -166,7 +169,7 @@ struct ct_harness_pcap_counts {
  * table); what was fed before an error stays in @h.
  * @n: filled (zeroed first). Returns 0, or 1 after an error message.
  */
-int ct_harness_replay_pcap(struct ct_harness *h, const char *path, uint32_t seed,
-			   struct ruleset *rs, struct ct_harness_pcap_counts *n, const char *who);
+int ct_offline_replay_pcap(struct ct_offline *h, const char *path, uint32_t seed,
+			   struct ruleset *rs, struct ct_offline_pcap_counts *n, const char *who);
 
 #endif

@@ -42,7 +42,7 @@ struct run {
 	struct sc_result *res;
 	FILE *log;		/* -v: a line per step */
 
-	struct ct_harness h;	/* the core, as `ctsim replay` builds it */
+	struct ct_offline h;	/* the core, as `ctsim replay` builds it */
 	struct ruleset *rs;
 	const struct sc_step *rs_step;	/* where the current ruleset came from */
 
@@ -234,7 +234,7 @@ static char *list_expectations(struct run *r)
 }
 
 /* conntrack -L: the dump kills the expired entries it meets (with DESTROY
- * events), prints the others (ct_harness_list()). Returns the lines. */
+ * events), prints the others (ct_offline_list()). Returns the lines. */
 static char *list_table(struct run *r)
 {
 	char *text = NULL;
@@ -243,7 +243,7 @@ static char *list_table(struct run *r)
 
 	if (!f)
 		abort();
-	ct_harness_list(&r->h, f);
+	ct_offline_list(&r->h, f);
 	fclose(f);
 	return text;
 }
@@ -636,13 +636,13 @@ static void step(struct run *r, const struct sc_step *s)
 {
 	char *err = NULL;
 
-	ct_harness_advance(&r->h, s->at_ns);
+	ct_offline_advance(&r->h, s->at_ns);
 	switch (s->kind) {
 	case SC_PACKET:
 		memcpy(r->buf, s->pkt, s->len);
 		r->res->packets++;
-		r->last_verdict = ct_harness_receive(&r->h, s->side == SC_CLIENT ? CT_HARNESS_CLIENT
-								 : CT_HARNESS_SERVER, r->buf, s->len,
+		r->last_verdict = ct_offline_receive(&r->h, s->side == SC_CLIENT ? CT_OFFLINE_CLIENT
+								 : CT_OFFLINE_SERVER, r->buf, s->len,
 						     ct_clock_wall(&r->h.clock));
 		r->res->dropped += r->last_verdict == CT_DROP;
 		r->last_pkt = s;
@@ -702,7 +702,7 @@ static void step(struct run *r, const struct sc_step *s)
 		ct_table_for_each(&r->h.table, delete_one, NULL);
 		break;
 	case SC_LISTENER:
-		ct_harness_listen(&r->h, !strcmp(s->word, "on"));
+		ct_offline_listen(&r->h, !strcmp(s->word, "on"));
 		break;
 	case SC_ADVANCE:
 		break;
@@ -730,7 +730,7 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	r->sc = sc;
 	r->res = res;
 	r->log = verbose ? log : NULL;
-	ct_harness_init(&r->h);
+	ct_offline_init(&r->h);
 	/* The settings given before anything happens shape the table (buckets, max). */
 	for (; k < sc->nsteps && (sc->steps[k].kind == SC_SET || sc->steps[k].kind == SC_LISTENER) &&
 	       sc->steps[k].at_ns == 0; k++)
@@ -741,14 +741,14 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	/* A conntrack -E and -E expect from the start (unless `listener off`),
 	 * their lines collected in memory. */
 	r->h.listening = sc->listener_at_start;
-	r->h.capture = CT_HARNESS_EVENTS | CT_HARNESS_EXP_EVENTS;
+	r->h.capture = CT_OFFLINE_EVENTS | CT_OFFLINE_EXP_EVENTS;
 	r->h.ev_fp = open_memstream(&r->ev, &r->evlen);
 	r->h.xev_fp = open_memstream(&r->xev, &r->xevlen);
 	r->trace = open_memstream(&res->trace, &r->trace_len);
 	if (!r->h.ev_fp || !r->h.xev_fp || !r->trace)
 		abort();
 	r->rs = ruleset_default();	/* until a ruleset statement says otherwise */
-	if (ct_harness_start(&r->h, WALL_START_NS, 0, RUN_SEED, r->rs) < 0) {
+	if (ct_offline_start(&r->h, WALL_START_NS, 0, RUN_SEED, r->rs) < 0) {
 		res->ok = false;
 		res->error = fmt("cannot allocate %u hash buckets", r->h.settings.buckets);
 		ruleset_free(r->rs);
@@ -780,7 +780,7 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 
 	ctnl_print_setup(NULL);
 	fclose(r->trace);
-	ct_harness_fini(&r->h);
+	ct_offline_fini(&r->h);
 	fclose(r->h.ev_fp);
 	free(r->ev);
 	fclose(r->h.xev_fp);

@@ -88,7 +88,7 @@ struct fz_flow {
 };
 
 struct fz_core {
-	struct ct_harness h;	/* the offline core of replay and scenarios */
+	struct ct_offline h;	/* the offline core of replay and scenarios */
 	struct fz_flow flows[FZ_NSERVICES][2];
 	uint16_t next_cport;
 };
@@ -118,11 +118,11 @@ static inline struct ruleset *fz_ruleset(void)
 static inline void fz_core_init(struct fz_core *f, bool checksum)
 {
 	memset(f, 0, sizeof(*f));
-	ct_harness_init(&f->h);
+	ct_offline_init(&f->h);
 	f->h.settings.buckets = 64;
 	f->h.settings.max = 256;
 	f->h.settings.checksum = checksum;
-	if (ct_harness_start(&f->h, FZ_EPOCH_NS, 0, 4242, fz_ruleset()) < 0)
+	if (ct_offline_start(&f->h, FZ_EPOCH_NS, 0, 4242, fz_ruleset()) < 0)
 		abort();
 	f->h.events.mode = 1;	/* nf_conntrack_events=1: every entry has events */
 	f->next_cport = 40000;
@@ -130,7 +130,7 @@ static inline void fz_core_init(struct fz_core *f, bool checksum)
 
 static inline void fz_core_fini(struct fz_core *f)
 {
-	ct_harness_fini(&f->h);
+	ct_offline_fini(&f->h);
 }
 
 static inline void fz_advance(struct fz_core *f, unsigned secs)
@@ -149,7 +149,7 @@ static inline int fz_receive(struct fz_core *f, int iif, const uint8_t *pkt, siz
 	if (!buf)
 		abort();
 	memcpy(buf, pkt, len);
-	v = ct_harness_receive(&f->h, iif, buf, len, ct_clock_now(&f->h.clock));
+	v = ct_offline_receive(&f->h, iif, buf, len, ct_clock_now(&f->h.clock));
 	free(buf);
 	return v;
 }

@@ -218,37 +218,11 @@ static bool diff_lines(const struct strv *e, const struct strv *a, char **out)
 /* ---------------------------------------------------------------------- */
 /* Listings                                                                */
 
-/* conntrack -L expect (ctnl_print_expectations()), into memory. */
-static char *list_expectations(struct run *r)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+/* What the shared printer writes for @what (and entry @c), as a string the
+ * caller frees: listings and statistics are compared as text. */
+enum printout { P_TABLE, P_EXPECTATIONS, P_ENTRY, P_STATS };
 
-	if (!f)
-		abort();
-	r->h.print.fp = f;
-	ctnl_print_expectations(&r->h.table);
-	fclose(f);
-	return text;
-}
-
-/* conntrack -L: the dump kills the expired entries it meets (with DESTROY
- * events), prints the others (ct_offline_list()). Returns the lines. */
-static char *list_table(struct run *r)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		abort();
-	ct_offline_list(&r->h, f);
-	fclose(f);
-	return text;
-}
-
-static char *entry_line(struct run *r, const struct conn *c)
+static char *printed(struct run *r, enum printout what, const struct conn *c)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -257,27 +231,48 @@ static char *entry_line(struct run *r, const struct conn *c)
 
 	if (!f)
 		abort();
-	ctnl_ct_from_conn(&r->h.table, c, &o);
 	r->h.print.fp = f;
-	ctnl_print_ct(&o, CTNL_EV_NONE, 0);
+	switch (what) {
+	case P_TABLE:
+		/* conntrack -L: the dump kills the expired entries it meets
+		 * (with DESTROY events) and prints the others */
+		ct_offline_list(&r->h, f);
+		break;
+	case P_EXPECTATIONS:		/* conntrack -L expect */
+		ctnl_print_expectations(&r->h.table);
+		break;
+	case P_ENTRY:			/* one line of conntrack -L */
+		ctnl_ct_from_conn(&r->h.table, c, &o);
+		ctnl_print_ct(&o, CTNL_EV_NONE, 0);
+		break;
+	case P_STATS:			/* conntrack -S */
+		ctnl_print_stats_cpu(0, &r->h.table.stats.cpu);
+		break;
+	}
 	fclose(f);
-	if (len && text[len - 1] == '\n')
+	if (what == P_ENTRY && len && text[len - 1] == '\n')
 		text[len - 1] = '\0';
 	return text;
 }
 
+static char *list_table(struct run *r)
+{
+	return printed(r, P_TABLE, NULL);
+}
+
+static char *list_expectations(struct run *r)
+{
+	return printed(r, P_EXPECTATIONS, NULL);
+}
+
+static char *entry_line(struct run *r, const struct conn *c)
+{
+	return printed(r, P_ENTRY, c);
+}
+
 static char *stats_line(struct run *r)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		abort();
-	r->h.print.fp = f;
-	ctnl_print_stats_cpu(0, &r->h.table.stats.cpu);
-	fclose(f);
-	return text;
+	return printed(r, P_STATS, NULL);
 }
 
 /* ---------------------------------------------------------------------- */

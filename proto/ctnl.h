@@ -375,8 +375,11 @@ const char *ct_l4proto_name(uint8_t l4num);	/* "tcp", "udp", "icmpv6", "unknown"
 const char *ct_status_bit_name(unsigned bit);
 
 /* The default (policy) inverse of a tuple, as nf_ct_invert_tuple(): swaps
- * addresses and ports; ICMP request types become their replies. Returns
- * false when the tuple cannot be inverted (ICMP types without a reply). */
+ * addresses and ports; ICMP request types become their replies (ICMPv6:
+ * 128<->129, 139<->140). Returns false when the tuple cannot be inverted
+ * (ICMP types without a reply). The one copy of the type maps: ctctl, the
+ * ctnetlink handlers, the scenario runner and the core's ICMP trackers
+ * (ct_icmp_invert_tuple()) all come here. */
 bool ct_tuple_invert(const struct ct_tuple *in, struct ct_tuple *out);
 
 #endif /* CTSIM_PROTO_CTNL_H */

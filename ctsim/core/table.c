@@ -637,6 +637,58 @@ void ct_table_for_each(struct ct_table *t, void (*fn)(struct ct_table *, struct 
 	}
 }
 
+/*
+ * ctnetlink_dump_table()'s loop over one bucket: skip to the resume point,
+ * kill what nf_ct_should_gc() says has expired (the deletion changes the
+ * chain, hence the walk again from the start), hand the rest to @fn.
+ */
+int ct_table_dump_bucket(struct ct_table *t, uint32_t b, struct conn **resume,
+			 ct_dump_fn fn, void *arg)
+{
+	struct conn *skip_to = resume ? *resume : NULL;
+	struct ct_thash *h;
+
+restart:
+	for (h = t->buckets[b]; h; h = h->next) {
+		struct conn *c = conn_of(h);
+		int rc;
+
+		if (h->dir != CT_DIR_ORIG)
+			continue;
+		if (skip_to) {
+			if (c != skip_to)
+				continue;
+			skip_to = NULL;
+		}
+		if (conn_expired(t, c)) {
+			ct_table_delete(t, c, 0, false);
+			goto restart;
+		}
+		if (fn && (rc = fn(t, c, arg)))
+			return rc;
+	}
+	if (skip_to) {
+		/* The entry the last walk stopped at went away. */
+		conn_put(t, *resume);
+		*resume = NULL;
+		skip_to = NULL;
+		goto restart;
+	}
+	return 0;
+}
+
+int ct_table_dump(struct ct_table *t, ct_dump_fn fn, void *arg)
+{
+	for (uint32_t b = 0; b < t->nbuckets; b++) {
+		int rc;
+
+		ct_table_walk_prefetch(t, b + CT_WALK_PREFETCH);
+		if ((rc = ct_table_dump_bucket(t, b, NULL, fn, arg)))
+			return rc;
+	}
+	return 0;
+}
+
 unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)
 {
 	unsigned reaped = 0;

@@ -355,4 +355,49 @@ static inline void ct_table_walk_prefetch(const struct ct_table *t, uint32_t b)
 void ct_table_for_each(struct ct_table *t, void (*fn)(struct ct_table *, struct conn *, void *),
 		       void *arg);
 
+/*
+ * Dumps: the walk of ctnetlink_dump_table(). Unlike the GC, a dump visits
+ * one bucket at a time from a resume point, and an expired entry it meets is
+ * killed on the spot (with its DESTROY event: nf_ct_should_gc() then
+ * nf_ct_kill() in the kernel's loop) instead of being shown. `conntrack -L`
+ * on the daemon, `ctsim replay`'s listing and the scenario runner's all go
+ * through it, so the entries a listing reaps are the same everywhere.
+ */
+
+/**
+ * ct_dump_fn - called by a dump walk for each live entry (orig node).
+ * Return 0 to go on, anything else to stop the walk at @c (the value is
+ * passed back to the walk's caller). @fn must not unlink entries.
+ */
+typedef int (*ct_dump_fn)(struct ct_table *t, struct conn *c, void *arg);
+
+/**
+ * ct_table_dump_bucket - walk bucket @b as ctnetlink_dump_table() does.
+ * @t:      the table
+ * @b:      bucket index, below t->nbuckets
+ * @resume: in/out, may be NULL; *@resume (if not NULL) is the entry a
+ *          previous, interrupted walk stopped at, holding a reference. The
+ *          entries before it are skipped; if it is no longer in the bucket,
+ *          its reference is dropped, *@resume set to NULL, and the bucket
+ *          walked from its start (the kernel does the same when the entry
+ *          it stopped at was freed). If it is met, the walk goes on from it
+ *          and *@resume is left for the caller to release.
+ * @fn:     called for each live entry from there, in chain order
+ * @arg:    passed to @fn
+ *
+ * Expired entries met on the way are deleted (ct_table_delete(), DESTROY
+ * event, no originator) and the bucket walked again from its start.
+ * Returns 0 once the bucket's end is reached, or the first nonzero value
+ * @fn returned (the walk stopped at that entry).
+ */
+int ct_table_dump_bucket(struct ct_table *t, uint32_t b, struct conn **resume,
+			 ct_dump_fn fn, void *arg);
+
+/**
+ * ct_table_dump - a whole dump in one go: ct_table_dump_bucket() on every
+ * bucket in order, from the start. @fn may be NULL (only the reaping).
+ * Returns 0, or the first nonzero value of @fn (the walk stops there).
+ */
+int ct_table_dump(struct ct_table *t, ct_dump_fn fn, void *arg);
+
 #endif

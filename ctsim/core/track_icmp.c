@@ -15,6 +15,7 @@
  * the flow's tracker (no timeout refresh, no SEEN_REPLY).
  */
 #include <string.h>
+#include "proto/ctnl.h"
 #include "ctsim/core/l4proto.h"
 
 #define NR_ICMP_TYPES	18
@@ -22,48 +23,20 @@
 /* ---------------------------------------------------------------------- */
 /* Tuples                                                                  */
 
-/* icmp_invert_tuple(): request <-> reply; other types cannot be inverted */
+/*
+ * icmp_invert_tuple(), icmpv6_invert_tuple(): request <-> reply, other
+ * types cannot be inverted. The type maps live once, in the wire layer's
+ * ct_tuple_invert() (proto/ctnl_names.c), which ctctl and the ctnetlink
+ * handlers use too; @o is a tuple of the tracker's protocol.
+ */
 bool ct_icmp_invert_tuple(struct ct_tuple *r, const struct ct_tuple *o)
 {
-	static const uint8_t invmap[NR_ICMP_TYPES + 1] = {
-		[8] = 0 + 1, [0] = 8 + 1, [13] = 14 + 1, [14] = 13 + 1,
-		[15] = 16 + 1, [16] = 15 + 1, [17] = 18 + 1, [18] = 17 + 1,
-	};
-
-	if (o->icmp_type > NR_ICMP_TYPES || !invmap[o->icmp_type])
-		return false;
-	memset(r, 0, sizeof(*r));
-	r->src = o->dst;
-	r->dst = o->src;
-	r->l3num = o->l3num;
-	r->l4num = o->l4num;
-	r->sport = o->sport;		/* the id */
-	r->icmp_type = (uint8_t)(invmap[o->icmp_type] - 1);
-	r->icmp_code = o->icmp_code;
-	return true;
+	return ct_tuple_invert(o, r);
 }
 
-/* icmpv6_invert_tuple() */
 bool ct_icmpv6_invert_tuple(struct ct_tuple *r, const struct ct_tuple *o)
 {
-	uint8_t t;
-
-	switch (o->icmp_type) {
-	case 128: t = 129; break;	/* echo request <-> reply */
-	case 129: t = 128; break;
-	case 139: t = 140; break;	/* node information query <-> response */
-	case 140: t = 139; break;
-	default: return false;
-	}
-	memset(r, 0, sizeof(*r));
-	r->src = o->dst;
-	r->dst = o->src;
-	r->l3num = o->l3num;
-	r->l4num = o->l4num;
-	r->sport = o->sport;
-	r->icmp_type = t;
-	r->icmp_code = o->icmp_code;
-	return true;
+	return ct_tuple_invert(o, r);
 }
 
 /* ---------------------------------------------------------------------- */

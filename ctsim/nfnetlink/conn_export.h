@@ -47,6 +47,20 @@ void ctnl_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
 int ctnl_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid);
 
 /**
+ * ctnl_ct_new - ctnetlink_new_conntrack(): create the entry an
+ * IPCTNL_MSG_CT_NEW message @nlh describes (both tuples, CTA_TIMEOUT
+ * required; status, mark, zone, protoinfo, helper, NAT, master, labels as
+ * given; NEW or RELATED event), or, without NLM_F_EXCL, change the entry
+ * that exists (ctnetlink_change_conntrack()), in table @t (its settings and
+ * event queue) on behalf of netlink port @portid (0: the kernel; the
+ * events carry it). The daemon's handler and the scenario runner's
+ * `insert` both come here, so an entry inserted by a scenario is the one
+ * `conntrack -I` makes. @nlh is only read. Returns 0 or a negative errno,
+ * as the kernel answers.
+ */
+int ctnl_ct_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid);
+
+/**
  * ctnl_ct_from_event - fill @o as the object of event @ev
  * (ctnetlink_conntrack_event()): which attributes are present depends on
  * the event mask (a DESTROY carries counters and only the protocol state;

@@ -335,12 +335,11 @@ static const struct ct_nat_range *nat_range(const struct ctnl_nat *nat, struct c
 /* IPCTNL_MSG_CT_NEW                                                       */
 
 /* ctnetlink_create_conntrack() */
-static int create_conntrack(struct server *srv, struct client *cl, const struct nlmsghdr *nlh,
+static int create_conntrack(struct ct_table *t, uint32_t portid, const struct nlmsghdr *nlh,
 			    const struct ctnl_ct *req, const struct ct_tuple *otuple,
 			    const struct ct_tuple *rtuple, const struct ct_zone *zone)
 {
-	struct ct_table *t = srv->table;
-	const struct ct_settings *s = srv->settings;
+	const struct ct_settings *s = t->settings;
 	uint32_t events;
 	struct conn_ext *x;
 	struct conn *c;
@@ -426,10 +425,10 @@ static int create_conntrack(struct server *srv, struct client *cl, const struct 
 	events = (c->status & CT_S_EXPECTED) ? CT_EV(RELATED) : CT_EV(NEW);
 	if ((req->present & CTNL_HAS(CTA_LABELS)) && attach_labels(c, req) == 0)
 		events |= CT_EV(LABEL);
-	ct_events_report(srv->events, c,
+	ct_events_report(t->events, c,
 			 CT_EV(REPLY) | CT_EV(ASSURED) | CT_EV(HELPER) | CT_EV(PROTOINFO) |
 			 CT_EV(SEQADJ) | CT_EV(MARK) | CT_EV(SYNPROXY) | events,
-			 client_portid(cl), nlh->nlmsg_flags & NLM_F_ECHO);
+			 portid, nlh->nlmsg_flags & NLM_F_ECHO);
 	return 0;
 fail:
 	conn_free_unhashed(t, c);
@@ -437,7 +436,7 @@ fail:
 }
 
 /* ctnetlink_new_conntrack() */
-static int ct_new(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
+int ctnl_ct_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid)
 {
 	struct ctnl_ct req;
 	struct ct_zone zone;
@@ -455,26 +454,31 @@ static int ct_new(struct server *srv, struct client *cl, const struct nlmsghdr *
 	if (has_r && (err = req_tuple(req.family, &req.reply, CTA_TUPLE_REPLY, &rtuple, &zone)))
 		return err;
 	if (has_o)
-		c = ct_table_find(srv->table, &otuple, &zone, CT_DIR_ORIG, NULL);
+		c = ct_table_find(t, &otuple, &zone, CT_DIR_ORIG, NULL);
 	else if (has_r)
-		c = ct_table_find(srv->table, &rtuple, &zone, CT_DIR_REPLY, NULL);
+		c = ct_table_find(t, &rtuple, &zone, CT_DIR_REPLY, NULL);
 
 	if (!c) {
 		if (!(nlh->nlmsg_flags & NLM_F_CREATE))
 			return -ENOENT;
 		if (!has_o || !has_r || otuple.l4num != rtuple.l4num)
 			return -EINVAL;
-		return create_conntrack(srv, cl, nlh, &req, &otuple, &rtuple, &zone);
+		return create_conntrack(t, portid, nlh, &req, &otuple, &rtuple, &zone);
 	}
 	if (nlh->nlmsg_flags & NLM_F_EXCL)
 		return -EEXIST;
-	err = change_conntrack(srv->table, c, &req);
+	err = change_conntrack(t, c, &req);
 	if (err == 0)
-		ct_events_report(srv->events, c,
+		ct_events_report(t->events, c,
 				 CT_EV(REPLY) | CT_EV(ASSURED) | CT_EV(HELPER) | CT_EV(LABEL) |
 				 CT_EV(PROTOINFO) | CT_EV(SEQADJ) | CT_EV(MARK) | CT_EV(SYNPROXY),
-				 client_portid(cl), nlh->nlmsg_flags & NLM_F_ECHO);
+				 portid, nlh->nlmsg_flags & NLM_F_ECHO);
 	return err;
+}
+
+static int ct_new(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
+{
+	return ctnl_ct_new(srv->table, nlh, client_portid(cl));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -631,63 +635,63 @@ static void zero_counters(struct conn *c)
 		memset(c->ext->counters, 0, sizeof(c->ext->counters));
 }
 
+/* One datagram of a table dump: the objects from where the last one
+ * stopped, through the core's dump walk (ct_table_dump_bucket(), which
+ * kills the expired entries it meets, as ctnetlink_dump_table()). */
+struct table_fill_ctx {
+	struct server *srv;
+	struct client *cl;
+	struct dump *d;
+	struct table_dump *st;
+	unsigned char *buf;
+	size_t used, cap;
+};
+
+/* ct_dump_fn: 0 to go on, 1 when the datagram is full (the dump resumes
+ * at @c), -EMSGSIZE when not even @c fits in an empty one. */
+static int table_fill_one(struct ct_table *t, struct conn *c, void *arg)
+{
+	struct table_fill_ctx *x = arg;
+	struct table_dump *st = x->st;
+
+	if (!filter_match(&st->filter, c))
+		return 0;
+	if (put_object(x->srv, x->cl, x->d, c, x->buf, &x->used, x->cap) < 0) {
+		if (x->used == 0)
+			return -EMSGSIZE;
+		if (st->last != c) {
+			if (st->last)
+				conn_put(t, st->last);
+			conn_get(c);
+			st->last = c;
+		}
+		return 1;
+	}
+	if (st->zero)
+		zero_counters(c);
+	return 0;
+}
+
 static int table_fill(struct server *srv, struct client *cl, struct dump *d, void *vbuf, size_t cap)
 {
 	struct table_dump *st = d->state;
 	struct ct_table *t = srv->table;
-	unsigned char *buf = vbuf;
-	size_t used = 0;
+	struct table_fill_ctx x = { .srv = srv, .cl = cl, .d = d, .st = st,
+				    .buf = vbuf, .used = 0, .cap = cap };
 
 	for (; st->bucket < t->nbuckets; st->bucket++) {
-		struct ct_thash *h;
-		struct conn *last = st->last;
+		int rc = ct_table_dump_bucket(t, st->bucket, &st->last, table_fill_one, &x);
 
-restart:
-		for (h = t->buckets[st->bucket]; h; h = h->next) {
-			struct conn *c = conn_of(h);
-
-			if (h->dir != CT_DIR_ORIG)
-				continue;
-			if (last) {
-				if (c != last)
-					continue;
-				last = NULL;
-			}
-			if (conn_expired(t, c)) {
-				/* Expired entries met by a dump are killed. */
-				ct_table_delete(t, c, 0, false);
-				goto restart;
-			}
-			if (!filter_match(&st->filter, c))
-				continue;
-			if (put_object(srv, cl, d, c, buf, &used, cap) < 0) {
-				if (used == 0)
-					return -EMSGSIZE;
-				if (st->last != c) {
-					if (st->last)
-						conn_put(t, st->last);
-					conn_get(c);
-					st->last = c;
-				}
-				return (int)used;
-			}
-			if (st->zero)
-				zero_counters(c);
-		}
-		if (last) {
-			/* The entry we stopped at went away: walk the bucket
-			 * again from its start (the kernel does the same). */
-			conn_put(t, st->last);
-			st->last = NULL;
-			last = NULL;
-			goto restart;
-		}
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			return (int)x.used;
 		if (st->last) {
 			conn_put(t, st->last);
 			st->last = NULL;
 		}
 	}
-	return (int)used;
+	return (int)x.used;
 }
 
 static void table_done(struct server *srv, struct dump *d)

@@ -4,12 +4,15 @@
  * or a regression test as plain text (docs/scenarios.md), parsed into a list
  * of timed steps, and run through the router on a virtual clock.
  *
- * Three files:
- *   scenario_parse.c   the text: hosts, ruleset, packets in a tcpdump-like
- *                      notation (built into bytes here), control operations,
- *                      expectations; located errors (rs_errors, nft style)
- *   scenario_run.c     one run: the core as `ctsim replay` builds it, the steps
- *                      in order, expectations checked, a readable failure
+ * The files:
+ *   scenario_parse.c   the text: hosts, ruleset, control operations (insert
+ *                      and insert expect as ctnetlink messages), expectations;
+ *                      words and located errors (rs_errors, nft style)
+ *   packet_notation.c  packets in a tcpdump-like notation, built into bytes
+ *                      (packet_notation.h)
+ *   scenario_run.c     one run: the offline core of `ctsim replay`
+ *                      (ctsim/replay/harness.h), the steps in order,
+ *                      expectations checked, a readable failure
  *   cmd_scenario.c     `ctsim scenario run|check|export`: files and
  *                      directories, progress line, summary, JSON, pcap
  *
@@ -45,7 +48,7 @@ enum sc_kind {
 	SC_SET,			/* a sysctl */
 	SC_RULESET,		/* load a ruleset (the first one, or a reload to a new text) */
 	SC_RELOAD,		/* reload the current ruleset (its counters restart) */
-	SC_INSERT,		/* conntrack -I */
+	SC_INSERT,		/* conntrack -I: a CT_NEW message (in pkt; e for --kernel) */
 	SC_DELETE,		/* conntrack -D */
 	SC_FLUSH,		/* conntrack -F */
 	SC_LISTENER,		/* conntrack -E started (on) or stopped (off) */
@@ -86,7 +89,7 @@ struct sc_step {
 	char *text;		/* the line as written (trimmed), for messages */
 	uint64_t at_ns;		/* time since the start of the scenario */
 
-	/* SC_PACKET; SC_INSERT_EXPECT: the netlink message */
+	/* SC_PACKET; SC_INSERT, SC_INSERT_EXPECT: the netlink message (CT_NEW, EXP_NEW) */
 	enum sc_side side;	/* which interface it arrives on */
 	uint8_t *pkt;
 	size_t len;

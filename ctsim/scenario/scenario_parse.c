@@ -5,11 +5,12 @@
  * kinds of blocks ({ ... }: an inline ruleset, an expected table, an
  * expected event log).
  *
- * Packets are turned into bytes here, once, with ct_pkt_build(): the run
- * and the pcap export then see exactly the same packets. TCP sequence
- * numbers, acknowledgements and SCTP verification tags may be left out: the
- * parser then follows each flow and fills in the next values, as the hosts'
- * stacks would.
+ * Packet statements are handed to the packet notation compiler
+ * (packet_notation.c), which reads their words through this file's
+ * sc_is()/sc_tok_num()/sc_need_host() ... (packet_notation.h) and turns
+ * them into bytes, once: the run and the pcap export then see exactly the
+ * same packets. `insert` and `insert expect` become the ctnetlink messages
+ * conntrack(8) would send, built here once too.
  *
  * Errors use the ruleset's records (nft style, FILE:LINE:COL-COL, the line
  * echoed, carets under the token); the parser reports every error it finds
@@ -26,52 +27,22 @@
 
 #include "proto/ctnl.h"
 #include "ctsim/core/packet.h"
+#include "ctsim/nfnetlink/conn_export.h"
+#include "ctsim/scenario/packet_notation.h"
 #include "ctsim/scenario/scenario.h"
 #include "ctsim/core/settings.h"
 
-#define MAX_TOKS	160
-#define PKT_CAP		4096
-
-struct tok {
-	const char *s;		/* not NUL-terminated: use len */
-	size_t len;
-	unsigned col;		/* 1-based */
-	bool quoted;		/* "..." (s/len exclude the quotes) */
-};
-
-/* One direction of a flow, for automatic TCP seq/ack. */
-struct flowdir {
-	uint8_t family, proto;
-	union ct_addr src, dst;
-	uint16_t sport, dport;
-	uint32_t nxt;
-};
-
-/* A tag an SCTP endpoint announced in its INIT or INIT-ACK. */
-struct sctp_tag {
-	union ct_addr addr;
-	uint16_t port;
-	uint32_t tag;
-};
-
+/* The state of one file being read: the current line and what the lines
+ * before it set up (l: words, hosts, flows; packet_notation.h), the time
+ * reached, the statements seen. */
 struct pctx {
-	const char *name;
-	struct rs_errors *errs;
-	struct scenario *sc;
+	struct sc_line l;
+	struct scenario *sc;	/* being built (l.sc points to it too) */
 	int nerr_start;
-	/* the current line */
-	const char *line;
-	unsigned lineno;
-	struct tok t[MAX_TOKS];
-	unsigned nt;
 	/* state */
 	uint64_t now;
 	bool started;		/* a step other than set/host/ruleset/listener was seen */
 	bool have_ruleset;
-	struct flowdir flows[256];
-	unsigned nflows;
-	struct sctp_tag tags[64];
-	unsigned ntags;
 };
 
 const char *sc_side_name(enum sc_side side)
@@ -100,7 +71,7 @@ static char *xstrndup(const char *s, size_t n)
 	return d;
 }
 
-static void error_at(struct pctx *x, unsigned col_first, unsigned col_last, const char *fmt, ...)
+void sc_error_at(struct sc_line *x, unsigned col_first, unsigned col_last, const char *fmt, ...)
 {
 	struct rs_errors *e = x->errs;
 	struct rs_error *r;
@@ -133,24 +104,20 @@ static void copy_errors(struct pctx *x, const struct rs_errors *from)
 {
 	for (size_t n = 0; n < from->n; n++) {
 		const struct rs_error *r = &from->v[n];
-		const char *name = x->name, *line = x->line;
-		unsigned lineno = x->lineno;
+		const char *name = x->l.name, *line = x->l.line;
+		unsigned lineno = x->l.lineno;
 
-		x->name = r->file;
-		x->line = r->src_line ? r->src_line : "";
-		x->lineno = r->line;
-		error_at(x, r->col_first, r->col_last, "%s", r->msg);
-		x->name = name;
-		x->line = line;
-		x->lineno = lineno;
+		x->l.name = r->file;
+		x->l.line = r->src_line ? r->src_line : "";
+		x->l.lineno = r->line;
+		sc_error_at(&x->l, r->col_first, r->col_last, "%s", r->msg);
+		x->l.name = name;
+		x->l.line = line;
+		x->l.lineno = lineno;
 	}
 }
 
-/* An error under token @i (or just past the last token when @i is beyond). */
-#define tok_error(x, i, ...) \
-	error_at((x), tok_col(x, i), tok_col_last(x, i), __VA_ARGS__)
-
-static unsigned tok_col(const struct pctx *x, unsigned i)
+unsigned sc_tok_col(const struct sc_line *x, unsigned i)
 {
 	if (i < x->nt)
 		return x->t[i].col - x->t[i].quoted;
@@ -158,11 +125,11 @@ static unsigned tok_col(const struct pctx *x, unsigned i)
 		     : 1;
 }
 
-static unsigned tok_col_last(const struct pctx *x, unsigned i)
+unsigned sc_tok_col_last(const struct sc_line *x, unsigned i)
 {
 	if (i < x->nt)
 		return x->t[i].col + (unsigned)x->t[i].len - 1 + x->t[i].quoted;
-	return tok_col(x, i);
+	return sc_tok_col(x, i);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -172,11 +139,11 @@ static unsigned tok_col_last(const struct pctx *x, unsigned i)
  * false (with an error) for an unterminated quote or too many tokens. */
 static bool tokenize(struct pctx *x)
 {
-	const char *p = x->line;
+	const char *p = x->l.line;
 
-	x->nt = 0;
+	x->l.nt = 0;
 	while (*p) {
-		struct tok *t;
+		struct sc_tok *t;
 
 		if (isspace((unsigned char)*p)) {
 			p++;
@@ -184,24 +151,24 @@ static bool tokenize(struct pctx *x)
 		}
 		if (*p == '#')
 			break;
-		if (x->nt == MAX_TOKS) {
-			error_at(x, (unsigned)(p - x->line) + 1, (unsigned)(p - x->line) + 1,
-				 "too many words on one line (at most %d)", MAX_TOKS);
+		if (x->l.nt == SC_MAX_TOKS) {
+			sc_error_at(&x->l, (unsigned)(p - x->l.line) + 1, (unsigned)(p - x->l.line) + 1,
+				 "too many words on one line (at most %d)", SC_MAX_TOKS);
 			return false;
 		}
-		t = &x->t[x->nt++];
+		t = &x->l.t[x->l.nt++];
 		t->quoted = *p == '"';
 		if (t->quoted) {
 			const char *q = strchr(p + 1, '"');
 
 			if (!q) {
-				error_at(x, (unsigned)(p - x->line) + 1, (unsigned)strlen(x->line),
+				sc_error_at(&x->l, (unsigned)(p - x->l.line) + 1, (unsigned)strlen(x->l.line),
 					 "unterminated string");
 				return false;
 			}
 			t->s = p + 1;
 			t->len = (size_t)(q - p - 1);
-			t->col = (unsigned)(p - x->line) + 2;
+			t->col = (unsigned)(p - x->l.line) + 2;
 			p = q + 1;
 			continue;
 		}
@@ -209,18 +176,18 @@ static bool tokenize(struct pctx *x)
 		while (*p && !isspace((unsigned char)*p))
 			p++;
 		t->len = (size_t)(p - t->s);
-		t->col = (unsigned)(t->s - x->line) + 1;
+		t->col = (unsigned)(t->s - x->l.line) + 1;
 	}
 	return true;
 }
 
-static bool is(const struct pctx *x, unsigned i, const char *w)
+bool sc_is(const struct sc_line *x, unsigned i, const char *w)
 {
 	return i < x->nt && !x->t[i].quoted && x->t[i].len == strlen(w) &&
 	       !memcmp(x->t[i].s, w, x->t[i].len);
 }
 
-static void tok_str(const struct pctx *x, unsigned i, char *buf, size_t cap)
+void sc_tok_str(const struct sc_line *x, unsigned i, char *buf, size_t cap)
 {
 	size_t n = i < x->nt ? x->t[i].len : 0;
 
@@ -231,24 +198,24 @@ static void tok_str(const struct pctx *x, unsigned i, char *buf, size_t cap)
 }
 
 /* A number (decimal or 0x hex) no larger than @max. */
-static bool tok_num(struct pctx *x, unsigned i, uint64_t max, uint64_t *v, const char *what)
+bool sc_tok_num(struct sc_line *x, unsigned i, uint64_t max, uint64_t *v, const char *what)
 {
 	char buf[64], *end;
 	unsigned long long n;
 
 	if (i >= x->nt) {
-		tok_error(x, i, "%s: a number is missing", what);
+		sc_tok_error(x, i, "%s: a number is missing", what);
 		return false;
 	}
-	tok_str(x, i, buf, sizeof(buf));
+	sc_tok_str(x, i, buf, sizeof(buf));
 	errno = 0;
 	n = strtoull(buf, &end, 0);
 	if (!buf[0] || *end || errno || buf[0] == '-') {
-		tok_error(x, i, "%s: \"%s\" is not a number", what, buf);
+		sc_tok_error(x, i, "%s: \"%s\" is not a number", what, buf);
 		return false;
 	}
 	if (n > max) {
-		tok_error(x, i, "%s: %s is out of range (at most %llu)", what, buf,
+		sc_tok_error(x, i, "%s: %s is out of range (at most %llu)", what, buf,
 			  (unsigned long long)max);
 		return false;
 	}
@@ -304,10 +271,10 @@ static struct sc_step *add_step(struct pctx *x, enum sc_kind kind)
 	s = &sc->steps[sc->nsteps++];
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
-	s->line = x->lineno;
+	s->line = x->l.lineno;
 	s->at_ns = x->now;
 	{
-		const char *a = x->line, *b;
+		const char *a = x->l.line, *b;
 
 		while (isspace((unsigned char)*a))
 			a++;
@@ -319,7 +286,7 @@ static struct sc_step *add_step(struct pctx *x, enum sc_kind kind)
 	return s;
 }
 
-static const struct sc_host *find_host(const struct pctx *x, unsigned i)
+const struct sc_host *sc_find_host(const struct sc_line *x, unsigned i)
 {
 	for (unsigned h = 0; h < x->sc->nhosts; h++)
 		if (i < x->nt && x->t[i].len == strlen(x->sc->hosts[h].name) &&
@@ -328,28 +295,28 @@ static const struct sc_host *find_host(const struct pctx *x, unsigned i)
 	return NULL;
 }
 
-static const struct sc_host *need_host(struct pctx *x, unsigned i)
+const struct sc_host *sc_need_host(struct sc_line *x, unsigned i)
 {
-	const struct sc_host *h = find_host(x, i);
+	const struct sc_host *h = sc_find_host(x, i);
 	char buf[64];
 
 	if (!h) {
-		tok_str(x, i, buf, sizeof(buf));
+		sc_tok_str(x, i, buf, sizeof(buf));
 		if (i >= x->nt)
-			tok_error(x, i, "a host name is missing");
+			sc_tok_error(x, i, "a host name is missing");
 		else
-			tok_error(x, i, "unknown host \"%s\"%s", buf,
+			sc_tok_error(x, i, "unknown host \"%s\"%s", buf,
 				  x->sc->nhosts ? "" : " (declare hosts first: host NAME ADDRESS)");
 	}
 	return h;
 }
 
 /* The address of @h for @family; an error under token @i if it has none. */
-static bool host_addr(struct pctx *x, unsigned i, const struct sc_host *h, uint8_t family,
+bool sc_host_addr(struct sc_line *x, unsigned i, const struct sc_host *h, uint8_t family,
 		      union ct_addr *a)
 {
 	if (family == AF_INET6 ? !h->has6 : !h->has4) {
-		tok_error(x, i, "host \"%s\" has no %s address", h->name,
+		sc_tok_error(x, i, "host \"%s\" has no %s address", h->name,
 			  family == AF_INET6 ? "IPv6" : "IPv4");
 		return false;
 	}
@@ -367,25 +334,25 @@ static void parse_host(struct pctx *x)
 	unsigned i = 2;
 	bool side_given = false;
 
-	if (x->nt < 3) {
-		tok_error(x, x->nt, "usage: host NAME ADDRESS [ADDRESS6] [side client|server]");
+	if (x->l.nt < 3) {
+		sc_tok_error(&x->l, x->l.nt, "usage: host NAME ADDRESS [ADDRESS6] [side client|server]");
 		return;
 	}
-	if (x->t[1].len >= sizeof(h.name) || !isalpha((unsigned char)x->t[1].s[0])) {
-		tok_error(x, 1, "a host name starts with a letter and has at most %zu characters",
+	if (x->l.t[1].len >= sizeof(h.name) || !isalpha((unsigned char)x->l.t[1].s[0])) {
+		sc_tok_error(&x->l, 1, "a host name starts with a letter and has at most %zu characters",
 			  sizeof(h.name) - 1);
 		return;
 	}
-	tok_str(x, 1, h.name, sizeof(h.name));
-	if (find_host(x, 1)) {
-		tok_error(x, 1, "host \"%s\" is already declared", h.name);
+	sc_tok_str(&x->l, 1, h.name, sizeof(h.name));
+	if (sc_find_host(&x->l, 1)) {
+		sc_tok_error(&x->l, 1, "host \"%s\" is already declared", h.name);
 		return;
 	}
-	for (; i < x->nt && !is(x, i, "side"); i++) {
+	for (; i < x->l.nt && !sc_is(&x->l, i, "side"); i++) {
 		char buf[64];
 		uint8_t tmp[16];
 
-		tok_str(x, i, buf, sizeof(buf));
+		sc_tok_str(&x->l, i, buf, sizeof(buf));
 		if (inet_pton(AF_INET, buf, tmp) == 1 && !h.has4) {
 			memcpy(&h.a4.ip, tmp, 4);
 			h.has4 = true;
@@ -393,780 +360,58 @@ static void parse_host(struct pctx *x)
 			memcpy(h.a6.b, tmp, 16);
 			h.has6 = true;
 		} else {
-			tok_error(x, i, "\"%s\" is not an IPv4 or IPv6 address (one of each at most)", buf);
+			sc_tok_error(&x->l, i, "\"%s\" is not an IPv4 or IPv6 address (one of each at most)", buf);
 			return;
 		}
 	}
-	if (is(x, i, "side")) {
-		if (is(x, i + 1, "client"))
+	if (sc_is(&x->l, i, "side")) {
+		if (sc_is(&x->l, i + 1, "client"))
 			h.side = SC_CLIENT;
-		else if (is(x, i + 1, "server"))
+		else if (sc_is(&x->l, i + 1, "server"))
 			h.side = SC_SERVER;
 		else {
-			tok_error(x, i + 1, "side is \"client\" or \"server\"");
+			sc_tok_error(&x->l, i + 1, "side is \"client\" or \"server\"");
 			return;
 		}
 		side_given = true;
 		i += 2;
 	}
-	if (i < x->nt) {
-		tok_error(x, i, "unexpected word after the host's addresses");
+	if (i < x->l.nt) {
+		sc_tok_error(&x->l, i, "unexpected word after the host's addresses");
 		return;
 	}
 	if (!h.has4 && !h.has6) {
-		tok_error(x, 2, "host \"%s\" needs an address", h.name);
+		sc_tok_error(&x->l, 2, "host \"%s\" needs an address", h.name);
 		return;
 	}
 	if (!side_given)	/* the first host is the client, the others servers */
 		h.side = sc->nhosts == 0 ? SC_CLIENT : SC_SERVER;
 	if (sc->nhosts == SC_MAX_HOSTS) {
-		tok_error(x, 1, "too many hosts (at most %d)", SC_MAX_HOSTS);
+		sc_tok_error(&x->l, 1, "too many hosts (at most %d)", SC_MAX_HOSTS);
 		return;
 	}
 	sc->hosts[sc->nhosts++] = h;
 }
 
 /* ---------------------------------------------------------------------- */
-/* Packets                                                                 */
-
-static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
-static struct flowdir *flow(struct pctx *x, uint8_t family, uint8_t proto, const union ct_addr *s,
-			    const union ct_addr *d, uint16_t sp, uint16_t dp, bool create)
-{
-	for (unsigned i = 0; i < x->nflows; i++) {
-		struct flowdir *f = &x->flows[i];
-
-		if (f->family == family && f->proto == proto && f->sport == sp && f->dport == dp &&
-		    !memcmp(&f->src, s, sizeof(*s)) && !memcmp(&f->dst, d, sizeof(*d)))
-			return f;
-	}
-	if (!create || x->nflows == sizeof(x->flows) / sizeof(x->flows[0]))
-		return NULL;
-	x->flows[x->nflows] = (struct flowdir){ .family = family, .proto = proto, .src = *s,
-						.dst = *d, .sport = sp, .dport = dp };
-	return &x->flows[x->nflows++];
-}
-
-static uint32_t *sctp_tag(struct pctx *x, const union ct_addr *a, uint16_t port, bool create)
-{
-	for (unsigned i = 0; i < x->ntags; i++)
-		if (x->tags[i].port == port && !memcmp(&x->tags[i].addr, a, sizeof(*a)))
-			return &x->tags[i].tag;
-	if (!create || x->ntags == sizeof(x->tags) / sizeof(x->tags[0]))
-		return NULL;
-	x->tags[x->ntags] = (struct sctp_tag){ .addr = *a, .port = port };
-	return &x->tags[x->ntags++].tag;
-}
-
-/* CRC32c (Castagnoli), as SCTP's checksum (RFC 9260 appendix A): the
- * core's (ctsim/core/csum.h). */
-#include "ctsim/core/csum.h"
-#define crc32c ct_crc32c
-
-/* What a packet specification parses into, before the IP header. */
-struct pspec {
-	uint8_t family;
-	const struct sc_host *src, *dst;
-	union ct_addr saddr, daddr;
-	uint8_t proto;
-	uint8_t l4[PKT_CAP];
-	size_t l4len;
-	bool raw;		/* l4[] is the whole L3 packet */
-};
-
-static bool parse_l4(struct pctx *x, unsigned *ip, struct pspec *ps, bool quoting);
-
-/* "SRC > DST [ip6] PROTO ..." from token *ip; @quoting: the inner packet of
- * an ICMP error (its flow state is read, not advanced). */
-static bool parse_pspec(struct pctx *x, unsigned *ip, struct pspec *ps, bool quoting,
-			const struct sc_host *dflt_src, const struct sc_host *dflt_dst, uint8_t dflt_family)
-{
-	unsigned i = *ip;
-
-	memset(ps, 0, offsetof(struct pspec, l4));
-	ps->l4len = 0;
-	if (find_host(x, i) && is(x, i + 1, ">")) {
-		ps->src = find_host(x, i);
-		if (!(ps->dst = need_host(x, i + 2)))
-			return false;
-		i += 3;
-	} else if (dflt_src) {
-		ps->src = dflt_src;
-		ps->dst = dflt_dst;
-	} else {
-		need_host(x, i);
-		return false;
-	}
-	/* IPv4 unless asked, or the hosts have IPv6 addresses only */
-	ps->family = dflt_family ? dflt_family : AF_INET;
-	if (is(x, i, "ip6")) {
-		ps->family = AF_INET6;
-		i++;
-	} else if (is(x, i, "ip") || is(x, i, "ip4")) {
-		ps->family = AF_INET;
-		i++;
-	} else if (is(x, i, "icmpv6") || (!dflt_family && (!ps->src->has4 || !ps->dst->has4))) {
-		ps->family = AF_INET6;
-	}
-	if (!host_addr(x, *ip, ps->src, ps->family, &ps->saddr) ||
-	    !host_addr(x, *ip, ps->dst, ps->family, &ps->daddr))
-		return false;
-	*ip = i;
-	return parse_l4(x, ip, ps, quoting);
-}
-
-static const struct { const char *name; uint8_t type, code; bool error; bool v6; } icmp_names[] = {
-	{ "echo-request", 8, 0, false, false },	{ "echo-reply", 0, 0, false, false },
-	{ "net-unreachable", 3, 0, true, false }, { "host-unreachable", 3, 1, true, false },
-	{ "prot-unreachable", 3, 2, true, false }, { "port-unreachable", 3, 3, true, false },
-	{ "frag-needed", 3, 4, true, false },	{ "admin-prohibited", 3, 13, true, false },
-	{ "source-quench", 4, 0, true, false },	{ "redirect", 5, 1, true, false },
-	{ "ttl-exceeded", 11, 0, true, false },	{ "time-exceeded", 11, 0, true, false },
-	{ "parameter-problem", 12, 0, true, false },
-	{ "timestamp-request", 13, 0, false, false }, { "timestamp-reply", 14, 0, false, false },
-	{ "info-request", 15, 0, false, false }, { "info-reply", 16, 0, false, false },
-	{ "echo-request", 128, 0, false, true }, { "echo-reply", 129, 0, false, true },
-	{ "no-route", 1, 0, true, true },	{ "admin-prohibited", 1, 1, true, true },
-	{ "addr-unreachable", 1, 3, true, true }, { "port-unreachable", 1, 4, true, true },
-	{ "packet-too-big", 2, 0, true, true },	{ "time-exceeded", 3, 0, true, true },
-	{ "ttl-exceeded", 3, 0, true, true },	{ "parameter-problem", 4, 0, true, true },
-	{ "router-solicitation", 133, 0, false, true }, { "router-advertisement", 134, 0, false, true },
-	{ "neighbour-solicitation", 135, 0, false, true }, { "neighbor-solicitation", 135, 0, false, true },
-	{ "neighbour-advertisement", 136, 0, false, true }, { "neighbor-advertisement", 136, 0, false, true },
-	{ "nd-redirect", 137, 0, true, true },
-};
-
-static bool is_icmp_error(uint8_t type, bool v6)
-{
-	if (v6)
-		return type < 128 || type == 137;
-	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
-}
-
-/* icmp|icmpv6 NAME|type N [code N] [id N] [seq N] [len N] [mtu N] [gateway ADDR]
- *      [quoting [SRC > DST] PROTO ...] */
-static bool parse_icmp(struct pctx *x, unsigned *ip, struct pspec *ps)
-{
-	bool v6 = ps->family == AF_INET6;
-	unsigned i = *ip;
-	uint64_t type = 256, code = 0, id = 0, seq = 0, len = 0, mtu = 0;
-	bool have_code = false;
-	union ct_addr gw = { 0 };
-
-	if (is(x, i - 1, "icmp") && v6) {
-		tok_error(x, i - 1, "an IPv6 packet carries icmpv6, not icmp");
-		return false;
-	}
-	if (is(x, i - 1, "icmpv6") && !v6) {
-		tok_error(x, i - 1, "icmpv6 needs IPv6 addresses");
-		return false;
-	}
-	ps->proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-	if (is(x, i, "type")) {
-		if (!tok_num(x, i + 1, 255, &type, "type"))
-			return false;
-		i += 2;
-	} else {
-		for (size_t n = 0; n < sizeof(icmp_names) / sizeof(icmp_names[0]); n++)
-			if (icmp_names[n].v6 == v6 && is(x, i, icmp_names[n].name)) {
-				type = icmp_names[n].type;
-				code = icmp_names[n].code;
-				break;
-			}
-		if (type == 256) {
-			char buf[64];
-
-			tok_str(x, i, buf, sizeof(buf));
-			tok_error(x, i, "unknown %s message \"%s\" (try echo-request, echo-reply, "
-				  "port-unreachable, %s, or type N code N)", v6 ? "ICMPv6" : "ICMP",
-				  buf, v6 ? "packet-too-big" : "frag-needed");
-			return false;
-		}
-		i++;
-	}
-	while (i < x->nt && !is(x, i, "quoting")) {
-		uint64_t *dst = NULL, max = 0xffff;
-
-		if (is(x, i, "code")) { dst = &code; max = 255; have_code = true; }
-		else if (is(x, i, "id")) dst = &id;
-		else if (is(x, i, "seq")) dst = &seq;
-		else if (is(x, i, "len")) { dst = &len; max = 1400; }
-		else if (is(x, i, "mtu")) { dst = &mtu; max = v6 ? 0xffffffffu : 0xffff; }
-		else if (is(x, i, "gateway") && !v6) {
-			char buf[64];
-
-			tok_str(x, i + 1, buf, sizeof(buf));
-			if (inet_pton(AF_INET, buf, &gw.ip) != 1) {
-				tok_error(x, i + 1, "gateway: an IPv4 address is needed");
-				return false;
-			}
-			i += 2;
-			continue;
-		} else {
-			char buf[64];
-
-			tok_str(x, i, buf, sizeof(buf));
-			tok_error(x, i, "unknown ICMP option \"%s\" (code, id, seq, len, mtu, quoting)", buf);
-			return false;
-		}
-		if (!tok_num(x, i + 1, max, dst, x->t[i].s[0] == 'c' ? "code" : "value"))
-			return false;
-		i += 2;
-	}
-	(void)have_code;
-	ps->l4[0] = (uint8_t)type;
-	ps->l4[1] = (uint8_t)code;
-	if (is_icmp_error((uint8_t)type, v6)) {
-		struct pspec *in;
-
-		if (!is(x, i, "quoting")) {
-			tok_error(x, i, "an ICMP error quotes a packet: add \"quoting PROTO ...\" "
-				  "(e.g. quoting udp 5000 > 53)");
-			return false;
-		}
-		i++;
-		if (v6 ? type == 2 : type == 3 && code == 4)
-			put32(ps->l4 + 4, v6 ? (uint32_t)mtu : (uint32_t)mtu & 0xffff);
-		if (!v6 && type == 5)
-			memcpy(ps->l4 + 4, &gw.ip, 4);
-		in = calloc(1, sizeof(*in));
-		if (!in)
-			abort();
-		/* By default the quoted packet went the other way: the sender
-		 * of the error is the one it could not reach. */
-		if (!parse_pspec(x, &i, in, true, ps->dst, ps->src, ps->family)) {
-			free(in);
-			return false;
-		}
-		if (in->family != ps->family) {
-			tok_error(x, *ip, "the quoted packet must have the same IP version");
-			free(in);
-			return false;
-		}
-		{
-			uint8_t *q = ps->l4 + 8;
-			int n = in->raw ? (int)in->l4len
-					: ct_pkt_build(q, PKT_CAP - 8, in->family, &in->saddr,
-						       &in->daddr, in->proto, in->l4, in->l4len);
-
-			if (in->raw && in->l4len <= PKT_CAP - 8)
-				memcpy(q, in->l4, in->l4len);
-			free(in);
-			if (n < 0 || (size_t)n > PKT_CAP - 8) {
-				tok_error(x, *ip, "the quoted packet is too large");
-				return false;
-			}
-			ps->l4len = 8 + (size_t)n;
-		}
-	} else {
-		if (is(x, i, "quoting")) {
-			tok_error(x, i, "only ICMP errors quote a packet");
-			return false;
-		}
-		put16(ps->l4 + 4, (uint32_t)id);
-		put16(ps->l4 + 6, (uint32_t)seq);
-		memset(ps->l4 + 8, 0, len);
-		ps->l4len = 8 + len;
-	}
-	*ip = i;
-	return true;
-}
-
-/* data "TEXT": payload bytes, with \r \n \t \\ and \xHH escapes. Returns the length or -1. */
-static int parse_data(struct pctx *x, unsigned i, uint8_t *out, size_t cap)
-{
-	const struct tok *t = &x->t[i];
-	size_t n = 0;
-
-	if (i >= x->nt || !t->quoted) {
-		tok_error(x, i, "data: a quoted text is expected (data \"USER anonymous\\r\\n\")");
-		return -1;
-	}
-	for (size_t k = 0; k < t->len; k++) {
-		char ch = t->s[k];
-
-		if (ch == '\\' && k + 3 < t->len && t->s[k + 1] == 'x' &&
-		    isxdigit((unsigned char)t->s[k + 2]) && isxdigit((unsigned char)t->s[k + 3])) {
-			char hex[3] = { t->s[k + 2], t->s[k + 3], 0 };
-
-			ch = (char)strtoul(hex, NULL, 16);
-			k += 3;
-		} else if (ch == '\\' && k + 1 < t->len) {
-			ch = t->s[++k];
-			ch = ch == 'r' ? '\r' : ch == 'n' ? '\n' : ch == 't' ? '\t' : ch;
-		}
-		if (n == cap) {
-			tok_error(x, i, "data: too long");
-			return -1;
-		}
-		out[n++] = (uint8_t)ch;
-	}
-	return (int)n;
-}
-
-/* tcp SPORT > DPORT [FLAGS] [seq N] [ack N] [win N] [len N] [urg N]
- *     [mss N] [wscale N] [sackok] [ts VAL ECR] [nop] */
-static bool parse_tcp(struct pctx *x, unsigned *ip, struct pspec *ps, uint64_t sport,
-		      uint64_t dport, bool quoting)
-{
-	unsigned i = *ip;
-	uint8_t flags = 0, opt[40];
-	size_t olen = 0, doff;
-	uint64_t seq = 0, ack = 0, win = 64240, len = 0, urg = 0, v, v2;
-	bool have_seq = false, have_ack = false;
-	uint8_t data[1400];
-	int dlen = -1;
-	struct flowdir *f, *r;
-
-	if (i < x->nt && x->t[i].s[0] == '[') {
-		const struct tok *t = &x->t[i];
-
-		if (t->len < 2 || t->s[t->len - 1] != ']') {
-			tok_error(x, i, "TCP flags are written [S], [S.], [.], [P.], [F.], [R] ...");
-			return false;
-		}
-		for (size_t k = 1; k + 1 < t->len; k++) {
-			static const char letters[] = "FSRP.UEW";
-			const char *l = strchr(letters, t->s[k]);
-
-			if (!l || !t->s[k]) {
-				error_at(x, t->col + (unsigned)k, t->col + (unsigned)k,
-					 "unknown TCP flag '%c' (S SYN, F FIN, R RST, P PSH, . ACK, "
-					 "U URG, E ECE, W CWR)", t->s[k]);
-				return false;
-			}
-			flags |= (uint8_t)(1u << (l - letters));
-		}
-		i++;
-	}
-	while (i < x->nt && !is(x, i, "quoting")) {
-		if (is(x, i, "seq") || is(x, i, "ack") || is(x, i, "win") || is(x, i, "len") ||
-		    is(x, i, "urg")) {
-			char w = x->t[i].s[0];
-			uint64_t max = w == 's' || w == 'a' ? 0xffffffffu : w == 'l' ? 1400 : 0xffff;
-
-			if (!tok_num(x, i + 1, max, &v, w == 's' ? "seq" : w == 'a' ? "ack" :
-				     w == 'w' ? "win" : w == 'l' ? "len" : "urg"))
-				return false;
-			if (w == 's') { seq = v; have_seq = true; }
-			else if (w == 'a') { ack = v; have_ack = true; }
-			else if (w == 'w') win = v;
-			else if (w == 'l') len = v;
-			else urg = v;
-			i += 2;
-		} else if (is(x, i, "mss")) {
-			if (!tok_num(x, i + 1, 0xffff, &v, "mss"))
-				return false;
-			opt[olen++] = 2; opt[olen++] = 4; put16(opt + olen, (uint32_t)v); olen += 2;
-			i += 2;
-		} else if (is(x, i, "wscale")) {
-			if (!tok_num(x, i + 1, 255, &v, "wscale"))
-				return false;
-			opt[olen++] = 1;	/* NOP, to keep the alignment tcpdump shows */
-			opt[olen++] = 3; opt[olen++] = 3; opt[olen++] = (uint8_t)v;
-			i += 2;
-		} else if (is(x, i, "sackok")) {
-			opt[olen++] = 4; opt[olen++] = 2;
-			i++;
-		} else if (is(x, i, "ts")) {
-			if (!tok_num(x, i + 1, 0xffffffffu, &v, "ts") ||
-			    !tok_num(x, i + 2, 0xffffffffu, &v2, "ts echo"))
-				return false;
-			opt[olen++] = 8; opt[olen++] = 10;
-			put32(opt + olen, (uint32_t)v); put32(opt + olen + 4, (uint32_t)v2);
-			olen += 8;
-			i += 3;
-		} else if (is(x, i, "nop")) {
-			opt[olen++] = 1;
-			i++;
-		} else if (is(x, i, "data")) {
-			if ((dlen = parse_data(x, i + 1, data, sizeof(data))) < 0)
-				return false;
-			len = (uint64_t)dlen;
-			i += 2;
-		} else {
-			char buf[64];
-
-			tok_str(x, i, buf, sizeof(buf));
-			tok_error(x, i, "unknown TCP field \"%s\" (flags in brackets, seq, ack, win, "
-				  "len, urg, mss, wscale, sackok, ts, nop)", buf);
-			return false;
-		}
-		if (olen > 28) {
-			tok_error(x, i - 1, "too many TCP options");
-			return false;
-		}
-	}
-	while (olen % 4)
-		opt[olen++] = 1;
-	doff = 20 + olen;
-
-	/* Follow the flow: the next sequence number of this direction, the
-	 * other direction's as the acknowledgement. */
-	f = flow(x, ps->family, IPPROTO_TCP, &ps->saddr, &ps->daddr, (uint16_t)sport, (uint16_t)dport,
-		 !quoting);
-	r = flow(x, ps->family, IPPROTO_TCP, &ps->daddr, &ps->saddr, (uint16_t)dport, (uint16_t)sport,
-		 false);
-	if (!have_seq)
-		seq = f && f->nxt ? f->nxt : (ps->src->side == SC_CLIENT ? 1000 : 5000);
-	if (!have_ack && (flags & CT_TCP_ACK))
-		ack = r ? r->nxt : 0;
-	if (f && !quoting && !(flags & CT_TCP_RST))
-		f->nxt = (uint32_t)(seq + len + !!(flags & CT_TCP_SYN) + !!(flags & CT_TCP_FIN));
-	else if (f && !quoting && !f->nxt)
-		f->nxt = (uint32_t)seq;
-
-	memset(ps->l4, 0, doff + len);
-	put16(ps->l4, (uint32_t)sport);
-	put16(ps->l4 + 2, (uint32_t)dport);
-	put32(ps->l4 + 4, (uint32_t)seq);
-	put32(ps->l4 + 8, (uint32_t)ack);
-	ps->l4[12] = (uint8_t)((doff / 4) << 4);
-	ps->l4[13] = flags;
-	put16(ps->l4 + 14, (uint32_t)win);
-	put16(ps->l4 + 18, (uint32_t)urg);
-	memcpy(ps->l4 + 20, opt, olen);
-	if (dlen > 0)
-		memcpy(ps->l4 + doff, data, (size_t)dlen);
-	ps->l4len = doff + len;
-	*ip = i;
-	return true;
-}
-
-/* sctp SPORT > DPORT [vtag N] CHUNK [tag N] [tsn N] [len N] [CHUNK ...] */
-static bool parse_sctp(struct pctx *x, unsigned *ip, struct pspec *ps, uint64_t sport,
-		       uint64_t dport, bool quoting)
-{
-	static const struct { const char *name; uint8_t type; } chunks[] = {
-		{ "data", 0 }, { "init", 1 }, { "init-ack", 2 }, { "sack", 3 },
-		{ "heartbeat", 4 }, { "heartbeat-ack", 5 }, { "abort", 6 }, { "shutdown", 7 },
-		{ "shutdown-ack", 8 }, { "error", 9 }, { "cookie-echo", 10 }, { "cookie-ack", 11 },
-		{ "shutdown-complete", 14 },
-	};
-	unsigned i = *ip;
-	uint64_t vtag = 0, v;
-	bool have_vtag = false, has_init = false;
-	size_t off = 12;
-
-	if (is(x, i, "vtag")) {
-		if (!tok_num(x, i + 1, 0xffffffffu, &vtag, "vtag"))
-			return false;
-		have_vtag = true;
-		i += 2;
-	}
-	if (i >= x->nt || is(x, i, "quoting")) {
-		tok_error(x, i, "an SCTP packet needs a chunk (init, init-ack, cookie-echo, "
-			  "cookie-ack, data, sack, heartbeat, heartbeat-ack, abort, shutdown, "
-			  "shutdown-ack, shutdown-complete)");
-		return false;
-	}
-	memset(ps->l4, 0, 12);
-	while (i < x->nt && !is(x, i, "quoting")) {
-		int type = -1;
-		uint64_t tag = 0, tsn = 1, len = 0, flags = 0;
-		size_t body, clen;
-		uint8_t *c;
-
-		for (size_t n = 0; n < sizeof(chunks) / sizeof(chunks[0]); n++)
-			if (is(x, i, chunks[n].name))
-				type = chunks[n].type;
-		if (type < 0) {
-			char buf[64];
-
-			tok_str(x, i, buf, sizeof(buf));
-			tok_error(x, i, "unknown SCTP chunk \"%s\"", buf);
-			return false;
-		}
-		i++;
-		while (is(x, i, "tag") || is(x, i, "tsn") || is(x, i, "len") || is(x, i, "flags")) {
-			char w = x->t[i].s[1];
-			uint64_t *d = w == 'a' ? &tag : w == 's' ? &tsn : w == 'e' ? &len : &flags;
-
-			if (!tok_num(x, i + 1, w == 'e' ? 1400 : w == 'l' ? 255 : 0xffffffffu, &v,
-				     w == 'a' ? "tag" : w == 's' ? "tsn" : w == 'e' ? "len" : "flags"))
-				return false;
-			*d = v;
-			i += 2;
-		}
-		switch (type) {
-		case 1: case 2: body = 16 + (type == 2 ? 8 : 0); break;	/* + state cookie param */
-		case 0: body = 12 + (len ? len : 4); break;
-		case 3: body = 12; break;
-		case 4: case 5: body = 8; break;	/* heartbeat info parameter */
-		case 7: body = 4; break;
-		case 10: body = 4; break;
-		default: body = 0; break;
-		}
-		clen = 4 + body;
-		if (off + ((clen + 3) & ~(size_t)3) > PKT_CAP) {
-			tok_error(x, i - 1, "the SCTP packet is too large");
-			return false;
-		}
-		c = ps->l4 + off;
-		memset(c, 0, (clen + 3) & ~(size_t)3);
-		c[0] = (uint8_t)type;
-		c[1] = (uint8_t)flags;
-		put16(c + 2, (uint32_t)clen);
-		switch (type) {
-		case 1: case 2:
-			put32(c + 4, (uint32_t)tag);		/* initiate tag */
-			put32(c + 8, 106496);			/* a_rwnd */
-			put16(c + 12, 10);			/* outbound streams */
-			put16(c + 14, 65535);			/* inbound streams */
-			put32(c + 16, (uint32_t)tsn);		/* initial TSN */
-			if (type == 2) {
-				put16(c + 20, 7);		/* state cookie */
-				put16(c + 22, 8);
-				put32(c + 24, 0x636f6f6b);
-			}
-			if (!quoting) {
-				uint32_t *t = sctp_tag(x, &ps->saddr, (uint16_t)sport, true);
-
-				if (t)
-					*t = (uint32_t)tag;
-			}
-			has_init |= type == 1;
-			break;
-		case 0:
-			c[1] = (uint8_t)(flags ? flags : 3);	/* B and E */
-			put32(c + 4, (uint32_t)tsn);
-			break;
-		case 3:
-			put32(c + 4, (uint32_t)tsn);		/* cumulative TSN ack */
-			put32(c + 8, 106496);
-			break;
-		case 4: case 5:
-			put16(c + 4, 1);			/* heartbeat info */
-			put16(c + 6, 8);
-			break;
-		case 7:
-			put32(c + 4, (uint32_t)tsn);
-			break;
-		case 10:
-			put32(c + 4, 0x636f6f6b);
-			break;
-		}
-		off += (clen + 3) & ~(size_t)3;
-	}
-	if (!have_vtag && !has_init) {
-		uint32_t *t = sctp_tag(x, &ps->daddr, (uint16_t)dport, false);
-
-		vtag = t ? *t : 0;
-	}
-	put16(ps->l4, (uint32_t)sport);
-	put16(ps->l4 + 2, (uint32_t)dport);
-	put32(ps->l4 + 4, (uint32_t)vtag);
-	ps->l4len = off;
-	{
-		uint32_t crc = crc32c(ps->l4, off);
-
-		/* stored little-endian, as the RFC's reference code does */
-		ps->l4[8] = (uint8_t)crc;
-		ps->l4[9] = (uint8_t)(crc >> 8);
-		ps->l4[10] = (uint8_t)(crc >> 16);
-		ps->l4[11] = (uint8_t)(crc >> 24);
-	}
-	*ip = i;
-	return true;
-}
-
-/* After "SRC > DST [ip6]": the protocol and its fields. */
-static bool parse_l4(struct pctx *x, unsigned *ip, struct pspec *ps, bool quoting)
-{
-	unsigned i = *ip;
-	uint64_t sport = 0, dport = 0, v;
-	char buf[64];
-
-	if (is(x, i, "tcp") || is(x, i, "udp") || is(x, i, "udplite") || is(x, i, "sctp") ||
-	    is(x, i, "dccp")) {
-		bool tcp = is(x, i, "tcp"), sctp = is(x, i, "sctp");
-		uint8_t proto = tcp ? IPPROTO_TCP : sctp ? IPPROTO_SCTP :
-				is(x, i, "udp") ? IPPROTO_UDP : is(x, i, "dccp") ? 33 : 136;
-
-		if (!tok_num(x, i + 1, 0xffff, &sport, "source port"))
-			return false;
-		if (!is(x, i + 2, ">")) {
-			tok_error(x, i + 2, "expected \">\" between the ports (e.g. %s 40000 > 80)",
-				  tcp ? "tcp" : "udp");
-			return false;
-		}
-		if (!tok_num(x, i + 3, 0xffff, &dport, "destination port"))
-			return false;
-		ps->proto = proto;
-		i += 4;
-		if (tcp) {
-			*ip = i;
-			return parse_tcp(x, ip, ps, sport, dport, quoting);
-		}
-		if (sctp) {
-			*ip = i;
-			return parse_sctp(x, ip, ps, sport, dport, quoting);
-		}
-		v = 0;
-		if (is(x, i, "len")) {
-			if (!tok_num(x, i + 1, 1400, &v, "len"))
-				return false;
-			i += 2;
-		}
-		memset(ps->l4, 0, 8 + v);
-		if (is(x, i, "data") && proto != 33) {
-			int n = parse_data(x, i + 1, ps->l4 + 8, 1400);
-
-			if (n < 0)
-				return false;
-			v = (uint64_t)n;
-			i += 2;
-		}
-		put16(ps->l4, (uint32_t)sport);
-		put16(ps->l4 + 2, (uint32_t)dport);
-		if (proto == 33) {	/* DCCP: a Request, generic header with X=1 */
-			ps->l4[4] = 5;	/* data offset: 5 words */
-			ps->l4[8] = (0 << 1) | 1;
-			memset(ps->l4 + 9, 0, 11);
-			ps->l4len = 20 + v;
-		} else {
-			put16(ps->l4 + 4, (uint32_t)(proto == IPPROTO_UDP ? 8 + v : 8));
-			ps->l4len = 8 + v;
-		}
-	} else if (is(x, i, "icmp") || is(x, i, "icmpv6")) {
-		*ip = i + 1;
-		return parse_icmp(x, ip, ps);
-	} else if (is(x, i, "gre")) {
-		uint64_t key = 0, call = 0, len = 0;
-		bool has_key = false, pptp = false;
-
-		ps->proto = IPPROTO_GRE;
-		i++;
-		while (is(x, i, "key") || is(x, i, "pptp") || is(x, i, "call") || is(x, i, "len")) {
-			if (is(x, i, "pptp")) {
-				pptp = true;
-				i++;
-				continue;
-			}
-			if (!tok_num(x, i + 1, is(x, i, "len") ? 1400 : is(x, i, "key") ? 0xffffffffu
-				     : 0xffff, is(x, i, "key") ? &key : is(x, i, "call") ? &call : &len,
-				     "value"))
-				return false;
-			has_key |= is(x, i, "key");
-			pptp |= is(x, i, "call");
-			i += 2;
-		}
-		memset(ps->l4, 0, 12 + len);
-		if (pptp) {		/* GRE version 1 (RFC 2637): key present, version 1 */
-			put16(ps->l4, 0x2001);
-			put16(ps->l4 + 2, 0x880b);
-			put16(ps->l4 + 4, (uint32_t)len);
-			put16(ps->l4 + 6, (uint32_t)call);
-			ps->l4len = 8 + len;
-		} else {
-			put16(ps->l4, has_key ? 0x2000 : 0);
-			put16(ps->l4 + 2, 0x0800);
-			if (has_key)
-				put32(ps->l4 + 4, (uint32_t)key);
-			ps->l4len = (has_key ? 8 : 4) + len;
-		}
-	} else if (is(x, i, "proto")) {
-		uint64_t len = 8;
-
-		if (!tok_num(x, i + 1, 255, &v, "protocol number"))
-			return false;
-		i += 2;
-		if (is(x, i, "len")) {
-			if (!tok_num(x, i + 1, 1400, &len, "len"))
-				return false;
-			i += 2;
-		}
-		ps->proto = (uint8_t)v;
-		memset(ps->l4, 0, len);
-		ps->l4len = len;
-	} else if (is(x, i, "raw")) {
-		size_t n = 0;
-
-		i++;
-		if (i >= x->nt) {
-			tok_error(x, i, "raw: hex bytes of the whole IP packet are missing");
-			return false;
-		}
-		for (; i < x->nt && !is(x, i, "quoting"); i++) {
-			const struct tok *t = &x->t[i];
-
-			for (size_t k = 0; k < t->len; k += 2) {
-				unsigned b;
-				char h[3] = { t->s[k], k + 1 < t->len ? t->s[k + 1] : '\0', '\0' };
-
-				if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]) ||
-				    sscanf(h, "%2x", &b) != 1) {
-					error_at(x, t->col + (unsigned)k, t->col + (unsigned)k + 1,
-						 "raw: \"%s\" is not a hex byte (write bytes as 2 hex digits)",
-						 h);
-					return false;
-				}
-				if (n == PKT_CAP) {
-					tok_error(x, i, "raw: too many bytes");
-					return false;
-				}
-				ps->l4[n++] = (uint8_t)b;
-			}
-		}
-		ps->raw = true;
-		ps->l4len = n;
-	} else {
-		tok_str(x, i, buf, sizeof(buf));
-		if (i >= x->nt)
-			tok_error(x, i, "the protocol is missing (tcp, udp, icmp, icmpv6, gre, sctp, "
-				  "proto N, raw)");
-		else
-			tok_error(x, i, "unknown protocol \"%s\" (tcp, udp, udplite, dccp, icmp, icmpv6, "
-				  "gre, sctp, proto N, raw)", buf);
-		return false;
-	}
-	*ip = i;
-	return true;
-}
+/* Packets: compiled by packet_notation.c                                  */
 
 static void parse_packet(struct pctx *x, unsigned i)
 {
-	struct pspec *ps = calloc(1, sizeof(*ps));
+	uint8_t buf[PN_PKT_MAX];
+	enum sc_side side;
+	int n = pn_packet(&x->l, i, buf, sizeof(buf), &side);
 	struct sc_step *s;
-	uint8_t buf[PKT_CAP + 64];
-	int n;
 
-	if (!ps)
-		abort();
-	if (!parse_pspec(x, &i, ps, false, NULL, NULL, 0))
-		goto out;
-	if (i < x->nt) {
-		char w[64];
-
-		tok_str(x, i, w, sizeof(w));
-		tok_error(x, i, "unexpected \"%s\" at the end of the packet", w);
-		goto out;
-	}
-	if (ps->raw) {
-		n = (int)ps->l4len;
-		memcpy(buf, ps->l4, ps->l4len);
-	} else {
-		n = ct_pkt_build(buf, sizeof(buf), ps->family, &ps->saddr, &ps->daddr, ps->proto,
-				 ps->l4, ps->l4len);
-		if (n < 0) {
-			tok_error(x, 0, "the packet is too large");
-			goto out;
-		}
-	}
+	if (n < 0)
+		return;
 	s = add_step(x, SC_PACKET);
-	s->side = ps->src->side;
+	s->side = side;
 	s->pkt = malloc((size_t)n ? (size_t)n : 1);
 	if (!s->pkt)
 		abort();
 	memcpy(s->pkt, buf, (size_t)n);
 	s->len = (size_t)n;
-out:
-	free(ps);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1186,10 +431,10 @@ static const struct { const char *name; uint32_t bit; } status_names[] = {
 static bool parse_endpoint(struct pctx *x, unsigned i, uint8_t family, union ct_addr *a,
 			   uint16_t *port, bool *has_port)
 {
-	const struct tok *t = &x->t[i];
-	const char *colon = i < x->nt ? memchr(t->s, ':', t->len) : NULL;
+	const struct sc_tok *t = &x->l.t[i];
+	const char *colon = i < x->l.nt ? memchr(t->s, ':', t->len) : NULL;
 	struct sc_host *h = NULL;
-	size_t nlen = colon ? (size_t)(colon - t->s) : (i < x->nt ? t->len : 0);
+	size_t nlen = colon ? (size_t)(colon - t->s) : (i < x->l.nt ? t->len : 0);
 
 	for (unsigned k = 0; k < x->sc->nhosts; k++)
 		if (strlen(x->sc->hosts[k].name) == nlen && !memcmp(x->sc->hosts[k].name, t->s, nlen))
@@ -1197,14 +442,14 @@ static bool parse_endpoint(struct pctx *x, unsigned i, uint8_t family, union ct_
 	if (!h) {
 		char buf[64];
 
-		snprintf(buf, sizeof(buf), "%.*s", (int)nlen, i < x->nt ? t->s : "");
-		if (i >= x->nt)
-			tok_error(x, i, "a host is missing (HOST or HOST:PORT)");
+		snprintf(buf, sizeof(buf), "%.*s", (int)nlen, i < x->l.nt ? t->s : "");
+		if (i >= x->l.nt)
+			sc_tok_error(&x->l, i, "a host is missing (HOST or HOST:PORT)");
 		else
-			error_at(x, t->col, t->col + (unsigned)nlen - 1 + !nlen, "unknown host \"%s\"", buf);
+			sc_error_at(&x->l, t->col, t->col + (unsigned)nlen - 1 + !nlen, "unknown host \"%s\"", buf);
 		return false;
 	}
-	if (!host_addr(x, i, h, family, a))
+	if (!sc_host_addr(&x->l, i, h, family, a))
 		return false;
 	*has_port = colon != NULL;
 	if (colon) {
@@ -1215,7 +460,7 @@ static bool parse_endpoint(struct pctx *x, unsigned i, uint8_t family, union ct_
 		snprintf(buf, sizeof(buf), "%.*s", (int)plen, colon + 1);
 		v = strtoul(buf, &end, 10);
 		if (!plen || *end || v > 0xffff || plen > 5) {
-			error_at(x, t->col + (unsigned)nlen + 1, t->col + (unsigned)t->len - 1,
+			sc_error_at(&x->l, t->col + (unsigned)nlen + 1, t->col + (unsigned)t->len - 1,
 				 "\"%s\" is not a port number", buf);
 			return false;
 		}
@@ -1232,28 +477,28 @@ static bool parse_entry(struct pctx *x, unsigned i, struct sc_entry *e, bool fie
 	char buf[64];
 
 	memset(e, 0, sizeof(*e));
-	if (is(x, i, "ip6")) {
+	if (sc_is(&x->l, i, "ip6")) {
 		family = AF_INET6;
 		i++;
-	} else if (is(x, i, "ip")) {
+	} else if (sc_is(&x->l, i, "ip")) {
 		i++;
 	}
-	if (is(x, i, "tcp")) e->orig.l4num = IPPROTO_TCP;
-	else if (is(x, i, "udp")) e->orig.l4num = IPPROTO_UDP;
-	else if (is(x, i, "udplite")) e->orig.l4num = 136;
-	else if (is(x, i, "sctp")) e->orig.l4num = IPPROTO_SCTP;
-	else if (is(x, i, "dccp")) e->orig.l4num = 33;
-	else if (is(x, i, "gre")) e->orig.l4num = IPPROTO_GRE;
-	else if (is(x, i, "icmp")) e->orig.l4num = IPPROTO_ICMP;
-	else if (is(x, i, "icmpv6")) { e->orig.l4num = IPPROTO_ICMPV6; family = AF_INET6; }
-	else if (is(x, i, "proto") || is(x, i, "unknown")) {
-		if (!tok_num(x, i + 1, 255, &v, "protocol number"))
+	if (sc_is(&x->l, i, "tcp")) e->orig.l4num = IPPROTO_TCP;
+	else if (sc_is(&x->l, i, "udp")) e->orig.l4num = IPPROTO_UDP;
+	else if (sc_is(&x->l, i, "udplite")) e->orig.l4num = 136;
+	else if (sc_is(&x->l, i, "sctp")) e->orig.l4num = IPPROTO_SCTP;
+	else if (sc_is(&x->l, i, "dccp")) e->orig.l4num = 33;
+	else if (sc_is(&x->l, i, "gre")) e->orig.l4num = IPPROTO_GRE;
+	else if (sc_is(&x->l, i, "icmp")) e->orig.l4num = IPPROTO_ICMP;
+	else if (sc_is(&x->l, i, "icmpv6")) { e->orig.l4num = IPPROTO_ICMPV6; family = AF_INET6; }
+	else if (sc_is(&x->l, i, "proto") || sc_is(&x->l, i, "unknown")) {
+		if (!sc_tok_num(&x->l, i + 1, 255, &v, "protocol number"))
 			return false;
 		e->orig.l4num = (uint8_t)v;
 		i++;
 	} else {
-		tok_str(x, i, buf, sizeof(buf));
-		tok_error(x, i, i < x->nt ? "unknown protocol \"%s\" (tcp, udp, icmp, icmpv6, gre, "
+		sc_tok_str(&x->l, i, buf, sizeof(buf));
+		sc_tok_error(&x->l, i, i < x->l.nt ? "unknown protocol \"%s\" (tcp, udp, icmp, icmpv6, gre, "
 			  "sctp, proto N)" : "the protocol is missing%s", buf);
 		return false;
 	}
@@ -1261,13 +506,13 @@ static bool parse_entry(struct pctx *x, unsigned i, struct sc_entry *e, bool fie
 	/* a host without an IPv4 address means IPv6 */
 	{
 		const struct sc_host *h = NULL;
-		size_t nlen = i < x->nt ? strcspn(x->t[i].s, ":") : 0;
+		size_t nlen = i < x->l.nt ? strcspn(x->l.t[i].s, ":") : 0;
 
-		if (i < x->nt && nlen > x->t[i].len)
-			nlen = x->t[i].len;
+		if (i < x->l.nt && nlen > x->l.t[i].len)
+			nlen = x->l.t[i].len;
 		for (unsigned k = 0; k < x->sc->nhosts; k++)
-			if (i < x->nt && strlen(x->sc->hosts[k].name) == nlen &&
-			    !memcmp(x->sc->hosts[k].name, x->t[i].s, nlen))
+			if (i < x->l.nt && strlen(x->sc->hosts[k].name) == nlen &&
+			    !memcmp(x->sc->hosts[k].name, x->l.t[i].s, nlen))
 				h = &x->sc->hosts[k];
 		if (h && !h->has4)
 			family = AF_INET6;
@@ -1275,19 +520,19 @@ static bool parse_entry(struct pctx *x, unsigned i, struct sc_entry *e, bool fie
 	e->orig.l3num = family;
 	if (!parse_endpoint(x, i, family, &e->orig.src, &e->orig.sport, &hp1))
 		return false;
-	if (!is(x, i + 1, ">")) {
-		tok_error(x, i + 1, "expected \">\" (e.g. tcp c:40000 > s:80)");
+	if (!sc_is(&x->l, i + 1, ">")) {
+		sc_tok_error(&x->l, i + 1, "expected \">\" (e.g. tcp c:40000 > s:80)");
 		return false;
 	}
 	if (!parse_endpoint(x, i + 2, family, &e->orig.dst, &e->orig.dport, &hp2))
 		return false;
 	if (hp1 != hp2) {
-		tok_error(x, hp1 ? i + 2 : i, "give both ports or none");
+		sc_tok_error(&x->l, hp1 ? i + 2 : i, "give both ports or none");
 		return false;
 	}
 	if (hp1 && (e->orig.l4num == IPPROTO_ICMP || e->orig.l4num == IPPROTO_ICMPV6 ||
 		    e->orig.l4num == IPPROTO_GRE)) {
-		tok_error(x, i, "%s has no ports (use id N for ICMP)",
+		sc_tok_error(&x->l, i, "%s has no ports (use id N for ICMP)",
 			  e->orig.l4num == IPPROTO_GRE ? "gre" : "icmp");
 		return false;
 	}
@@ -1296,27 +541,27 @@ static bool parse_entry(struct pctx *x, unsigned i, struct sc_entry *e, bool fie
 	if (e->orig.l4num == IPPROTO_ICMP || e->orig.l4num == IPPROTO_ICMPV6)
 		e->orig.icmp_type = e->orig.l4num == IPPROTO_ICMP ? 8 : 128;
 	i += 3;
-	while (i < x->nt) {
-		if (is(x, i, "id") && (e->orig.l4num == IPPROTO_ICMP || e->orig.l4num == IPPROTO_ICMPV6)) {
-			if (!tok_num(x, i + 1, 0xffff, &v, "id"))
+	while (i < x->l.nt) {
+		if (sc_is(&x->l, i, "id") && (e->orig.l4num == IPPROTO_ICMP || e->orig.l4num == IPPROTO_ICMPV6)) {
+			if (!sc_tok_num(&x->l, i + 1, 0xffff, &v, "id"))
 				return false;
 			e->orig.sport = (uint16_t)v;
 			e->fields |= SC_F_PORTS;
-		} else if (is(x, i, "type") && (e->orig.l4num == IPPROTO_ICMP ||
+		} else if (sc_is(&x->l, i, "type") && (e->orig.l4num == IPPROTO_ICMP ||
 						 e->orig.l4num == IPPROTO_ICMPV6)) {
-			if (!tok_num(x, i + 1, 255, &v, "type"))
+			if (!sc_tok_num(&x->l, i + 1, 255, &v, "type"))
 				return false;
 			e->orig.icmp_type = (uint8_t)v;
 		} else if (!fields) {
-			tok_str(x, i, buf, sizeof(buf));
-			tok_error(x, i, "unexpected \"%s\" (only the tuple here)", buf);
+			sc_tok_str(&x->l, i, buf, sizeof(buf));
+			sc_tok_error(&x->l, i, "unexpected \"%s\" (only the tuple here)", buf);
 			return false;
-		} else if (is(x, i, "state")) {
-			if (i + 1 >= x->nt) {
-				tok_error(x, i + 1, "state: a state name is missing (e.g. ESTABLISHED)");
+		} else if (sc_is(&x->l, i, "state")) {
+			if (i + 1 >= x->l.nt) {
+				sc_tok_error(&x->l, i + 1, "state: a state name is missing (e.g. ESTABLISHED)");
 				return false;
 			}
-			tok_str(x, i + 1, e->state, sizeof(e->state));
+			sc_tok_str(&x->l, i + 1, e->state, sizeof(e->state));
 			for (char *p = e->state; *p; p++)
 				*p = (char)toupper((unsigned char)*p);
 			{
@@ -1327,54 +572,54 @@ static bool parse_entry(struct pctx *x, unsigned i, struct sc_entry *e, bool fie
 				for (uint8_t s = 0; s < CT_SCTP_MAX; s++)
 					known |= !strcmp(ct_sctp_state_name(s), e->state);
 				if (!known) {
-					tok_error(x, i + 1, "unknown state \"%s\" (SYN_SENT, SYN_RECV, "
+					sc_tok_error(&x->l, i + 1, "unknown state \"%s\" (SYN_SENT, SYN_RECV, "
 						  "ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, "
 						  "CLOSE, or an SCTP state)", e->state);
 					return false;
 				}
 			}
 			e->fields |= SC_F_STATE;
-		} else if (is(x, i, "timeout")) {
-			if (!tok_num(x, i + 1, 0x7fffffff, &v, "timeout"))
+		} else if (sc_is(&x->l, i, "timeout")) {
+			if (!sc_tok_num(&x->l, i + 1, 0x7fffffff, &v, "timeout"))
 				return false;
 			e->timeout = (uint32_t)v;
 			e->fields |= SC_F_TIMEOUT;
-		} else if (is(x, i, "mark")) {
-			if (!tok_num(x, i + 1, 0xffffffffu, &v, "mark"))
+		} else if (sc_is(&x->l, i, "mark")) {
+			if (!sc_tok_num(&x->l, i + 1, 0xffffffffu, &v, "mark"))
 				return false;
 			e->mark = (uint32_t)v;
 			e->fields |= SC_F_MARK;
-		} else if (is(x, i, "zone")) {
-			if (!tok_num(x, i + 1, 0xffff, &v, "zone"))
+		} else if (sc_is(&x->l, i, "zone")) {
+			if (!sc_tok_num(&x->l, i + 1, 0xffff, &v, "zone"))
 				return false;
 			e->zone = (uint16_t)v;
 			e->fields |= SC_F_ZONE;
-		} else if (is(x, i, "use")) {
-			if (!tok_num(x, i + 1, 0xffffffffu, &v, "use"))
+		} else if (sc_is(&x->l, i, "use")) {
+			if (!sc_tok_num(&x->l, i + 1, 0xffffffffu, &v, "use"))
 				return false;
 			e->use = (uint32_t)v;
 			e->fields |= SC_F_USE;
-		} else if (is(x, i, "labels")) {
+		} else if (sc_is(&x->l, i, "labels")) {
 			char list[256], *save = NULL, *w;
 
-			tok_str(x, i + 1, list, sizeof(list));
+			sc_tok_str(&x->l, i + 1, list, sizeof(list));
 			for (w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
 				char *end;
 				unsigned long b = strtoul(w, &end, 10);
 
 				if (*end || b > 127) {
-					tok_error(x, i + 1, "labels: bit numbers 0..127, comma-separated");
+					sc_tok_error(&x->l, i + 1, "labels: bit numbers 0..127, comma-separated");
 					return false;
 				}
 				e->labels[b / 8] |= (uint8_t)(1u << (b % 8));
 			}
 			e->fields |= SC_F_LABELS;
-		} else if (is(x, i, "status")) {
+		} else if (sc_is(&x->l, i, "status")) {
 			char list[256], *save = NULL, *w;
 
-			tok_str(x, i + 1, list, sizeof(list));
-			if (i + 1 >= x->nt) {
-				tok_error(x, i + 1, "status: a list of flags is missing (e.g. ASSURED,SEEN_REPLY)");
+			sc_tok_str(&x->l, i + 1, list, sizeof(list));
+			if (i + 1 >= x->l.nt) {
+				sc_tok_error(&x->l, i + 1, "status: a list of flags is missing (e.g. ASSURED,SEEN_REPLY)");
 				return false;
 			}
 			for (w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
@@ -1387,7 +632,7 @@ static bool parse_entry(struct pctx *x, unsigned i, struct sc_entry *e, bool fie
 					if (!strcasecmp(w, status_names[n].name))
 						break;
 				if (n == sizeof(status_names) / sizeof(status_names[0])) {
-					tok_error(x, i + 1, "unknown status flag \"%s\" (ASSURED, SEEN_REPLY, "
+					sc_tok_error(&x->l, i + 1, "unknown status flag \"%s\" (ASSURED, SEEN_REPLY, "
 						  "UNREPLIED, CONFIRMED, EXPECTED, ...; !FLAG: must be clear)", w);
 					return false;
 				}
@@ -1398,8 +643,8 @@ static bool parse_entry(struct pctx *x, unsigned i, struct sc_entry *e, bool fie
 			}
 			e->fields |= SC_F_STATUS;
 		} else {
-			tok_str(x, i, buf, sizeof(buf));
-			tok_error(x, i, "unknown entry field \"%s\" (state, timeout, status, mark, zone, "
+			sc_tok_str(&x->l, i, buf, sizeof(buf));
+			sc_tok_error(&x->l, i, "unknown entry field \"%s\" (state, timeout, status, mark, zone, "
 				  "use, labels)", buf);
 			return false;
 		}
@@ -1502,7 +747,7 @@ static char *check_ruleset_text(struct pctx *x, const char *body, unsigned first
 		abort();
 	memset(padded, '\n', first_line - 1);
 	memcpy(padded + first_line - 1, body, n + 1);
-	rs = ruleset_parse_string(x->name, padded, x->errs);
+	rs = ruleset_parse_string(x->l.name, padded, x->l.errs);
 	ruleset_free(rs);
 	return padded;
 }
@@ -1521,41 +766,41 @@ static void parse_expect(struct pctx *x, unsigned i, const struct lines *L, size
 	char buf[64];
 	uint64_t v;
 
-	if (is(x, i, "verdict")) {
-		if (!(is(x, i + 1, "accept") || is(x, i + 1, "drop")) || i + 2 < x->nt) {
-			tok_error(x, i + 1, "expect verdict accept|drop");
+	if (sc_is(&x->l, i, "verdict")) {
+		if (!(sc_is(&x->l, i + 1, "accept") || sc_is(&x->l, i + 1, "drop")) || i + 2 < x->l.nt) {
+			sc_tok_error(&x->l, i + 1, "expect verdict accept|drop");
 			return;
 		}
 		s = add_step(x, SC_X_VERDICT);
-		tok_str(x, i + 1, s->word, sizeof(s->word));
-	} else if (is(x, i, "ctinfo") || (is(x, i, "ct") && is(x, i + 1, "state"))) {
-		unsigned w = is(x, i, "ct") ? i + 2 : i + 1;
+		sc_tok_str(&x->l, i + 1, s->word, sizeof(s->word));
+	} else if (sc_is(&x->l, i, "ctinfo") || (sc_is(&x->l, i, "ct") && sc_is(&x->l, i + 1, "state"))) {
+		unsigned w = sc_is(&x->l, i, "ct") ? i + 2 : i + 1;
 
-		if (!(is(x, w, "new") || is(x, w, "established") || is(x, w, "related") ||
-		      is(x, w, "invalid") || is(x, w, "untracked")) || w + 1 < x->nt) {
-			tok_error(x, w, "expect ctinfo new|established|related|invalid|untracked");
+		if (!(sc_is(&x->l, w, "new") || sc_is(&x->l, w, "established") || sc_is(&x->l, w, "related") ||
+		      sc_is(&x->l, w, "invalid") || sc_is(&x->l, w, "untracked")) || w + 1 < x->l.nt) {
+			sc_tok_error(&x->l, w, "expect ctinfo new|established|related|invalid|untracked");
 			return;
 		}
 		s = add_step(x, SC_X_CTINFO);
-		tok_str(x, w, s->word, sizeof(s->word));
-	} else if (is(x, i, "invalid")) {
-		if (i + 2 < x->nt || (i + 1 < x->nt && !x->t[i + 1].quoted)) {
-			tok_error(x, i + 1, "expect invalid [\"part of the reason\"]");
+		sc_tok_str(&x->l, w, s->word, sizeof(s->word));
+	} else if (sc_is(&x->l, i, "invalid")) {
+		if (i + 2 < x->l.nt || (i + 1 < x->l.nt && !x->l.t[i + 1].quoted)) {
+			sc_tok_error(&x->l, i + 1, "expect invalid [\"part of the reason\"]");
 			return;
 		}
 		s = add_step(x, SC_X_INVALID);
-		if (i + 1 < x->nt)
-			s->str = xstrndup(x->t[i + 1].s, x->t[i + 1].len);
-	} else if (is(x, i, "entry") || (is(x, i, "no") && is(x, i + 1, "entry"))) {
-		bool no = is(x, i, "no");
+		if (i + 1 < x->l.nt)
+			s->str = xstrndup(x->l.t[i + 1].s, x->l.t[i + 1].len);
+	} else if (sc_is(&x->l, i, "entry") || (sc_is(&x->l, i, "no") && sc_is(&x->l, i + 1, "entry"))) {
+		bool no = sc_is(&x->l, i, "no");
 		struct sc_entry e;
 
 		if (!parse_entry(x, i + 1 + no, &e, !no))
 			return;
 		s = add_step(x, no ? SC_X_NO_ENTRY : SC_X_ENTRY);
 		s->e = e;
-	} else if (is(x, i, "table") || is(x, i, "events") || is(x, i, "expectations") ||
-		   is(x, i, "expect-events")) {
+	} else if (sc_is(&x->l, i, "table") || sc_is(&x->l, i, "events") || sc_is(&x->l, i, "expectations") ||
+		   sc_is(&x->l, i, "expect-events")) {
 		/* a block of lines as conntrack prints them */
 		static const struct { const char *word; enum sc_kind kind; } blocks[] = {
 			{ "table", SC_X_TABLE }, { "events", SC_X_EVENTS },
@@ -1566,23 +811,23 @@ static void parse_expect(struct pctx *x, unsigned i, const struct lines *L, size
 		size_t end;
 
 		for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++)
-			if (is(x, i, blocks[b].word)) {
+			if (sc_is(&x->l, i, blocks[b].word)) {
 				kind = blocks[b].kind;
 				word = blocks[b].word;
 			}
-		if (is(x, i + 1, "{") && is(x, i + 2, "}") && x->nt == i + 3) {
+		if (sc_is(&x->l, i + 1, "{") && sc_is(&x->l, i + 2, "}") && x->l.nt == i + 3) {
 			s = add_step(x, kind);
 			s->block = xstrdup("");
 			return;
 		}
-		if (!is(x, i + 1, "{") || x->nt != i + 2) {
-			tok_error(x, i + 1, "expect %s { ... }: the lines follow, up to a line with "
+		if (!sc_is(&x->l, i + 1, "{") || x->l.nt != i + 2) {
+			sc_tok_error(&x->l, i + 1, "expect %s { ... }: the lines follow, up to a line with "
 				  "just }", word);
 			return;
 		}
 		end = block_end(L, *k, false);
 		if (end == L->n) {
-			tok_error(x, i + 1, "this block is not closed (a line with just } ends it)");
+			sc_tok_error(&x->l, i + 1, "this block is not closed (a line with just } ends it)");
 			*k = L->n;
 			return;
 		}
@@ -1590,15 +835,15 @@ static void parse_expect(struct pctx *x, unsigned i, const struct lines *L, size
 		s->block = join(L, *k + 1, end, true);
 		s->block_line = (unsigned)*k + 2;
 		*k = end;
-	} else if (is(x, i, "stats")) {
-		if (i + 1 >= x->nt) {
-			tok_error(x, i + 1, "expect stats NAME=VALUE ... (found, invalid, insert, "
+	} else if (sc_is(&x->l, i, "stats")) {
+		if (i + 1 >= x->l.nt) {
+			sc_tok_error(&x->l, i + 1, "expect stats NAME=VALUE ... (found, invalid, insert, "
 				  "insert_failed, drop, early_drop, error, ...)");
 			return;
 		}
 		s = add_step(x, SC_X_STATS);
-		for (unsigned w = i + 1; w < x->nt; w++) {
-			const struct tok *t = &x->t[w];
+		for (unsigned w = i + 1; w < x->l.nt; w++) {
+			const struct sc_tok *t = &x->l.t[w];
 			const char *eq = memchr(t->s, '=', t->len);
 			size_t n, nlen = eq ? (size_t)(eq - t->s) : t->len;
 			char *end;
@@ -1607,39 +852,39 @@ static void parse_expect(struct pctx *x, unsigned i, const struct lines *L, size
 				if (strlen(stats_names[n]) == nlen && !memcmp(stats_names[n], t->s, nlen))
 					break;
 			if (!eq || n == sizeof(stats_names) / sizeof(stats_names[0])) {
-				tok_str(x, w, buf, sizeof(buf));
-				tok_error(x, w, eq ? "unknown counter \"%.*s\" (found, invalid, insert, "
+				sc_tok_str(&x->l, w, buf, sizeof(buf));
+				sc_tok_error(&x->l, w, eq ? "unknown counter \"%.*s\" (found, invalid, insert, "
 					  "insert_failed, drop, early_drop, error, search_restart, "
 					  "clash_resolve, chaintoolong)" : "expected NAME=VALUE, not \"%.*s\"",
 					  (int)nlen, t->s);
 				s->kind = SC_FLUSH;	/* neutralised; the scenario is rejected */
 				return;
 			}
-			tok_str(x, w, buf, sizeof(buf));
+			sc_tok_str(&x->l, w, buf, sizeof(buf));
 			v = strtoull(buf + nlen + 1, &end, 10);
 			if (!buf[nlen + 1] || *end) {
-				tok_error(x, w, "\"%s\" is not a number", buf + nlen + 1);
+				sc_tok_error(&x->l, w, "\"%s\" is not a number", buf + nlen + 1);
 				return;
 			}
 			if (s->nstats == SC_MAX_STATS) {
-				tok_error(x, w, "too many counters");
+				sc_tok_error(&x->l, w, "too many counters");
 				return;
 			}
 			snprintf(s->stats[s->nstats].name, sizeof(s->stats[0].name), "%s", stats_names[n]);
 			s->stats[s->nstats++].v = v;
 		}
-	} else if (is(x, i, "count")) {
-		if (!tok_num(x, i + 1, 0xffffffffu, &v, "count"))
+	} else if (sc_is(&x->l, i, "count")) {
+		if (!sc_tok_num(&x->l, i + 1, 0xffffffffu, &v, "count"))
 			return;
-		if (i + 2 < x->nt) {
-			tok_error(x, i + 2, "expect count N");
+		if (i + 2 < x->l.nt) {
+			sc_tok_error(&x->l, i + 2, "expect count N");
 			return;
 		}
 		s = add_step(x, SC_X_COUNT);
 		s->count = v;
 	} else {
-		tok_str(x, i, buf, sizeof(buf));
-		tok_error(x, i, i < x->nt ? "unknown expectation \"%s\" (verdict, ctinfo, invalid, "
+		sc_tok_str(&x->l, i, buf, sizeof(buf));
+		sc_tok_error(&x->l, i, i < x->l.nt ? "unknown expectation \"%s\" (verdict, ctinfo, invalid, "
 			  "entry, no entry, table, events, expectations, expect-events, stats, "
 			  "count)" : "expect what?%s", buf);
 	}
@@ -1668,7 +913,7 @@ static uint32_t port_fields(uint8_t l4num)
  */
 static void parse_insert_expect(struct pctx *x, unsigned i)
 {
-	unsigned m = i, t = 0, nt = x->nt;
+	unsigned m = i, t = 0, nt = x->l.nt;
 	struct sc_entry ee, me;
 	struct ctnl_exp req;
 	uint64_t timeout = 300;
@@ -1677,39 +922,39 @@ static void parse_insert_expect(struct pctx *x, unsigned i)
 	struct sc_step *s;
 	size_t alen;
 
-	while (m < nt && !is(x, m, "master"))
+	while (m < nt && !sc_is(&x->l, m, "master"))
 		m++;
 	if (m == nt) {
-		tok_error(x, nt, "insert expect TUPLE master TUPLE [timeout N]: the master is missing");
+		sc_tok_error(&x->l, nt, "insert expect TUPLE master TUPLE [timeout N]: the master is missing");
 		return;
 	}
-	for (t = m + 1; t < nt && !is(x, t, "timeout"); t++)
+	for (t = m + 1; t < nt && !sc_is(&x->l, t, "timeout"); t++)
 		;
-	if (t < nt && (!tok_num(x, t + 1, 0xffffffffu, &timeout, "timeout") || t + 2 < nt)) {
+	if (t < nt && (!sc_tok_num(&x->l, t + 1, 0xffffffffu, &timeout, "timeout") || t + 2 < nt)) {
 		if (t + 2 < nt)
-			tok_error(x, t + 2, "nothing may follow the timeout");
+			sc_tok_error(&x->l, t + 2, "nothing may follow the timeout");
 		return;
 	}
-	x->nt = m;		/* the expected tuple ends at "master" */
+	x->l.nt = m;		/* the expected tuple ends at "master" */
 	if (!parse_entry(x, i, &ee, false)) {
-		x->nt = nt;
+		x->l.nt = nt;
 		return;
 	}
-	x->nt = t;		/* the master's at "timeout" */
+	x->l.nt = t;		/* the master's at "timeout" */
 	if (!parse_entry(x, m + 1, &me, false)) {
-		x->nt = nt;
+		x->l.nt = nt;
 		return;
 	}
-	x->nt = nt;
+	x->l.nt = nt;
 	if (!port_fields(ee.orig.l4num) || !port_fields(me.orig.l4num) ||
 	    !(ee.fields & SC_F_PORTS) || !(me.fields & SC_F_PORTS)) {
-		tok_error(x, port_fields(ee.orig.l4num) && (ee.fields & SC_F_PORTS) ? m + 1 : i,
+		sc_tok_error(&x->l, port_fields(ee.orig.l4num) && (ee.fields & SC_F_PORTS) ? m + 1 : i,
 			  "expectations here are for TCP/UDP-like tuples with ports "
 			  "(e.g. tcp s:0 > c:50000)");
 		return;
 	}
 	if (ee.orig.l3num != me.orig.l3num) {
-		tok_error(x, m + 1, "the master's family differs from the expectation's");
+		sc_tok_error(&x->l, m + 1, "the master's family differs from the expectation's");
 		return;
 	}
 	memset(&req, 0, sizeof(req));
@@ -1734,7 +979,7 @@ static void parse_insert_expect(struct pctx *x, unsigned i)
 			     NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 1, 0,
 			     ee.orig.l3num, 0, 0);
 	if (!nlh || ctnl_exp_put(nlh, sizeof(buf), &req) < 0) {
-		tok_error(x, i, "cannot build the request");
+		sc_tok_error(&x->l, i, "cannot build the request");
 		return;
 	}
 	s = add_step(x, SC_INSERT_EXPECT);
@@ -1743,6 +988,86 @@ static void parse_insert_expect(struct pctx *x, unsigned i)
 		abort();
 	memcpy(s->pkt, buf, nlh->nlmsg_len);
 	s->len = nlh->nlmsg_len;
+}
+
+/*
+ * insert TUPLE timeout N [state S] [status ...] [mark M] [zone Z]
+ *
+ * An entry created from userspace, as `conntrack -I` does: the
+ * IPCTNL_MSG_CT_NEW message libnetfilter_conntrack would build (both
+ * tuples, the reply one the inverse of the original, nf_ct_invert_tuple();
+ * CTA_TIMEOUT; CTA_STATUS with IPS_CONFIRMED, as conntrack -I sends it;
+ * the TCP or SCTP state in CTA_PROTOINFO; mark and zone when given) is
+ * built here once, and the runner hands it to ctnetlink's create path
+ * (ctnl_ct_new()), the daemon's own code. --kernel runs the same insert
+ * with conntrack(8). Returns false after an error message.
+ */
+static bool build_insert(struct pctx *x, unsigned i, const struct sc_entry *e, struct sc_step *s)
+{
+	uint32_t l4f = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM |
+		       ctnl_tuple_l4_fields(e->orig.l4num);
+	struct ctnl_ct req;
+	struct nlmsghdr *nlh;
+	uint8_t buf[512];
+
+	memset(&req, 0, sizeof(req));
+	req.present = CTNL_HAS(CTA_TUPLE_ORIG) | CTNL_HAS(CTA_TUPLE_REPLY) |
+		      CTNL_HAS(CTA_TIMEOUT) | CTNL_HAS(CTA_STATUS);
+	req.orig.t = e->orig;
+	req.orig.present = l4f;
+	if (!ct_tuple_invert(&e->orig, &req.reply.t)) {
+		/* An ICMP type without a reply: the request goes as the tool
+		 * would send it (addresses swapped, same type), and ctnetlink
+		 * refuses it (-EINVAL), as the kernel does. */
+		req.reply.t = e->orig;
+		req.reply.t.src = e->orig.dst;
+		req.reply.t.dst = e->orig.src;
+	}
+	req.reply.present = l4f;
+	req.timeout = e->timeout;
+	req.status = CT_S_CONFIRMED | e->status_set;
+	if (e->fields & SC_F_MARK) {
+		req.present |= CTNL_HAS(CTA_MARK);
+		req.mark = e->mark;
+	}
+	if (e->fields & SC_F_ZONE) {
+		req.present |= CTNL_HAS(CTA_ZONE);
+		req.zone = e->zone;
+	}
+	if (e->orig.l4num == IPPROTO_TCP) {
+		int st = ct_tcp_state_parse(e->state);
+
+		if (st >= 0) {
+			req.present |= CTNL_HAS(CTA_PROTOINFO);
+			req.protoinfo = CTA_PROTOINFO_TCP;
+			req.tcp.present = 1u << CTA_PROTOINFO_TCP_STATE;
+			req.tcp.state = (uint8_t)st;
+		}
+	} else if (e->orig.l4num == IPPROTO_SCTP) {
+		for (uint8_t st = 0; st < CT_SCTP_MAX; st++)
+			if (!strcmp(ct_sctp_state_name(st), e->state)) {
+				/* nlattr_to_sctp() wants the verification tags too */
+				req.present |= CTNL_HAS(CTA_PROTOINFO);
+				req.protoinfo = CTA_PROTOINFO_SCTP;
+				req.sctp.present = 1u << CTA_PROTOINFO_SCTP_STATE |
+						   1u << CTA_PROTOINFO_SCTP_VTAG_ORIGINAL |
+						   1u << CTA_PROTOINFO_SCTP_VTAG_REPLY;
+				req.sctp.state = st;
+			}
+	}
+	nlh = ctnl_msg_start(buf, sizeof(buf), CTNL_MSG(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW),
+			     NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 1, 0,
+			     e->orig.l3num, 0, 0);
+	if (!nlh || ctnl_ct_put(nlh, sizeof(buf), &req, CTNL_LAYOUT_REQUEST) < 0) {
+		sc_tok_error(&x->l, i, "cannot build the request");
+		return false;
+	}
+	s->pkt = malloc(nlh->nlmsg_len);
+	if (!s->pkt)
+		abort();
+	memcpy(s->pkt, buf, nlh->nlmsg_len);
+	s->len = nlh->nlmsg_len;
+	return true;
 }
 
 static void set_header(struct pctx *x, const char *line)
@@ -1790,55 +1115,55 @@ static void parse_lines(struct pctx *x, struct lines *L)
 		unsigned i = 0;
 		const char *first;
 
-		x->line = L->v[k];
-		x->lineno = (unsigned)k + 1;
-		first = x->line;
+		x->l.line = L->v[k];
+		x->l.lineno = (unsigned)k + 1;
+		first = x->l.line;
 		while (isspace((unsigned char)*first))
 			first++;
 		if (*first == '#') {
 			set_header(x, first);
 			continue;
 		}
-		if (!tokenize(x) || x->nt == 0)
+		if (!tokenize(x) || x->l.nt == 0)
 			continue;
 
 		/* a time: +REL or @ABS */
-		if (x->t[0].s[0] == '+' || x->t[0].s[0] == '@') {
+		if (x->l.t[0].s[0] == '+' || x->l.t[0].s[0] == '@') {
 			char buf[64];
 			uint64_t ns;
 
-			tok_str(x, 0, buf, sizeof(buf));
+			sc_tok_str(&x->l, 0, buf, sizeof(buf));
 			if (!parse_duration(buf + 1, &ns)) {
-				tok_error(x, 0, "bad time \"%s\" (+SECONDS after the previous step, "
+				sc_tok_error(&x->l, 0, "bad time \"%s\" (+SECONDS after the previous step, "
 					  "@SECONDS from the start; units s, ms, us, m, h)", buf);
 				continue;
 			}
 			if (buf[0] == '@' && ns < x->now) {
-				tok_error(x, 0, "time goes backwards: @%s is before the previous step "
+				sc_tok_error(&x->l, 0, "time goes backwards: @%s is before the previous step "
 					  "(%.3f s)", buf + 1, (double)x->now / 1e9);
 				continue;
 			}
 			x->now = buf[0] == '+' ? x->now + ns : ns;
 			i = 1;
-			if (x->nt == 1) {
-				tok_error(x, 1, "a time needs a step after it (a packet, or advance ...)");
+			if (x->l.nt == 1) {
+				sc_tok_error(&x->l, 1, "a time needs a step after it (a packet, or advance ...)");
 				continue;
 			}
 		}
 
-		if (is(x, i, "host")) {
+		if (sc_is(&x->l, i, "host")) {
 			if (i || x->started)
-				tok_error(x, i, "hosts are declared before the first step");
+				sc_tok_error(&x->l, i, "hosts are declared before the first step");
 			else
 				parse_host(x);
-		} else if (is(x, i, "ruleset")) {
+		} else if (sc_is(&x->l, i, "ruleset")) {
 			struct sc_step *s;
 
-			if (is(x, i + 1, "{") && x->nt == i + 2) {
+			if (sc_is(&x->l, i + 1, "{") && x->l.nt == i + 2) {
 				size_t end = block_end(L, k, true);
 
 				if (end == L->n) {
-					tok_error(x, i + 1, "the ruleset block is not closed");
+					sc_tok_error(&x->l, i + 1, "the ruleset block is not closed");
 					return;
 				}
 				s = add_step(x, SC_RULESET);
@@ -1846,27 +1171,27 @@ static void parse_lines(struct pctx *x, struct lines *L)
 				s->block = join(L, k + 1, end, false);
 				free(check_ruleset_text(x, s->block, s->block_line));
 				k = end;
-			} else if (x->nt == i + 2) {
+			} else if (x->l.nt == i + 2) {
 				char path[4096];
 
 				s = add_step(x, SC_RULESET);
-				tok_str(x, i + 1, path, sizeof(path));
+				sc_tok_str(&x->l, i + 1, path, sizeof(path));
 				if (strcmp(path, "default") && strcmp(path, "none")) {
 					/* relative to the scenario file */
-					const char *slash = strrchr(x->name, '/');
+					const char *slash = strrchr(x->l.name, '/');
 					char full[8192];
 					struct ruleset *rs;
 					struct rs_errors e2;
 
 					if (path[0] != '/' && slash)
 						snprintf(full, sizeof(full), "%.*s/%s",
-							 (int)(slash - x->name), x->name, path);
+							 (int)(slash - x->l.name), x->l.name, path);
 					else
 						snprintf(full, sizeof(full), "%s", path);
 					rs_errors_init(&e2);
 					rs = ruleset_parse_file(full, &e2);
 					if (!rs && e2.n && e2.v[0].line == 0)
-						tok_error(x, i + 1, "%s", e2.v[0].msg);
+						sc_tok_error(&x->l, i + 1, "%s", e2.v[0].msg);
 					else
 						copy_errors(x, &e2);
 					rs_errors_free(&e2);
@@ -1876,28 +1201,28 @@ static void parse_lines(struct pctx *x, struct lines *L)
 					s->name = xstrdup(path);
 				}
 			} else {
-				tok_error(x, i + 1, "ruleset { (the nft text, up to the matching }) | "
+				sc_tok_error(&x->l, i + 1, "ruleset { (the nft text, up to the matching }) | "
 					  "ruleset FILE | ruleset default | ruleset none");
 			}
 			x->have_ruleset = true;
-		} else if (is(x, i, "set")) {
+		} else if (sc_is(&x->l, i, "set")) {
 			char name[128], value[128], err[256];
 			int rc;
 
-			if (x->nt == i + 2 && memchr(x->t[i + 1].s, '=', x->t[i + 1].len)) {
-				tok_str(x, i + 1, name, sizeof(name));
+			if (x->l.nt == i + 2 && memchr(x->l.t[i + 1].s, '=', x->l.t[i + 1].len)) {
+				sc_tok_str(&x->l, i + 1, name, sizeof(name));
 				*strchr(name, '=') = '\0';
 				snprintf(value, sizeof(value), "%s", name + strlen(name) + 1);
-			} else if (x->nt == i + 3) {
-				tok_str(x, i + 1, name, sizeof(name));
-				tok_str(x, i + 2, value, sizeof(value));
+			} else if (x->l.nt == i + 3) {
+				sc_tok_str(&x->l, i + 1, name, sizeof(name));
+				sc_tok_str(&x->l, i + 2, value, sizeof(value));
 			} else {
-				tok_error(x, i + 1, "set NAME VALUE (a sysctl, e.g. set nf_conntrack_tcp_loose 0)");
+				sc_tok_error(&x->l, i + 1, "set NAME VALUE (a sysctl, e.g. set nf_conntrack_tcp_loose 0)");
 				continue;
 			}
 			rc = ct_settings_set(&scratch, name, value, err, sizeof(err));
 			if (rc < 0) {
-				tok_error(x, rc == -1 || x->nt == i + 2 ? i + 1 : i + 2, "%s", err);
+				sc_tok_error(&x->l, rc == -1 || x->l.nt == i + 2 ? i + 1 : i + 2, "%s", err);
 				continue;
 			}
 			{
@@ -1906,76 +1231,84 @@ static void parse_lines(struct pctx *x, struct lines *L)
 				s->name = xstrdup(name);
 				s->value = xstrdup(value);
 			}
-		} else if (is(x, i, "advance")) {
+		} else if (sc_is(&x->l, i, "advance")) {
 			char buf[64];
 			uint64_t ns;
 
-			tok_str(x, i + 1, buf, sizeof(buf));
-			if (x->nt != i + 2 || !parse_duration(buf, &ns)) {
-				tok_error(x, i + 1, "advance DURATION (e.g. advance 30s, advance 1.5, "
+			sc_tok_str(&x->l, i + 1, buf, sizeof(buf));
+			if (x->l.nt != i + 2 || !parse_duration(buf, &ns)) {
+				sc_tok_error(&x->l, i + 1, "advance DURATION (e.g. advance 30s, advance 1.5, "
 					  "advance 500ms, advance 2m)");
 				continue;
 			}
 			x->now += ns;
 			add_step(x, SC_ADVANCE)->ns = ns;
 			x->started = true;
-		} else if (is(x, i, "reload")) {
-			if (x->nt != i + 1) {
-				tok_error(x, i + 1, "reload takes nothing (to load another ruleset, write a "
+		} else if (sc_is(&x->l, i, "reload")) {
+			if (x->l.nt != i + 1) {
+				sc_tok_error(&x->l, i + 1, "reload takes nothing (to load another ruleset, write a "
 					  "new ruleset statement)");
 				continue;
 			}
 			add_step(x, SC_RELOAD);
-		} else if (is(x, i, "flush")) {
-			if (x->nt != i + 1) {
-				tok_error(x, i + 1, "flush takes nothing");
+		} else if (sc_is(&x->l, i, "flush")) {
+			if (x->l.nt != i + 1) {
+				sc_tok_error(&x->l, i + 1, "flush takes nothing");
 				continue;
 			}
 			add_step(x, SC_FLUSH);
 			x->started = true;
-		} else if (is(x, i, "listener")) {
-			if (!(is(x, i + 1, "on") || is(x, i + 1, "off")) || x->nt != i + 2) {
-				tok_error(x, i + 1, "listener on|off (conntrack -E started or stopped)");
+		} else if (sc_is(&x->l, i, "listener")) {
+			if (!(sc_is(&x->l, i + 1, "on") || sc_is(&x->l, i + 1, "off")) || x->l.nt != i + 2) {
+				sc_tok_error(&x->l, i + 1, "listener on|off (conntrack -E started or stopped)");
 				continue;
 			}
-			tok_str(x, i + 1, add_step(x, SC_LISTENER)->word, 8);
-		} else if (is(x, i, "insert") && is(x, i + 1, "expect")) {
+			sc_tok_str(&x->l, i + 1, add_step(x, SC_LISTENER)->word, 8);
+		} else if (sc_is(&x->l, i, "insert") && sc_is(&x->l, i + 1, "expect")) {
 			parse_insert_expect(x, i + 2);
 			x->started = true;
-		} else if (is(x, i, "insert") || is(x, i, "delete")) {
-			bool ins = is(x, i, "insert");
+		} else if (sc_is(&x->l, i, "insert") || sc_is(&x->l, i, "delete")) {
+			bool ins = sc_is(&x->l, i, "insert");
 			struct sc_entry e;
 
 			if (!parse_entry(x, i + 1, &e, ins))
 				continue;
 			if (ins && !(e.fields & SC_F_TIMEOUT)) {
-				tok_error(x, x->nt, "insert needs a timeout (timeout N), as conntrack -I");
+				sc_tok_error(&x->l, x->l.nt, "insert needs a timeout (timeout N), as conntrack -I");
 				continue;
 			}
 			if (ins && e.orig.l4num == IPPROTO_TCP && !(e.fields & SC_F_STATE)) {
-				tok_error(x, x->nt, "a tcp entry needs a state (state ESTABLISHED ...)");
+				sc_tok_error(&x->l, x->l.nt, "a tcp entry needs a state (state ESTABLISHED ...)");
 				continue;
 			}
 			if (ins && (e.orig.l4num == IPPROTO_TCP || e.orig.l4num == IPPROTO_UDP ||
 				    e.orig.l4num == IPPROTO_SCTP) && !(e.fields & SC_F_PORTS)) {
-				tok_error(x, i + 3, "give the ports (HOST:PORT)");
+				sc_tok_error(&x->l, i + 3, "give the ports (HOST:PORT)");
 				continue;
 			}
-			add_step(x, ins ? SC_INSERT : SC_DELETE)->e = e;
+			if (ins) {
+				struct sc_step *st = add_step(x, SC_INSERT);
+
+				st->e = e;
+				if (!build_insert(x, i, &e, st))
+					continue;
+			} else {
+				add_step(x, SC_DELETE)->e = e;
+			}
 			x->started = true;
-		} else if (is(x, i, "expect")) {
+		} else if (sc_is(&x->l, i, "expect")) {
 			parse_expect(x, i + 1, L, &k);
-		} else if (find_host(x, i) && is(x, i + 1, ">")) {
+		} else if (sc_find_host(&x->l, i) && sc_is(&x->l, i + 1, ">")) {
 			parse_packet(x, i);
 			x->started = true;
 		} else {
 			char buf[64];
 
-			tok_str(x, i, buf, sizeof(buf));
-			if (is(x, i + 1, ">"))
-				tok_error(x, i, "unknown host \"%s\"", buf);
+			sc_tok_str(&x->l, i, buf, sizeof(buf));
+			if (sc_is(&x->l, i + 1, ">"))
+				sc_tok_error(&x->l, i, "unknown host \"%s\"", buf);
 			else
-				tok_error(x, i, "unknown statement \"%s\" (host, ruleset, set, a packet "
+				sc_tok_error(&x->l, i, "unknown statement \"%s\" (host, ruleset, set, a packet "
 					  "\"HOST > HOST PROTO ...\", advance, insert, delete, flush, "
 					  "reload, listener, expect)", buf);
 		}
@@ -1994,8 +1327,9 @@ struct scenario *scenario_parse_string(const char *name, const char *text, struc
 		abort();
 	sc->path = xstrdup(name);
 	sc->listener_at_start = true;
-	x->name = name;
-	x->errs = errs;
+	x->l.name = name;
+	x->l.errs = errs;
+	x->l.sc = sc;
 	x->sc = sc;
 	while (*p) {
 		const char *e = strchr(p, '\n');
@@ -2019,9 +1353,9 @@ struct scenario *scenario_parse_string(const char *name, const char *text, struc
 		if (sc->steps[k].kind == SC_LISTENER && !strcmp(sc->steps[k].word, "off"))
 			sc->listener_at_start = false;
 	if (!sc->nhosts && errs->n == nerr) {
-		x->lineno = 1;
-		x->line = L.n ? L.v[0] : "";
-		error_at(x, 1, 1, "no hosts: declare them with host NAME ADDRESS [ADDRESS6]");
+		x->l.lineno = 1;
+		x->l.line = L.n ? L.v[0] : "";
+		sc_error_at(&x->l, 1, 1, "no hosts: declare them with host NAME ADDRESS [ADDRESS6]");
 	}
 	sc->duration_ns = x->now;
 	for (size_t k = 0; k < L.n; k++)

@@ -2,7 +2,7 @@
 /*
  * scenario_run.c — one scenario through the router, on a virtual clock.
  *
- * The core is built as `ctsim replay` builds it (cmd_replay.c): table,
+ * The core is the one `ctsim replay` uses (ctsim/replay/harness.h): table,
  * events, settings, a router with two interfaces, ct-c0 (the client side)
  * and ct-s0 (the server side), forwarding everything from one to the other.
  * A packet from a client-side host arrives on ct-c0, from a server-side
@@ -31,12 +31,9 @@
 #include "proto/ctnl_print.h"
 #include "ctsim/nfnetlink/conn_export.h"
 #include "ctsim/core/expect.h"
-#include "ctsim/hooks/router.h"
-#include "ctsim/replay/vtime.h"
+#include "ctsim/replay/harness.h"
 #include "ctsim/scenario/scenario.h"
-#include "helpers/helpers.h"
 
-/* The daemon's GC timer, as in cmd_replay.c. */
 #define RUN_SEED		0x63747369u	/* fixed, as replay's: same ids every run */
 #define WALL_START_NS		(1700000000ull * CT_NSEC_PER_SEC)
 
@@ -45,23 +42,14 @@ struct run {
 	struct sc_result *res;
 	FILE *log;		/* -v: a line per step */
 
-	struct ct_settings settings;
-	struct ct_clock clock;
-	struct ct_events events;
-	struct ct_table table;
-	struct ct_core core;
-	struct router router;
+	struct ct_offline h;	/* the core, as `ctsim replay` builds it */
 	struct ruleset *rs;
 	const struct sc_step *rs_step;	/* where the current ruleset came from */
 
-	struct ct_vtime vt;		/* the clock follows the scenario's times */
-	bool listening;
-
-	struct ctnl_print_opts print;
-	FILE *evf;		/* the event log (memstream) */
+	/* The conntrack -E log (h.ev_fp) and conntrack -E expect (h.xev_fp),
+	 * memstreams: ev_seen is what the last expect events compared. */
 	char *ev;
-	size_t evlen, ev_seen;	/* bytes; ev_seen: compared by the last expect events */
-	FILE *xevf;		/* the expectation event log (conntrack -E expect) */
+	size_t evlen, ev_seen;
 	char *xev;
 	size_t xevlen, xev_seen;
 
@@ -228,97 +216,13 @@ static bool diff_lines(const struct strv *e, const struct strv *a, char **out)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Time                                                                    */
-
-/* Advance to @rel, the scenario's time (ct_vtime_advance(), as replay). */
-static void advance_to(struct run *r, uint64_t rel)
-{
-	ct_vtime_advance(&r->vt, rel);
-	r->print.now_ns = ct_clock_wall(&r->clock);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Events                                                                  */
-
-static void on_event(void *arg, const struct ct_event *ev)
-{
-	struct run *r = arg;
-	struct ctnl_ct o;
-
-	if (!r->listening)
-		return;
-	ctnl_ct_from_event(&r->table, ev, &o);
-	r->print.fp = r->evf;
-	ctnl_print_ct(&o, ctnl_event_kind(ev->mask), ev->portid);
-	fflush(r->evf);
-}
-
-/* conntrack -E expect: the same listener, on the expectation groups. */
-static void on_exp_event(void *arg, const struct ct_exp_event *ev)
-{
-	struct run *r = arg;
-	struct ctnl_exp o;
-
-	if (!r->listening)
-		return;
-	ctnl_exp_from_expect(&r->table, ev->exp, &o);
-	r->print.fp = r->xevf;
-	ctnl_print_exp(&o, (ev->mask & CT_EXPEV(DESTROY)) ? CTNL_EV_DESTROY : CTNL_EV_NEW);
-	fflush(r->xevf);
-}
-
-/* ---------------------------------------------------------------------- */
 /* Listings                                                                */
 
-/* conntrack -L expect (ctnl_print_expectations()), into memory. */
-static char *list_expectations(struct run *r)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+/* What the shared printer writes for @what (and entry @c), as a string the
+ * caller frees: listings and statistics are compared as text. */
+enum printout { P_TABLE, P_EXPECTATIONS, P_ENTRY, P_STATS };
 
-	if (!f)
-		abort();
-	r->print.fp = f;
-	ctnl_print_expectations(&r->table);
-	fclose(f);
-	return text;
-}
-
-/* conntrack -L: the dump kills the expired entries it meets (with DESTROY
- * events), prints the others. Returns the lines. */
-static char *list_table(struct run *r)
-{
-	struct ct_table *t = &r->table;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		abort();
-	for (uint32_t b = 0; b < t->nbuckets; b++) {
-		struct ct_thash *h;
-restart:
-		for (h = t->buckets[b]; h; h = h->next) {
-			struct conn *c = conn_of(h);
-			struct ctnl_ct o;
-
-			if (h->dir != CT_DIR_ORIG)
-				continue;
-			if (conn_expired(t, c)) {
-				ct_table_delete(t, c, 0, false);
-				goto restart;
-			}
-			ctnl_ct_from_conn(t, c, &o);
-			r->print.fp = f;
-			ctnl_print_ct(&o, CTNL_EV_NONE, 0);
-		}
-	}
-	fclose(f);
-	return text;
-}
-
-static char *entry_line(struct run *r, const struct conn *c)
+static char *printed(struct run *r, enum printout what, const struct conn *c)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -327,27 +231,48 @@ static char *entry_line(struct run *r, const struct conn *c)
 
 	if (!f)
 		abort();
-	ctnl_ct_from_conn(&r->table, c, &o);
-	r->print.fp = f;
-	ctnl_print_ct(&o, CTNL_EV_NONE, 0);
+	r->h.print.fp = f;
+	switch (what) {
+	case P_TABLE:
+		/* conntrack -L: the dump kills the expired entries it meets
+		 * (with DESTROY events) and prints the others */
+		ct_offline_list(&r->h, f);
+		break;
+	case P_EXPECTATIONS:		/* conntrack -L expect */
+		ctnl_print_expectations(&r->h.table);
+		break;
+	case P_ENTRY:			/* one line of conntrack -L */
+		ctnl_ct_from_conn(&r->h.table, c, &o);
+		ctnl_print_ct(&o, CTNL_EV_NONE, 0);
+		break;
+	case P_STATS:			/* conntrack -S */
+		ctnl_print_stats_cpu(0, &r->h.table.stats.cpu);
+		break;
+	}
 	fclose(f);
-	if (len && text[len - 1] == '\n')
+	if (what == P_ENTRY && len && text[len - 1] == '\n')
 		text[len - 1] = '\0';
 	return text;
 }
 
+static char *list_table(struct run *r)
+{
+	return printed(r, P_TABLE, NULL);
+}
+
+static char *list_expectations(struct run *r)
+{
+	return printed(r, P_EXPECTATIONS, NULL);
+}
+
+static char *entry_line(struct run *r, const struct conn *c)
+{
+	return printed(r, P_ENTRY, c);
+}
+
 static char *stats_line(struct run *r)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		abort();
-	r->print.fp = f;
-	ctnl_print_stats_cpu(0, &r->table.stats.cpu);
-	fclose(f);
-	return text;
+	return printed(r, P_STATS, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -379,7 +304,7 @@ static bool entry_matches(const struct conn *c, const struct sc_entry *e)
  * lookup), up to @max. */
 static size_t find_entries(struct run *r, const struct sc_entry *e, struct conn **out, size_t max)
 {
-	struct ct_table *t = &r->table;
+	struct ct_table *t = &r->h.table;
 	size_t n = 0;
 
 	for (uint32_t b = 0; b < t->nbuckets; b++)
@@ -409,7 +334,7 @@ static char *entry_mismatch(struct run *r, const struct conn *c, const struct sc
 	char *m = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&m, &len);
-	uint32_t left = conn_timeout_left(&r->table, c);
+	uint32_t left = conn_timeout_left(&r->h.table, c);
 
 	if (!f)
 		abort();
@@ -453,60 +378,6 @@ static char *entry_mismatch(struct run *r, const struct conn *c, const struct sc
 
 /* ---------------------------------------------------------------------- */
 /* Control operations                                                      */
-
-static void reply_of(const struct ct_tuple *o, struct ct_tuple *rt)
-{
-	*rt = *o;
-	rt->src = o->dst;
-	rt->dst = o->src;
-	rt->sport = o->dport;
-	rt->dport = o->sport;
-	if (o->l4num == IPPROTO_ICMP || o->l4num == IPPROTO_ICMPV6) {
-		static const uint8_t inv4[] = { [8] = 0 + 1, [0] = 8 + 1, [13] = 14 + 1, [14] = 13 + 1,
-						[15] = 16 + 1, [16] = 15 + 1, [17] = 18 + 1, [18] = 17 + 1 };
-
-		rt->sport = o->sport;
-		rt->dport = 0;
-		if (o->l4num == IPPROTO_ICMPV6)
-			rt->icmp_type = o->icmp_type == 128 ? 129 : o->icmp_type == 129 ? 128 : o->icmp_type;
-		else if (o->icmp_type < sizeof(inv4) && inv4[o->icmp_type])
-			rt->icmp_type = (uint8_t)(inv4[o->icmp_type] - 1);
-	}
-}
-
-/* conntrack -I (ctnetlink_create_conntrack(), reduced to what a scenario sets). */
-static const char *do_insert(struct run *r, const struct sc_entry *e)
-{
-	struct ct_table *t = &r->table;
-	struct ct_zone zone = { .id = e->zone, .dir = CT_ZONE_DIR_BOTH };
-	struct ct_tuple rt;
-	struct conn *c;
-
-	reply_of(&e->orig, &rt);
-	c = conn_alloc(t, &e->orig, &rt, &zone);
-	if (!c)
-		return "table full";
-	conn_set_timeout(t, c, e->timeout);
-	c->status |= CT_S_CONFIRMED | e->status_set;
-	c->mark = e->mark;
-	memset(&c->proto, 0, sizeof(c->proto));
-	if (e->orig.l4num == IPPROTO_TCP) {
-		for (uint8_t s = 0; s < CT_TCP_MAX; s++)
-			if (!strcmp(ct_tcp_state_name(s), e->state))
-				c->proto.tcp.state = s;
-	} else if (e->orig.l4num == IPPROTO_SCTP) {
-		for (uint8_t s = 0; s < CT_SCTP_MAX; s++)
-			if (!strcmp(ct_sctp_state_name(s), e->state))
-				c->proto.sctp.state = s;
-	}
-	if (ct_table_insert(t, c)) {
-		conn_free_unhashed(t, c);
-		return "the entry exists";
-	}
-	ct_events_report(&r->events, c, CT_EV(NEW) | CT_EV(REPLY) | CT_EV(ASSURED) |
-			 CT_EV(PROTOINFO) | CT_EV(MARK), 0, false);
-	return NULL;
-}
 
 static void delete_one(struct ct_table *t, struct conn *c, void *arg)
 {
@@ -580,7 +451,7 @@ static const char *verdict_word(int v)
 /* The INVALID reason of the last packet, when the router reports it. */
 static const char *last_invalid_reason(const struct run *r)
 {
-	return r->router.last.invalid_reason;
+	return r->h.router.last.invalid_reason;
 }
 
 static void check(struct run *r, const struct sc_step *s)
@@ -680,11 +551,11 @@ static void check(struct run *r, const struct sc_step *s)
 		} else if (s->kind == SC_X_EXPECTATIONS) {
 			text = list_expectations(r);
 		} else if (s->kind == SC_X_EVENTS) {
-			fflush(r->evf);
+			fflush(r->h.ev_fp);
 			text = xstrdup(r->ev ? r->ev + r->ev_seen : "");
 			r->ev_seen = r->evlen;
 		} else {
-			fflush(r->xevf);
+			fflush(r->h.xev_fp);
 			text = xstrdup(r->xev ? r->xev + r->xev_seen : "");
 			r->xev_seen = r->xevlen;
 		}
@@ -747,9 +618,9 @@ static void check(struct run *r, const struct sc_step *s)
 		return;
 	}
 	case SC_X_COUNT:
-		if (r->table.count != s->count)
+		if (r->h.table.count != s->count)
 			fail(r, s, fmt("count %llu", (unsigned long long)s->count),
-			     fmt("count %u", r->table.count));
+			     fmt("count %u", r->h.table.count));
 		return;
 	default:
 		return;
@@ -759,19 +630,19 @@ static void check(struct run *r, const struct sc_step *s)
 static void step(struct run *r, const struct sc_step *s)
 {
 	char *err = NULL;
-	const char *e2;
 
-	advance_to(r, s->at_ns);
+	ct_offline_advance(&r->h, s->at_ns);
 	switch (s->kind) {
 	case SC_PACKET:
 		memcpy(r->buf, s->pkt, s->len);
 		r->res->packets++;
-		r->last_verdict = router_receive(&r->router, s->side == SC_CLIENT ? 0 : 1, r->buf,
-						 s->len, ct_clock_wall(&r->clock));
+		r->last_verdict = ct_offline_receive(&r->h, s->side == SC_CLIENT ? CT_OFFLINE_CLIENT
+								 : CT_OFFLINE_SERVER, r->buf, s->len,
+						     ct_clock_wall(&r->h.clock));
 		r->res->dropped += r->last_verdict == CT_DROP;
 		r->last_pkt = s;
-		r->last_state = r->router.last.ct_state;
-		r->last_why = r->router.last.why;
+		r->last_state = r->h.router.last.ct_state;
+		r->last_why = r->h.router.last.why;
 		fprintf(r->trace, "%u %s %s\n", s->line, r->last_state ? r->last_state : "none",
 			verdict_word(r->last_verdict));
 		if (r->log)
@@ -779,11 +650,11 @@ static void step(struct run *r, const struct sc_step *s)
 				(double)s->at_ns / 1e9, s->text, verdict_word(r->last_verdict),
 				r->last_state ? r->last_state : "none", r->last_why ? ": " : "",
 				r->last_why ? r->last_why : "",
-				r->router.last.helper[0] ? "; helper " : "", r->router.last.helper);
+				r->h.router.last.helper[0] ? "; helper " : "", r->h.router.last.helper);
 		return;
 	case SC_SET:
-		ct_settings_set(&r->settings, s->name, s->value, NULL, 0);
-		r->events.mode = r->settings.events;
+		ct_settings_set(&r->h.settings, s->name, s->value, NULL, 0);
+		r->h.events.mode = r->h.settings.events;
 		break;
 	case SC_RULESET:
 	case SC_RELOAD: {
@@ -802,17 +673,17 @@ static void step(struct run *r, const struct sc_step *s)
 			return;
 		}
 		ruleset_free(r->rs);
-		r->rs = r->router.rs = rs;
+		r->rs = r->h.router.rs = rs;
 		r->rs_step = src;
 		break;
 	}
 	case SC_INSERT:
-		if ((e2 = do_insert(r, &s->e)) && r->log)
-			fprintf(r->log, "  %8.3f  %s: %s\n", (double)s->at_ns / 1e9, s->text, e2);
-		break;
 	case SC_INSERT_EXPECT: {
-		/* the EXP_NEW message through ctnetlink's own code (exp_requests.c) */
-		int err = ctnl_exp_new(&r->table, (const struct nlmsghdr *)s->pkt, 0);
+		/* the CT_NEW / EXP_NEW message through ctnetlink's own code
+		 * (ct_requests.c, exp_requests.c), as conntrack -I would send it */
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)s->pkt;
+		int err = s->kind == SC_INSERT ? ctnl_ct_new(&r->h.table, nlh, 0)
+					       : ctnl_exp_new(&r->h.table, nlh, 0);
 
 		if (err && r->log)
 			fprintf(r->log, "  %8.3f  %s: %s\n", (double)s->at_ns / 1e9, s->text,
@@ -820,14 +691,13 @@ static void step(struct run *r, const struct sc_step *s)
 		break;
 	}
 	case SC_DELETE:
-		ct_table_for_each(&r->table, delete_one, (void *)&s->e);
+		ct_table_for_each(&r->h.table, delete_one, (void *)&s->e);
 		break;
 	case SC_FLUSH:
-		ct_table_for_each(&r->table, delete_one, NULL);
+		ct_table_for_each(&r->h.table, delete_one, NULL);
 		break;
 	case SC_LISTENER:
-		r->listening = !strcmp(s->word, "on");
-		r->events.listeners = r->listening;
+		ct_offline_listen(&r->h, !strcmp(s->word, "on"));
 		break;
 	case SC_ADVANCE:
 		break;
@@ -848,50 +718,47 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	struct run *r = calloc(1, sizeof(*r));
 	size_t k = 0;
 
-	if (!r || ct_helpers_register_builtin())
+	if (!r)
 		abort();
 	memset(res, 0, sizeof(*res));
 	res->ok = true;
 	r->sc = sc;
 	r->res = res;
 	r->log = verbose ? log : NULL;
-	ct_settings_init(&r->settings);
+	ct_offline_init(&r->h);
 	/* The settings given before anything happens shape the table (buckets, max). */
 	for (; k < sc->nsteps && (sc->steps[k].kind == SC_SET || sc->steps[k].kind == SC_LISTENER) &&
 	       sc->steps[k].at_ns == 0; k++)
 		if (sc->steps[k].kind == SC_SET)
-			ct_settings_set(&r->settings, sc->steps[k].name, sc->steps[k].value, NULL, 0);
+			ct_settings_set(&r->h.settings, sc->steps[k].name, sc->steps[k].value, NULL, 0);
 	k = 0;
 
-	ct_clock_init_virtual(&r->clock, WALL_START_NS);
-	r->events.mode = r->settings.events;
-	r->listening = sc->listener_at_start;
-	r->events.listeners = r->listening;
-	if (ct_table_init(&r->table, &r->settings, &r->clock, &r->events, RUN_SEED) < 0) {
+	/* A conntrack -E and -E expect from the start (unless `listener off`),
+	 * their lines collected in memory. */
+	r->h.listening = sc->listener_at_start;
+	r->h.capture = CT_OFFLINE_EVENTS | CT_OFFLINE_EXP_EVENTS;
+	r->h.ev_fp = open_memstream(&r->ev, &r->evlen);
+	r->h.xev_fp = open_memstream(&r->xev, &r->xevlen);
+	r->trace = open_memstream(&res->trace, &r->trace_len);
+	if (!r->h.ev_fp || !r->h.xev_fp || !r->trace)
+		abort();
+	r->rs = ruleset_default();	/* until a ruleset statement says otherwise */
+	if (ct_offline_start(&r->h, WALL_START_NS, 0, RUN_SEED, r->rs) < 0) {
 		res->ok = false;
-		res->error = fmt("cannot allocate %u hash buckets", r->settings.buckets);
+		res->error = fmt("cannot allocate %u hash buckets", r->h.settings.buckets);
+		ruleset_free(r->rs);
+		fclose(r->trace);
+		free(res->trace);
+		res->trace = NULL;
+		fclose(r->h.ev_fp);
+		free(r->ev);
+		fclose(r->h.xev_fp);
+		free(r->xev);
 		free(r);
 		return;
 	}
-	ct_vtime_init(&r->vt, &r->table, &r->clock, 0);
-	ct_events_subscribe(&r->events, on_event, r);
-	ct_events_subscribe_exp(&r->events, on_exp_event, r);
-	r->evf = open_memstream(&r->ev, &r->evlen);
-	r->xevf = open_memstream(&r->xev, &r->xevlen);
-	r->trace = open_memstream(&res->trace, &r->trace_len);
-	if (!r->evf || !r->xevf || !r->trace)
-		abort();
-	r->core = (struct ct_core){ .table = &r->table, .settings = &r->settings,
-				    .events = &r->events, .clock = &r->clock };
-	router_init(&r->router, &r->core, NULL, NULL);
-	router_add_if(&r->router, "ct-c0", NULL, 0, NULL, 0);
-	router_add_if(&r->router, "ct-s0", NULL, 0, NULL, 0);
-	r->router.forward_all = true;
-	r->rs = ruleset_default();	/* until a ruleset statement says otherwise */
-	r->router.rs = r->rs;
-	r->print.now_ns = WALL_START_NS;
-	r->print.fp = r->evf;
-	ctnl_print_setup(&r->print);
+	r->h.print.fp = r->h.ev_fp;
+	ctnl_print_setup(&r->h.print);
 
 	for (k = 0; k < sc->nsteps; k++)
 		step(r, &sc->steps[k]);
@@ -899,21 +766,20 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	/* The final state: conntrack -L at the end (it reaps what expired),
 	 * the whole event log, conntrack -S. */
 	res->table = list_table(r);
-	fflush(r->evf);
+	fflush(r->h.ev_fp);
 	res->events = xstrdup(r->ev);
 	res->stats = stats_line(r);
 	res->expectations = list_expectations(r);
-	fflush(r->xevf);
+	fflush(r->h.xev_fp);
 	res->exp_events = xstrdup(r->xev);
 
 	ctnl_print_setup(NULL);
 	fclose(r->trace);
-	fclose(r->evf);
+	ct_offline_fini(&r->h);
+	fclose(r->h.ev_fp);
 	free(r->ev);
-	fclose(r->xevf);
+	fclose(r->h.xev_fp);
 	free(r->xev);
-	router_fini(&r->router);
-	ct_table_destroy(&r->table);
 	ruleset_free(r->rs);
 	free(r);
 }

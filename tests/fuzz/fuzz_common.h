@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fuzz_common.h — what the packet and ctnetlink fuzz targets share: a core
- * (settings, virtual clock, events, a small table) behind a router with two
- * interfaces, ct-c0 (clients) and ct-s0 (servers), forwarding everything
- * as `ctsim replay` and the scenario runner do, under a ruleset that
- * attaches every helper on its usual port; and a packet generator that
+ * fuzz_common.h — what the packet and ctnetlink fuzz targets share: the
+ * offline core of `ctsim replay` and the scenario runner (ctsim/replay/
+ * harness.h: settings, virtual clock, events, here a small table, behind a
+ * router ct-c0 (clients) -> ct-s0 (servers) forwarding everything), under a
+ * ruleset that attaches every helper on its usual port; and a packet
+ * generator that
  * turns (service, direction, payload) into well-formed packets on flows
  * that are already established, so that the fuzzer spends its time in the
  * helpers' parsers instead of rediscovering the TCP handshake.
@@ -28,6 +29,7 @@
 #include "ctsim/hooks/router.h"
 #include "ctsim/hooks/ruleset.h"
 #include "helpers/helpers.h"
+#include "ctsim/replay/harness.h"
 
 /* The helpers, registered before any target parses a ruleset (libFuzzer's
  * main and replay_main.c alike). */
@@ -94,12 +96,7 @@ struct fz_flow {
 };
 
 struct fz_core {
-	struct ct_settings settings;
-	struct ct_clock clock;
-	struct ct_events events;
-	struct ct_table table;
-	struct ct_core core;
-	struct router router;
+	struct ct_offline h;	/* the offline core of replay and scenarios */
 	struct fz_flow flows[FZ_NSERVICES][2];
 	uint16_t next_cport;
 };
@@ -129,34 +126,25 @@ static inline struct ruleset *fz_ruleset(void)
 static inline void fz_core_init(struct fz_core *f, bool checksum)
 {
 	memset(f, 0, sizeof(*f));
-	ct_settings_init(&f->settings);
-	f->settings.buckets = 64;
-	f->settings.max = 256;
-	f->settings.checksum = checksum;
-	ct_clock_init_virtual(&f->clock, FZ_EPOCH_NS);
-	f->events.mode = 1;
-	if (ct_table_init(&f->table, &f->settings, &f->clock, &f->events, 4242) < 0)
+	ct_offline_init(&f->h);
+	f->h.settings.buckets = 64;
+	f->h.settings.max = 256;
+	f->h.settings.checksum = checksum;
+	if (ct_offline_start(&f->h, FZ_EPOCH_NS, 0, 4242, fz_ruleset()) < 0)
 		abort();
-	f->core = (struct ct_core){ .table = &f->table, .settings = &f->settings,
-				    .events = &f->events, .clock = &f->clock };
-	router_init(&f->router, &f->core, NULL, NULL);
-	router_add_if(&f->router, "ct-c0", NULL, 0, NULL, 0);
-	router_add_if(&f->router, "ct-s0", NULL, 0, NULL, 0);
-	f->router.forward_all = true;
-	f->router.rs = fz_ruleset();
+	f->h.events.mode = 1;	/* nf_conntrack_events=1: every entry has events */
 	f->next_cport = 40000;
 }
 
 static inline void fz_core_fini(struct fz_core *f)
 {
-	router_fini(&f->router);
-	ct_table_destroy(&f->table);
+	ct_offline_fini(&f->h);
 }
 
 static inline void fz_advance(struct fz_core *f, unsigned secs)
 {
-	ct_clock_advance(&f->clock, (uint64_t)secs * CT_NSEC_PER_SEC);
-	ct_table_tick(&f->table);
+	ct_clock_advance(&f->h.clock, (uint64_t)secs * CT_NSEC_PER_SEC);
+	ct_table_tick(&f->h.table);
 }
 
 /* Hand @len bytes to the router on @iif (0: client side, 1: server side)
@@ -169,7 +157,7 @@ static inline int fz_receive(struct fz_core *f, int iif, const uint8_t *pkt, siz
 	if (!buf)
 		abort();
 	memcpy(buf, pkt, len);
-	v = router_receive(&f->router, iif, buf, len, ct_clock_now(&f->clock));
+	v = ct_offline_receive(&f->h, iif, buf, len, ct_clock_now(&f->h.clock));
 	free(buf);
 	return v;
 }

@@ -153,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	once();
 	fz_core_init(&f, true);
-	if (server_open(&srv, sock_path, 0600, epfd, &f.table, &f.settings, &f.events) < 0)
+	if (server_open(&srv, sock_path, 0600, epfd, &f.h.table, &f.h.settings, &f.h.events) < 0)
 		abort();
 	srv.reload = fz_reload;
 	srv.ruleset = fz_ruleset_listing;

@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (getenv("CTSIM_FUZZ_DEBUG"))	/* what became of it, for writing seeds */
 			fprintf(stderr, "record %u: %s %s %s, %u expectations\n", k,
-				f.router.last.verdict, f.router.last.why ? f.router.last.why : "",
-				f.router.last.helper, f.table.expect ? f.table.expect->count : 0);
+				f.h.router.last.verdict, f.h.router.last.why ? f.h.router.last.why : "",
+				f.h.router.last.helper, f.h.table.expect ? f.h.table.expect->count : 0);
 		off += len;
 	}
 	/* Let everything expire: the timers and destroy paths run on what

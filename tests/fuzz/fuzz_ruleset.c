@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ruleset_print(rs, mem, false);
 		ruleset_print(rs, mem, true);
 		fz_core_init(&f, true);
-		f.router.rs = rs;
+		f.h.router.rs = rs;
 		fz_send(&f, 0, false, false, (const uint8_t *)"USER a\r\n", 8);
 		fz_send(&f, 0, false, true, (const uint8_t *)"227 (10,66,2,2,4,1)\r\n", 21);
 		fz_send(&f, 4, true, false, (const uint8_t *)"OPTIONS sip:a SIP/2.0\r\n\r\n", 25);

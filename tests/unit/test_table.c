@@ -2,7 +2,7 @@
 /*
  * test_table.c — unit tests of the conntrack table (ctsim/core/table.c) on a
  * virtual clock: lookups in both directions, zones, clashes, expiry, GC,
- * early drop, references and the dying list, events.
+ * early drop, references and the dying list, events, the dump walk.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,6 +270,81 @@ static void test_events_mode_auto(void **state)
 	assert_int_equal(f->ndestroy, 1);
 }
 
+/* ct_dump_fn: count, and stop (returning 7) at the @stop_at-th entry. */
+struct dump_count {
+	unsigned n, stop_at;
+	struct conn *first;
+};
+
+static int dump_count(struct ct_table *t, struct conn *c, void *arg)
+{
+	struct dump_count *d = arg;
+
+	(void)t;
+	if (!d->first)
+		d->first = c;
+	if (++d->n == d->stop_at)
+		return 7;
+	return 0;
+}
+
+static unsigned orig_in_bucket(const struct ct_table *t, uint32_t b)
+{
+	unsigned n = 0;
+
+	for (const struct ct_thash *h = t->buckets[b]; h; h = h->next)
+		n += h->dir == CT_DIR_ORIG;
+	return n;
+}
+
+/* ctnetlink_dump_table(): expired entries met are killed (DESTROY), the
+ * others shown; a walk stops where @fn says, and resumes at an entry, or
+ * from the bucket's start when that entry went away. */
+static void test_dump_reaps_and_resumes(void **state)
+{
+	struct fixture *f = *state;
+	struct dump_count d = { 0 };
+	struct conn *c, *resume;
+	uint32_t b;
+	int err;
+
+	for (uint16_t p = 1; p <= 13; p++)
+		assert_non_null(add(f, "1.1.1.1", "2.2.2.2", p, 80, NULL, p <= 3 ? 5 : 60, &err));
+	ct_clock_advance(&f->clock, 10 * CT_NSEC_PER_SEC);
+	ct_table_tick(&f->t);
+	f->ndestroy = 0;
+	assert_int_equal(ct_table_dump(&f->t, dump_count, &d), 0);
+	assert_int_equal(d.n, 10);
+	assert_int_equal(f->ndestroy, 3);
+	assert_int_equal(f->t.count, 10);
+
+	d = (struct dump_count){ .stop_at = 4 };
+	assert_int_equal(ct_table_dump(&f->t, dump_count, &d), 7);
+	assert_int_equal(d.n, 4);
+
+	for (b = 0; !orig_in_bucket(&f->t, b); b++)
+		;
+	c = conn_of(f->t.buckets[b]);
+	/* resumed at an entry still there: the walk starts with it */
+	conn_get(c);
+	resume = c;
+	d = (struct dump_count){ 0 };
+	assert_int_equal(ct_table_dump_bucket(&f->t, b, &resume, dump_count, &d), 0);
+	assert_ptr_equal(d.first, c);
+	assert_ptr_equal(resume, c);
+	conn_put(&f->t, c);
+	/* resumed at an entry that went away: its reference is dropped and
+	 * the whole bucket is walked */
+	conn_get(c);
+	resume = c;
+	assert_true(ct_table_delete(&f->t, c, 0, false));
+	d = (struct dump_count){ 0 };
+	assert_int_equal(ct_table_dump_bucket(&f->t, b, &resume, dump_count, &d), 0);
+	assert_null(resume);
+	assert_int_equal(d.n, orig_in_bucket(&f->t, b));
+	assert_int_equal(f->t.count, 9);
+}
+
 static void test_settings(void **state)
 {
 	struct ct_settings s;
@@ -302,6 +377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refs_and_dying_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_unique, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_mode_auto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dump_reaps_and_resumes, setup, teardown),
 		cmocka_unit_test(test_settings),
 	};
 

@@ -128,7 +128,7 @@ static int output(struct replay *rp)
 
 		ctnl_print_begin_list();
 		if (rp->h.up)
-			shown = ctnl_print_expectations(&rp->h.table);
+			shown = export_print_expectations(&rp->h.table);
 		if (rp->json) {
 			set_list(top, "expectations");
 		} else {

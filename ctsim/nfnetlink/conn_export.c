@@ -17,7 +17,7 @@ enum fill_kind { FILL_DUMP, FILL_EVENT };
 
 /* Which l4 fields a tuple of this protocol must carry
  * (the l4proto's nlattr_to_tuple()). */
-uint32_t ctnl_tuple_l4_fields(uint8_t l4num)
+uint32_t export_tuple_l4_fields(uint8_t l4num)
 {
 	if (ct_tuple_has_ports(l4num))
 		return CT_TF_SPORT | CT_TF_DPORT;
@@ -36,7 +36,7 @@ static void put_tuple(struct ctnl_tuple *out, const struct conn *c, enum ct_dir 
 	memset(out, 0, sizeof(*out));
 	out->t = c->th[dir].tuple;
 	out->present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM |
-		       ctnl_tuple_l4_fields(out->t.l4num);
+		       export_tuple_l4_fields(out->t.l4num);
 	/* ctnetlink_dump_tuples() + the directional zone (ctnetlink_dump_zone_id()). */
 	if (c->zone.id && c->zone.dir == (dir == CT_DIR_ORIG ? CT_ZONE_DIR_ORIG : CT_ZONE_DIR_REPLY)) {
 		out->present |= CT_TF_ZONE;
@@ -109,7 +109,7 @@ static void put_master(struct ctnl_ct *o, const struct conn *c)
 	memset(&o->master, 0, sizeof(o->master));
 	o->master.t = c->ext->master;
 	o->master.present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM |
-			    ctnl_tuple_l4_fields(o->master.t.l4num);
+			    export_tuple_l4_fields(o->master.t.l4num);
 }
 
 static void put_labels(struct ctnl_ct *o, const struct conn *c)
@@ -159,7 +159,7 @@ static void put_helper(struct ctnl_ct *o, const struct conn *c)
 }
 
 /* ctnetlink_fill_info(): a dump or GET object. */
-void ctnl_ct_from_conn(const struct ct_table *t, const struct conn *c, struct ctnl_ct *o)
+void export_ct_from_conn(const struct ct_table *t, const struct conn *c, struct ctnl_ct *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->family = c->th[CT_DIR_ORIG].tuple.l3num;
@@ -186,7 +186,7 @@ void ctnl_ct_from_conn(const struct ct_table *t, const struct conn *c, struct ct
 }
 
 /* ctnetlink_conntrack_event(): the object of an event message. */
-void ctnl_ct_from_event(const struct ct_table *t, const struct ct_event *ev, struct ctnl_ct *o)
+void export_ct_from_event(const struct ct_table *t, const struct ct_event *ev, struct ctnl_ct *o)
 {
 	const struct conn *c = ev->ct;
 	bool destroy = ev->mask & CT_EV(DESTROY);
@@ -226,7 +226,7 @@ void ctnl_ct_from_event(const struct ct_table *t, const struct ct_event *ev, str
 	}
 }
 
-enum ctnl_event ctnl_event_kind(uint32_t mask)
+enum ctnl_event export_event_kind(uint32_t mask)
 {
 	if (mask & CT_EV(DESTROY))
 		return CTNL_EV_DESTROY;
@@ -243,11 +243,11 @@ static void put_exp_tuple(struct ctnl_tuple *o, const struct ct_tuple *t)
 {
 	memset(o, 0, sizeof(*o));
 	o->t = *t;
-	o->present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM | ctnl_tuple_l4_fields(t->l4num);
+	o->present = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM | export_tuple_l4_fields(t->l4num);
 }
 
 /* ctnetlink_exp_dump_expect() */
-void ctnl_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
+void export_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
 			  struct ctnl_exp *o)
 {
 	struct ct_tuple m;
@@ -286,7 +286,7 @@ void ctnl_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
 	}
 }
 
-unsigned ctnl_print_expectations(struct ct_table *t)
+unsigned export_print_expectations(struct ct_table *t)
 {
 	unsigned shown = 0;
 
@@ -296,7 +296,7 @@ unsigned ctnl_print_expectations(struct ct_table *t)
 	for (const struct ct_expect *e = t->expect->head; e; e = e->next) {
 		struct ctnl_exp o;
 
-		ctnl_exp_from_expect(t, e, &o);
+		export_exp_from_expect(t, e, &o);
 		ctnl_print_exp(&o, CTNL_EV_NONE);
 		shown++;
 	}

@@ -15,39 +15,39 @@
 #include "ctsim/core/table.h"
 
 /**
- * ctnl_tuple_l4_fields - the CT_TF_* layer-4 fields a tuple of protocol
+ * export_tuple_l4_fields - the CT_TF_* layer-4 fields a tuple of protocol
  * @l4num carries (the l4proto's nlattr_to_tuple(): ports, GRE keys, ICMP
  * type/code/id, or none for generic protocols).
  */
-uint32_t ctnl_tuple_l4_fields(uint8_t l4num);
+uint32_t export_tuple_l4_fields(uint8_t l4num);
 
 /**
- * ctnl_ct_from_conn - fill @o as a dump or GET object for @c
+ * export_ct_from_conn - fill @o as a dump or GET object for @c
  * (ctnetlink_fill_info()): tuples, status, mark, id, use, timeout left at
  * t->now (ct_table_tick()), protoinfo, counters, timestamps, helper,
  * labels, master, seqadj, synproxy. @o is overwritten entirely.
  */
-void ctnl_ct_from_conn(const struct ct_table *t, const struct conn *c, struct ctnl_ct *o);
+void export_ct_from_conn(const struct ct_table *t, const struct conn *c, struct ctnl_ct *o);
 
 struct ct_expect;
 /**
- * ctnl_exp_from_expect - fill @o as a dump object for the expectation @e
+ * export_exp_from_expect - fill @o as a dump object for the expectation @e
  * (ctnetlink_exp_dump_expect(); ctsim/nfnetlink/exp_requests.c).
  */
-void ctnl_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
+void export_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
 			  struct ctnl_exp *o);
 
 /**
- * ctnl_exp_new - ctnetlink_new_expect(): create (or, without NLM_F_EXCL,
+ * ctnetlink_exp_new - ctnetlink_new_expect(): create (or, without NLM_F_EXCL,
  * refresh the timeout of) the expectation an IPCTNL_MSG_EXP_NEW message
  * @nlh asks for, in table @t, on behalf of netlink port @portid (0: the
  * kernel). The daemon's handler and the scenario runner's `insert expect`
  * both come here. Returns 0 or a negative errno, as the kernel answers.
  */
-int ctnl_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid);
+int ctnetlink_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid);
 
 /**
- * ctnl_ct_new - ctnetlink_new_conntrack(): create the entry an
+ * ctnetlink_ct_new - ctnetlink_new_conntrack(): create the entry an
  * IPCTNL_MSG_CT_NEW message @nlh describes (both tuples, CTA_TIMEOUT
  * required; status, mark, zone, protoinfo, helper, NAT, master, labels as
  * given; NEW or RELATED event), or, without NLM_F_EXCL, change the entry
@@ -58,32 +58,32 @@ int ctnl_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid
  * `conntrack -I` makes. @nlh is only read. Returns 0 or a negative errno,
  * as the kernel answers.
  */
-int ctnl_ct_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid);
+int ctnetlink_ct_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid);
 
 /**
- * ctnl_ct_from_event - fill @o as the object of event @ev
+ * export_ct_from_event - fill @o as the object of event @ev
  * (ctnetlink_conntrack_event()): which attributes are present depends on
  * the event mask (a DESTROY carries counters and only the protocol state;
  * other events carry protoinfo, labels, seqadj only when they changed; the
  * mark only if set or changed). Must be called while ev->ct is alive, i.e.
  * inside the event callback. @o is overwritten entirely.
  */
-void ctnl_ct_from_event(const struct ct_table *t, const struct ct_event *ev, struct ctnl_ct *o);
+void export_ct_from_event(const struct ct_table *t, const struct ct_event *ev, struct ctnl_ct *o);
 
 /**
- * ctnl_event_kind - which message ctnetlink_conntrack_event() makes of an
+ * export_event_kind - which message ctnetlink_conntrack_event() makes of an
  * event mask: DESTROY, NEW (NEW or RELATED) or UPDATE, as `conntrack -E`
  * tags it.
  */
-enum ctnl_event ctnl_event_kind(uint32_t mask);
+enum ctnl_event export_event_kind(uint32_t mask);
 
 /**
- * ctnl_print_expectations - `conntrack -L expect` of @t through the shared
+ * export_print_expectations - `conntrack -L expect` of @t through the shared
  * printer (proto/ctnl_print.h, already set up by the caller): reaps the
  * expired expectations first (their timers would have run, with DESTROY
  * events), then prints the rest newest first, the table's order. Returns
  * how many were printed.
  */
-unsigned ctnl_print_expectations(struct ct_table *t);
+unsigned export_print_expectations(struct ct_table *t);
 
 #endif

@@ -24,7 +24,7 @@
 /* ---------------------------------------------------------------------- */
 /* Entry -> wire object                                                    */
 
-int ctnl_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
+int ctnetlink_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
 		      size_t cap, unsigned *group)
 {
 	const struct conn *c = ev->ct;
@@ -46,7 +46,7 @@ int ctnl_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
 		*group = NFNLGRP_CONNTRACK_UPDATE;
 	}
 
-	ctnl_ct_from_event(srv->table, ev, &o);
+	export_ct_from_event(srv->table, ev, &o);
 	nlh = ctnl_msg_start(buf, cap, CTNL_MSG(NFNL_SUBSYS_CTNETLINK, type), flags, 0,
 			     ev->portid, c->th[CT_DIR_ORIG].tuple.l3num, NFNETLINK_V0, 0);
 	if (!nlh || ctnl_ct_put(nlh, cap, &o, CTNL_LAYOUT_EVENT) < 0)
@@ -73,7 +73,7 @@ static int req_tuple(uint8_t family, const struct ctnl_tuple *in, int which,
 	if (!(in->present & CT_TF_IP_SRC) || !(in->present & CT_TF_IP_DST) ||
 	    in->t.l3num != family || !(in->present & CT_TF_PROTO_NUM))
 		return -EINVAL;
-	need = ctnl_tuple_l4_fields(in->t.l4num);
+	need = export_tuple_l4_fields(in->t.l4num);
 	if ((in->present & need) != need)
 		return -EINVAL;
 	*out = in->t;
@@ -436,7 +436,7 @@ fail:
 }
 
 /* ctnetlink_new_conntrack() */
-int ctnl_ct_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid)
+int ctnetlink_ct_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid)
 {
 	struct ctnl_ct req;
 	struct ct_zone zone;
@@ -478,7 +478,7 @@ int ctnl_ct_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid)
 
 static int ct_new(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
 {
-	return ctnl_ct_new(srv->table, nlh, client_portid(cl));
+	return ctnetlink_ct_new(srv->table, nlh, client_portid(cl));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -619,7 +619,7 @@ static int put_object(struct server *srv, struct client *cl, struct dump *d, con
 	struct ctnl_ct o;
 	struct nlmsghdr *nlh;
 
-	ctnl_ct_from_conn(srv->table, c, &o);
+	export_ct_from_conn(srv->table, c, &o);
 	nlh = ctnl_msg_start(buf + *used, cap - *used, CTNL_MSG(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW),
 			     NLM_F_MULTI | d->flags, d->seq, client_portid(cl), o.family,
 			     NFNETLINK_V0, 0);
@@ -800,7 +800,7 @@ static int get_common(struct server *srv, struct client *cl, const struct nlmsgh
 	/* nf_conntrack_find_get() holds a reference while the object is
 	 * filled, so a single GET shows use=2 where a dump shows use=1. */
 	conn_get(c);
-	ctnl_ct_from_conn(srv->table, c, &o);
+	export_ct_from_conn(srv->table, c, &o);
 	conn_put(srv->table, c);
 	/* ctnetlink_fill_info(): NLM_F_MULTI whenever the port id is set. */
 	out = ctnl_msg_start(buf, sizeof(buf), CTNL_MSG(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW),
@@ -924,7 +924,7 @@ static int stats_cpu_fill(struct server *srv, struct client *cl, struct dump *d,
 	return (int)used;
 }
 
-int ctnl_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
+int ctnetlink_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
 {
 	struct cpu_dump *st;
 	struct dump d = { .fill = stats_cpu_fill, .done = free_state, .seq = nlh->nlmsg_seq,
@@ -946,7 +946,7 @@ int ctnl_start_stats_cpu_dump(struct server *srv, struct client *cl, const struc
 
 static int ct_get_stats_cpu(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
 {
-	return ctnl_start_stats_cpu_dump(srv, cl, nlh);
+	return ctnetlink_start_stats_cpu_dump(srv, cl, nlh);
 }
 
 /* ctnetlink_stat_ct(): one message, with or without NLM_F_DUMP, no DONE. */
@@ -999,7 +999,7 @@ static int ct_get_unconfirmed(struct server *srv, struct client *cl, const struc
 	return start_list_dump(srv, cl, nlh, false);
 }
 
-const ctnl_handler ctnl_ct_handlers[IPCTNL_MSG_MAX] = {
+const ctnl_handler ctnetlink_ct_handlers[IPCTNL_MSG_MAX] = {
 	[IPCTNL_MSG_CT_NEW]		= ct_new,
 	[IPCTNL_MSG_CT_GET]		= ct_get,
 	[IPCTNL_MSG_CT_DELETE]		= ct_delete,

@@ -26,7 +26,7 @@
 #include "ctsim/core/helper.h"
 #include "ctsim/nfnetlink/server.h"
 
-/* Expectation -> wire object: ctnl_exp_from_expect() in conn_export.c. */
+/* Expectation -> wire object: export_exp_from_expect() in conn_export.c. */
 
 /* ctnetlink_exp_fill_info(): one EXP_NEW object at @buf; its length or 0. */
 static int exp_msg(const struct ct_table *t, const struct ct_expect *e, void *buf, size_t cap,
@@ -35,7 +35,7 @@ static int exp_msg(const struct ct_table *t, const struct ct_expect *e, void *bu
 	struct ctnl_exp o;
 	struct nlmsghdr *nlh;
 
-	ctnl_exp_from_expect(t, e, &o);
+	export_exp_from_expect(t, e, &o);
 	nlh = ctnl_msg_start(buf, cap, CTNL_MSG(NFNL_SUBSYS_CTNETLINK_EXP, type), flags, seq,
 			     portid, o.family, NFNETLINK_V0, 0);
 	if (!nlh || ctnl_exp_put(nlh, cap, &o) < 0)
@@ -43,7 +43,7 @@ static int exp_msg(const struct ct_table *t, const struct ct_expect *e, void *bu
 	return (int)nlh->nlmsg_len;
 }
 
-int ctnl_exp_event_msg(struct server *srv, const struct ct_exp_event *ev, void *buf,
+int ctnetlink_exp_event_msg(struct server *srv, const struct ct_exp_event *ev, void *buf,
 		       size_t cap, unsigned *group)
 {
 	/* ctnetlink_expect_event() */
@@ -73,7 +73,7 @@ static int exp_tuple(uint8_t family, const struct ctnl_tuple *in, struct ct_tupl
 	if (!(in->present & CT_TF_IP_SRC) || !(in->present & CT_TF_IP_DST) ||
 	    !(in->present & CT_TF_PROTO_NUM))
 		return -EINVAL;
-	need = ctnl_tuple_l4_fields(in->t.l4num);
+	need = export_tuple_l4_fields(in->t.l4num);
 	if ((in->present & need) != need)
 		return -EINVAL;
 	*out = in->t;
@@ -315,7 +315,7 @@ static int create_expect(struct ct_table *t, uint32_t portid, const struct nlmsg
 }
 
 /* ctnetlink_new_expect() */
-int ctnl_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid)
+int ctnetlink_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid)
 {
 	struct ctnl_exp req;
 	struct ct_tuple tuple;
@@ -346,15 +346,15 @@ int ctnl_exp_new(struct ct_table *t, const struct nlmsghdr *nlh, uint32_t portid
 
 static int exp_new(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
 {
-	return ctnl_exp_new(srv->table, nlh, client_portid(cl));
+	return ctnetlink_exp_new(srv->table, nlh, client_portid(cl));
 }
 
 static int exp_get_stats_cpu(struct server *srv, struct client *cl, const struct nlmsghdr *nlh)
 {
-	return ctnl_start_stats_cpu_dump(srv, cl, nlh);
+	return ctnetlink_start_stats_cpu_dump(srv, cl, nlh);
 }
 
-const ctnl_handler ctnl_exp_handlers[IPCTNL_MSG_EXP_MAX] = {
+const ctnl_handler ctnetlink_exp_handlers[IPCTNL_MSG_EXP_MAX] = {
 	[IPCTNL_MSG_EXP_NEW]		= exp_new,
 	[IPCTNL_MSG_EXP_GET]		= exp_get,
 	[IPCTNL_MSG_EXP_DELETE]		= exp_delete,

@@ -538,9 +538,9 @@ static int dispatch(struct server *srv, struct client *cl, const struct nlmsghdr
 	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nfgenmsg))
 		return -EINVAL;		/* ctsim: the kernel silently ignores these */
 	if (subsys == NFNL_SUBSYS_CTNETLINK && msg < IPCTNL_MSG_MAX)
-		h = ctnl_ct_handlers[msg];
+		h = ctnetlink_ct_handlers[msg];
 	else if (subsys == NFNL_SUBSYS_CTNETLINK_EXP && msg < IPCTNL_MSG_EXP_MAX)
-		h = ctnl_exp_handlers[msg];
+		h = ctnetlink_exp_handlers[msg];
 	if (!h)
 		return -EINVAL;		/* unknown subsystem or type: EINVAL, not EOPNOTSUPP */
 	ct_table_tick(srv->table);
@@ -682,7 +682,7 @@ static void on_event(void *arg, const struct ct_event *ev)
 	struct server *srv = arg;
 	unsigned char buf[CTNL_GOODSIZE];
 	unsigned group = 0;
-	int n = ctnl_ct_event_msg(srv, ev, buf, sizeof(buf), &group);
+	int n = ctnetlink_ct_event_msg(srv, ev, buf, sizeof(buf), &group);
 
 	deliver_event(srv, buf, n, group, ev->report, ev->portid);
 }
@@ -693,7 +693,7 @@ static void on_exp_event(void *arg, const struct ct_exp_event *ev)
 	struct server *srv = arg;
 	unsigned char buf[CTNL_GOODSIZE];
 	unsigned group = 0;
-	int n = ctnl_exp_event_msg(srv, ev, buf, sizeof(buf), &group);
+	int n = ctnetlink_exp_event_msg(srv, ev, buf, sizeof(buf), &group);
 
 	deliver_event(srv, buf, n, group, ev->report, ev->portid);
 }

@@ -95,30 +95,30 @@ int server_start_dump(struct server *srv, struct client *cl, const struct dump *
 uint32_t client_portid(const struct client *cl);
 
 /* Handlers (ct_requests.c, exp_requests.c) and their event encoder. */
-extern const ctnl_handler ctnl_ct_handlers[IPCTNL_MSG_MAX];
-extern const ctnl_handler ctnl_exp_handlers[IPCTNL_MSG_EXP_MAX];
+extern const ctnl_handler ctnetlink_ct_handlers[IPCTNL_MSG_MAX];
+extern const ctnl_handler ctnetlink_exp_handlers[IPCTNL_MSG_EXP_MAX];
 
-/** ctnl_start_stats_cpu_dump - the per-CPU statistics dump shared by
+/** ctnetlink_start_stats_cpu_dump - the per-CPU statistics dump shared by
  *  CT_GET_STATS_CPU and EXP_GET_STATS_CPU (ct_requests.c). */
-int ctnl_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
+int ctnetlink_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
 /** dump_fill_empty - a dump fill function for lists that are always empty. */
 int dump_fill_empty(struct server *srv, struct client *cl, struct dump *d, void *buf, size_t cap);
 
 /**
- * ctnl_ct_event_msg - encode a conntrack event as ctnetlink_conntrack_event()
+ * ctnetlink_ct_event_msg - encode a conntrack event as ctnetlink_conntrack_event()
  * Returns the message length and sets *group (NFNLGRP_CONNTRACK_*), or 0 if
  * the event produces no message.
  */
-int ctnl_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
+int ctnetlink_ct_event_msg(struct server *srv, const struct ct_event *ev, void *buf,
 		      size_t cap, unsigned *group);
 
 /**
- * ctnl_exp_event_msg - encode an expectation event as
+ * ctnetlink_exp_event_msg - encode an expectation event as
  * ctnetlink_expect_event() (exp_requests.c): EXP_NEW (flags CREATE|EXCL,
  * group NFNLGRP_CONNTRACK_EXP_NEW) or EXP_DELETE (group _EXP_DESTROY).
  * Returns the message length and sets *group, or 0.
  */
-int ctnl_exp_event_msg(struct server *srv, const struct ct_exp_event *ev, void *buf,
+int ctnetlink_exp_event_msg(struct server *srv, const struct ct_exp_event *ev, void *buf,
 		       size_t cap, unsigned *group);
 
 #endif

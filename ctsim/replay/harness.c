@@ -37,9 +37,9 @@ static void on_event(void *arg, const struct ct_event *ev)
 
 	if (!h->listening)
 		return;
-	ctnl_ct_from_event(&h->table, ev, &o);
+	export_ct_from_event(&h->table, ev, &o);
 	h->print.fp = h->ev_fp;
-	ctnl_print_ct(&o, ctnl_event_kind(ev->mask), ev->portid);
+	ctnl_print_ct(&o, export_event_kind(ev->mask), ev->portid);
 	if (h->ev_fp)
 		fflush(h->ev_fp);
 	h->events_shown++;
@@ -53,7 +53,7 @@ static void on_exp_event(void *arg, const struct ct_exp_event *ev)
 
 	if (!h->listening)
 		return;
-	ctnl_exp_from_expect(&h->table, ev->exp, &o);
+	export_exp_from_expect(&h->table, ev->exp, &o);
 	h->print.fp = h->xev_fp;
 	ctnl_print_exp(&o, (ev->mask & CT_EXPEV(DESTROY)) ? CTNL_EV_DESTROY : CTNL_EV_NEW);
 	if (h->xev_fp)
@@ -122,7 +122,7 @@ static int list_one(struct ct_table *t, struct conn *c, void *arg)
 	unsigned *shown = arg;
 	struct ctnl_ct o;
 
-	ctnl_ct_from_conn(t, c, &o);
+	export_ct_from_conn(t, c, &o);
 	ctnl_print_ct(&o, CTNL_EV_NONE, 0);
 	(*shown)++;
 	return 0;

@@ -999,13 +999,13 @@ static void parse_insert_expect(struct pctx *x, unsigned i)
  * CTA_TIMEOUT; CTA_STATUS with IPS_CONFIRMED, as conntrack -I sends it;
  * the TCP or SCTP state in CTA_PROTOINFO; mark and zone when given) is
  * built here once, and the runner hands it to ctnetlink's create path
- * (ctnl_ct_new()), the daemon's own code. --kernel runs the same insert
+ * (ctnetlink_ct_new()), the daemon's own code. --kernel runs the same insert
  * with conntrack(8). Returns false after an error message.
  */
 static bool build_insert(struct pctx *x, unsigned i, const struct sc_entry *e, struct sc_step *s)
 {
 	uint32_t l4f = CT_TF_IP_SRC | CT_TF_IP_DST | CT_TF_PROTO_NUM |
-		       ctnl_tuple_l4_fields(e->orig.l4num);
+		       export_tuple_l4_fields(e->orig.l4num);
 	struct ctnl_ct req;
 	struct nlmsghdr *nlh;
 	uint8_t buf[512];

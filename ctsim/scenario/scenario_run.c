@@ -239,10 +239,10 @@ static char *printed(struct run *r, enum printout what, const struct conn *c)
 		ct_offline_list(&r->h, f);
 		break;
 	case P_EXPECTATIONS:		/* conntrack -L expect */
-		ctnl_print_expectations(&r->h.table);
+		export_print_expectations(&r->h.table);
 		break;
 	case P_ENTRY:			/* one line of conntrack -L */
-		ctnl_ct_from_conn(&r->h.table, c, &o);
+		export_ct_from_conn(&r->h.table, c, &o);
 		ctnl_print_ct(&o, CTNL_EV_NONE, 0);
 		break;
 	case P_STATS:			/* conntrack -S */
@@ -682,8 +682,8 @@ static void step(struct run *r, const struct sc_step *s)
 		/* the CT_NEW / EXP_NEW message through ctnetlink's own code
 		 * (ct_requests.c, exp_requests.c), as conntrack -I would send it */
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)s->pkt;
-		int err = s->kind == SC_INSERT ? ctnl_ct_new(&r->h.table, nlh, 0)
-					       : ctnl_exp_new(&r->h.table, nlh, 0);
+		int err = s->kind == SC_INSERT ? ctnetlink_ct_new(&r->h.table, nlh, 0)
+					       : ctnetlink_exp_new(&r->h.table, nlh, 0);
 
 		if (err && r->log)
 			fprintf(r->log, "  %8.3f  %s: %s\n", (double)s->at_ns / 1e9, s->text,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * test_conn_export.c — a table entry as the struct ctnl_ct that ctnetlink
- * dumps (ctnl_ct_from_conn(), ctsim/nfnetlink/conn_export.h): tuples in
+ * dumps (export_ct_from_conn(), ctsim/nfnetlink/conn_export.h): tuples in
  * both directions with the layer-4 fields of their protocol, status, mark,
  * id, zone, the timeout left on the table's clock, TCP protoinfo; and the
  * event kind of an event mask. Only the public headers are used, so the
@@ -48,13 +48,13 @@ static void test_l4_fields(void **state)
 	(void)state;
 	/* ports for the port protocols, type/code/id for ICMP, nothing for
 	 * a protocol conntrack only knows by number */
-	assert_int_equal(ctnl_tuple_l4_fields(IPPROTO_TCP), CT_TF_SPORT | CT_TF_DPORT);
-	assert_int_equal(ctnl_tuple_l4_fields(IPPROTO_UDP), CT_TF_SPORT | CT_TF_DPORT);
-	assert_int_equal(ctnl_tuple_l4_fields(IPPROTO_ICMP),
+	assert_int_equal(export_tuple_l4_fields(IPPROTO_TCP), CT_TF_SPORT | CT_TF_DPORT);
+	assert_int_equal(export_tuple_l4_fields(IPPROTO_UDP), CT_TF_SPORT | CT_TF_DPORT);
+	assert_int_equal(export_tuple_l4_fields(IPPROTO_ICMP),
 			 CT_TF_ICMP_TYPE | CT_TF_ICMP_CODE | CT_TF_ICMP_ID);
-	assert_int_equal(ctnl_tuple_l4_fields(IPPROTO_ICMPV6),
+	assert_int_equal(export_tuple_l4_fields(IPPROTO_ICMPV6),
 			 CT_TF_ICMPV6_TYPE | CT_TF_ICMPV6_CODE | CT_TF_ICMPV6_ID);
-	assert_int_equal(ctnl_tuple_l4_fields(253), 0);
+	assert_int_equal(export_tuple_l4_fields(253), 0);
 }
 
 static void test_tcp4_entry(void **state)
@@ -68,7 +68,7 @@ static void test_tcp4_entry(void **state)
 	c->status |= CT_S_ASSURED;
 	h_advance(h, 10);
 	memset(&o, 0x5a, sizeof(o));	/* "overwritten entirely" */
-	ctnl_ct_from_conn(&h->table, c, &o);
+	export_ct_from_conn(&h->table, c, &o);
 
 	/* the original direction as the packet had it */
 	assert_true(o.present & CTNL_HAS(CTA_TUPLE_ORIG));
@@ -113,9 +113,9 @@ static void test_timeout_follows_clock(void **state)
 	struct conn *c = entry(h, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 1000, 53);
 	struct ctnl_ct a, b;
 
-	ctnl_ct_from_conn(&h->table, c, &a);
+	export_ct_from_conn(&h->table, c, &a);
 	h_advance(h, 100);
-	ctnl_ct_from_conn(&h->table, c, &b);
+	export_ct_from_conn(&h->table, c, &b);
 	assert_int_equal(a.timeout, 300);
 	assert_int_equal(b.timeout, 200);
 	/* UDP has no protoinfo nest worth a state */
@@ -145,7 +145,7 @@ static void test_icmp6_entry(void **state)
 	assert_int_equal(ct_table_insert(&h->table, c), 0);
 	c->status |= CT_S_CONFIRMED;
 
-	ctnl_ct_from_conn(&h->table, c, &x);
+	export_ct_from_conn(&h->table, c, &x);
 	assert_int_equal(x.orig.t.l3num, AF_INET6);
 	assert_memory_equal(x.orig.t.src.b, h_addr("fd00::1").b, 16);
 	assert_memory_equal(x.reply.t.src.b, h_addr("fd00::2").b, 16);
@@ -172,7 +172,7 @@ static void test_wire_roundtrip(void **state)
 
 	c->mark = 7;
 	c->proto.tcp.state = CT_TCP_SYN_SENT;
-	ctnl_ct_from_conn(&h->table, c, &o);
+	export_ct_from_conn(&h->table, c, &o);
 	nlh = ctnl_msg_start(buf, sizeof(buf), CTNL_MSG(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW),
 			     NLM_F_MULTI, 1, 0, AF_INET, 0, 0);
 	assert_non_null(nlh);
@@ -190,15 +190,15 @@ static void test_wire_roundtrip(void **state)
 static void test_event_kind(void **state)
 {
 	(void)state;
-	assert_int_equal(ctnl_event_kind(CT_EV(NEW)), CTNL_EV_NEW);
-	assert_int_equal(ctnl_event_kind(CT_EV(RELATED)), CTNL_EV_NEW);
-	assert_int_equal(ctnl_event_kind(CT_EV(NEW) | CT_EV(PROTOINFO)), CTNL_EV_NEW);
-	assert_int_equal(ctnl_event_kind(CT_EV(DESTROY)), CTNL_EV_DESTROY);
+	assert_int_equal(export_event_kind(CT_EV(NEW)), CTNL_EV_NEW);
+	assert_int_equal(export_event_kind(CT_EV(RELATED)), CTNL_EV_NEW);
+	assert_int_equal(export_event_kind(CT_EV(NEW) | CT_EV(PROTOINFO)), CTNL_EV_NEW);
+	assert_int_equal(export_event_kind(CT_EV(DESTROY)), CTNL_EV_DESTROY);
 	/* DESTROY wins over anything else in the mask */
-	assert_int_equal(ctnl_event_kind(CT_EV(DESTROY) | CT_EV(MARK)), CTNL_EV_DESTROY);
-	assert_int_equal(ctnl_event_kind(CT_EV(REPLY)), CTNL_EV_UPDATE);
-	assert_int_equal(ctnl_event_kind(CT_EV(ASSURED) | CT_EV(PROTOINFO)), CTNL_EV_UPDATE);
-	assert_int_equal(ctnl_event_kind(CT_EV(MARK)), CTNL_EV_UPDATE);
+	assert_int_equal(export_event_kind(CT_EV(DESTROY) | CT_EV(MARK)), CTNL_EV_DESTROY);
+	assert_int_equal(export_event_kind(CT_EV(REPLY)), CTNL_EV_UPDATE);
+	assert_int_equal(export_event_kind(CT_EV(ASSURED) | CT_EV(PROTOINFO)), CTNL_EV_UPDATE);
+	assert_int_equal(export_event_kind(CT_EV(MARK)), CTNL_EV_UPDATE);
 }
 
 int main(void)

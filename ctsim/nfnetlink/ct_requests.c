@@ -999,7 +999,7 @@ static int ct_get_unconfirmed(struct server *srv, struct client *cl, const struc
 	return start_list_dump(srv, cl, nlh, false);
 }
 
-const ctnl_handler ctnetlink_ct_handlers[IPCTNL_MSG_MAX] = {
+const ctnetlink_handler ctnetlink_ct_handlers[IPCTNL_MSG_MAX] = {
 	[IPCTNL_MSG_CT_NEW]		= ct_new,
 	[IPCTNL_MSG_CT_GET]		= ct_get,
 	[IPCTNL_MSG_CT_DELETE]		= ct_delete,

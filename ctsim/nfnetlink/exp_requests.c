@@ -354,7 +354,7 @@ static int exp_get_stats_cpu(struct server *srv, struct client *cl, const struct
 	return ctnetlink_start_stats_cpu_dump(srv, cl, nlh);
 }
 
-const ctnl_handler ctnetlink_exp_handlers[IPCTNL_MSG_EXP_MAX] = {
+const ctnetlink_handler ctnetlink_exp_handlers[IPCTNL_MSG_EXP_MAX] = {
 	[IPCTNL_MSG_EXP_NEW]		= exp_new,
 	[IPCTNL_MSG_EXP_GET]		= exp_get,
 	[IPCTNL_MSG_EXP_DELETE]		= exp_delete,

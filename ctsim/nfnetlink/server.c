@@ -533,7 +533,7 @@ static int dispatch(struct server *srv, struct client *cl, const struct nlmsghdr
 {
 	uint16_t subsys = CTNL_SUBSYS(nlh->nlmsg_type);
 	uint16_t msg = CTNL_MSGTYPE(nlh->nlmsg_type);
-	ctnl_handler h = NULL;
+	ctnetlink_handler h = NULL;
 
 	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nfgenmsg))
 		return -EINVAL;		/* ctsim: the kernel silently ignores these */

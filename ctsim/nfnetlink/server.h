@@ -41,7 +41,7 @@ struct dump {
 #define CTNL_DUMP_STARTED	1	/* a dump was started: no ACK */
 #define CTNL_NO_REPLY		2	/* nothing to send, not even an error */
 
-typedef int (*ctnl_handler)(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
+typedef int (*ctnetlink_handler)(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
 
 struct server {
 	int listen_fd;
@@ -95,8 +95,8 @@ int server_start_dump(struct server *srv, struct client *cl, const struct dump *
 uint32_t client_portid(const struct client *cl);
 
 /* Handlers (ct_requests.c, exp_requests.c) and their event encoder. */
-extern const ctnl_handler ctnetlink_ct_handlers[IPCTNL_MSG_MAX];
-extern const ctnl_handler ctnetlink_exp_handlers[IPCTNL_MSG_EXP_MAX];
+extern const ctnetlink_handler ctnetlink_ct_handlers[IPCTNL_MSG_MAX];
+extern const ctnetlink_handler ctnetlink_exp_handlers[IPCTNL_MSG_EXP_MAX];
 
 /** ctnetlink_start_stats_cpu_dump - the per-CPU statistics dump shared by
  *  CT_GET_STATS_CPU and EXP_GET_STATS_CPU (ct_requests.c). */

@@ -164,4 +164,22 @@ struct sc_result {
 void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose, FILE *log);
 void sc_result_free(struct sc_result *res);
 
+/* ---------------------------------------------------------------------- */
+/* Export (scenario_export.c)                                              */
+
+/**
+ * scenario_export_json - @sc as the JSON document the differential drivers
+ * (kernel_scenarios.py, live_scenarios.py) replay: file, title, hosts, and
+ * one object per step (packets as hex, rulesets as text, inserts and
+ * deletes as conntrack(8) arguments). A new reference: json_decref() it.
+ */
+json_t *scenario_export_json(const struct scenario *sc);
+
+/**
+ * scenario_export_pcap - write @sc's packets to the pcap file @path, at
+ * their scenario times from a fixed start (the same scenario gives the same
+ * file). Returns 0, or -1 with the reason in @err (CT_PCAP_ERRLEN bytes).
+ */
+int scenario_export_pcap(const struct scenario *sc, const char *path, char *err);
+
 #endif

@@ -4,8 +4,9 @@
  * (docs/ruleset.md), parsed into tables, chains and rules, and evaluated
  * against packets at each hook of the ladder, as nf_tables does.
  *
- * The parts, one file each (ruleset_int.h is what the first four share):
+ * The parts, one file each (ruleset_int.h is what the first five share):
  *   ruleset_lex.c      tokens and their locations (nft's scanner)
+ *   ruleset_names.c    symbol and key tables, priority names, lookups by name
  *   ruleset_parse.c    grammar -> the representation below (nft's parser)
  *   ruleset_check.c    checks after parsing, located errors with carets
  *   ruleset_print.c    one printer for `nft list ruleset` text and JSON
@@ -66,7 +67,7 @@ void rs_errors_print(const struct rs_errors *errs, FILE *f);
 
 enum rs_family { RS_FAM_IP, RS_FAM_IP6, RS_FAM_INET };
 
-/* What a match reads (one row each in the key table of ruleset_parse.c). */
+/* What a match reads (one row each in the key table of ruleset_names.c). */
 enum rs_key {
 	RS_K_IP_SADDR, RS_K_IP_DADDR, RS_K_IP6_SADDR, RS_K_IP6_DADDR,
 	RS_K_META_L4PROTO, RS_K_META_NFPROTO, RS_K_META_MARK,

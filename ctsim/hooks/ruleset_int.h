@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * ruleset_int.h — what the four parts of the ruleset language share, and
+ * ruleset_int.h — what the five parts of the ruleset language share, and
  * nothing else may use (ruleset.h is the public contract):
  *
  *   ruleset_lex.c    tokens, their locations, located error records
- *   ruleset_parse.c  grammar -> representation (struct ruleset), symbol and
- *                    key tables
+ *   ruleset_names.c  symbol and key tables, priority names, family and hook
+ *                    names, a table's objects by name (used by the three
+ *                    below, uses none of them)
+ *   ruleset_parse.c  grammar -> representation (struct ruleset); calls the
+ *                    checks and the printer at its end
  *   ruleset_check.c  checks after parsing (jump targets and loops, helper
  *                    objects, NAT hooks), caret printing, hook lists
  *   ruleset_print.c  the one printer: `nft list ruleset` text and the
@@ -151,17 +154,23 @@ static inline bool is_sep(const struct tok *t)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Symbols, keys and priorities (ruleset_parse.c)                          */
+/* Symbols, keys and priorities (ruleset_names.c)                          */
 
 struct sym {
 	const char *name;
 	uint64_t v;
 };
 
+/** rs_sym_find - the row of the NULL-terminated table @t named @name, or NULL. */
+const struct sym *rs_sym_find(const struct sym *t, const char *name);
 /** rs_sym_name - the name of @v in the NULL-terminated table @t, or NULL. */
 const char *rs_sym_name(const struct sym *t, uint64_t v);
+/** rs_sym_list - the names of @t, ", "-separated, into @buf (@n bytes). */
+void rs_sym_list(const struct sym *t, char *buf, size_t n);
 /* reject with icmp / icmpv6 / icmpx: the code names */
 extern const struct sym rs_icmp_code_syms[], rs_icmpv6_code_syms[], rs_icmpx_code_syms[];
+/* meta l4proto values (and ct helper's protocol); hooks as nft spells them */
+extern const struct sym rs_l4proto_syms[], rs_hook_syms[];
 
 enum vtype { VT_INT, VT_FLAGS, VT_ADDR4, VT_ADDR6, VT_IFNAME, VT_STR };
 
@@ -183,6 +192,11 @@ struct keydesc {
 
 /** rs_key_desc - the key table row printing @k (the first one spelling it). */
 const struct keydesc *rs_key_desc(enum rs_key k);
+/**
+ * rs_find_key - the key table row spelled "@w1 @w2", or, @w1 NULL, the
+ * unqualified meta key @w2; NULL if there is none.
+ */
+const struct keydesc *rs_find_key(const char *w1, const char *w2);
 
 /** rs_addr_cmp - memcmp of two addresses, network order (16 bytes). */
 static inline int rs_addr_cmp(const union ct_addr *a, const union ct_addr *b)

@@ -5,7 +5,7 @@
  * outline; docs/scenarios.md the whole of it).
  *
  * A statement is read word by word through the language's helpers
- * (sc_is(), sc_tok_num(), sc_need_host() ... in scenario_parse.c), which
+ * (sc_is(), sc_tok_num(), sc_need_host() ... in scenario_words.c), which
  * also locate the errors; the layer-4 header and payload are laid out here
  * and ct_pkt_build() adds the IP header and the checksums. Flows are
  * followed across statements (struct pn_state): a TCP segment without
@@ -25,6 +25,7 @@
 #include "ctsim/core/packet.h"
 #include "ctsim/core/csum.h"
 #include "ctsim/scenario/packet_notation.h"
+#include "ctsim/scenario/scenario_words.h"
 
 /* ---------------------------------------------------------------------- */
 /* Packets                                                                 */
@@ -38,29 +39,29 @@ static void put32(uint8_t *p, uint32_t v)
 static struct pn_flowdir *flow(struct sc_line *x, uint8_t family, uint8_t proto, const union ct_addr *s,
 			    const union ct_addr *d, uint16_t sp, uint16_t dp, bool create)
 {
-	for (unsigned i = 0; i < x->pn.nflows; i++) {
-		struct pn_flowdir *f = &x->pn.flows[i];
+	for (unsigned i = 0; i < x->pn->nflows; i++) {
+		struct pn_flowdir *f = &x->pn->flows[i];
 
 		if (f->family == family && f->proto == proto && f->sport == sp && f->dport == dp &&
 		    !memcmp(&f->src, s, sizeof(*s)) && !memcmp(&f->dst, d, sizeof(*d)))
 			return f;
 	}
-	if (!create || x->pn.nflows == sizeof(x->pn.flows) / sizeof(x->pn.flows[0]))
+	if (!create || x->pn->nflows == sizeof(x->pn->flows) / sizeof(x->pn->flows[0]))
 		return NULL;
-	x->pn.flows[x->pn.nflows] = (struct pn_flowdir){ .family = family, .proto = proto, .src = *s,
+	x->pn->flows[x->pn->nflows] = (struct pn_flowdir){ .family = family, .proto = proto, .src = *s,
 						.dst = *d, .sport = sp, .dport = dp };
-	return &x->pn.flows[x->pn.nflows++];
+	return &x->pn->flows[x->pn->nflows++];
 }
 
 static uint32_t *sctp_tag(struct sc_line *x, const union ct_addr *a, uint16_t port, bool create)
 {
-	for (unsigned i = 0; i < x->pn.ntags; i++)
-		if (x->pn.tags[i].port == port && !memcmp(&x->pn.tags[i].addr, a, sizeof(*a)))
-			return &x->pn.tags[i].tag;
-	if (!create || x->pn.ntags == sizeof(x->pn.tags) / sizeof(x->pn.tags[0]))
+	for (unsigned i = 0; i < x->pn->ntags; i++)
+		if (x->pn->tags[i].port == port && !memcmp(&x->pn->tags[i].addr, a, sizeof(*a)))
+			return &x->pn->tags[i].tag;
+	if (!create || x->pn->ntags == sizeof(x->pn->tags) / sizeof(x->pn->tags[0]))
 		return NULL;
-	x->pn.tags[x->pn.ntags] = (struct pn_sctp_tag){ .addr = *a, .port = port };
-	return &x->pn.tags[x->pn.ntags++].tag;
+	x->pn->tags[x->pn->ntags] = (struct pn_sctp_tag){ .addr = *a, .port = port };
+	return &x->pn->tags[x->pn->ntags++].tag;
 }
 
 /* What a packet specification parses into, before the IP header. */

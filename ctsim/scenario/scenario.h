@@ -5,11 +5,12 @@
  * of timed steps, and run through the router on a virtual clock.
  *
  * The files:
- *   scenario_parse.c   the text: hosts, ruleset, control operations (insert
- *                      and insert expect as ctnetlink messages), expectations;
- *                      words and located errors (rs_errors, nft style)
+ *   scenario_words.c   the words of a line, hosts by name, located errors
+ *                      (rs_errors, nft style) (scenario_words.h)
  *   packet_notation.c  packets in a tcpdump-like notation, built into bytes
  *                      (packet_notation.h)
+ *   scenario_parse.c   the text: hosts, ruleset, control operations (insert
+ *                      and insert expect as ctnetlink messages), expectations
  *   scenario_run.c     one run: the offline core of `ctsim replay`
  *                      (ctsim/replay/harness.h), the steps in order,
  *                      expectations checked, a readable failure

@@ -12,7 +12,8 @@
  *   2. the parser walks the tokens: file -> table -> chain / ct helper ->
  *      rule -> match | statement. What each match accepts is one row of
  *      key_table[] (ruleset_names.c, with the symbol tables); statements
- *      are rows of stmt_table[];
+ *      are the branches of parse_rule_elem() (verdicts, counter, log,
+ *      limit, ct/meta set, nat, reject ...);
  *   3. rs_check_table() (ruleset_check.c) resolves jump targets and helper objects, detects
  *      jump loops (the kernel's nft_chain_validate() -ELOOP);
  *   4. rs_build_hooks() sorts base chains by priority for the evaluator.

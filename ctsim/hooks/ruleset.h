@@ -257,6 +257,14 @@ void ruleset_print(const struct ruleset *rs, FILE *f, bool json);
  */
 json_t *ruleset_to_json(const struct ruleset *rs);
 
+/**
+ * ruleset_print_buf - ruleset_print() into @buf (@cap bytes, not
+ * NUL-terminated), its length in *@len: the listing a control reply
+ * carries (`ctctl ruleset`). Returns 0, ENOMEM, or EMSGSIZE when the
+ * listing is longer than @cap (then @buf holds nothing useful).
+ */
+int ruleset_print_buf(const struct ruleset *rs, bool json, char *buf, size_t cap, size_t *len);
+
 /** ruleset_reset_counters - zero every `counter` (nft reset counters). */
 void ruleset_reset_counters(struct ruleset *rs);
 

@@ -15,9 +15,12 @@
  * in "expr_text" rather than nft's expression tree.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include "ctsim/hooks/ruleset_int.h"
 
@@ -525,3 +528,26 @@ void ruleset_reset_counters(struct ruleset *rs)
 		}
 }
 
+
+int ruleset_print_buf(const struct ruleset *rs, bool json, char *buf, size_t cap, size_t *len)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+
+	if (!f)
+		return ENOMEM;
+	ruleset_print(rs, f, json);
+	if (fclose(f) != 0) {
+		free(text);
+		return ENOMEM;
+	}
+	if (n > cap) {
+		free(text);
+		return EMSGSIZE;
+	}
+	memcpy(buf, text, n);
+	*len = n;
+	free(text);
+	return 0;
+}

@@ -139,24 +139,10 @@ int dataplane_reload_errno(void *arg)
 int dataplane_ruleset(void *arg, unsigned flags, char *buf, size_t cap, size_t *len)
 {
 	struct dataplane *dp = arg;
-	char *text = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&text, &n);
+	int err = ruleset_print_buf(dp->rs, flags & CTSIM_RULESET_JSON, buf, cap, len);
 
-	if (!f)
-		return ENOMEM;
-	ruleset_print(dp->rs, f, flags & CTSIM_RULESET_JSON);
-	if (fclose(f) != 0) {
-		free(text);
-		return ENOMEM;
-	}
-	if (n > cap) {
-		free(text);
-		return EMSGSIZE;
-	}
-	memcpy(buf, text, n);
-	*len = n;
-	free(text);
+	if (err)
+		return err;
 	/* Single-threaded daemon: no packet can pass between the listing
 	 * and the reset, so every packet is counted exactly once. */
 	if (flags & CTSIM_RULESET_RESET)

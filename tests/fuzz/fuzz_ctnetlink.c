@@ -108,22 +108,11 @@ static int fz_reload(void *arg)
 
 static int fz_ruleset_listing(void *arg, unsigned flags, char *buf, size_t cap, size_t *len)
 {
-	char *text = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&text, &n);
+	int err = ruleset_print_buf(fz_ruleset(), flags & CTSIM_RULESET_JSON, buf, cap, len);
 
 	(void)arg;
-	if (!f)
-		return ENOMEM;
-	ruleset_print(fz_ruleset(), f, flags & CTSIM_RULESET_JSON);
-	fclose(f);
-	if (n > cap) {
-		free(text);
-		return EMSGSIZE;
-	}
-	memcpy(buf, text, n);
-	*len = n;
-	free(text);
+	if (err)
+		return err;
 	if (flags & CTSIM_RULESET_RESET)
 		ruleset_reset_counters(fz_ruleset());
 	return 0;

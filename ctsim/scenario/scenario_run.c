@@ -496,8 +496,7 @@ static void check(struct run *r, const struct sc_step *s)
 
 				if (!why)
 					fail(r, s, fmt("invalid, reason containing \"%s\"", s->str),
-					     xstrdup("invalid, reason unknown (the router does not report "
-						     "INVALID reasons yet)"));
+					     xstrdup("invalid, with no reason recorded"));
 				else if (!strstr(why, s->str))
 					fail(r, s, fmt("invalid, reason containing \"%s\"", s->str),
 					     fmt("invalid: %s", why));

@@ -683,6 +683,8 @@ int ct_table_dump(struct ct_table *t, ct_dump_fn fn, void *arg)
 		int rc;
 
 		ct_table_walk_prefetch(t, b + CT_WALK_PREFETCH);
+		if (!t->buckets[b])	/* most buckets: no call for them */
+			continue;
 		if ((rc = ct_table_dump_bucket(t, b, NULL, fn, arg)))
 			return rc;
 	}

@@ -120,6 +120,8 @@ void router_ladder_print(FILE *f)
 /* ---------------------------------------------------------------------- */
 /* Setup                                                                   */
 
+_Static_assert(sizeof(ladder) / sizeof(ladder[0]) <= 32, "rows_busy has one bit per row");
+
 void router_init(struct router *r, struct ct_core *core, router_xmit_fn xmit, void *arg)
 {
 	memset(r, 0, sizeof(*r));
@@ -127,6 +129,33 @@ void router_init(struct router *r, struct ct_core *core, router_xmit_fn xmit, vo
 	r->xmit = xmit;
 	r->xmit_arg = arg;
 	r->defrag = ct_defrag_new(4u << 20);
+	/* ladder[] lists each hook's rows together, in priority order */
+	for (size_t i = sizeof(ladder) / sizeof(ladder[0]); i-- > 0;) {
+		r->hook_first[ladder[i].hook] = (uint8_t)i;
+		r->hook_rows[ladder[i].hook]++;
+	}
+}
+
+/* Which rows of the ladder have a chain of @rs in their band. */
+static uint32_t busy_rows(const struct ruleset *rs)
+{
+	uint32_t busy = 0;
+
+	for (size_t i = 0; i < sizeof(ladder) / sizeof(ladder[0]); i++) {
+		const struct router_row *row = &ladder[i];
+
+		if (row->step != ROUTER_STEP_RULES && row->step != ROUTER_STEP_NAT)
+			continue;
+		for (size_t c = 0; c < rs->nhook[row->hook]; c++) {
+			int prio = rs->hooks[row->hook][c]->prio;
+
+			if (prio >= row->prio_min && prio <= row->prio_max) {
+				busy |= 1u << i;
+				break;
+			}
+		}
+	}
+	return busy;
 }
 
 void router_fini(struct router *r)
@@ -326,16 +355,24 @@ static int finish(struct router *r, struct ct_skb *skb, int verdict, const char 
 /* nf_hook_slow(): the rows of @hook in priority order, until a drop. */
 static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 {
-	for (size_t i = 0; i < sizeof(ladder) / sizeof(ladder[0]); i++) {
+	size_t first = r->hook_first[hook], end = first + r->hook_rows[hook];
+
+	if (r->rs && r->rows_serial != r->rs->serial) {
+		r->rows_busy = busy_rows(r->rs);
+		r->rows_serial = r->rs->serial;
+	}
+	for (size_t i = first; i < end; i++) {
 		const struct router_row *row = &ladder[i];
 		int v = CT_ACCEPT;
 
-		if (row->hook != hook)
-			continue;
 		switch (row->step) {
 		case ROUTER_STEP_RULES:
 		case ROUTER_STEP_NAT:	/* the NAT issue applies r->last.nat[] here */
-			v = run_rules(r, row, skb);
+			/* a row with no chain in its band is not called at all,
+			 * as the kernel's nf_hook_entries hold only what is
+			 * registered */
+			if (r->rs && (r->rows_busy & (1u << i)))
+				v = run_rules(r, row, skb);
 			break;
 		case ROUTER_STEP_CONNTRACK:
 			v = conntrack_in(r, hook, skb);

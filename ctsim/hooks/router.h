@@ -150,6 +150,15 @@ struct router {
 	router_trace_fn trace;		/* optional (NULL: none), set by the caller */
 	void *trace_ctx;
 	bool trace_all;			/* trace every packet, not only nftrace ones */
+
+	/* Derived, private: each hook's rows in router_ladder() (first, count),
+	 * and which RULES/NAT rows have a chain of r->rs in their band (bit =
+	 * row index), recomputed when r->rs (its serial) changes. An empty row
+	 * costs nothing, as a hook with no registered entry costs nothing in
+	 * the kernel. */
+	uint8_t hook_first[CT_HOOK_MAX], hook_rows[CT_HOOK_MAX];
+	uint64_t rows_serial;		/* 0: not computed (serials start at 1) */
+	uint32_t rows_busy;
 };
 
 /**

@@ -201,6 +201,10 @@ struct ruleset {
 	/* Base chains per hook, sorted by priority (then declaration order). */
 	size_t nhook[CT_HOOK_MAX];
 	struct rs_chain **hooks[CT_HOOK_MAX];
+	/* Unique for the life of the process (a new ruleset at a freed one's
+	 * address gets a new serial): lets a caller cache what it derived from
+	 * the hook lists (the router's non-empty rows). */
+	uint64_t serial;
 };
 
 /* ---------------------------------------------------------------------- */

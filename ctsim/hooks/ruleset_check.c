@@ -143,6 +143,9 @@ static int chain_cmp(const void *a, const void *b)
 
 void rs_build_hooks(struct ruleset *rs)
 {
+	static uint64_t next_serial;	/* ctsim is single-threaded */
+
+	rs->serial = ++next_serial;
 	for (int h = 0; h < CT_HOOK_MAX; h++) {
 		size_t n = 0;
 

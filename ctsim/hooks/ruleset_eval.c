@@ -393,8 +393,10 @@ int ruleset_run_hook(struct ruleset *rs, enum ct_hook hook, int prio_min, int pr
 	for (size_t c = 0; c < rs->nhook[hook]; c++) {
 		const struct rs_chain *ch = rs->hooks[hook][c];
 
-		if (ch->prio < prio_min || ch->prio > prio_max)
+		if (ch->prio < prio_min)
 			continue;
+		if (ch->prio > prio_max)
+			break;		/* rs_build_hooks() sorted them by priority */
 		if (!family_fits(ch->table->family, skb->pkt.family))
 			continue;
 		if (ch->type == RS_CHAIN_NAT) {

@@ -138,6 +138,9 @@ static void test_ladder_order(void **state)
 		for (size_t i = 0; i < n; i++) {
 			if (rows[i].hook != (enum ct_hook)h)
 				continue;
+			/* a hook's rows stand together: the router runs them as
+			 * one slice of the table */
+			assert_true(!any || rows[i - 1].hook == (enum ct_hook)h);
 			any = true;
 			assert_non_null(rows[i].why);
 			assert_true(rows[i].prio >= last_prio);	/* sorted by priority */

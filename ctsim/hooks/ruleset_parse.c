@@ -910,6 +910,34 @@ bad:
 }
 
 /* type filter|nat hook HOOK priority PRIO */
+
+/*
+ * The next item of a `{ ... }` block (table, chain, ct helper): newlines
+ * and ';' between items are skipped. Returns the item's first token, not
+ * consumed; NULL at the block's '}' (consumed), and NULL with *@eof set
+ * and an error naming the block (`missing '}' of chain "x"`) at the end
+ * of the file.
+ */
+static struct tok *block_item(struct parser *p, const char *kind, const char *name, bool *eof)
+{
+	for (;;) {
+		struct tok *t = peek(p);
+
+		if (is_sep(t)) {
+			next(p);
+			continue;
+		}
+		*eof = t->t == T_EOF;
+		if (t->t == T_RBRACE)
+			next(p);
+		else if (*eof)
+			err_tok(p, t, "unexpected end of file: missing '}' of %s \"%s\"", kind, name);
+		else
+			return t;
+		return NULL;
+	}
+}
+
 static bool parse_chain_type(struct parser *p, struct rs_chain *ch, const struct tok *kw)
 {
 	struct tok *t = next(p), *ht;
@@ -990,18 +1018,12 @@ static void parse_chain(struct parser *p, struct rs_table *tab)
 	}
 	policy_set = false;
 	for (;;) {
-		t = peek(p);
-		if (is_sep(t)) {
-			next(p);
-			continue;
-		}
-		if (t->t == T_RBRACE) {
-			next(p);
+		bool eof;
+
+		if (!(t = block_item(p, "chain", ch->name, &eof))) {
+			if (eof)
+				return;
 			break;
-		}
-		if (t->t == T_EOF) {
-			err_tok(p, t, "unexpected end of file: missing '}' of chain \"%s\"", ch->name);
-			return;
 		}
 		if (is_word(t, "type")) {
 			next(p);
@@ -1076,15 +1098,14 @@ static void parse_helper(struct parser *p, struct rs_table *tab)
 		goto fail;
 	}
 	for (;;) {
-		t = next(p);
-		if (is_sep(t))
-			continue;
-		if (t->t == T_RBRACE)
+		bool eof;
+
+		if (!(t = block_item(p, "ct helper", h->name, &eof))) {
+			if (eof)
+				goto fail;
 			break;
-		if (t->t == T_EOF) {
-			err_tok(p, t, "unexpected end of file: missing '}' of ct helper \"%s\"", h->name);
-			goto fail;
 		}
+		next(p);
 		if (is_word(t, "type")) {
 			struct tok *ty = next(p);
 			const struct sym *pr;
@@ -1205,19 +1226,10 @@ static void parse_table(struct parser *p)
 		return;
 	}
 	for (;;) {
-		t = peek(p);
-		if (is_sep(t)) {
-			next(p);
-			continue;
-		}
-		if (t->t == T_RBRACE) {
-			next(p);
+		bool eof;
+
+		if (!(t = block_item(p, "table", tab->name, &eof)))
 			return;
-		}
-		if (t->t == T_EOF) {
-			err_tok(p, t, "unexpected end of file: missing '}' of table \"%s\"", tab->name);
-			return;
-		}
 		next(p);
 		if (is_word(t, "chain")) {
 			parse_chain(p, tab);

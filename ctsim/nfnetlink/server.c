@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,18 +477,21 @@ static void send_ack(struct server *srv, struct client *cl, const struct nlmsghd
 	bool capped = err == 0 || cl->cap_ack;
 	struct nlmsghdr hdr;
 
-	cap = NLMSG_HDRLEN + 4 + (capped ? NLMSG_HDRLEN : NLMSG_ALIGN(avail));
-	buf = malloc(cap);
-	if (!buf)
-		return;
-	if (avail < sizeof(*nlh)) {
-		/* Not even a header: answer with what we have, zero-padded. */
+	if (avail < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > avail) {
+		/* Broken framing (ctsim only: the kernel's nfnetlink_rcv()
+		 * drops these silently). Echo just the header, zero-padded
+		 * when the datagram is shorter, flagged NLM_F_CAPPED: the
+		 * bytes nlmsg_len claims are not there to echo, and sizing
+		 * the reply from nlmsg_len made the error builder fail. */
 		memset(&hdr, 0, sizeof(hdr));
-		memcpy(&hdr, nlh, avail);
-		hdr.nlmsg_len = (uint32_t)avail;
+		memcpy(&hdr, nlh, avail < sizeof(hdr) ? avail : sizeof(hdr));
 		nlh = &hdr;
 		capped = true;
 	}
+	cap = NLMSG_HDRLEN + 4 + (capped ? NLMSG_HDRLEN : NLMSG_ALIGN(nlh->nlmsg_len));
+	buf = malloc(cap);
+	if (!buf)
+		return;
 	n = ctnl_msg_put_error(buf, cap, nlh, err, cl->portid, capped);
 	if (n > 0)
 		server_reply(srv, cl, buf, (size_t)n);
@@ -567,7 +571,7 @@ static void handle_datagram(struct server *srv, struct client *cl, const unsigne
 			if (srv->verbose)
 				fprintf(stderr, "ctsim: client pid %ld: broken netlink frame: "
 					"error %d (EINVAL)\n", (long)cl->pid, -EINVAL);
-			send_ack(srv, cl, nlh, avail < NLMSG_HDRLEN ? avail : NLMSG_HDRLEN, -EINVAL);
+			send_ack(srv, cl, nlh, avail, -EINVAL);
 			return;
 		}
 		if (cl->uid != 0) {
@@ -585,6 +589,21 @@ static void handle_datagram(struct server *srv, struct client *cl, const unsigne
 	}
 }
 
+/* recv() returns 0 both for an empty SOCK_SEQPACKET datagram and at the end
+ * of the stream; only the latter comes with the peer's shutdown. After a
+ * shutdown, an empty datagram still counts as such when more data follows
+ * it (a peek finds bytes); an empty one that is the last thing the peer sent
+ * is indistinguishable from the end, and is taken as the end. */
+static bool peer_finished(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+	char c;
+
+	if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		return false;
+	return recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) <= 0;
+}
+
 static void read_client(struct server *srv, struct client *cl)
 {
 	static unsigned char *buf;
@@ -597,8 +616,15 @@ static void read_client(struct server *srv, struct client *cl)
 		ssize_t n = recv(cl->fd, buf, RX_MAX, MSG_DONTWAIT | MSG_TRUNC);
 
 		if (n == 0) {
-			cl->dead = true;
-			return;
+			if (peer_finished(cl->fd)) {
+				cl->dead = true;
+				return;
+			}
+			/* An empty datagram. The kernel refuses one in
+			 * netlink_sendmsg() (ENODATA, as the shim does) and
+			 * the socket goes on; a raw client of ours can send
+			 * it, and gets no answer and keeps its connection. */
+			continue;
 		}
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)

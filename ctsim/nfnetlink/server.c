@@ -240,6 +240,22 @@ static void recount_listeners(struct server *srv)
 	srv->events->listeners = n;
 }
 
+/* Poll the listening socket or not. Out of descriptors, accept4() fails
+ * while the connection stays in the backlog, so a level-triggered listener
+ * is reported readable at once, forever: a busy loop that never gets to the
+ * waiting client. Stop polling it until a client leaves and frees a
+ * descriptor; meanwhile new connections wait in the backlog (as they would
+ * for a kernel listener whose owner does not call accept()). */
+static void listener_poll(struct server *srv, bool on)
+{
+	struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.ptr = &listen_cookie };
+
+	if (srv->accept_paused != on)
+		return;
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev) == 0)
+		srv->accept_paused = !on;
+}
+
 static void client_free(struct server *srv, struct client *cl)
 {
 	struct client **pp;
@@ -257,6 +273,7 @@ static void client_free(struct server *srv, struct client *cl)
 	}
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
+	listener_poll(srv, true);	/* a descriptor is free again */
 	if (srv->verbose)
 		fprintf(stderr, "ctsim: client pid %ld disconnected (port id %u)\n",
 			(long)cl->pid, cl->portid);
@@ -273,8 +290,18 @@ static void accept_clients(struct server *srv)
 		socklen_t clen = sizeof(cred);
 		struct client *cl;
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				if (!srv->accept_fail_logged)
+					fprintf(stderr, "ctsim: out of file descriptors (%s): new "
+						"clients wait until one disconnects\n",
+						strerrorname_np(errno));
+				srv->accept_fail_logged = true;
+				listener_poll(srv, false);
+			}
 			return;
+		}
 		cl = calloc(1, sizeof(*cl));
 		if (!cl) {
 			close(fd);

@@ -54,6 +54,8 @@ struct server {
 	int32_t next_negative_portid;	/* autobind rover, as netlink_autobind() */
 	unsigned ncpus;
 	unsigned long rx_errors;	/* malformed datagrams seen (framing) */
+	bool accept_paused;		/* out of descriptors: listener not polled */
+	bool accept_fail_logged;	/* the EMFILE line was printed */
 	/* ctsim's own operations (CTSIM_CTL_RELOAD, _RULESET) on the data
 	 * plane, which the server does not know; NULL (no lab): ENOTSUP. */
 	int (*reload)(void *arg);	/* returns 0 or a positive errno */

@@ -15,7 +15,9 @@ Kernel facts these cases pin down (Linux 6.18, probed with ctsim/scenario/wire.p
     before is used, trailing bytes are ignored;
   * nested garbage in CTA_TUPLE_ORIG -> EINVAL, a 2-byte address or CTA_MARK
     -> ERANGE (policy), a tuple with nfgen_family 99 -> EOPNOTSUPP;
-  * unknown CT message type / subsystem -> EINVAL, with or without NLM_F_ACK.
+  * unknown CT message type / subsystem -> EINVAL, with or without NLM_F_ACK;
+  * a TCP protoinfo state >= 10 or an SCTP state >= 9 -> ERANGE (nested
+    policy), the SCTP one even when the vtags are missing (else EINVAL).
 """
 
 import errno
@@ -48,6 +50,23 @@ BAD_ATTR = struct.pack("=HH", 200, W.CTA_MARK) + b"\0" * 4     # claims 200 byte
 SHORT_ATTR = struct.pack("=HH", 2, W.CTA_MARK) + b"\0" * 4     # length < 4
 PAD_64K = b"".join(W.attr(200, b"\0" * 1020) for _ in range(64))   # unknown type 200
 PAD_190K = b"".join(W.attr(200, b"\0" * 65000) for _ in range(3))
+
+
+def _entry(proto, src, protoinfo):
+    """A TCP or SCTP create with the given CTA_PROTOINFO."""
+    return W.ct_msg(W.CT_NEW, REQ | ACK | W.NLM_F_CREATE | W.NLM_F_EXCL,
+                    W.tuple_attr(W.CTA_TUPLE_ORIG, src, "10.1.0.1", proto, 1000, 80),
+                    W.tuple_attr(W.CTA_TUPLE_REPLY, "10.1.0.1", src, proto, 80, 1000),
+                    W.be32(W.CTA_STATUS, W.IPS_CONFIRMED), W.be32(W.CTA_TIMEOUT, 100), protoinfo)
+
+
+def _tcp_state(state):     # CTA_PROTOINFO { CTA_PROTOINFO_TCP { _STATE } }
+    return _entry(6, f"10.8.1.{state}", W.nest(W.CTA_PROTOINFO, W.nest(1, W.u8(1, state))))
+
+
+def _sctp_state(state, vtags=True):   # CTA_PROTOINFO { _SCTP { _STATE, _VTAG_* } }
+    kids = [W.u8(1, state)] + ([W.be32(2, 1), W.be32(3, 2)] if vtags else [])
+    return _entry(132, f"10.8.{2 + vtags}.{state}", W.nest(W.CTA_PROTOINFO, W.nest(3, *kids)))
 
 
 def send(dgram, timeout=2.0):
@@ -95,6 +114,17 @@ CASES = {
     "tuple_without_proto": ([send(_get(W.nest(W.CTA_TUPLE_ORIG, W.nest(W.CTA_TUPLE_IP, W.ip_attrs("1.1.1.1", "2.2.2.2")))))], False),
     "two_byte_mark": ([send(W.ct_msg(W.CT_NEW, REQ | ACK | W.NLM_F_CREATE,
                                      *W.udp_entry_attrs(src="10.9.0.1"), W.attr(W.CTA_MARK, b"\1\2")))], False),
+    # protocol state out of range: the kernel's nested policies
+    # (NLA_POLICY_MAX in tcp_nla_policy / sctp_nla_policy) answer ERANGE
+    # before nlattr_to_sctp() looks for missing vtags (EINVAL)
+    "tcp_state_9": ([send(_tcp_state(9))], False),
+    "tcp_state_10": ([send(_tcp_state(10))], False),
+    "tcp_state_255": ([send(_tcp_state(255))], False),
+    "sctp_state_8": ([send(_sctp_state(8))], False),
+    "sctp_state_9": ([send(_sctp_state(9))], False),
+    "sctp_state_200": ([send(_sctp_state(200))], False),
+    "sctp_state_200_without_vtags": ([send(_sctp_state(200, vtags=False))], False),
+    "sctp_state_3_without_vtags": ([send(_sctp_state(3, vtags=False))], False),
     # families
     "family_99_get": ([send(_get(MISSING, family=99))], False),
     "family_99_delete": ([send(W.ct_msg(W.CT_DELETE, REQ | ACK, MISSING, family=99))], False),

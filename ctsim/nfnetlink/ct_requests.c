@@ -148,8 +148,11 @@ static int change_protoinfo(struct conn *c, const struct ctnl_ct *req)
 	if (l4 == IPPROTO_TCP && req->protoinfo == CTA_PROTOINFO_TCP) {
 		const struct ctnl_tcpinfo *p = &req->tcp;
 
+		/* The state's bound is part of the kernel's nested policy
+		 * for CTA_PROTOINFO_TCP (checked when nlattr_to_tcp()
+		 * parses it): ERANGE, not EINVAL (measured on 6.18). */
 		if ((p->present & (1u << CTA_PROTOINFO_TCP_STATE)) && p->state >= CT_TCP_MAX)
-			return -EINVAL;
+			return -ERANGE;
 		if (p->present & (1u << CTA_PROTOINFO_TCP_STATE))
 			c->proto.tcp.state = p->state;
 		if (p->present & (1u << CTA_PROTOINFO_TCP_FLAGS_ORIGINAL)) {
@@ -173,7 +176,12 @@ static int change_protoinfo(struct conn *c, const struct ctnl_ct *req)
 		uint32_t all = 1u << CTA_PROTOINFO_SCTP_STATE | 1u << CTA_PROTOINFO_SCTP_VTAG_ORIGINAL |
 			       1u << CTA_PROTOINFO_SCTP_VTAG_REPLY;
 
-		if ((p->present & all) != all || p->state >= CT_SCTP_MAX)
+		/* nlattr_to_sctp(): the nested policy bounds the state
+		 * (ERANGE) while parsing, before the three attributes are
+		 * required (EINVAL). */
+		if ((p->present & (1u << CTA_PROTOINFO_SCTP_STATE)) && p->state >= CT_SCTP_MAX)
+			return -ERANGE;
+		if ((p->present & all) != all)
 			return -EINVAL;
 		c->proto.sctp.state = p->state;
 		c->proto.sctp.vtag[0] = p->vtag_orig;

@@ -83,6 +83,18 @@ def test_waiting_and_unexpectedly_passing(tmp_path):
     assert "0 passed, 0 failed, 1 waiting, 1 unexpectedly passing" in res.stdout
 
 
+def test_table_setting_after_ruleset_applies(tmp_path):
+    """nf_conntrack_buckets after a ruleset line still shapes the table: with one
+    bucket the fifth flow finds the four others to early-drop; with the
+    262144-bucket default it would find none and be dropped."""
+    text = (CATALOGUE / "table_full_early_drop.ct").read_text()
+    text = text.replace("set nf_conntrack_max 4\n",
+                        "ruleset default\nset nf_conntrack_max 4\n")
+    assert text.index("ruleset default") < text.index("set nf_conntrack_buckets 1")
+    (tmp_path / "late_set.ct").write_text(text)
+    scenario("run", tmp_path / "late_set.ct", check=0)
+
+
 MALFORMED = [
     ("host c 10.0.0.1\nhost s 10.0.0.2\n+0 c > x udp 1 > 2\n",
      'bad.ct:3:8-8: Error: unknown host "x"\n+0 c > x udp 1 > 2\n       ^\n'),
@@ -111,6 +123,10 @@ MALFORMED = [
      "^^^^\n"),
     ("host c 10.0.0.1\nhost s 10.0.0.2\nset nf_bogus 1\n",
      'bad.ct:3:5-12: Error: unknown setting "nf_bogus"\nset nf_bogus 1\n    ^^^^^^^^\n'),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\n+0 c > s udp 1 > 2\nset nf_conntrack_buckets 16\n",
+     "bad.ct:4:5-24: Error: nf_conntrack_buckets shapes the table when it is created: set it "
+     "at time 0, before the first packet, advance, insert, delete or flush\n"
+     "set nf_conntrack_buckets 16\n    " + "^" * 20 + "\n"),
     ("host c 10.0.0.1\nhost s 10.0.0.2\nruleset {\ntable inet t {\n\tchain f {\n"
      "\t\ttype filter hook forward priority filter; policy acept;\n\t}\n}\n}\n",
      "bad.ct:6:52-56: Error: policy must be accept or drop\n"
@@ -121,7 +137,8 @@ MALFORMED = [
 
 @pytest.mark.parametrize("text,err", MALFORMED,
                          ids=["host", "packet", "tcpflag", "time", "expect", "expect-block",
-                              "insert-expect-master", "insert-expect-proto", "set", "ruleset"])
+                              "insert-expect-master", "insert-expect-proto", "set", "set-buckets-late",
+                              "ruleset"])
 def test_malformed_is_located_and_nothing_runs(tmp_path, text, err):
     (tmp_path / "bad.ct").write_text(text)
     # a good file next to it does not run either

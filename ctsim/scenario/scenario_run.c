@@ -725,9 +725,16 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	r->res = res;
 	r->log = verbose ? log : NULL;
 	ct_offline_init(&r->h);
-	/* The settings given before anything happens shape the table (buckets, max). */
-	for (; k < sc->nsteps && (sc->steps[k].kind == SC_SET || sc->steps[k].kind == SC_LISTENER) &&
-	       sc->steps[k].at_ns == 0; k++)
+	/* The settings given before anything happens shape the table
+	 * (nf_conntrack_buckets): apply them before it is made. A ruleset or
+	 * listener line does not touch the table, so the settings after it
+	 * count too; the parser refuses a table-shaping setting after the
+	 * first step that does (ct_settings_shapes_table()). The others are
+	 * applied again in their place by step(), in the same order. */
+	for (; k < sc->nsteps && sc->steps[k].at_ns == 0 &&
+	       (sc->steps[k].kind == SC_SET || sc->steps[k].kind == SC_LISTENER ||
+		sc->steps[k].kind == SC_RULESET || sc->steps[k].kind == SC_RELOAD ||
+		sc->steps[k].kind >= SC_X_VERDICT); k++)
 		if (sc->steps[k].kind == SC_SET)
 			ct_settings_set(&r->h.settings, sc->steps[k].name, sc->steps[k].value, NULL, 0);
 	k = 0;

@@ -254,3 +254,12 @@ def test_verbose_shows_what_the_helper_did():
     res = scenario("run", "-v", CATALOGUE / "ftp_first_command_ignored.ct", check=0)
     first = next(x for x in res.stdout.splitlines() if 'PORT 10,66,1,2,195,80' in x)
     assert "helper ftp: not at a line start, not parsed" in first
+
+
+def test_verbose_names_the_invalid_reason():
+    """-v says why conntrack marked a packet INVALID, not only that the ruleset
+    dropped it (the default ruleset drops ct state invalid)."""
+    res = scenario("run", "-v", CATALOGUE / "tcp_invalid_flags.ct", check=0)
+    line = next(x for x in res.stdout.splitlines() if "[SF]" in x)
+    assert "-> drop, ct state invalid (invalid tcp flag combination): dropped by the ruleset" \
+        in line, line

@@ -73,14 +73,25 @@ def test_failure_shows_diff_and_packet(tmp_path):
 
 
 def test_waiting_and_unexpectedly_passing(tmp_path):
+    """A waiting scenario that passes fails the run, so that its marker gets
+    removed; the waiting ones are listed in the summary, not only counted."""
     base = "host c 10.0.1.2\nhost s 10.0.2.2\n+0 c > s udp 1000 > 53\n"
     (tmp_path / "a.ct").write_text("# waits-for: issue-99\n" + base + "expect ctinfo related\n")
-    (tmp_path / "b.ct").write_text("# waits-for: issue-99\n" + base + "expect ctinfo new\n")
-    res = scenario("run", tmp_path, check=0)
+    (tmp_path / "b.ct").write_text("# waits-for: issue-98\n" + base + "expect ctinfo new\n")
+    res = scenario("run", tmp_path, check=1)
     assert f"{tmp_path}/a.ct x" in res.stdout
     assert f"{tmp_path}/b.ct X" in res.stdout
-    assert f"unexpectedly passing (it waits for issue-99): {tmp_path}/b.ct" in res.stdout
+    assert (f"unexpectedly passing (it waits for issue-98): {tmp_path}/b.ct: "
+            "remove its waits-for line" in res.stdout)
+    assert f"waiting: {tmp_path}/a.ct (waits for issue-99)" in res.stdout
     assert "0 passed, 0 failed, 1 waiting, 1 unexpectedly passing" in res.stdout
+    doc = json.loads(scenario("run", "--json", tmp_path, check=1).stdout)
+    assert doc["summary"]["unexpectedly_passing"] == 1
+    # waiting alone is not a failure, and stays visible
+    (tmp_path / "b.ct").unlink()
+    res = scenario("run", tmp_path, check=0)
+    assert f"waiting: {tmp_path}/a.ct (waits for issue-99)" in res.stdout
+    assert res.stdout.strip().endswith("0 passed, 0 failed, 1 waiting")
 
 
 def test_table_setting_after_ruleset_applies(tmp_path):

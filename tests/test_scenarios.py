@@ -246,11 +246,36 @@ def test_catalogue_agrees_with_kernel():
                          capture_output=True, text=True, timeout=300)
     doc = json.loads(res.stdout)
     bad = [r for r in doc["scenarios"]
-           if r["result"] in ("disagree", "error") and not r["waits_for"]]
+           if r["result"] in ("disagree", "error") and not r["waits_for"]
+           or r["unexpectedly_passing"]]
     assert not bad, "\n\n".join(f"{r['file']}:\n{r['why']}" for r in bad)
     skipped = [r for r in doc["scenarios"] if r["result"] == "skipped"]
     assert all(r["why"] for r in skipped)
     assert res.returncode == 0, res.stderr
+
+
+def test_kernel_unexpected_pass_fails(tmp_path):
+    """--kernel: a waiting scenario that passes in ctsim and agrees with the
+    kernel has nothing left to wait for: the run fails, and the waiting ones
+    are named in the summary."""
+    base = ("host c 10.66.1.2 side client\nhost s 10.66.2.2 side server\n"
+            "+0 c > s udp 1000 > 53\n")
+    (tmp_path / "a.ct").write_text("# waits-for: issue-99\n" + base + "expect ctinfo related\n")
+    (tmp_path / "b.ct").write_text("# waits-for: issue-98\n" + base + "expect ctinfo new\n")
+    driver = [sys.executable, str(ROOT / "ctsim" / "scenario" / "kernel_scenarios.py"),
+              "--ctsim", str(CTSIM)]
+    res = subprocess.run(driver + [str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert (f"unexpectedly passing (it waits for issue-98): {tmp_path}/b.ct: "
+            "remove its waits-for line") in res.stdout, res.stdout
+    assert f"waiting: {tmp_path}/a.ct (waits for issue-99): kernel agree" in res.stdout
+    assert "1 waiting, 1 unexpectedly passing" in res.stdout
+    res = subprocess.run(driver + ["--json", str(tmp_path)], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 1, res.stderr
+    doc = json.loads(res.stdout)
+    assert [r["unexpectedly_passing"] for r in doc["scenarios"]] == [False, True]
+    assert doc["summary"]["unexpectedly_passing"] == 1 and doc["summary"]["waiting"] == 1
 
 
 def test_verbose_shows_what_the_helper_did():

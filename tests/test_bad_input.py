@@ -181,12 +181,18 @@ def ctsim_session(daemon, ops):
         return answers, pids, conn.port
 
 
-def assert_serving(daemon):
-    """A dump on a new connection still works, and the daemon is alive."""
+def assert_serving(daemon, entries=None):
+    """The daemon is alive and, on a new connection, a dump and a stats
+    request are answered and agree on the number of entries (`entries`, when
+    the test knows it): the table survived what came before, not only the
+    process."""
     assert daemon.alive, daemon.stderr_text()
     with W.CtsimConn(daemon.socket) as c2:
-        c2.dump(W.ct_dump())
-        assert W.count_entries(c2) >= 0
+        listed = len(c2.dump(W.ct_dump()))
+        counted = W.count_entries(c2)
+    assert listed == counted, f"the dump lists {listed} entries, the stats count {counted}"
+    if entries is not None:
+        assert listed == entries, f"{listed} entries, expected {entries}"
 
 
 def _single_error(dgram):
@@ -307,7 +313,7 @@ def test_insane_datagram(ctsim):
             for d in c.collect(timeout=3.0):
                 for m in W.split(d):
                     assert m.type == W.NLMSG_ERROR and m.error < 0, m
-        assert_serving(ctsim)
+        assert_serving(ctsim, entries=0)
 
 
 # --- resource behaviour --------------------------------------------------------
@@ -369,7 +375,7 @@ def test_disconnect_mid_event_stream(ctsim):
         bound = 65536 if asan_build(ctsim.proc.pid) else 8192
         assert after - before < bound, f"VmRSS {before} -> {after} KiB"
         assert W.count_entries(writer) == 230 * 25
-    assert_serving(ctsim)
+    assert_serving(ctsim, entries=230 * 25)
 
 
 def test_slow_listener_gets_enobufs(ctsim):
@@ -399,7 +405,7 @@ def test_slow_listener_gets_enobufs(ctsim):
         assert 0 < events < 20000
     finally:
         lis.close()
-    assert_serving(ctsim)
+    assert_serving(ctsim, entries=20000)
 
 
 def test_kernel_slow_listener_enobufs(kernel_ns):

@@ -28,11 +28,13 @@ from conftest import CONNTRACK, CTSIM_BIN, CTSIM_EXEC, ROOT
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
-def serves(path):
-    """True if a daemon on `path` answers a dump and a stats request."""
+def serves(path, entries=0):
+    """True if a daemon on `path` answers a dump and a stats request, both with
+    `entries` entries (every caller checks a daemon that has just started:
+    its table is empty)."""
     with W.CtsimConn(path) as c:
-        c.dump(W.ct_dump())
-        return W.count_entries(c) >= 0
+        listed = len(c.dump(W.ct_dump()))
+        return listed == entries and W.count_entries(c) == entries
 
 
 @contextlib.contextmanager

@@ -73,14 +73,37 @@ def test_failure_shows_diff_and_packet(tmp_path):
 
 
 def test_waiting_and_unexpectedly_passing(tmp_path):
+    """A waiting scenario that passes fails the run, so that its marker gets
+    removed; the waiting ones are listed in the summary, not only counted."""
     base = "host c 10.0.1.2\nhost s 10.0.2.2\n+0 c > s udp 1000 > 53\n"
     (tmp_path / "a.ct").write_text("# waits-for: issue-99\n" + base + "expect ctinfo related\n")
-    (tmp_path / "b.ct").write_text("# waits-for: issue-99\n" + base + "expect ctinfo new\n")
-    res = scenario("run", tmp_path, check=0)
+    (tmp_path / "b.ct").write_text("# waits-for: issue-98\n" + base + "expect ctinfo new\n")
+    res = scenario("run", tmp_path, check=1)
     assert f"{tmp_path}/a.ct x" in res.stdout
     assert f"{tmp_path}/b.ct X" in res.stdout
-    assert f"unexpectedly passing (it waits for issue-99): {tmp_path}/b.ct" in res.stdout
+    assert (f"unexpectedly passing (it waits for issue-98): {tmp_path}/b.ct: "
+            "remove its waits-for line" in res.stdout)
+    assert f"waiting: {tmp_path}/a.ct (waits for issue-99)" in res.stdout
     assert "0 passed, 0 failed, 1 waiting, 1 unexpectedly passing" in res.stdout
+    doc = json.loads(scenario("run", "--json", tmp_path, check=1).stdout)
+    assert doc["summary"]["unexpectedly_passing"] == 1
+    # waiting alone is not a failure, and stays visible
+    (tmp_path / "b.ct").unlink()
+    res = scenario("run", tmp_path, check=0)
+    assert f"waiting: {tmp_path}/a.ct (waits for issue-99)" in res.stdout
+    assert res.stdout.strip().endswith("0 passed, 0 failed, 1 waiting")
+
+
+def test_table_setting_after_ruleset_applies(tmp_path):
+    """nf_conntrack_buckets after a ruleset line still shapes the table: with one
+    bucket the fifth flow finds the four others to early-drop; with the
+    262144-bucket default it would find none and be dropped."""
+    text = (CATALOGUE / "table_full_early_drop.ct").read_text()
+    text = text.replace("set nf_conntrack_max 4\n",
+                        "ruleset default\nset nf_conntrack_max 4\n")
+    assert text.index("ruleset default") < text.index("set nf_conntrack_buckets 1")
+    (tmp_path / "late_set.ct").write_text(text)
+    scenario("run", tmp_path / "late_set.ct", check=0)
 
 
 MALFORMED = [
@@ -111,6 +134,10 @@ MALFORMED = [
      "^^^^\n"),
     ("host c 10.0.0.1\nhost s 10.0.0.2\nset nf_bogus 1\n",
      'bad.ct:3:5-12: Error: unknown setting "nf_bogus"\nset nf_bogus 1\n    ^^^^^^^^\n'),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\n+0 c > s udp 1 > 2\nset nf_conntrack_buckets 16\n",
+     "bad.ct:4:5-24: Error: nf_conntrack_buckets shapes the table when it is created: set it "
+     "at time 0, before the first packet, advance, insert, delete or flush\n"
+     "set nf_conntrack_buckets 16\n    " + "^" * 20 + "\n"),
     ("host c 10.0.0.1\nhost s 10.0.0.2\nruleset {\ntable inet t {\n\tchain f {\n"
      "\t\ttype filter hook forward priority filter; policy acept;\n\t}\n}\n}\n",
      "bad.ct:6:52-56: Error: policy must be accept or drop\n"
@@ -121,7 +148,8 @@ MALFORMED = [
 
 @pytest.mark.parametrize("text,err", MALFORMED,
                          ids=["host", "packet", "tcpflag", "time", "expect", "expect-block",
-                              "insert-expect-master", "insert-expect-proto", "set", "ruleset"])
+                              "insert-expect-master", "insert-expect-proto", "set", "set-buckets-late",
+                              "ruleset"])
 def test_malformed_is_located_and_nothing_runs(tmp_path, text, err):
     (tmp_path / "bad.ct").write_text(text)
     # a good file next to it does not run either
@@ -218,11 +246,36 @@ def test_catalogue_agrees_with_kernel():
                          capture_output=True, text=True, timeout=300)
     doc = json.loads(res.stdout)
     bad = [r for r in doc["scenarios"]
-           if r["result"] in ("disagree", "error") and not r["waits_for"]]
+           if r["result"] in ("disagree", "error") and not r["waits_for"]
+           or r["unexpectedly_passing"]]
     assert not bad, "\n\n".join(f"{r['file']}:\n{r['why']}" for r in bad)
     skipped = [r for r in doc["scenarios"] if r["result"] == "skipped"]
     assert all(r["why"] for r in skipped)
     assert res.returncode == 0, res.stderr
+
+
+def test_kernel_unexpected_pass_fails(tmp_path):
+    """--kernel: a waiting scenario that passes in ctsim and agrees with the
+    kernel has nothing left to wait for: the run fails, and the waiting ones
+    are named in the summary."""
+    base = ("host c 10.66.1.2 side client\nhost s 10.66.2.2 side server\n"
+            "+0 c > s udp 1000 > 53\n")
+    (tmp_path / "a.ct").write_text("# waits-for: issue-99\n" + base + "expect ctinfo related\n")
+    (tmp_path / "b.ct").write_text("# waits-for: issue-98\n" + base + "expect ctinfo new\n")
+    driver = [sys.executable, str(ROOT / "ctsim" / "scenario" / "kernel_scenarios.py"),
+              "--ctsim", str(CTSIM)]
+    res = subprocess.run(driver + [str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert (f"unexpectedly passing (it waits for issue-98): {tmp_path}/b.ct: "
+            "remove its waits-for line") in res.stdout, res.stdout
+    assert f"waiting: {tmp_path}/a.ct (waits for issue-99): kernel agree" in res.stdout
+    assert "1 waiting, 1 unexpectedly passing" in res.stdout
+    res = subprocess.run(driver + ["--json", str(tmp_path)], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 1, res.stderr
+    doc = json.loads(res.stdout)
+    assert [r["unexpectedly_passing"] for r in doc["scenarios"]] == [False, True]
+    assert doc["summary"]["unexpectedly_passing"] == 1 and doc["summary"]["waiting"] == 1
 
 
 def test_verbose_shows_what_the_helper_did():
@@ -237,3 +290,12 @@ def test_verbose_shows_what_the_helper_did():
     res = scenario("run", "-v", CATALOGUE / "ftp_first_command_ignored.ct", check=0)
     first = next(x for x in res.stdout.splitlines() if 'PORT 10,66,1,2,195,80' in x)
     assert "helper ftp: not at a line start, not parsed" in first
+
+
+def test_verbose_names_the_invalid_reason():
+    """-v says why conntrack marked a packet INVALID, not only that the ruleset
+    dropped it (the default ruleset drops ct state invalid)."""
+    res = scenario("run", "-v", CATALOGUE / "tcp_invalid_flags.ct", check=0)
+    line = next(x for x in res.stdout.splitlines() if "[SF]" in x)
+    assert "-> drop, ct state invalid (invalid tcp flag combination): dropped by the ruleset" \
+        in line, line

@@ -88,6 +88,13 @@ static const struct setting_row *find_row(const char *name)
 	return NULL;
 }
 
+bool ct_settings_shapes_table(const char *name)
+{
+	const struct setting_row *r = find_row(name);
+
+	return r && r->off == S(buckets);
+}
+
 int ct_settings_set(struct ct_settings *s, const char *name, const char *value,
 		    char *err, size_t errlen)
 {

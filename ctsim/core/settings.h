@@ -8,6 +8,7 @@
 #ifndef CTSIM_SETTINGS_H
 #define CTSIM_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,15 @@ void ct_settings_init(struct ct_settings *s);
  */
 int ct_settings_set(struct ct_settings *s, const char *name, const char *value,
 		    char *err, size_t errlen);
+
+/**
+ * ct_settings_shapes_table - true for a setting read only when the table is
+ * created (nf_conntrack_buckets: the hash is allocated once; ctsim does not
+ * resize it, and in a network namespace the kernel's sysctl is read-only).
+ * Every other setting is read where it is used, so it may change at run time.
+ * False for an unknown name.
+ */
+bool ct_settings_shapes_table(const char *name);
 
 /**
  * ct_settings_load - read a sysctl.conf-style file: "name = value" lines,

@@ -428,7 +428,12 @@ def one(ctsim, path, max_duration):
     d = compare(sim, kern)
     return {"file": path, "result": "disagree" if d else "agree", "why": d,
             "waits_for": exp["waits_for"], "title": exp["title"], "source": exp["source"],
-            "ctsim_result": sim["result"]}
+            "ctsim_result": sim["result"],
+            # ctsim meets the scenario's expectations and the kernel agrees:
+            # nothing is left to wait for, and a stale marker would hide the
+            # next regression of this file.
+            "unexpectedly_passing": bool(exp["waits_for"]) and not d
+            and sim["result"] == "unexpectedly passing"}
 
 
 def collect(paths):
@@ -455,11 +460,19 @@ def main():
     files = collect(a.paths)
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
         results = list(pool.map(lambda f: one(a.ctsim, f, a.max_duration), files))
+    for r in results:
+        r.setdefault("unexpectedly_passing", False)
     bad = [r for r in results if r["result"] in ("disagree", "error") and not r["waits_for"]]
+    xpass = [r for r in results if r["unexpectedly_passing"]]
+    waiting = [r for r in results if r["waits_for"] and not r["unexpectedly_passing"]]
+    counts = {k: sum(r["result"] == k for r in results)
+              for k in ("agree", "disagree", "error", "skipped")}
     if a.json:
-        json.dump({"scenarios": results}, sys.stdout, indent=1)
+        json.dump({"scenarios": results,
+                   "summary": dict(counts, waiting=len(waiting),
+                                   unexpectedly_passing=len(xpass))}, sys.stdout, indent=1)
         print()
-        return 1 if bad else 0
+        return 1 if bad or xpass else 0
     for r in results:
         tag = r["result"] + (" (waiting)" if r["waits_for"] and r["result"] != "agree" else "")
         if a.report:
@@ -470,12 +483,20 @@ def main():
     for r in results:
         if r["result"] in ("disagree", "error") and (a.verbose or not r["waits_for"]):
             print(f"\n---- {r['file']} ----\n{r['why']}")
-    counts = {k: sum(r["result"] == k for r in results)
-              for k in ("agree", "disagree", "error", "skipped")}
+    # The waiting ones by name, with what the kernel made of them: a count
+    # alone lets known disagreements pile up unnoticed.
+    if waiting or xpass:
+        print()
+    for r in waiting:
+        print(f"waiting: {r['file']} (waits for {r['waits_for']}): kernel {r['result']}")
+    for r in xpass:
+        print(f"unexpectedly passing (it waits for {r['waits_for']}): {r['file']}: "
+              "remove its waits-for line")
     print(f"\n{counts['agree']} agree, {counts['disagree']} disagree, {counts['error']} errors, "
           f"{counts['skipped']} skipped; {len(bad)} non-waiting disagreement"
-          f"{'' if len(bad) == 1 else 's'}")
-    return 1 if bad else 0
+          f"{'' if len(bad) == 1 else 's'}; {len(waiting)} waiting, "
+          f"{len(xpass)} unexpectedly passing")
+    return 1 if bad or xpass else 0
 
 
 if __name__ == "__main__":

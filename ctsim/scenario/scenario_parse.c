@@ -1105,6 +1105,14 @@ static void parse_lines(struct pctx *x, struct lines *L)
 				sc_tok_error(&x->l, rc == -1 || x->l.nt == i + 2 ? i + 1 : i + 2, "%s", err);
 				continue;
 			}
+			/* The runner applies such a setting before the table is
+			 * made (scenario_run()); later, it could only be ignored. */
+			if (ct_settings_shapes_table(name) && (x->started || x->now)) {
+				sc_tok_error(&x->l, i + 1, "%s shapes the table when it is created: set it "
+					     "at time 0, before the first packet, advance, insert, delete "
+					     "or flush", name);
+				continue;
+			}
 			{
 				struct sc_step *s = add_step(x, SC_SET);
 

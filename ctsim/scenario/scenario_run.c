@@ -448,9 +448,14 @@ static const char *verdict_word(int v)
 	return v == CT_DROP ? "drop" : "accept";
 }
 
-/* The INVALID reason of the last packet, when the router reports it. */
+/* The INVALID reason of the last packet, when the router reports it
+ * (NULL unless conntrack called the packet invalid). */
 static const char *last_invalid_reason(const struct run *r)
 {
+	const char *st = r->h.router.last.ct_state;
+
+	if (!st || strcmp(st, "invalid"))
+		return NULL;
 	return r->h.router.last.invalid_reason;
 }
 
@@ -468,10 +473,15 @@ static void check(struct run *r, const struct sc_step *s)
 			return;
 		}
 		if (s->kind == SC_X_VERDICT) {
-			if (strcmp(s->word, verdict_word(r->last_verdict)))
+			if (strcmp(s->word, verdict_word(r->last_verdict))) {
+				const char *inv = last_invalid_reason(r);
+
 				fail(r, s, fmt("verdict %s", s->word),
-				     fmt("verdict %s%s%s", verdict_word(r->last_verdict),
-					 r->last_why ? ": " : "", r->last_why ? r->last_why : ""));
+				     fmt("verdict %s%s%s%s%s%s", verdict_word(r->last_verdict),
+					 r->last_why ? ": " : "", r->last_why ? r->last_why : "",
+					 inv ? " (ct state invalid: " : "", inv ? inv : "",
+					 inv ? ")" : ""));
+			}
 			return;
 		}
 		{
@@ -644,12 +654,18 @@ static void step(struct run *r, const struct sc_step *s)
 		r->last_why = r->h.router.last.why;
 		fprintf(r->trace, "%u %s %s\n", s->line, r->last_state ? r->last_state : "none",
 			verdict_word(r->last_verdict));
-		if (r->log)
-			fprintf(r->log, "  %8.3f  %-60s -> %s, ct state %s%s%s%s%s\n",
+		if (r->log) {
+			/* The ruleset drops ct state invalid, but what made the
+			 * packet invalid is conntrack's reason: say both. */
+			const char *inv = last_invalid_reason(r);
+
+			fprintf(r->log, "  %8.3f  %-60s -> %s, ct state %s%s%s%s%s%s%s%s\n",
 				(double)s->at_ns / 1e9, s->text, verdict_word(r->last_verdict),
-				r->last_state ? r->last_state : "none", r->last_why ? ": " : "",
+				r->last_state ? r->last_state : "none", inv ? " (" : "",
+				inv ? inv : "", inv ? ")" : "", r->last_why ? ": " : "",
 				r->last_why ? r->last_why : "",
 				r->h.router.last.helper[0] ? "; helper " : "", r->h.router.last.helper);
+		}
 		return;
 	case SC_SET:
 		ct_settings_set(&r->h.settings, s->name, s->value, NULL, 0);
@@ -725,9 +741,16 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	r->res = res;
 	r->log = verbose ? log : NULL;
 	ct_offline_init(&r->h);
-	/* The settings given before anything happens shape the table (buckets, max). */
-	for (; k < sc->nsteps && (sc->steps[k].kind == SC_SET || sc->steps[k].kind == SC_LISTENER) &&
-	       sc->steps[k].at_ns == 0; k++)
+	/* The settings given before anything happens shape the table
+	 * (nf_conntrack_buckets): apply them before it is made. A ruleset or
+	 * listener line does not touch the table, so the settings after it
+	 * count too; the parser refuses a table-shaping setting after the
+	 * first step that does (ct_settings_shapes_table()). The others are
+	 * applied again in their place by step(), in the same order. */
+	for (; k < sc->nsteps && sc->steps[k].at_ns == 0 &&
+	       (sc->steps[k].kind == SC_SET || sc->steps[k].kind == SC_LISTENER ||
+		sc->steps[k].kind == SC_RULESET || sc->steps[k].kind == SC_RELOAD ||
+		sc->steps[k].kind >= SC_X_VERDICT); k++)
 		if (sc->steps[k].kind == SC_SET)
 			ct_settings_set(&r->h.settings, sc->steps[k].name, sc->steps[k].value, NULL, 0);
 	k = 0;

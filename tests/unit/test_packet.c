@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1102,29 +1103,37 @@ static void test_pcap_ethernet(void **state)
 	unlink(path);
 }
 
+/* The shared reference folder: CTSIM_SHARED, as for the Python tests
+ * (docs/testing.md), else the path meson found at configure time and passes
+ * as the test's argument (../shared next to the source tree). */
+static const char *shared_dir;
+
 /* A capture made by the benchmark generator (Ethernet, 9 packets per TCP
- * connection), if python3 is there. */
+ * connection). A missing generator fails the test: a skip here passed
+ * unnoticed wherever the shared folder was not at its old absolute path. */
 static void test_pcap_generated(void **state)
 {
-	const char *gen = "/work/shared/bench/gen_tcp_pcap.py";
-	char cmd[512], path[] = "/tmp/ctsim-gen-XXXXXX", err[CT_PCAP_ERRLEN];
+	char gen[4096], cmd[8192], path[] = "/tmp/ctsim-gen-XXXXXX", err[CT_PCAP_ERRLEN];
 	struct count c = { 0 };
 	uint64_t skipped = 1;
-	int fd;
+	int fd, rc;
 
 	(void)state;
-	if (access(gen, R_OK) != 0 || access("/usr/bin/python3", X_OK) != 0) {
-		skip();
-		return;
-	}
+	if (!shared_dir || !*shared_dir)
+		fail_msg("no shared folder: set CTSIM_SHARED or pass it as the first argument");
+	snprintf(gen, sizeof(gen), "%s/bench/gen_tcp_pcap.py", shared_dir);
+	if (access(gen, R_OK) != 0)
+		fail_msg("%s: %s (set CTSIM_SHARED to the shared folder)", gen, strerror(errno));
+	if (access("/usr/bin/python3", X_OK) != 0)
+		fail_msg("/usr/bin/python3: %s", strerror(errno));
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s 1000 100 %s >/dev/null 2>&1", gen, path);
-	if (system(cmd) != 0) {
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s' 1000 100 %s >/dev/null 2>&1", gen, path);
+	rc = system(cmd);
+	if (rc != 0) {
 		unlink(path);
-		skip();
-		return;
+		fail_msg("%s failed (status %d)", cmd, rc);
 	}
 	assert_int_equal(ct_pcap_foreach(path, count_cb, &c, &skipped, err), 0);
 	assert_int_equal(c.n, 9000);
@@ -1133,7 +1142,7 @@ static void test_pcap_generated(void **state)
 	unlink(path);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp4),
@@ -1155,5 +1164,8 @@ int main(void)
 		cmocka_unit_test(test_fuzz),
 	};
 
+	shared_dir = getenv("CTSIM_SHARED");
+	if ((!shared_dir || !*shared_dir) && argc > 1)
+		shared_dir = argv[1];
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

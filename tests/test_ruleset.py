@@ -390,3 +390,24 @@ def test_unknown_helper_type_is_refused_by_nft(tmp_path):
     f.write_text(UNKNOWN_HELPER)
     rc, err = nft_check(f)
     assert rc != 0 and "No such file or directory" in err, err
+
+
+def test_error_on_a_long_line_is_linear(tmp_path):
+    """issue 17, robustness 4: the caret line under an error was built with a
+    strlen() of the source line per column, quadratic in the line's length
+    (a 515 KB one-line ruleset took 35 s on a SIGHUP reload). 2 MB on one
+    line, error at its end: well under a second when linear, minutes when
+    quadratic, so the timeout separates them on a loaded machine."""
+    rule = "tcp dport 22 accept; "
+    head = "table inet t { chain c { type filter hook forward priority 0; "
+    text = head + rule * (2_000_000 // len(rule)) + "tcp dport 70000 accept; } }\n"
+    f = tmp_path / "big.nft"
+    f.write_text(text)
+    r = subprocess.run([str(CTSIM), "ruleset", "check", str(f)], capture_output=True,
+                       text=True, timeout=15)
+    assert r.returncode == 1
+    col = text.index("70000") + 1
+    lines = r.stderr.splitlines()
+    assert lines[0] == f"{f}:1:{col}-{col + 4}: Error: port 70000 out of range (0-65535)"
+    assert lines[1] == text.rstrip("\n")
+    assert lines[2] == " " * (col - 1) + "^^^^^"

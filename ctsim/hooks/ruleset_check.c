@@ -41,9 +41,13 @@ void rs_errors_print(const struct rs_errors *errs, FILE *f)
 		fprintf(f, "%s:%u:%u-%u: Error: %s\n", e->file, e->line, e->col_first,
 			e->col_last, e->msg);
 		fprintf(f, "%s\n", e->src_line ? e->src_line : "");
-		/* keep tabs so the carets line up under the token */
+		/* keep tabs so the carets line up under the token; the length is
+		 * taken once: strlen() per column made a long line quadratic
+		 * (a 515 KB one-line ruleset took tens of seconds to report) */
+		size_t len = e->src_line ? strlen(e->src_line) : 0;
+
 		for (unsigned c = 1; c < e->col_first; c++) {
-			char ch = e->src_line && c - 1 < strlen(e->src_line) ? e->src_line[c - 1] : ' ';
+			char ch = c - 1 < len ? e->src_line[c - 1] : ' ';
 			fputc(ch == '\t' ? '\t' : ' ', f);
 		}
 		for (unsigned c = e->col_first; c <= e->col_last; c++)

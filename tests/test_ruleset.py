@@ -411,3 +411,27 @@ def test_error_on_a_long_line_is_linear(tmp_path):
     assert lines[0] == f"{f}:1:{col}-{col + 4}: Error: port 70000 out of range (0-65535)"
     assert lines[1] == text.rstrip("\n")
     assert lines[2] == " " * (col - 1) + "^^^^^"
+
+
+def test_a_directory_is_not_a_ruleset(tmp_path):
+    """issue 17, robustness 3: fopen() of a directory succeeds and its read
+    fails, which was taken for EOF: a directory loaded as the empty ruleset
+    (the firewall failed open). Only a regular file is a ruleset file; the
+    same reader serves `ruleset check`, --ruleset, SIGHUP and `replay`."""
+    r = ctsim("check", str(tmp_path))
+    assert r.returncode == 1
+    assert r.stderr == f'Error: Could not open file "{tmp_path}": Is a directory\n'
+    r = ctsim("check", "/dev/null")
+    assert r.returncode == 1
+    assert r.stderr == 'Error: Could not open file "/dev/null": not a regular file\n'
+
+
+def test_a_scenarios_ruleset_directory_is_refused(tmp_path):
+    sc = tmp_path / "d.ct"
+    sc.write_text("host a 10.66.1.2 side client\nhost b 10.66.2.2 side server\n"
+                  f"ruleset {tmp_path}\n")
+    r = subprocess.run([str(CTSIM), "scenario", "check", str(sc)], capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 1
+    assert f'{sc}:3:9-{8 + len(str(tmp_path))}: Error: Could not open file "{tmp_path}": ' \
+           'Is a directory' in r.stderr, r.stderr

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include "ctsim/core/helper.h"
 #include "ctsim/hooks/ruleset_int.h"
 
@@ -1361,11 +1362,23 @@ struct ruleset *ruleset_parse_file(const char *path, struct rs_errors *errs)
 	size_t len = 0, cap = 0;
 	struct ruleset *rs;
 
-	if (!f) {
-		char msg[600];
+	char msg[600];
+	struct stat st;
 
+	if (!f) {
 		snprintf(msg, sizeof(msg), "Could not open file \"%s\": %s", path, strerror(errno));
 		rs_errs_add(errs, path, NULL, 0, 0, 0, msg);
+		return NULL;
+	}
+	/* fopen() of a directory succeeds and its read fails, which the loop
+	 * below took for EOF: a directory (a ruleset file replaced by one before
+	 * a SIGHUP) loaded as the empty ruleset and the firewall failed open.
+	 * Only a regular file is a ruleset file ("-" reads standard input). */
+	if (f != stdin && fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "Could not open file \"%s\": %s", path,
+			 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+		rs_errs_add(errs, path, NULL, 0, 0, 0, msg);
+		fclose(f);
 		return NULL;
 	}
 	for (;;) {
@@ -1381,6 +1394,15 @@ struct ruleset *ruleset_parse_file(const char *path, struct rs_errors *errs)
 		len += n;
 	}
 	buf[len] = 0;
+	/* a read error is not the end of the file: half a ruleset must not load */
+	if (ferror(f)) {
+		snprintf(msg, sizeof(msg), "Could not read file \"%s\": %s", path, strerror(errno));
+		rs_errs_add(errs, path, NULL, 0, 0, 0, msg);
+		if (f != stdin)
+			fclose(f);
+		free(buf);
+		return NULL;
+	}
 	if (f != stdin)
 		fclose(f);
 	if (memchr(buf, 0, len)) {

@@ -256,6 +256,10 @@ def test_topology_file_three_hosts(ctsim_factory, tmp_path):
     ("hots client ct-c0 10.77.1.2/24 10.77.1.1\n", "1:1", 'unknown keyword "hots"'),
     ("host a ct-c0 10.77.1.2/24 10.77.1.1\nhost b ct-c0 10.77.2.2/24 10.77.2.1\n", "2:6",
      "given twice"),
+    # a host name is cut to fit the namespace name nowhere: refused (the
+    # second line keeps a build without the check from bringing a lab up)
+    ("host " + "h" * 24 + " ct-c0 10.77.1.2/24 10.77.1.1\nhots\n", "1:6",
+     "is longer than 23 characters"),
 ])
 def test_topology_file_errors(tmp_path, text, where, msg):
     topo = tmp_path / "bad.topo"

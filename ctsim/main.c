@@ -3,9 +3,11 @@
  * main.c — the ctsim daemon: options, settings, and the event loop that
  * drives the ctnetlink server and the GC walker.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,8 +170,9 @@ int main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'm':
+			/* digits only: strtoul() takes "" (mode 0000), spaces and signs */
 			mode = (unsigned)strtoul(optarg, &end, 8);
-			if (*end || mode > 0777) {
+			if (!*optarg || optarg[strspn(optarg, "01234567")] || mode > 0777) {
 				fprintf(stderr, "ctsim: --socket-mode: \"%s\" is not an octal mode\n", optarg);
 				return 2;
 			}
@@ -195,10 +198,23 @@ int main(int argc, char **argv)
 		case 'L':
 			list = true;
 			break;
-		case 'e':
-			seed = (uint32_t)strtoul(optarg, NULL, 0);
+		case 'e': {
+			/* a typo must not become seed 0: a number (0x.. or decimal),
+			 * nothing else, in 32 bits (strtoull() skips spaces and takes
+			 * a sign: "-1" would wrap) */
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 0);
+			if (!isdigit((unsigned char)optarg[0]) || *end || errno || v > UINT32_MAX) {
+				fprintf(stderr, "ctsim: --seed: \"%s\" is not a number from 0 to %u\n",
+					optarg, UINT32_MAX);
+				return 2;
+			}
+			seed = (uint32_t)v;
 			have_seed = true;
 			break;
+		}
 		case 'v':
 			verbose = true;
 			break;
@@ -210,6 +226,14 @@ int main(int argc, char **argv)
 			lab = true;
 			break;
 		case 'p':
+			/* longer would be cut in the namespace names (the banner
+			 * showing the whole prefix) */
+			if (strlen(optarg) > LAB_PREFIX_MAX) {
+				fprintf(stderr, "ctsim: --lab-prefix: %zu characters, at most %d "
+					"(a namespace is named prefix + host name)\n", strlen(optarg),
+					LAB_PREFIX_MAX);
+				return 2;
+			}
 			lab_prefix = optarg;
 			break;
 		case 'r':

@@ -148,6 +148,24 @@ def test_ruleset_reload_on_sighup(lab_factory, tmp_path):
     lab.run("client", "ping", "-c", "1", "-W", "2", SERVER4, check=True)
 
 
+def test_ruleset_replaced_by_a_directory_keeps_the_old_one(lab_factory, tmp_path):
+    """issue 17, robustness 3: a ruleset file replaced by a directory reloaded
+    as the empty ruleset on SIGHUP, and the firewall failed open. The reload
+    is refused (file name: reason) and the old ruleset keeps dropping."""
+    rules = tmp_path / "r.nft"
+    rules.write_text("table inet t {\n  chain f { type filter hook forward priority 0; "
+                     "policy accept;\n    icmp type echo-request drop\n  }\n}\n")
+    lab = lab_factory(["--ruleset", str(rules)])
+    assert lab.run("client", "ping", "-c", "1", "-W", "1", SERVER4).returncode != 0
+    rules.unlink()
+    rules.mkdir()
+    lab.d.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    log = lab.d.stderr_text()
+    assert f'Could not open file "{rules}": Is a directory' in log and "old one stays" in log, log
+    assert lab.run("client", "ping", "-c", "1", "-W", "1", SERVER4).returncode != 0
+
+
 def test_capture_then_replay_gives_the_same_table(lab_factory, tmp_path):
     """`--capture` records what the hosts send; `ctsim replay` of that file
     runs the same pipeline offline and ends with the same table."""
@@ -238,6 +256,10 @@ def test_topology_file_three_hosts(ctsim_factory, tmp_path):
     ("hots client ct-c0 10.77.1.2/24 10.77.1.1\n", "1:1", 'unknown keyword "hots"'),
     ("host a ct-c0 10.77.1.2/24 10.77.1.1\nhost b ct-c0 10.77.2.2/24 10.77.2.1\n", "2:6",
      "given twice"),
+    # a host name is cut to fit the namespace name nowhere: refused (the
+    # second line keeps a build without the check from bringing a lab up)
+    ("host " + "h" * 24 + " ct-c0 10.77.1.2/24 10.77.1.1\nhots\n", "1:6",
+     "is longer than 23 characters"),
 ])
 def test_topology_file_errors(tmp_path, text, where, msg):
     topo = tmp_path / "bad.topo"

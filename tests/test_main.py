@@ -72,3 +72,29 @@ def test_verbose_logs_reloads(lab_factory):  # noqa: F811
     _wait_for(lab.d, r"^ctsim: ruleset reloaded.* \(ctctl reload\)$")
     os.kill(lab.d.proc.pid, signal.SIGHUP)
     _wait_for(lab.d, r"^ctsim: ruleset reloaded.* \(SIGHUP\)$")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--socket-mode", ""], '--socket-mode: "" is not an octal mode'),      # was mode 0000
+    (["--socket-mode", " 600"], '--socket-mode: " 600" is not an octal mode'),
+    (["--seed", "notanumber"], '--seed: "notanumber" is not a number'),     # was seed 0
+    (["--seed", "-1"], '--seed: "-1" is not a number'),                     # was 2^32-1
+    (["--seed", "4294967296"], '--seed: "4294967296" is not a number from 0 to 4294967295'),
+    (["--lab-prefix", "p" * 300], "--lab-prefix: 300 characters, at most 23"),  # was cut
+])
+def test_bad_option_values_are_refused(args, message):
+    """issue 17, robustness 10: these were taken silently (strtoul() of ""
+    or of a word is 0; the prefix was cut to fit the namespace names while
+    the banner showed it whole). Refused before anything starts."""
+    res = subprocess.run([str(CTSIM_BIN), *args, "--list-settings"], capture_output=True,
+                         text=True, timeout=20, env=dict(os.environ, **SANITIZER_ENV))
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(f"ctsim: {message}") and res.stdout == "", res.stderr
+
+
+@pytest.mark.parametrize("args", [["--seed", "0x10"], ["--seed", "42"], ["--socket-mode", "0660"],
+                                  ["--lab-prefix", "p" * 23]])
+def test_good_option_values_still_accepted(args):
+    res = subprocess.run([str(CTSIM_BIN), *args, "--list-settings"], capture_output=True,
+                         text=True, timeout=20, env=dict(os.environ, **SANITIZER_ENV))
+    assert res.returncode == 0, res.stderr

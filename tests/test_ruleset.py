@@ -146,6 +146,11 @@ oifname "ct-s0" masquerade ; ok
 snat ip to 10.0.0.1 ; ok
 snat ip6 to fd77::1 ; ok
 tcp dport 80 snat ip to 10.0.0.1:1024-2048 ; ok
+snat ip to 10.0.0.1-10.0.0.9 ; ok
+snat ip to 10.0.0.1-10.0.0.1 ; ok
+snat ip to 10.0.0.9-10.0.0.1 ; fail ; range 10.0.0.9-10.0.0.1 is empty: the first address is greater
+tcp dport 80 snat ip to 10.0.0.9-10.0.0.1:80 ; fail ; range 10.0.0.9-10.0.0.1 is empty
+snat ip6 to fd77::9-fd77::1 ; fail ; range fd77::9-fd77::1 is empty
 snat to 10.0.0.1 ; fail ; ip or ip6 must be specified with address for inet tables
 snat ip to 10.0.0.1:80 ; fail ; transport protocol mapping is only valid after transport protocol match
 dnat ip to 10.0.0.1 ; fail-ctsim ; dnat is only valid in the prerouting and output hooks
@@ -390,3 +395,89 @@ def test_unknown_helper_type_is_refused_by_nft(tmp_path):
     f.write_text(UNKNOWN_HELPER)
     rc, err = nft_check(f)
     assert rc != 0 and "No such file or directory" in err, err
+
+
+def test_error_on_a_long_line_is_linear(tmp_path):
+    """issue 17, robustness 4: the caret line under an error was built with a
+    strlen() of the source line per column, quadratic in the line's length
+    (a 515 KB one-line ruleset took 35 s on a SIGHUP reload). 2 MB on one
+    line, error at its end: well under a second when linear, minutes when
+    quadratic, so the timeout separates them on a loaded machine."""
+    rule = "tcp dport 22 accept; "
+    head = "table inet t { chain c { type filter hook forward priority 0; "
+    text = head + rule * (2_000_000 // len(rule)) + "tcp dport 70000 accept; } }\n"
+    f = tmp_path / "big.nft"
+    f.write_text(text)
+    r = subprocess.run([str(CTSIM), "ruleset", "check", str(f)], capture_output=True,
+                       text=True, timeout=15)
+    assert r.returncode == 1
+    col = text.index("70000") + 1
+    lines = r.stderr.splitlines()
+    assert lines[0] == f"{f}:1:{col}-{col + 4}: Error: port 70000 out of range (0-65535)"
+    assert lines[1] == text.rstrip("\n")
+    assert lines[2] == " " * (col - 1) + "^^^^^"
+
+
+def test_a_directory_is_not_a_ruleset(tmp_path):
+    """issue 17, robustness 3: fopen() of a directory succeeds and its read
+    fails, which was taken for EOF: a directory loaded as the empty ruleset
+    (the firewall failed open). Only a regular file is a ruleset file; the
+    same reader serves `ruleset check`, --ruleset, SIGHUP and `replay`."""
+    r = ctsim("check", str(tmp_path))
+    assert r.returncode == 1
+    assert r.stderr == f'Error: Could not open file "{tmp_path}": Is a directory\n'
+    r = ctsim("check", "/dev/null")
+    assert r.returncode == 1
+    assert r.stderr == 'Error: Could not open file "/dev/null": not a regular file\n'
+
+
+def test_a_scenarios_ruleset_directory_is_refused(tmp_path):
+    sc = tmp_path / "d.ct"
+    sc.write_text("host a 10.66.1.2 side client\nhost b 10.66.2.2 side server\n"
+                  f"ruleset {tmp_path}\n")
+    r = subprocess.run([str(CTSIM), "scenario", "check", str(sc)], capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 1
+    assert f'{sc}:3:9-{8 + len(str(tmp_path))}: Error: Could not open file "{tmp_path}": ' \
+           'Is a directory' in r.stderr, r.stderr
+
+
+LONG_NAMES = [
+    # (file text, error location, message): the kernel's NFT_NAME_MAXLEN is
+    # 256 with the NUL (ERANGE); nft's parser refuses a table name over 256
+    ("table ip " + "a" * 256 + " {\n}\n", "1:10-265",
+     "Could not process rule: Numerical result out of range"),
+    ("table ip " + "a" * 300 + " {\n}\n", "1:10-309", "name too long, 256 characters maximum allowed"),
+    ("table ip " + "a" * 1_000_000 + " {\n}\n", "1:10-1000009", "name too long"),
+    ("table ip t {\n\tchain " + "c" * 256 + " {\n\t}\n}\n", "2:8-263",
+     "Could not process rule: Numerical result out of range"),
+    ("table ip t {\n\tct helper " + "h" * 300 + " {\n\t\ttype \"ftp\" protocol tcp\n\t}\n}\n",
+     "2:12-311", "Could not process rule: Numerical result out of range"),
+]
+
+
+@pytest.mark.parametrize("text,where,message", LONG_NAMES, ids=["t256", "t300", "t1M", "c256", "h300"])
+def test_names_longer_than_nft_allows_are_refused(tmp_path, text, where, message):
+    """issue 17, robustness 10: a 1M-character table name was accepted."""
+    f = tmp_path / "n.nft"
+    f.write_text(text)
+    r = ctsim("check", str(f))
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"{f}:{where}: Error: {message}"), r.stderr[:300]
+    assert r.stderr.count(": Error: ") == 1
+
+
+def test_longest_names_accepted(tmp_path):
+    f = tmp_path / "n.nft"
+    f.write_text("table ip " + "a" * 255 + " {\n\tchain " + "c" * 255 + " {\n\t}\n}\n")
+    r = ctsim("check", str(f))
+    assert r.returncode == 0, r.stderr[:300]
+
+
+@needs_nft
+@pytest.mark.parametrize("text,where,message", LONG_NAMES[:2] + LONG_NAMES[3:4], ids=["t256", "t300", "c256"])
+def test_names_longer_than_nft_allows_are_refused_by_nft(tmp_path, text, where, message):
+    f = tmp_path / "n.nft"
+    f.write_text(text)
+    rc, err = nft_check(f)
+    assert rc != 0 and f"{f}:{where}: Error: {message}" in err, err[:300]

@@ -98,3 +98,13 @@ def test_settings_take_effect(ctsim_factory):
     r = d.conntrack("-L", "-o", "ktimestamp")
     assert r.stdout.count("packets=0 bytes=0") == 4, r.stdout
     assert r.stdout.count("[start=") == 2, r.stdout
+
+
+def test_config_directory_is_refused(tmp_path):
+    """issue 17, robustness 3: fopen() of a directory succeeds and fgets()
+    fails at once, which was taken for an empty file: --config DIR ran with
+    the defaults. Only a regular file is a settings file."""
+    res = ctsim("--config", str(tmp_path), "--list-settings")
+    assert res.returncode == 2
+    assert f"{tmp_path}: Is a directory" in res.stderr, res.stderr
+    assert res.stdout == ""

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include "ctsim/core/settings.h"
 
 #define S(field) offsetof(struct ct_settings, field)
@@ -129,8 +130,18 @@ int ct_settings_load(struct ct_settings *s, const char *path, char *err, size_t 
 	int rc;
 	FILE *f = fopen(path, "r");
 
+	struct stat st;
+
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* fopen() of a directory succeeds and fgets() then fails at once, which
+	 * the loop took for an empty file: --config DIR loaded the defaults. */
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s", path,
+			 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+		fclose(f);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -167,6 +178,12 @@ int ct_settings_load(struct ct_settings *s, const char *path, char *err, size_t 
 			fclose(f);
 			return -1;
 		}
+	}
+	/* a read error is not the end of the file: nothing half-applies */
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s:%u: %s", path, lineno + 1, strerror(errno));
+		fclose(f);
+		return -1;
 	}
 	fclose(f);
 	*s = tmp;

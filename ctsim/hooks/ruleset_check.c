@@ -8,6 +8,7 @@
  * evaluator walks.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include "ctsim/hooks/ruleset_int.h"
 
 /* ---------------------------------------------------------------------- */
@@ -33,6 +34,8 @@ void rs_errors_print(const struct rs_errors *errs, FILE *f)
 {
 	for (size_t i = 0; i < errs->n; i++) {
 		const struct rs_error *e = &errs->v[i];
+		size_t len, n = 0;
+		char *carets;
 
 		if (e->line == 0) {	/* not located (e.g. a file that cannot be read) */
 			fprintf(f, "Error: %s\n", e->msg);
@@ -41,14 +44,21 @@ void rs_errors_print(const struct rs_errors *errs, FILE *f)
 		fprintf(f, "%s:%u:%u-%u: Error: %s\n", e->file, e->line, e->col_first,
 			e->col_last, e->msg);
 		fprintf(f, "%s\n", e->src_line ? e->src_line : "");
+		/* Linear in the line's length: the length is taken once (a strlen()
+		 * per column made a 515 KB one-line ruleset take 35 s), and the
+		 * caret line is written at once (stderr is unbuffered: a fputc()
+		 * per column was a write() per column). */
+		len = e->src_line ? strlen(e->src_line) : 0;
+		carets = xrealloc(NULL, (size_t)e->col_first + 1 +
+				  (e->col_last >= e->col_first ? e->col_last - e->col_first + 1 : 0));
 		/* keep tabs so the carets line up under the token */
-		for (unsigned c = 1; c < e->col_first; c++) {
-			char ch = e->src_line && c - 1 < strlen(e->src_line) ? e->src_line[c - 1] : ' ';
-			fputc(ch == '\t' ? '\t' : ' ', f);
-		}
+		for (unsigned c = 1; c < e->col_first; c++)
+			carets[n++] = c - 1 < len && e->src_line[c - 1] == '\t' ? '\t' : ' ';
 		for (unsigned c = e->col_first; c <= e->col_last; c++)
-			fputc('^', f);
-		fputc('\n', f);
+			carets[n++] = '^';
+		carets[n++] = '\n';
+		fwrite(carets, 1, n, f);
+		free(carets);
 	}
 }
 

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include "ctsim/core/helper.h"
 #include "ctsim/hooks/ruleset_int.h"
 
@@ -101,12 +102,33 @@ static const char *const reserved[] = {
 	"zone", "to", "with", "prefix", NULL,
 };
 
+/* The kernel's NFT_NAME_MAXLEN is 256 with the NUL: a longer table, chain or
+ * object name is refused with ERANGE. nft's parser refuses a table name over
+ * 256 characters itself, with its own words; both are matched. */
+#define RS_NAME_MAXLEN 256
+
+static bool name_too_long(struct parser *p, const struct tok *t, const char *what)
+{
+	size_t len = strlen(t->s);
+
+	if (len < RS_NAME_MAXLEN)
+		return false;
+	if (len > RS_NAME_MAXLEN && !strcmp(what, "table"))
+		err_tok(p, t, "name too long, %d characters maximum allowed", RS_NAME_MAXLEN);
+	else
+		err_tok(p, t, "Could not process rule: Numerical result out of range "
+			"(a %s name has at most %d characters)", what, RS_NAME_MAXLEN - 1);
+	return true;
+}
+
 static char *parse_name(struct parser *p, const char *what)
 {
 	struct tok *t = peek(p);
 	char buf[64];
 
 	if (t->t == T_STRING && what[0] == 'h') {	/* ct helper "name" is fine */
+		if (name_too_long(p, t, what))
+			return NULL;
 		next(p);
 		return xstrdup(t->s);
 	}
@@ -119,6 +141,8 @@ static char *parse_name(struct parser *p, const char *what)
 			err_tok(p, t, "\"%s\" is a keyword and cannot be a %s name", t->s, what);
 			return NULL;
 		}
+	if (name_too_long(p, t, what))
+		return NULL;
 	next(p);
 	return xstrdup(t->s);
 }
@@ -543,6 +567,12 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 		}
 		if (!dash)
 			n->addr_max = n->addr_min;
+		/* nft refuses it ("Range has zero or negative size"); taken, the
+		 * NAT code would pick from an empty range */
+		if (rs_addr_cmp(&n->addr_min, &n->addr_max) > 0) {
+			err_tok(p, t, "range %s-%s is empty: the first address is greater", buf, dash);
+			return false;
+		}
 		if (port && !parse_port_range(p, t, port, &n->port_min, &n->port_max))
 			return false;
 	}
@@ -1361,11 +1391,23 @@ struct ruleset *ruleset_parse_file(const char *path, struct rs_errors *errs)
 	size_t len = 0, cap = 0;
 	struct ruleset *rs;
 
-	if (!f) {
-		char msg[600];
+	char msg[600];
+	struct stat st;
 
+	if (!f) {
 		snprintf(msg, sizeof(msg), "Could not open file \"%s\": %s", path, strerror(errno));
 		rs_errs_add(errs, path, NULL, 0, 0, 0, msg);
+		return NULL;
+	}
+	/* fopen() of a directory succeeds and its read fails, which the loop
+	 * below took for EOF: a directory (a ruleset file replaced by one before
+	 * a SIGHUP) loaded as the empty ruleset and the firewall failed open.
+	 * Only a regular file is a ruleset file ("-" reads standard input). */
+	if (f != stdin && fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "Could not open file \"%s\": %s", path,
+			 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+		rs_errs_add(errs, path, NULL, 0, 0, 0, msg);
+		fclose(f);
 		return NULL;
 	}
 	for (;;) {
@@ -1381,6 +1423,15 @@ struct ruleset *ruleset_parse_file(const char *path, struct rs_errors *errs)
 		len += n;
 	}
 	buf[len] = 0;
+	/* a read error is not the end of the file: half a ruleset must not load */
+	if (ferror(f)) {
+		snprintf(msg, sizeof(msg), "Could not read file \"%s\": %s", path, strerror(errno));
+		rs_errs_add(errs, path, NULL, 0, 0, 0, msg);
+		if (f != stdin)
+			fclose(f);
+		free(buf);
+		return NULL;
+	}
 	if (f != stdin)
 		fclose(f);
 	if (memchr(buf, 0, len)) {

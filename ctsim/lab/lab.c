@@ -118,6 +118,8 @@ int lab_load(struct lab *l, const char *path, const char *prefix, char *err, siz
 			FAIL(w[0], "expected: host NAME IFNAME HOST-V4/PREFIX CTSIM-V4 [HOST-V6/PREFIX CTSIM-V6]");
 		if (tmp.n == LAB_MAX_HOSTS)
 			FAIL(w[0], "too many hosts (at most %d)", LAB_MAX_HOSTS);
+		if (strlen(w[1]) > LAB_NAME_MAX)
+			FAIL(w[1], "host name \"%s\" is longer than %d characters", w[1], LAB_NAME_MAX);
 		if (strlen(w[2]) >= 16)
 			FAIL(w[2], "interface name \"%s\" is longer than 15 characters", w[2]);
 		h = &tmp.host[tmp.n];

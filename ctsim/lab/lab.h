@@ -27,10 +27,14 @@
 
 #define LAB_MAX_HOSTS	8
 #define LAB_DEFAULT_PREFIX "ctsim-"
+/* longest --lab-prefix and host name: both fit lab_host.netns whole, so a
+ * namespace is never named other than the banner says */
+#define LAB_PREFIX_MAX	23
+#define LAB_NAME_MAX	23
 
 struct lab_host {
-	char name[24];		/* "client" */
-	char netns[48];		/* prefix + name: "ctsim-client" */
+	char name[LAB_NAME_MAX + 1];	/* "client" */
+	char netns[LAB_PREFIX_MAX + LAB_NAME_MAX + 1];	/* prefix + name: "ctsim-client" */
 	char ifname[16];	/* the TUN interface, same name on both sides */
 	union ct_addr host4, gw4, host6, gw6;	/* gw = ctsim's address on the link */
 	uint8_t plen4, plen6;
@@ -39,7 +43,7 @@ struct lab_host {
 };
 
 struct lab {
-	char prefix[24];
+	char prefix[LAB_PREFIX_MAX + 1];
 	struct lab_host host[LAB_MAX_HOSTS];
 	unsigned n;
 };

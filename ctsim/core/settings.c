@@ -89,6 +89,15 @@ static const struct setting_row *find_row(const char *name)
 	return NULL;
 }
 
+const char *ct_file_not_regular(FILE *f)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) != 0 || S_ISREG(st.st_mode))
+		return NULL;	/* an fstat failure shows as the read error that follows */
+	return S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file";
+}
+
 bool ct_settings_shapes_table(const char *name)
 {
 	const struct setting_row *r = find_row(name);
@@ -129,18 +138,14 @@ int ct_settings_load(struct ct_settings *s, const char *path, char *err, size_t 
 	unsigned lineno = 0;
 	int rc;
 	FILE *f = fopen(path, "r");
-
-	struct stat st;
+	const char *why;
 
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* fopen() of a directory succeeds and fgets() then fails at once, which
-	 * the loop took for an empty file: --config DIR loaded the defaults. */
-	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: %s", path,
-			 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+	if ((why = ct_file_not_regular(f))) {	/* --config DIR is not the defaults */
+		snprintf(err, errlen, "%s: %s", path, why);
 		fclose(f);
 		return -1;
 	}

@@ -74,4 +74,13 @@ void ct_settings_print(const struct ct_settings *s, FILE *out);
 uint32_t ct_settings_timeout(const struct ct_settings *s, uint8_t l3num,
 			     uint8_t l4num, uint8_t state);
 
+/**
+ * ct_file_not_regular - why the open file @f cannot be a settings or ruleset
+ * file: NULL for a regular file, else the reason ("Is a directory", "not a
+ * regular file"). fopen() of a directory succeeds and its first read fails,
+ * which a reader takes for an empty file: --config DIR, or a ruleset
+ * replaced by a directory before a reload, would load as empty.
+ */
+const char *ct_file_not_regular(FILE *f);
+
 #endif

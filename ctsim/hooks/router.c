@@ -280,16 +280,15 @@ static void trace_hop(void *ctx, const struct rs_trace_ev *ev)
 	h->r->trace(h->r->trace_ctx, h->row, ev);
 }
 
-/* A RULES or NAT row: the base chains of its priority band (each one
- * nft_do_chain()). NAT statements met are handed to the caller in r->last. */
+/* A RULES or NAT row that has chains of r->rs (run_hook() checks): the base
+ * chains of its priority band (each one nft_do_chain()). NAT statements met
+ * are handed to the caller in r->last. */
 static int run_rules(struct router *r, const struct router_row *row, struct ct_skb *skb)
 {
 	struct trace_hop hop = { r, row };
 	struct rs_result res;
 	int v;
 
-	if (!r->rs)
-		return CT_ACCEPT;
 	res.trace = r->trace ? trace_hop : NULL;
 	res.trace_ctx = &hop;
 	res.trace_all = r->trace_all;

@@ -33,8 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include "ctsim/core/helper.h"
+#include "ctsim/core/settings.h"
 #include "ctsim/hooks/ruleset_int.h"
 
 /* ---------------------------------------------------------------------- */
@@ -1392,20 +1392,18 @@ struct ruleset *ruleset_parse_file(const char *path, struct rs_errors *errs)
 	struct ruleset *rs;
 
 	char msg[600];
-	struct stat st;
+	const char *why;
 
 	if (!f) {
 		snprintf(msg, sizeof(msg), "Could not open file \"%s\": %s", path, strerror(errno));
 		rs_errs_add(errs, path, NULL, 0, 0, 0, msg);
 		return NULL;
 	}
-	/* fopen() of a directory succeeds and its read fails, which the loop
-	 * below took for EOF: a directory (a ruleset file replaced by one before
-	 * a SIGHUP) loaded as the empty ruleset and the firewall failed open.
-	 * Only a regular file is a ruleset file ("-" reads standard input). */
-	if (f != stdin && fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-		snprintf(msg, sizeof(msg), "Could not open file \"%s\": %s", path,
-			 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+	/* A directory (a ruleset file replaced by one before a SIGHUP) would
+	 * load as the empty ruleset and the firewall fail open. Only a regular
+	 * file is a ruleset file ("-" reads standard input). */
+	if (f != stdin && (why = ct_file_not_regular(f))) {
+		snprintf(msg, sizeof(msg), "Could not open file \"%s\": %s", path, why);
 		rs_errs_add(errs, path, NULL, 0, 0, 0, msg);
 		fclose(f);
 		return NULL;

@@ -155,7 +155,10 @@ static void usage(FILE *f)
 		"                  --force            go on after a failed command in a batch\n"
 		"             -i | --interactive      start the shell\n"
 		"             -V | --version\n"
-		"             -h | --help }\n"
+		"             -h | --help\n"
+		"                  --complete WORD... PREFIX   (bash completion) what may\n"
+		"                                      follow WORD...: the verbs, a verb's keywords\n"
+		"                                      or a keyword's values, that start with PREFIX }\n"
 		"Try \"ctctl help VERB\" for the syntax of a verb.\n");
 }
 
@@ -184,6 +187,16 @@ static int run_words(int argc, char **argv, const char *where)
 		fputc('\n', stderr);
 		return CTCTL_USAGE;
 	}
+	/* `ctctl VERB --help` (or -h) anywhere: the verb's help, exit 0, as
+	 * `ctctl help VERB`; no verb takes "-h" or "--help" as a value. */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			char *help_argv[] = { "help", (char *)cmd->name, NULL };
+			struct ctctl_args h = { .argc = 2, .argv = help_argv, .i = 1,
+						.where = where };
+
+			return ctctl_cmd_help(&h);
+		}
 	r = cmd->fn(&a);
 	ctctl_opts.print.out = saved_out;	/* a verb's -o lasts for that verb */
 	return r;
@@ -383,23 +396,20 @@ static int kw_of(const char *w, uint32_t kws)
 	return -1;
 }
 
-/* Completion: the verb in first position, then the verb's keywords (its
- * table row), or a keyword's values after it (state, status, family ...). */
-static char **complete(const char *text, int start, int end)
+/* The candidates after the words @words[0..n-1] (the verb first): the verbs
+ * in first position, then the verb's keywords (its table row), or a
+ * keyword's values after it (state, status, family ...). The shell's Tab
+ * and `ctctl --complete` (bash completion) both use it. */
+static void collect_candidates(char **words, int n)
 {
-	char *words[MAX_WORDS], *buf;
 	const struct ctctl_cmd *c;
-	int n, k;
+	int k;
 
-	(void)end;
-	rl_attempted_completion_over = 1;	/* never complete file names */
 	ncand = 0;
-	buf = strndup(rl_line_buffer, (size_t)start);
-	if (!buf)
-		return NULL;
-	n = split_words(buf, words);
 	if (n <= 0) {
 		for (c = ctctl_cmds; c->name; c++) {
+			if (c->shell_only && !in_shell)
+				continue;
 			cand_add(c->name);
 			for (int i = 0; c->alias[i]; i++)
 				cand_add(c->alias[i]);
@@ -408,7 +418,8 @@ static char **complete(const char *text, int start, int end)
 		k = kw_of(words[n - 1], c->kws);
 		if (c->fn == ctctl_cmd_help) {
 			for (const struct ctctl_cmd *v = ctctl_cmds; v->name; v++)
-				cand_add(v->name);
+				if (!v->shell_only || in_shell)
+					cand_add(v->name);
 		} else if (k >= 0) {
 			cand_add_list(ctctl_kw_values((enum ctctl_kw)k));	/* NULL: free value */
 		} else {
@@ -420,9 +431,42 @@ static char **complete(const char *text, int start, int end)
 			cand_add_list(c->words);
 		}
 	}
-	free(buf);
 	cand[ncand] = NULL;
+}
+
+/* readline's completion: the words before the cursor's word select the
+ * candidates. */
+static char **complete(const char *text, int start, int end)
+{
+	char *words[MAX_WORDS], *buf;
+	int n;
+
+	(void)end;
+	rl_attempted_completion_over = 1;	/* never complete file names */
+	ncand = 0;
+	buf = strndup(rl_line_buffer, (size_t)start);
+	if (!buf)
+		return NULL;
+	n = split_words(buf, words);
+	collect_candidates(words, n);
+	free(buf);
 	return ncand ? rl_completion_matches(text, cand_generator) : NULL;
+}
+
+/* `ctctl --complete WORD... PREFIX`: the candidates for the last word
+ * (PREFIX, possibly ""), given the verb and words before it, one per line,
+ * for the bash completion (docs/packaging/bash-completion/ctsim). Global
+ * options are the script's business: @argv starts at the verb. */
+static int print_completions(int argc, char **argv)
+{
+	const char *prefix = argc > 0 ? argv[argc - 1] : "";
+	size_t len = strlen(prefix);
+
+	collect_candidates(argv, argc > 0 ? argc - 1 : 0);
+	for (size_t i = 0; i < ncand; i++)
+		if (!strncmp(cand[i], prefix, len))
+			puts(cand[i]);
+	return CTCTL_OK;
 }
 
 /* ---- the shell --------------------------------------------------------------- */
@@ -507,6 +551,8 @@ int main(int argc, char **argv)
 	/* The printer reads the options through this pointer at every call, so
 	 * the flags parsed below and a verb's own -o take effect. */
 	ctnl_print_setup(&ctctl_opts.print);
+	if (argc >= 2 && !strcmp(argv[1], "--complete"))
+		return print_completions(argc - 2, argv + 2);
 	while ((opt = getopt_long(argc, argv, "+s:jpo:b:ihV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': ctctl_opts.socket = optarg; break;

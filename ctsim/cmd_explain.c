@@ -4,6 +4,7 @@
  * printed from the table the code itself runs on. */
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "ctsim/cmd.h"
@@ -69,13 +70,20 @@ int cmd_explain(int argc, char **argv)
 {
 	size_t n = sizeof(views) / sizeof(views[0]);
 
-	for (size_t i = 0; argc == 2 && i < n; i++)
+	/* --help (anywhere): the usage on stdout, exit 0; a mistake: stderr, 2 */
+	bool help = false;
+	FILE *out;
+
+	for (int i = 1; i < argc; i++)
+		help |= !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help");
+	for (size_t i = 0; argc == 2 && !help && i < n; i++)
 		if (strcmp(argv[1], views[i].name) == 0) {
 			views[i].print(stdout);
 			return 0;
 		}
-	fprintf(stderr, "Usage: ctsim explain tcp|helpers|hooks\n");
+	out = help ? stdout : stderr;
+	fprintf(out, "Usage: ctsim explain tcp|helpers|hooks\n");
 	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "  %-8s %s\n", views[i].name, views[i].help);
-	return 2;
+		fprintf(out, "  %-8s %s\n", views[i].name, views[i].help);
+	return help ? 0 : 2;
 }

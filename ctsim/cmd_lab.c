@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cmd_lab.c — `ctsim lab down`: clean up a lab, also after a crash. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "ctsim/cmd.h"
@@ -8,11 +9,17 @@
 int cmd_lab(int argc, char **argv)
 {
 	const char *prefix = LAB_DEFAULT_PREFIX;
+	bool help = false;
 
-	if (argc < 2 || strcmp(argv[1], "down") != 0) {
-		fprintf(stderr, "Usage: ctsim lab down [--prefix PREFIX]\n"
-				"  (the lab comes up with the daemon: ctsim --lab)\n");
-		return 2;
+	/* --help (anywhere): the usage on stdout, exit 0 */
+	for (int i = 1; i < argc; i++)
+		help |= !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help");
+	if (help || argc < 2 || strcmp(argv[1], "down") != 0) {
+		fprintf(help ? stdout : stderr,
+			"Usage: ctsim lab down [--prefix PREFIX]\n"
+			"  remove the namespaces of a lab left behind by a crash\n"
+			"  (the lab comes up with the daemon: ctsim --lab)\n");
+		return help ? 0 : 2;
 	}
 	if (argc == 4 && strcmp(argv[2], "--prefix") == 0)
 		prefix = argv[3];

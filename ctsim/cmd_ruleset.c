@@ -15,10 +15,11 @@ static int usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ctsim ruleset check FILE|-|default\n"
-		"       ctsim ruleset show [-j] FILE|-|default\n"
+		"       ctsim ruleset show [-j | --json] FILE|-|default\n"
 		"  check  parse only: no output and exit 0 when valid, errors on stderr and exit 1\n"
 		"  show   print the parsed ruleset as `nft list ruleset` does (-j: JSON)\n"
-		"  The syntax is a subset of nft(8): see docs/ruleset.md.\n");
+		"  -h, --help  this text\n"
+		"  The syntax is a subset of nft(8): see docs/ruleset.md and ctsim-ruleset(5).\n");
 	return f == stdout ? 0 : 2;
 }
 
@@ -49,7 +50,9 @@ int cmd_ruleset(int argc, char **argv)
 		return usage(stderr);
 	}
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			return usage(stdout);	/* `ctsim ruleset show --help` */
+		} else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
 			json = true;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "ctsim ruleset: unknown option \"%s\"\n", argv[i]);

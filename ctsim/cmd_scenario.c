@@ -42,10 +42,18 @@ static const char outcome_char[] = { '.', 'F', 'x', 'X' };
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: ctsim scenario run FILE|DIR... [ --json ] [ --report ] [ -v ] [ --kernel | --live ]\n"
+		"Usage: ctsim scenario run FILE|DIR... [ --json ] [ --report ] [ -v | --verbose ]\n"
+		"                          [ --kernel | --live ]\n"
 		"       ctsim scenario check FILE|DIR...\n"
 		"       ctsim scenario export FILE [ --pcap OUT ] [ --json ]\n"
-		"A directory stands for its *.ct files. See docs/scenarios.md.\n");
+		"  run     run the scenarios on a virtual clock and check their expectations\n"
+		"          (--json, --report: as JSON or a report; -v: every expectation;\n"
+		"          --kernel: the same packets through a Linux router namespace, compared;\n"
+		"          --live: through a running ctsim lab, compared with the offline run)\n"
+		"  check   parse only\n"
+		"  export  the scenario's packets as a pcap file, or as JSON\n"
+		"A directory stands for its *.ct files. -h, --help: this text.\n"
+		"See docs/scenarios.md and ctsim-scenario(5).\n");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -499,6 +507,11 @@ static int cmd_check(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		}
 	for (int i = 1; i < argc; i++)
 		if (collect(&fs, argv[i]) < 0) {
 			files_free(&fs);

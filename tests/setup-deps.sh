@@ -8,6 +8,9 @@ PKGS=(
   # build
   gcc meson ninja-build pkg-config libmnl-dev libreadline-dev libjansson-dev
   libpcap-dev libcmocka-dev
+  # installed like a Debian tool (tests/test_packaging.py): man pages, bash
+  # completion, the .deb (tests/tools/build-deb.sh)
+  scdoc man-db bash-completion debhelper dpkg-dev
   # run and test: the real conntrack and the kernel side
   conntrack nftables iproute2 procps util-linux sed
   python3 python3-pytest python3-pyroute2 python3-yaml python3-scapy

@@ -64,7 +64,7 @@ for f in /usr/bin/ctsim /usr/bin/ctctl /usr/bin/ctsim-exec \
 done
 step "man pages render without warnings"
 for p in ctsim.8 ctctl.8 ctsim-exec.1 ctsim-scenario.5 ctsim-ruleset.5; do
-  w=$(MANWIDTH=80 man --warnings "${p%.*}" "${p#*.}" 2>&1 >/dev/null) || { echo "man $p failed: $w"; exit 1; }
+  w=$(MANWIDTH=80 man --warnings "${p#*.}" "${p%.*}" 2>&1 >/dev/null) || { echo "man $p failed: $w"; exit 1; }
   [ -z "$w" ] || { echo "man $p: $w"; exit 1; }
   echo "$p ok"
 done
@@ -87,7 +87,9 @@ grep -q '^icmp .*src=10.77.1.2 dst=10.77.2.2' /tmp/list
 step "ctsim-exec conntrack -L"
 ctsim-exec conntrack -L | tee /tmp/list2
 grep -q '^icmp .*src=10.77.1.2 dst=10.77.2.2' /tmp/list2
-grep -q '/usr/lib/x86_64-linux-gnu/ctsim/libctsim_shim.so' <(ctsim-exec sh -c 'echo $LD_PRELOAD')
+preload=$(ctsim-exec sh -c 'echo $LD_PRELOAD')
+echo "ctsim-exec preloads $preload"
+[ "$preload" = /usr/lib/x86_64-linux-gnu/ctsim/libctsim_shim.so ]
 step "ctsim scenario run /usr/share/ctsim/scenarios/icmp_echo.ct"
 ctsim scenario run /usr/share/ctsim/scenarios/icmp_echo.ct
 kill $pid; wait $pid || true

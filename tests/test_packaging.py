@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, CTCTL_BIN, CTSIM_BIN, CTSIM_EXEC, ROOT
+from conftest import BUILD, CTCTL_BIN, CTSIM_BIN, ROOT
 
 MAN_PAGES = ["ctsim.8", "ctctl.8", "ctsim-exec.1", "ctsim-scenario.5", "ctsim-ruleset.5"]
 COMPLETION = ROOT / "docs" / "packaging" / "bash-completion" / "ctsim"
@@ -114,17 +114,6 @@ def test_ctsim_subcommand_help(verb, fn):
     missing = [o for o in sorted(code_options(src)) if not re.search(
         rf"(?<![\w-]){re.escape(o)}(?![\w-])", res.stdout)]
     assert not missing, f"ctsim {verb} --help does not show {missing}:\n{res.stdout}"
-
-
-def test_ctsim_subcommand_without_args_is_a_usage_error():
-    """The other side of --help: a verb with nothing after it is a mistake
-    (usage on stderr, exit 2), so the tests above can tell them apart."""
-    for verb, _ in ctsim_subcommands():
-        if verb == "lab":
-            continue    # `ctsim lab` alone: see its usage; lab start may change it
-        res = run([CTSIM_BIN, verb])
-        assert res.returncode == 2 and res.stdout == "" and "ctsim" in res.stderr, \
-            (verb, res.returncode, res.stdout, res.stderr)
 
 
 def test_ctctl_help_of_every_verb():
@@ -271,7 +260,29 @@ def test_completion_of_ctsim_exec_completes_the_wrapped_command():
     assert bash_complete("ctsim-exec", "ctsim", "expl") == ["explain"]
 
 
+# --- the systemd unit ----------------------------------------------------------------
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze (systemd)")
+def test_systemd_unit_verifies(tmp_path):
+    """systemd-analyze finds nothing to say about ctsim.service (its
+    ExecStart pointed at the build's ctsim)."""
+    unit = (BUILD / "docs" / "ctsim.service").read_text()
+    assert "RuntimeDirectory=ctsim\n" in unit
+    m = re.search(r"^ExecStart=(\S+) ", unit, re.M)
+    assert m and m[1].endswith("/bin/ctsim"), unit
+    (tmp_path / "ctsim.service").write_text(unit.replace(m[1], str(CTSIM_BIN)))
+    res = run(["systemd-analyze", "verify", "--man=no", tmp_path / "ctsim.service"])
+    assert res.returncode == 0 and res.stderr == "" and res.stdout == "", res.stdout + res.stderr
+
+
 # --- the Debian package ------------------------------------------------------------
+
+def test_deb_version_is_the_project_version():
+    meson = re.search(r"^\s*version : '([^']+)'", _src("meson.build"), re.M)[1]
+    changelog = _src("docs/packaging/debian/changelog").split("\n", 1)[0]
+    assert changelog.startswith(f"ctsim ({meson}"), (meson, changelog)
+    assert run([CTSIM_BIN, "--version"]).stdout == f"ctsim {meson}\n"
+
 
 def test_deb_builds_and_works_unpacked(tmp_path):
     """dpkg-buildpackage through tests/tools/build-deb.sh; the .deb holds the

@@ -321,8 +321,9 @@ int main(int argc, char **argv)
 			status = 1;
 			goto done;
 		}
-		fprintf(stderr, "ctsim: lab up (enter a host with: ip netns exec %sclient bash)\n",
-			lab_prefix);
+		/* name a host the topology has: the first one */
+		fprintf(stderr, "ctsim: lab up (enter a host with: ip netns exec %s bash)\n",
+			dp.lab.host[0].netns);
 		lab_print(&dp.lab, stderr);
 	}
 	if (strcmp(path, CTSIM_DEFAULT_SOCKET) == 0)

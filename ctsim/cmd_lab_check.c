@@ -19,7 +19,9 @@
  * `conntrack -L`, `-L expect` and of the journal `ctsim lab start` keeps of
  * `conntrack -E`): the pattern's words must appear in the line in that
  * order, not necessarily side by side; `!WORD` says no word of the line
- * is WORD; `KEY=HOST` matches any address of the topology's HOST
+ * is WORD; `src=`, `dst=`, `sport=`, `dport=`, `type=`, `code=`, `id=` are
+ * the original tuple's, `reply-src=` ... the reply tuple's; `KEY=HOST`
+ * matches any address of the topology's HOST
  * (`ctsim-HOST`: ctsim's address on HOST's link); `*` in a word matches
  * any characters; `A..B` (or `A..`) matches a number in that range. The
  * syntax is docs/labs/README.md's.
@@ -169,12 +171,37 @@ static bool value_match(const char *p, const char *v)
 	return glob(p, v);
 }
 
-static bool word_match(const char *p, const char *w)
+/* Keys that conntrack prints once per tuple: a pattern's `src=` means the
+ * original tuple's (the key's first occurrence in the line), `reply-src=`
+ * the reply tuple's (its second), as conntrack's own filter options. */
+static bool tuple_key(const char *k, size_t len)
+{
+	static const char *const keys[] = { "src", "dst", "sport", "dport", "type", "code", "id" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i]) == len && !strncmp(k, keys[i], len))
+			return true;
+	return false;
+}
+
+/* @w is the line's word, @occ how many times its key occurred up to it. */
+static bool word_match(const char *p, const char *w, unsigned occ)
 {
 	const char *pe = strchr(p, '='), *we = strchr(w, '=');
 
 	if (pe && pe != p) {
-		if (!we || pe - p != we - w || strncmp(p, w, (size_t)(pe - p)) != 0)
+		size_t plen = (size_t)(pe - p);
+		unsigned want = 0;
+
+		if (plen > 6 && !strncmp(p, "reply-", 6) && tuple_key(p + 6, plen - 6)) {
+			p += 6, plen -= 6;
+			want = 2;
+		} else if (tuple_key(p, plen)) {
+			want = 1;
+		}
+		if (!we || plen != (size_t)(we - w) || strncmp(p, w, plen) != 0)
+			return false;
+		if (want && occ != want)
 			return false;
 		return value_match(pe + 1, we + 1);
 	}
@@ -197,18 +224,31 @@ static bool line_matches(const struct pattern *p, const char *line)
 	char copy[2048], *w[160];
 	unsigned n, at = 0;
 
+	unsigned occ[160];
+
 	snprintf(copy, sizeof(copy), "%s", line);
 	n = split(copy, w, 160);
+	/* the occurrence of each word's key: src= 1 (original), 2 (reply) */
+	for (unsigned k = 0; k < n; k++) {
+		const char *eq = strchr(w[k], '=');
+
+		occ[k] = 0;
+		if (!eq)
+			continue;
+		for (unsigned j = 0; j <= k; j++)
+			if (!strncmp(w[j], w[k], (size_t)(eq - w[k]) + 1))
+				occ[k]++;
+	}
 	for (unsigned i = 0; i < p->n; i++) {
 		const char *pw = p->w[i];
 
 		if (pw[0] == '!' && pw[1]) {
 			for (unsigned k = 0; k < n; k++)
-				if (word_match(pw + 1, w[k]))
+				if (word_match(pw + 1, w[k], occ[k]))
 					return false;
 			continue;
 		}
-		while (at < n && !word_match(pw, w[at]))
+		while (at < n && !word_match(pw, w[at], occ[at]))
 			at++;
 		if (at == n)
 			return false;

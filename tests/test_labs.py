@@ -367,6 +367,48 @@ def test_lab03_established_is_not_ESTABLISHED(start_lab, tmp_path):
     assert got[:2] == counters[:2] == [1, 1], (got, counters, ours)
 
 
+def test_lab04_stateful_firewall(start_lab, tmp_path):
+    def traffic(lab, host_names=True):
+        srv, cli = ("server", "client") if host_names else ("10.77.2.2", "10.77.1.2")
+        lab.start("server", PY, "-c", HTTP_SERVE, "10.77.2.2", "8080")
+        lab.start("client", PY, "-c", HTTP_SERVE, "10.77.1.2", "8080")
+        wait_port(lab, "server", "tcp", 8080)
+        wait_port(lab, "client", "tcp", 8080)
+        ok = lab.run("client", "curl", "-s", "-o", "/dev/null", "-m", "3",
+                     f"http://{srv}:8080/").returncode == 0
+        back = lab.run("server", "curl", "-s", "-o", "/dev/null", "-m", "2",
+                       f"http://{cli}:8080/").returncode == 0
+        ping = lab.run("server", "ping", "-c1", "-W1", cli).returncode == 0
+        return ok, back, ping
+
+    # the starter ruleset is open: the server reaches the client, the check says so
+    lab = start_lab("04-stateful-firewall")
+    assert traffic(lab) == (True, True, True)
+    lab.fails("FAIL  expect no event [NEW] tcp src=server dst=client",
+              'no rule of the live ruleset contains "ct state invalid"')
+    lab.stop()
+    # the answer key's ruleset
+    done = tmp_path / "04-done"
+    shutil.copytree(LABS / "04-stateful-firewall", done)
+    shutil.copy(done / "solution.nft", done / "ruleset.nft")
+    lab = start_lab(None, labdir=done)
+    assert traffic(lab) == (True, False, False)
+    lab.passes()
+    # a kernel router with the same ruleset lets the same through
+    text = (done / "ruleset.nft").read_text().replace('"ct-c*"', '"eth1"')
+    with KernelRouter(lab_prefix("k4"), text, workdir=str(tmp_path)) as k:
+        assert traffic(k, host_names=False) == (True, False, False)
+
+
+def test_lab19_simultaneous_open(start_lab):
+    lab = start_lab("19-simultaneous-open")
+    lab.fails("FAIL  expect events", "missing: [NEW] tcp 6 120 SYN_SENT")
+    res = subprocess.run([PY, "simopen.py", lab.prefix], cwd=lab.dir, capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lab.passes()
+
+
 def test_lab05_hook_priorities(start_lab):
     lab = start_lab("05-hook-priorities")
     lab.run("client", "ping", "-c1", "-W2", "server", check=True)
@@ -464,13 +506,11 @@ def test_lab13_timeouts(start_lab):
     lab.fails("FAIL  expect event [DESTROY] tcp 6 ESTABLISHED")
     lab.ctctl("advance", "601s")
     assert cli.poll() is None      # both ends still think it is open
-    lab.start("server", PY, "-c", HTTP_SERVE, "10.77.2.2", "8080")
+    lab.start("server", PY, "closing-server.py")
     wait_port(lab, "server", "tcp", 8080)
-    lab.run("client", "curl", "-s", "-o", "/dev/null", "--local-port", "40000",
-            "http://server:8080/", check=True)
+    assert lab.run("client", PY, "same-port-client.py", check=True).stdout == "hello\n"
     lab.fails("FAIL  expect events", "missing after them: [NEW] tcp 6 120 SYN_SENT")
-    lab.run("client", "curl", "-s", "-o", "/dev/null", "--local-port", "40000",
-            "http://server:8080/", check=True)
+    assert lab.run("client", PY, "same-port-client.py", check=True).stdout == "hello\n"
     lab.passes()
 
 

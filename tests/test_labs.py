@@ -549,16 +549,21 @@ def test_lab18_conntrack_by_hand(start_lab):
 # issue 15 part 5
 # ------------------------------------------------------------------------------
 
-def test_banner_names_a_host_of_the_topology(start_lab, tmp_path):
-    d = tmp_path / "lab"
-    d.mkdir()
-    (d / "topology").write_text("host alice ct-c0 10.77.1.2/24 10.77.1.1\n"
-                                "host bob   ct-s0 10.77.2.2/24 10.77.2.1\n")
-    (d / "check").write_text("expect count 0\n")
-    lab = start_lab(None, labdir=d)
-    assert f"enter a host with: ip netns exec {lab.prefix}alice bash" in lab.text(), lab.text()
-    assert "client" not in lab.text()
-    assert lab.check().returncode == 0
+def test_banner_names_a_host_of_the_topology(ctsim_factory, tmp_path):
+    """The daemon's banner names the first host of the topology (it said
+    "PREFIXclient" whatever the hosts were)."""
+    topo = tmp_path / "ab.topo"
+    topo.write_text("host alice ct-c0 10.77.1.2/24 10.77.1.1\n"
+                    "host bob   ct-s0 10.77.2.2/24 10.77.2.1\n")
+    prefix = lab_prefix("ab")
+    d = ctsim_factory(["--topology", str(topo), "--lab-prefix", prefix])
+    try:
+        text = d.stderr_text()
+        assert f"enter a host with: ip netns exec {prefix}alice bash" in text, text
+        assert "client" not in text, text
+    finally:
+        d.stop()
+        subprocess.run([CTSIM, "lab", "down", "--prefix", prefix], capture_output=True)
 
 
 @pytest.mark.parametrize("text,where,msg", [
@@ -574,9 +579,15 @@ def test_banner_names_a_host_of_the_topology(start_lab, tmp_path):
 def test_topology_refuses_two_hosts_with_one_address(tmp_path, text, where, msg):
     topo = tmp_path / "dup.topo"
     topo.write_text(text)
-    res = subprocess.run([CTSIM, "--socket", str(tmp_path / "s"), "--lab", "--topology",
-                          str(topo), "--lab-prefix", lab_prefix("dup")], capture_output=True,
-                         text=True, timeout=20)
+    prefix = lab_prefix("dup")
+    try:
+        # (a ctsim without the check brings the lab up and runs: the timeout
+        # ends it, the lab down removes what it made)
+        res = subprocess.run([CTSIM, "--socket", str(tmp_path / "s"), "--lab", "--topology",
+                              str(topo), "--lab-prefix", prefix], capture_output=True,
+                             text=True, timeout=10)
+    finally:
+        subprocess.run([CTSIM, "lab", "down", "--prefix", prefix], capture_output=True)
     assert res.returncode == 2, res.stderr
     assert f"{topo}:{where}: {msg}" in res.stderr, res.stderr
     assert not os.path.exists(tmp_path / "s")
@@ -591,9 +602,22 @@ def test_replay_of_a_missing_capture_prints_only_the_error(tmp_path):
         res.stderr
 
 
-def test_lab_hosts_resolve_names_to_ipv4_first(start_lab):
-    lab = start_lab("01-icmp-anatomy")
-    first = lab.run("client", "getent", "ahosts", "server", check=True).stdout.split()[0]
-    assert first == "10.77.2.2", first
-    # IPv6 is still there, by address or with -6
-    lab.run("client", "ping", "-6", "-c1", "-W2", "server", check=True)
+def test_lab_hosts_resolve_names_to_ipv4_first(ctsim_factory):
+    """`ping server` in a lab host pings the IPv4 address (getaddrinfo put
+    the fd77:: address first); IPv6 stays reachable with -6."""
+    prefix = lab_prefix("v4")
+    d = ctsim_factory(["--lab", "--lab-prefix", prefix])
+    try:
+        def run(*cmd):
+            return subprocess.run(["ip", "netns", "exec", prefix + "client", *cmd],
+                                  capture_output=True, text=True, timeout=20)
+        first = run("getent", "ahosts", "server").stdout.split()
+        assert first and first[0] == "10.77.2.2", first
+        res = run("ping", "-c1", "-W2", "server")
+        assert res.returncode == 0 and "PING server (10.77.2.2)" in res.stdout, res.stdout
+        res = run("ping", "-6", "-c1", "-W2", "server")
+        assert res.returncode == 0 and "fd77:2::2" in res.stdout, res.stdout
+    finally:
+        d.stop()
+        subprocess.run([CTSIM, "lab", "down", "--prefix", prefix], capture_output=True)
+    assert not os.path.exists(f"/etc/netns/{prefix}client"), "left in /etc/netns"

@@ -73,6 +73,7 @@ struct check {
 	unsigned nstats;
 	char *rule;			/* expect counter "TEXT" */
 	char *chain;			/* ... in chain NAME */
+	char *words;			/* expect stats: the copy stat_name[] and range[] point into */
 };
 
 struct checkfile {
@@ -310,7 +311,7 @@ static void free_checks(struct checkfile *cf)
 		free(c->rule);
 		free(c->chain);
 		if (c->kind == CK_STATS)
-			free(c->stat_name[0]);
+			free(c->words);
 		else
 			free(c->range[0]);
 	}
@@ -442,11 +443,10 @@ static int load_checks(struct checkfile *cf, const char *path)
 				char *cp = strdup(arg);
 				unsigned n = split(cp, w, 12);
 
-				if (!n) {
+				c->words = cp;
+				if (!n)
 					perr(cf, path, lineno, (unsigned)(arg - line) + 1, "%s",
 					     "expected NAME=N or NAME=A..B");
-					free(cp);
-				}
 				for (unsigned i = 0; i < n; i++) {
 					char *eq = strchr(w[i], '=');
 					bool known = false;
@@ -898,8 +898,10 @@ int cmd_lab_check(int argc, char **argv)
 	}
 	topo = &l;
 	snprintf(path, sizeof(path), "%s/check", dir);
-	if (load_checks(&cf, path) < 0)
+	if (load_checks(&cf, path) < 0) {
+		free_checks(&cf);
 		return 2;
+	}
 
 	memset(&o.table, 0, sizeof(o.table));
 	memset(&o.expect, 0, sizeof(o.expect));
@@ -910,12 +912,16 @@ int cmd_lab_check(int argc, char **argv)
 	if (!c) {
 		fprintf(stderr, "ctsim lab check: cannot connect to ctsim at %s: %s (is the lab "
 			"running? ctsim lab start %s)\n", socket, strerror(errno), dir);
+		free_checks(&cf);
 		return 1;
 	}
 	if ((r = dump_lines(c, NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET, &o.table)) < 0 ||
 	    (r = dump_lines(c, NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET, &o.expect)) < 0) {
 		fprintf(stderr, "ctsim lab check: listing the table: %s\n", strerror(-r));
 		ctnl_client_close(c);
+		free_lines(&o.table);
+		free_lines(&o.expect);
+		free_checks(&cf);
 		return 1;
 	}
 	{

@@ -444,13 +444,24 @@ def test_lab06_udp_streams(start_lab, tmp_path):
     assert ours == [shape(l) for l in kern], (ours, kern)
 
 
-def test_lab07_icmp_errors(start_lab):
+def test_lab07_icmp_errors(start_lab, tmp_path):
     lab = start_lab("07-icmp-errors")
     lab.run("client", "nc", "-u", "-w1", "server", "9", input="x\n")
     lab.fails('FAIL  expect counter "ct state invalid"', "hint: run forge-icmp.py")
     res = lab.run("server", PY, "forge-icmp.py", check=True)
     assert "sent" in res.stdout
     lab.passes()
+    ours = [int(n) for n in re.findall(r"counter packets (\d+)", lab.ctctl("ruleset").stdout)]
+
+    # a kernel router: the same two ICMP errors, the same verdicts
+    text = (LABS / "07-icmp-errors" / "ruleset.nft").read_text().replace('"ct-c*"', '"eth1"')
+    with KernelRouter(lab_prefix("k7"), text, workdir=str(tmp_path)) as k:
+        k.run("client", "nc", "-u", "-w1", "10.77.2.2", "9", input="x\n")
+        res = k.run("server", PY, str(LABS / "07-icmp-errors" / "forge-icmp.py"), check=True)
+        kern = [c[3] for c in k.rule_counters()]
+    # related (the port unreachable), established (none), invalid (the forged
+    # error), new (the datagram), the policy's counter
+    assert ours == kern == [1, 0, 1, 1, 0], (ours, kern)
 
 
 def test_lab08_midstream_pickup(start_lab):

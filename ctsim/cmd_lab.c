@@ -16,7 +16,8 @@
  * misses an event: it writes every conntrack and expectation event, in
  * conntrack -E's text, to the lab's journal (SOCKET.journal), which the
  * check reads afterwards. It also leaves SOCKET.lab naming the directory,
- * so `ctsim lab check` without arguments checks the lab that runs.
+ * so `ctsim lab check` without arguments checks the lab that runs. Both
+ * are removed when the daemon exits.
  * Signals (Ctrl-C, SIGTERM, SIGHUP) are passed on to the daemon; its exit
  * status is the command's.
  */
@@ -322,7 +323,10 @@ exited_print:
 	if (c)
 		ctnl_client_close(c);
 exited:
+	/* a journal left behind would be read by the check of the next
+	 * `ctsim --lab` on this socket as if it were its own */
 	unlink(info);
+	unlink(journal);
 	child_pid = 0;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

@@ -274,6 +274,21 @@ def test_check_file_errors_are_located(tmp_path, text, where, msg):
     assert f"{d}/check:{where}: " in res.stderr and msg in res.stderr, res.stderr
 
 
+def test_lab_start_stops_with_its_daemon(start_lab):
+    """SIGTERM to `ctsim lab start` stops the daemon (exit 0), removes the
+    namespaces, the journal and the running-lab file; a check then says
+    there is no lab."""
+    lab = start_lab("01-icmp-anatomy")
+    assert Path(lab.sock + ".lab").read_text().split() == [str(LABS / "01-icmp-anatomy"),
+                                                          lab.prefix]
+    assert lab.stop() == 0
+    for f in (lab.sock, lab.journal, lab.sock + ".lab"):
+        assert not os.path.exists(f), f
+    res = subprocess.run([CTSIM, "lab", "check", "--socket", lab.sock], capture_output=True,
+                         text=True, timeout=10)
+    assert res.returncode == 2 and "which lab?" in res.stderr, res.stderr
+
+
 def test_lab_start_errors(tmp_path):
     res = subprocess.run([CTSIM, "lab", "start", str(tmp_path / "nope")], capture_output=True,
                          text=True, timeout=10)

@@ -641,6 +641,54 @@ def test_lab13_timeouts(start_lab):
     lab.passes()
 
 
+def test_lab18_same_outputs_as_a_kernel(start_lab, kernel_ns, tmp_path):
+    """The worksheet's conntrack commands print the same against ctsim and
+    against a kernel (ids masked, timeouts within 1 s)."""
+    lab = start_lab("18-conntrack-by-hand")
+    kernel_ns.run(["nft", "-f", "-"], input="table ip t { chain c { type filter hook "
+                  "prerouting priority 0; ct state new; }; }")
+    saved = tmp_path / "saved.txt"
+    steps = [
+        ["-I", "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "1234", "--dport",
+         "80", "--state", "ESTABLISHED", "-t", "120", "-u", "ASSURED"],
+        ["-U", "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "1234", "--dport",
+         "80", "-m", "42"],
+        ["-G", "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "1234", "--dport",
+         "80"],
+        ["-I", "-p", "udp", "-s", "10.0.0.1", "-d", "10.0.0.3", "--sport", "5000", "--dport",
+         "53", "-t", "30"],
+        ["-I", "-p", "udp", "-s", "10.0.0.1", "-d", "10.0.0.3", "--sport", "5000", "--dport",
+         "53", "-t", "30"],                                  # File exists
+        ["-D", "-p", "udp", "-s", "10.0.0.1", "-d", "10.0.0.3", "--sport", "5000", "--dport",
+         "53"],
+        ["-L", "-o", "save"],
+        ["-F"],
+        ["-R", saved],
+        ["-L"],
+    ]
+
+    def do(run, args):
+        res = run(*args)
+        if args[:3] == ["-L", "-o", "save"]:
+            saved.write_text(res.stdout)
+        return res.returncode, res.stdout, re.sub(r"\d+ flow entries", "N flow entries",
+                                                   res.stderr)
+    ctsim_run = (lambda *a: subprocess.run([str(CTSIM_EXEC), "--socket", lab.sock, CONNTRACK,
+                                            *map(str, a)], capture_output=True, text=True,
+                                           timeout=30))
+    for args in steps:
+        ours = do(ctsim_run, args)
+        kern = do(kernel_ns.conntrack, args)
+        assert ours[0] == kern[0], (args, ours, kern)
+        assert same_events(ours[1].splitlines(), kern[1].splitlines()), (args, ours, kern)
+        assert ours[2] == kern[2], (args, ours, kern)
+        if args[0] == "-I" and args[2] == "udp" and "exists" in kern[2]:
+            assert ours[0] == 1                      # the second -I of the same tuple
+    # the restored table: the TCP entry alone, without its mark
+    assert len(ours[1].splitlines()) == 1 and "sport=1234" in ours[1] and "mark=0" in ours[1], \
+        ours
+
+
 def test_lab18_conntrack_by_hand(start_lab):
     lab = start_lab("18-conntrack-by-hand")
     lab.conntrack("-I", "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "1234",

@@ -651,37 +651,44 @@ static long long counter_of(const char *ruleset, const char *chain, const char *
 
 /* ---- running the checks ---------------------------------------------------------- */
 
+/* Up to 8 lines of @ls to show what there is instead of @near: the last
+ * ones of the same kind (the pattern's first two words, e.g. "[UPDATE]
+ * tcp", else its protocol, else its first word), else the last 8. */
 static void show_lines(const char *what, const struct lines *ls, const struct pattern *near)
 {
-	unsigned shown = 0, first = 0;
+	struct pattern kinds[3];
+	unsigned nk = 0;
 
-	/* the lines of the same protocol or event kind first: the pattern's
-	 * first word (for a long journal, its end: the last things done) */
 	if (!ls->n) {
 		printf("        %s is empty\n", what);
 		return;
 	}
-	printf("        %s has %u line%s%s:\n", what, ls->n, ls->n == 1 ? "" : "s",
-	       ls->n > 8 ? " (the last 8 of the closest kind)" : "");
-	if (ls->n > 8) {
-		struct pattern p = { .n = 0 };
-
-		if (near && near->n) {
-			p.w[0] = near->w[0];
-			p.n = 1;
-		}
-		for (unsigned i = ls->n; i-- > 0 && shown < 8;)
-			if (!p.n || line_matches(&p, ls->l[i]))
-				shown++, first = i;
-		if (shown) {
-			for (unsigned i = first, k = 0; i < ls->n && k < shown; i++)
-				if (!p.n || line_matches(&p, ls->l[i]))
-					printf("          %s\n", ls->l[i]), k++;
-			return;
-		}
-		first = ls->n - 8;
+	if (near && near->n >= 2 && !strchr(near->w[1], '=') && near->w[1][0] != '!') {
+		kinds[nk++] = (struct pattern){ .w = { near->w[0], near->w[1] }, .n = 2 };
+		kinds[nk++] = (struct pattern){ .w = { near->w[1] }, .n = 1 };
 	}
-	for (unsigned i = first; i < ls->n; i++)
+	if (near && near->n >= 1 && near->w[0][0] != '!')
+		kinds[nk++] = (struct pattern){ .w = { near->w[0] }, .n = 1 };
+	for (unsigned k = 0; k < nk; k++) {
+		unsigned idx[8], shown = 0;
+
+		for (unsigned i = ls->n; i-- > 0 && shown < 8;)
+			if (line_matches(&kinds[k], ls->l[i]))
+				idx[shown++] = i;
+		if (!shown)
+			continue;
+		printf("        %s has %u line%s; the last %u with \"", what, ls->n,
+		       ls->n == 1 ? "" : "s", shown);
+		for (unsigned w = 0; w < kinds[k].n; w++)
+			printf("%s%s", w ? " " : "", kinds[k].w[w]);
+		printf("\":\n");
+		while (shown--)
+			printf("          %s\n", ls->l[idx[shown]]);
+		return;
+	}
+	printf("        %s has %u line%s%s:\n", what, ls->n, ls->n == 1 ? "" : "s",
+	       ls->n > 8 ? ", the last 8" : "");
+	for (unsigned i = ls->n > 8 ? ls->n - 8 : 0; i < ls->n; i++)
 		printf("          %s\n", ls->l[i]);
 }
 
@@ -829,6 +836,7 @@ int cmd_lab_check(int argc, char **argv)
 {
 	const char *socket = getenv(CTSIM_SOCKET_ENV), *arg = NULL, *prefix = LAB_DEFAULT_PREFIX;
 	char dir[PATH_MAX] = "", path[PATH_MAX], info[PATH_MAX], run_prefix[64] = "";
+	char running[PATH_MAX] = "";
 	static struct lab l;
 	struct checkfile cf;
 	struct observed o;
@@ -862,8 +870,6 @@ int cmd_lab_check(int argc, char **argv)
 	}
 	/* the lab that runs: its directory and namespace prefix */
 	if ((f = fopen(info, "r"))) {
-		char running[PATH_MAX];
-
 		if (fgets(running, sizeof(running), f)) {
 			running[strcspn(running, "\n")] = '\0';
 			if (!arg)
@@ -953,6 +959,8 @@ int cmd_lab_check(int argc, char **argv)
 	}
 
 	printf("lab %s\n", cf.title ? cf.title : dir);
+	if (running[0] && strcmp(running, dir) != 0)
+		printf("note: the lab running on %s is %s, not this one\n", socket, running);
 	for (unsigned i = 0; i < cf.n; i++) {
 		const struct check *k = &cf.c[i];
 

@@ -337,6 +337,11 @@ def test_lab01_icmp_anatomy(start_lab, tmp_path):
     # the same from the lab's number, as a student types it in the checkout
     res = lab.check("01", cwd=ROOT)
     assert res.returncode == 0, res.stdout
+    assert "note:" not in res.stdout
+    # another lab's check against this lab says so (and fails)
+    res = lab.check("02", cwd=ROOT)
+    assert res.returncode == 1 and "note: the lab running on" in res.stdout and \
+        "01-icmp-anatomy, not this one" in res.stdout, res.stdout
 
     def ping1(k):
         k.run("client", "ping", "-c1", "-W2", "10.77.2.2", check=True)

@@ -287,7 +287,7 @@ static int lab_start(int argc, char **argv)
 			fprintf(inf, "%s\n%s\n", dir, prefix);
 			fclose(inf);
 		}
-		setvbuf(jf, NULL, _IOLBF, 0);
+		setvbuf(jf, NULL, _IOFBF, 1 << 16);
 	} else {
 		fprintf(stderr, "ctsim lab start: %s: %s (no event journal: checks of events "
 			"will fail)\n", journal, strerror(errno));
@@ -303,13 +303,21 @@ static int lab_start(int argc, char **argv)
 
 		ctnl_print_setup(&po);
 		for (;;) {
-			int r = c ? ctnl_client_recv_events(c, 250, journal_cb, NULL) : 0;
+			/* drain what is there without a write per line (a burst
+			 * of events outruns a line-buffered journal: ENOBUFS),
+			 * then flush and wait */
+			int r = c ? ctnl_client_recv_events(c, 0, journal_cb, NULL) : 0;
 
+			if (r == 0 && c) {
+				if (jf)
+					fflush(jf);
+				r = ctnl_client_recv_events(c, 250, journal_cb, NULL);
+			}
 			if (r == -ENOBUFS && jf)
 				fprintf(jf, "# events lost (ENOBUFS)\n");
 			if (r == -ECONNRESET || !c)
 				break;
-			if (waitpid(pid, &status, WNOHANG) == pid)
+			if (r == 0 && waitpid(pid, &status, WNOHANG) == pid)
 				goto exited_print;
 		}
 		if (waitpid(pid, &status, 0) == pid)

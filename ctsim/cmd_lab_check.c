@@ -843,7 +843,7 @@ int cmd_lab_check(int argc, char **argv)
 	struct ctnl_client *c;
 	const void *data = NULL;
 	char *ruleset = NULL;
-	unsigned passed = 0;
+	unsigned passed = 0, lost = 0;
 	FILE *f;
 	int r;
 
@@ -952,6 +952,8 @@ int cmd_lab_check(int argc, char **argv)
 			line[strcspn(line, "\n")] = '\0';
 			if (line[0] && line[0] != '#')
 				lines_add(&o.journal, line);
+			else if (strstr(line, "events lost"))
+				lost++;
 		}
 		fclose(f);
 	} else {
@@ -959,6 +961,9 @@ int cmd_lab_check(int argc, char **argv)
 	}
 
 	printf("lab %s\n", cf.title ? cf.title : dir);
+	if (lost)
+		printf("note: the event journal lost events %u time%s (ENOBUFS, a burst faster than "
+		       "it could write): checks of events may miss lines\n", lost, lost == 1 ? "" : "s");
 	if (running[0] && strcmp(running, dir) != 0)
 		printf("note: the lab running on %s is %s, not this one\n", socket, running);
 	for (unsigned i = 0; i < cf.n; i++) {

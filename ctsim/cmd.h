@@ -6,11 +6,29 @@
 #ifndef CTSIM_CMD_H
 #define CTSIM_CMD_H
 
+#include <stddef.h>
+
 /** cmd_ruleset - `ctsim ruleset check|show FILE`: parse a ruleset only. */
 int cmd_ruleset(int argc, char **argv);
 
-/** cmd_lab - `ctsim lab down [--prefix P]`: remove a lab's namespaces. */
+/** cmd_lab - `ctsim lab start DIR | check [DIR|NN] | down [--prefix P]`:
+ *  the course's labs (docs/labs/README.md). */
 int cmd_lab(int argc, char **argv);
+
+/** cmd_lab_check - `ctsim lab check [DIR|NN] [--socket PATH]` (argv from
+ *  "check" on): 0 when every check of the lab holds, 1 when one fails, 2
+ *  for a bad command line or check file. */
+int cmd_lab_check(int argc, char **argv);
+
+/** lab_side_path - the lab's file next to the daemon's socket:
+ *  "SOCKET.SUFFIX" ("journal": the event journal, "lab": the running
+ *  lab's directory and prefix). 0, or -1 if it does not fit @len. */
+int lab_side_path(char *buf, size_t len, const char *socket, const char *suffix);
+
+/** lab_resolve_dir - @arg as a lab directory: a directory, or a number NN
+ *  naming NN-* under $CTSIM_LABS or ./docs/labs. Writes the absolute path
+ *  to @out (PATH_MAX bytes); 0, or -1 if there is no such lab. */
+int lab_resolve_dir(const char *arg, char *out, size_t len);
 
 /** cmd_replay - `ctsim replay FILE.pcap [options]`: see docs/replay.md. */
 int cmd_replay(int argc, char **argv);

@@ -33,6 +33,7 @@
 #include "ctsim/core/expect.h"
 #include "ctsim/hooks/ruleset.h"
 #include "ctsim/replay/harness.h"
+#include "ctsim/replay/pcap_io.h"
 
 
 /* A fixed seed: the same capture gives the same ids and the same listing
@@ -228,6 +229,19 @@ int cmd_replay(int argc, char **argv)
 	rc = parse_args(&rp, argc, argv);
 	if (rc >= 0)
 		return rc;
+	/* A file that cannot be read as a capture is an error and nothing
+	 * else: no empty listing and no "0 packets" summary before it (the
+	 * replay itself opens it again; reading the header twice is cheap). */
+	{
+		char perr[CT_PCAP_ERRLEN];
+		struct ct_pcap_reader *r = ct_pcap_open(rp.path, perr);
+
+		if (!r) {
+			fprintf(stderr, "ctsim replay: %s\n", perr);
+			return 1;
+		}
+		ct_pcap_close(r);
+	}
 
 	rs_errors_init(&errs);
 	rp.rs = rp.ruleset_path ? ruleset_parse_file(rp.ruleset_path, &errs) : ruleset_default();

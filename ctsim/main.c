@@ -47,7 +47,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "ruleset", cmd_ruleset, "ruleset check|show FILE" },
-	{ "lab", cmd_lab, "lab down [--prefix PREFIX]" },
+	{ "lab", cmd_lab, "lab start DIR | check [DIR|NN] | down [--prefix PREFIX]  (docs/labs)" },
 	{ "explain", cmd_explain,
 	  "explain tcp|helpers|hooks  (the TCP state table, a reason per cell; the helpers; the hook ladder)" },
 	{ "replay", cmd_replay,
@@ -321,8 +321,9 @@ int main(int argc, char **argv)
 			status = 1;
 			goto done;
 		}
-		fprintf(stderr, "ctsim: lab up (enter a host with: ip netns exec %sclient bash)\n",
-			lab_prefix);
+		/* name a host the topology has: the first one */
+		fprintf(stderr, "ctsim: lab up (enter a host with: ip netns exec %s bash)\n",
+			dp.lab.host[0].netns);
 		lab_print(&dp.lab, stderr);
 	}
 	if (strcmp(path, CTSIM_DEFAULT_SOCKET) == 0)

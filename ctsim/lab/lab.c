@@ -139,6 +139,32 @@ int lab_load(struct lab *l, const char *path, const char *prefix, char *err, siz
 		for (unsigned i = 0; i < tmp.n; i++)
 			if (!strcmp(tmp.host[i].name, h->name) || !strcmp(tmp.host[i].ifname, h->ifname))
 				FAIL(w[1], "host \"%s\" or interface \"%s\" given twice", h->name, h->ifname);
+		/* Two hosts with one address: ctsim routes by destination
+		 * address alone, so the second would never get a reply (they
+		 * all went to the first). The lab has no zones to tell them
+		 * apart, so the file is refused. */
+		for (unsigned i = 0; i < tmp.n; i++) {
+			const struct lab_host *o = &tmp.host[i];
+			char a[INET6_ADDRSTRLEN];
+
+			if (!memcmp(&o->host4, &h->host4, 4) || !memcmp(&o->gw4, &h->host4, 4))
+				FAIL(w[3], "address %s is already used by host \"%s\" (replies would "
+				     "all go to one of them)", inet_ntop(AF_INET, &h->host4, a, sizeof(a)),
+				     o->name);
+			if (!memcmp(&o->host4, &h->gw4, 4))
+				FAIL(w[4], "address %s is already used by host \"%s\"",
+				     inet_ntop(AF_INET, &h->gw4, a, sizeof(a)), o->name);
+			if (h->has6 && o->has6 && (!memcmp(o->host6.ip6, h->host6.ip6, 16) ||
+						   !memcmp(o->gw6.ip6, h->host6.ip6, 16)))
+				FAIL(w[5], "address %s is already used by host \"%s\" (replies would "
+				     "all go to one of them)", inet_ntop(AF_INET6, h->host6.ip6, a, sizeof(a)),
+				     o->name);
+			if (h->has6 && o->has6 && !memcmp(o->host6.ip6, h->gw6.ip6, 16))
+				FAIL(w[6], "address %s is already used by host \"%s\"",
+				     inet_ntop(AF_INET6, h->gw6.ip6, a, sizeof(a)), o->name);
+		}
+		if (!memcmp(&h->host4, &h->gw4, 4))
+			FAIL(w[4], "ctsim's address on the link is the host's own");
 #undef FAIL
 		tmp.n++;
 	}
@@ -296,6 +322,25 @@ static int write_etc(const struct lab *l, const struct lab_host *h, char *err, s
 			fprintf(f, "%s\tctsim-%s\n", ntop(AF_INET, &o->gw4, a), o->name);
 	}
 	fclose(f);
+	/* getaddrinfo() sorts a name's addresses by RFC 6724, which puts the
+	 * lab's fd77:: addresses first: `ping server` would ping over IPv6.
+	 * Students expect the IPv4 address of the worksheets, so the hosts
+	 * prefer IPv4, the gai.conf(5) way (the whole default table, as a
+	 * "precedence" line replaces it). ip netns exec mounts a file only
+	 * over an existing one: without /etc/gai.conf, nothing is written
+	 * (docs/lab.md says to use ping -4 then). */
+	if (access("/etc/gai.conf", F_OK) == 0) {
+		snprintf(path, sizeof(path), "/etc/netns/%s/gai.conf", h->netns);
+		if (!(f = fopen(path, "w")))
+			goto fail;
+		fprintf(f, "# written by ctsim: lab hosts prefer IPv4 (ping server = ping -4 server)\n"
+			   "precedence ::1/128       50\n"
+			   "precedence ::/0          40\n"
+			   "precedence 2002::/16     30\n"
+			   "precedence ::/96         20\n"
+			   "precedence ::ffff:0:0/96 100\n");
+		fclose(f);
+	}
 	snprintf(path, sizeof(path), "/etc/netns/%s/resolv.conf", h->netns);
 	if (!(f = fopen(path, "w")))
 		goto fail;
@@ -315,6 +360,8 @@ static void remove_etc(const struct lab_host *h)
 	snprintf(path, sizeof(path), "/etc/netns/%s/hosts", h->netns);
 	unlink(path);
 	snprintf(path, sizeof(path), "/etc/netns/%s/resolv.conf", h->netns);
+	unlink(path);
+	snprintf(path, sizeof(path), "/etc/netns/%s/gai.conf", h->netns);
 	unlink(path);
 	snprintf(path, sizeof(path), "/etc/netns/%s", h->netns);
 	rmdir(path);

@@ -73,7 +73,8 @@ int lab_side_path(char *buf, size_t len, const char *socket, const char *suffix)
 int lab_resolve_dir(const char *arg, char *out, size_t len)
 {
 	struct stat st;
-	const char *roots[] = { getenv("CTSIM_LABS"), "docs/labs", NULL };
+	/* $CTSIM_LABS, the checkout's docs/labs, then the installed copy */
+	const char *roots[] = { getenv("CTSIM_LABS"), "docs/labs", CTSIM_LABS_DIR };
 
 	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
 		if (!realpath(arg, out))
@@ -83,7 +84,7 @@ int lab_resolve_dir(const char *arg, char *out, size_t len)
 	/* "NN" or "N": the directory NN-* under $CTSIM_LABS or ./docs/labs */
 	if (!arg[0] || strlen(arg) > 2 || strspn(arg, "0123456789") != strlen(arg))
 		return -1;
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
 		char want[8];
 		DIR *d;
 		struct dirent *e;

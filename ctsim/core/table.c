@@ -413,6 +413,7 @@ static unsigned early_drop(struct ct_table *t, uint32_t hash)
 				continue;
 			while (next && conn_of(next) == c)
 				next = next->next;
+			t->ovf.early_dropped[ct_ovf_class_of(c)]++;
 			ct_table_delete(t, c, 0, false);
 			dropped++;
 		}
@@ -430,7 +431,12 @@ struct conn *conn_alloc(struct ct_table *t, const struct ct_tuple *orig,
 	if (t->settings->max && t->count + 1 > t->settings->max) {
 		uint32_t h = tuple_hash(t, orig, ct_zone_id(zone, CT_DIR_ORIG));
 
-		if (!early_drop(t, h)) {
+		t->ovf.full++;
+		/* early_drop() failed: the GC is told, and ctsim's overflow
+		 * policy (overflow.c) may still make room; else the kernel's
+		 * ratelimited log line, and ENOMEM. */
+		if (!early_drop(t, h) && !ct_overflow_full(t, h)) {
+			ct_overflow_refused(t);
 			errno = ENOMEM;
 			return NULL;
 		}
@@ -598,6 +604,8 @@ int ct_table_insert(struct ct_table *t, struct conn *c)
 {
 	if (ct_table_hash_clash(t, c))
 		return -EEXIST;
+	if (ct_table_chain_too_long(t, c))	/* nf_conntrack_hash_check_insert() */
+		return -ENOSPC;
 	ct_table_link(t, c);
 	return 0;
 }
@@ -691,13 +699,43 @@ int ct_table_dump(struct ct_table *t, ct_dump_fn fn, void *arg)
 	return 0;
 }
 
+bool ct_table_chain_too_long(struct ct_table *t, const struct conn *c)
+{
+	uint32_t max_chainlen;
+
+	/* a xorshift32 stream stands for prandom_u32_max(): a fixed seed
+	 * keeps a scenario's result reproducible */
+	if (!t->chain_rnd)
+		t->chain_rnd = t->seed | 1;
+	t->chain_rnd ^= t->chain_rnd << 13;
+	t->chain_rnd ^= t->chain_rnd >> 17;
+	t->chain_rnd ^= t->chain_rnd << 5;
+	max_chainlen = 50 + (uint32_t)(((uint64_t)t->chain_rnd * 30) >> 32);
+	for (int d = 0; d < 2; d++) {
+		uint32_t n = 0;
+
+		for (const struct ct_thash *h = t->buckets[bucket_of(t, c->th[d].hash)]; h; h = h->next)
+			if (n++ > max_chainlen) {
+				t->stats.cpu.chaintoolong++;
+				return true;
+			}
+	}
+	return false;
+}
+
 unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)
 {
 	unsigned reaped = 0;
+	bool kill;
 
 	ct_expect_gc(t);		/* expired expectations (nf_ct_expect_gc) */
 	if (max_buckets > t->nbuckets)
 		max_buckets = t->nbuckets;
+	/* gc_worker() reads its early-drop flag when a run starts; a pass
+	 * that began with the flag up clears it when it ends. */
+	if (t->gc_bucket == 0)
+		t->gc_pass_early_drop = t->gc_early_drop;
+	kill = ct_overflow_gc_begin(t);
 	for (uint32_t i = 0; i < max_buckets; i++) {
 		uint32_t b = t->gc_bucket;
 		struct ct_thash *h;
@@ -712,6 +750,18 @@ restart:
 				reaped++;
 				goto restart;
 			}
+			/* a table-full event, or an overflow policy's
+			 * shortened timeouts (overflow.c) */
+			if (kill && ct_overflow_gc_kill(t, c)) {
+				ct_table_delete(t, c, 0, false);
+				reaped++;
+				goto restart;
+			}
+		}
+		if (t->gc_bucket == 0 && t->gc_pass_early_drop) {
+			ct_overflow_gc_pass_done(t);
+			t->gc_pass_early_drop = false;
+			kill = ct_overflow_gc_begin(t);
 		}
 	}
 	return reaped;

@@ -55,6 +55,8 @@ static const struct subcommand subcommands[] = {
 	  "             [--counters] [--expectations] [-j]" },
 	{ "scenario", cmd_scenario,
 	  "scenario run|check|export FILE|DIR... [--kernel | --live]  (docs/scenarios.md)" },
+	{ "pressure", cmd_pressure,
+	  "pressure [--policy NAME,...] [--max N] [--buckets N] [--flood N] [--json]  (docs/pressure.md)" },
 };
 
 static void usage(FILE *out)
@@ -118,6 +120,13 @@ static int make_parent_dir(const char *path)
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* The kernel's log lines (dmesg on a kernel) go to stderr. */
+static void kernel_log(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "ctsim: kernel: %s\n", line);
 }
 
 int main(int argc, char **argv)
@@ -273,6 +282,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ctsim: cannot allocate %u hash buckets\n", settings.buckets);
 		return 1;
 	}
+	table.log = kernel_log;		/* "table full, dropping packet" */
 
 	/* Signals arrive as readable fds, so the loop never runs a handler
 	 * in the middle of a table change. */

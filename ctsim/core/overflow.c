@@ -352,8 +352,15 @@ bool ct_overflow_gc_kill(struct ct_table *t, const struct conn *c)
 		return true;
 	}
 	if (t->gc_factor_ppm < PPM) {
-		/* adaptive: expired under the scaled timeout */
-		uint64_t to = (uint64_t)state_timeout(t, c) * NS / PPM * t->gc_factor_ppm;
+		/* adaptive: expired under the timeout scaled by the factor of
+		 * this moment's count, as pf_state_expires() computes it on
+		 * every check */
+		uint64_t start, end, f, to;
+
+		adaptive_limits(s, &start, &end);
+		f = t->count <= start ? PPM : t->count >= end ? 0 :
+		    (end - t->count) * PPM / (end - start);
+		to = (uint64_t)state_timeout(t, c) * NS / PPM * f;
 
 		if (idle_ns(t, c) >= to) {
 			t->ovf.expired_adaptive++;

@@ -46,10 +46,12 @@ struct result {
 	unsigned legit_ok, idle_lost, tw_lost;
 	double recovery;		/* s, -1: none accepted */
 	double ns_per_pkt;
+	double flood_ns_per_pkt;	/* the flood's packets only */
 	uint64_t packets;
 	struct ct_stats st;
 	struct ct_overflow_stats ovf;
 	uint32_t count;
+	uint32_t hist[12], longest;	/* chain lengths at the end (ct_chain_hist()) */
 };
 
 /* A TCP/IPv4 segment with correct checksums (the core checks them at
@@ -214,6 +216,8 @@ static int run_one(const struct workload *w, uint32_t policy, struct result *res
 		send_tcp(&r, at + 6000000, CT_OFFLINE_CLIENT, c, srv, sp, 80, 1002, 5002, F_ACK, 0, NULL);
 	}
 	/* the flood: spoofed SYNs nobody answers */
+	uint64_t f_ns = r.cpu_ns, f_pk = r.packets;
+
 	at = (uint64_t)(w->wait * NS);
 	for (unsigned i = 0; i < w->flood; i++) {
 		uint32_t src;
@@ -226,6 +230,7 @@ static int run_one(const struct workload *w, uint32_t policy, struct result *res
 		     (uint16_t)(1024 + (rnd >> 16) % 60000), 80, rnd, 0, F_SYN, 0, NULL);
 	}
 	flood_end = at + (uint64_t)(w->flood * (NS / w->rate));
+	res->flood_ns_per_pkt = r.packets > f_pk ? (double)(r.cpu_ns - f_ns) / (double)(r.packets - f_pk) : 0;
 	res->recovery = -1;
 	for (unsigned i = 0; i < w->legit; i++) {
 		uint64_t t = flood_end + (uint64_t)(i + 1) * (NS / 10);
@@ -249,6 +254,7 @@ static int run_one(const struct workload *w, uint32_t policy, struct result *res
 	res->st = r.h.table.stats;
 	res->ovf = r.h.table.ovf;
 	res->count = r.h.table.count;
+	ct_chain_hist(&r.h.table, res->hist, 12, &res->longest);
 	res->packets = r.packets;
 	res->ns_per_pkt = r.packets ? (double)r.cpu_ns / (double)r.packets : 0;
 	ct_offline_fini(&r.h);
@@ -284,8 +290,8 @@ static void print_table(const struct workload *w, const struct result *rs, unsig
 	fprintf(out, "workload: nf_conntrack_max=%u buckets=%u, %u idle established + %u TIME_WAIT, "
 		"%u-SYN flood at %.0f/s after %.0f s, then %u legitimate handshakes 0.1 s apart\n\n",
 		w->base.max, w->base.buckets, w->idle, w->tw, w->flood, w->rate, w->wait, w->legit);
-	fprintf(out, "%-13s %6s %6s %10s %9s %9s %8s %6s %7s %9s %7s\n", "policy", "legit", "drop",
-		"early_drop", "gc_killed", "evicted", "live_lost", "tw_lost", "nat", "recovery", "ns/pkt");
+	fprintf(out, "%-13s %6s %6s %10s %9s %9s %8s %6s %7s %9s %7s %7s\n", "policy", "legit", "drop",
+		"early_drop", "gc_killed", "evicted", "live_lost", "tw_lost", "nat", "recovery", "ns/pkt", "flood");
 	for (unsigned i = 0; i < n; i++) {
 		const struct result *r = &rs[i];
 		char rec[16];
@@ -294,11 +300,11 @@ static void print_table(const struct workload *w, const struct result *rs, unsig
 			snprintf(rec, sizeof(rec), "never");
 		else
 			snprintf(rec, sizeof(rec), "%.1fs", r->recovery);
-		fprintf(out, "%-13s %3u/%-2u %6u %10u %9llu %9llu %8u %6u %7llu %9s %7.0f\n",
+		fprintf(out, "%-13s %3u/%-2u %6u %10u %9llu %9llu %8u %6u %7llu %9s %7.0f %7.0f\n",
 			r->policy, r->legit_ok, w->legit, r->st.cpu.drop, r->st.cpu.early_drop,
 			(unsigned long long)sum(r->ovf.gc_killed),
 			(unsigned long long)sum(r->ovf.evicted), r->idle_lost, r->tw_lost,
-			(unsigned long long)r->ovf.evicted_nat, rec, r->ns_per_pkt);
+			(unsigned long long)r->ovf.evicted_nat, rec, r->ns_per_pkt, r->flood_ns_per_pkt);
 	}
 	fprintf(out, "\nremoved, by class of entry:\n");
 	for (unsigned i = 0; i < n; i++) {
@@ -310,9 +316,18 @@ static void print_table(const struct workload *w, const struct result *rs, unsig
 		fprintf(out, "%-13s early_drop: %s; gc: %s; policy: %s; timeouts shortened: %llu\n",
 			rs[i].policy, a, b, c, (unsigned long long)rs[i].ovf.expired_adaptive);
 	}
+	fprintf(out, "\nchain lengths at the end (nodes per bucket: buckets; an entry has two nodes):\n");
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(out, "%-13s", rs[i].policy);
+		for (unsigned k = 0; k < 12; k++)
+			if (rs[i].hist[k])
+				fprintf(out, " %u%s:%u", k, k == 11 ? "+" : "", rs[i].hist[k]);
+		fprintf(out, "  (longest %u)\n", rs[i].longest);
+	}
 	fprintf(out, "\nlegit: new connections whose handshake completed (of those tried); drop: conntrack -S drop;\n"
 		"live_lost: idle established flows gone at the end; nat: evicted entries with a NAT binding;\n"
-		"recovery: flood end to the first accepted legitimate connection.\n");
+		"recovery: flood end to the first accepted legitimate connection;\n"
+		"ns/pkt: wall time per packet in the core, all packets; flood: the flood's packets only.\n");
 }
 
 static void print_json(const struct workload *w, const struct result *rs, unsigned n, FILE *out)
@@ -328,14 +343,16 @@ static void print_json(const struct workload *w, const struct result *rs, unsign
 			"\"gc_killed\": %llu, \"evicted\": %llu, \"evicted_assured\": %llu, "
 			"\"evicted_nat\": %llu, \"expired_adaptive\": %llu, \"live_lost\": %u, "
 			"\"tw_lost\": %u, \"recovery\": %g, \"logged\": %llu, \"suppressed\": %llu, "
-			"\"count\": %u, \"packets\": %llu, \"ns_per_pkt\": %.1f, \"by_class\": {",
+			"\"count\": %u, \"longest_chain\": %u, \"packets\": %llu, \"ns_per_pkt\": %.1f, "
+			"\"flood_ns_per_pkt\": %.1f, \"by_class\": {",
 			i ? "," : "", r->policy, r->legit_ok, r->st.cpu.drop, r->st.cpu.early_drop,
 			r->st.cpu.insert_failed, r->st.cpu.chaintoolong,
 			(unsigned long long)sum(r->ovf.gc_killed), (unsigned long long)sum(r->ovf.evicted),
 			(unsigned long long)r->ovf.evicted_assured, (unsigned long long)r->ovf.evicted_nat,
 			(unsigned long long)r->ovf.expired_adaptive, r->idle_lost, r->tw_lost, r->recovery,
 			(unsigned long long)r->ovf.logged, (unsigned long long)r->ovf.suppressed,
-			r->count, (unsigned long long)r->packets, r->ns_per_pkt);
+			r->count, r->longest, (unsigned long long)r->packets, r->ns_per_pkt,
+			r->flood_ns_per_pkt);
 		for (int c = 0; c < CT_OVC_MAX; c++)
 			fprintf(out, "%s\"%s\": [%llu, %llu, %llu]", c ? ", " : "",
 				ct_ovf_class_name((enum ct_ovf_class)c),

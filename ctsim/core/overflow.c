@@ -279,18 +279,18 @@ unsigned ct_overflow_full(struct ct_table *t, uint32_t hash)
 	}
 }
 
-void ct_overflow_refused(struct ct_table *t)
+void ct_kernel_log_ratelimited(struct ct_table *t, const char *line)
 {
-	char line[128];
+	char note[64];
 
-	t->ovf.refused++;
-	/* net_ratelimit(): a 5 s window of at most 10 messages; the first
-	 * one after a window with losses says how many were held back. */
+	/* net_ratelimit(): one state for every net_warn_ratelimited() caller,
+	 * a 5 s window of at most 10 messages; the first one after a window
+	 * with losses says how many were held back. */
 	if (t->rl_begin == 0 || t->now - t->rl_begin >= 5 * NS) {
 		if (t->rl_missed && t->log) {
-			snprintf(line, sizeof(line), "net_ratelimit: %u callbacks suppressed",
+			snprintf(note, sizeof(note), "net_ratelimit: %u callbacks suppressed",
 				 t->rl_missed);
-			t->log(t->log_arg, line);
+			t->log(t->log_arg, note);
 		}
 		t->rl_begin = t->now ? t->now : 1;
 		t->rl_printed = 0;
@@ -304,7 +304,13 @@ void ct_overflow_refused(struct ct_table *t)
 	t->rl_printed++;
 	t->ovf.logged++;
 	if (t->log)
-		t->log(t->log_arg, CT_TABLE_FULL_MSG);
+		t->log(t->log_arg, line);
+}
+
+void ct_overflow_refused(struct ct_table *t)
+{
+	t->ovf.refused++;
+	ct_kernel_log_ratelimited(t, CT_TABLE_FULL_MSG);
 }
 
 /* The limits of the adaptive policy: pf's defaults are 60 % and 120 % of

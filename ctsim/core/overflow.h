@@ -64,11 +64,13 @@ struct ct_overflow_stats {
 	uint64_t evicted_nat;		/* of those, with a NAT binding (break for good) */
 	uint64_t expired_adaptive;	/* killed by adaptive/emergency timeouts */
 	uint64_t emergency_entered;	/* emergency mode switched on */
-	uint64_t logged, suppressed;	/* log lines printed / held back by the ratelimit */
+	uint64_t logged, suppressed;	/* kernel log lines printed / held back by the ratelimit */
 };
 
-/* The kernel's log line (net_warn_ratelimited() in __nf_conntrack_alloc()). */
+/* The kernel's log lines (net_warn_ratelimited() in __nf_conntrack_alloc()
+ * and __nf_ct_expect_check()). */
 #define CT_TABLE_FULL_MSG	"nf_conntrack: table full, dropping packet"
+#define CT_EXPECT_FULL_MSG	"nf_conntrack: expectation table full"
 
 /** ct_overflow_policy_name - the setting's name of policy @p, NULL past the last. */
 const char *ct_overflow_policy_name(uint32_t p);
@@ -110,6 +112,13 @@ unsigned ct_overflow_full(struct ct_table *t, uint32_t hash);
  * suppressed" note with the next line), through t->log if set.
  */
 void ct_overflow_refused(struct ct_table *t);
+
+/**
+ * ct_kernel_log_ratelimited - a net_warn_ratelimited() line of the kernel
+ * (@line without the newline) through t->log, under the one ratelimit all
+ * of them share (net_ratelimit(): 10 per 5 s). Counted in t->ovf.
+ */
+void ct_kernel_log_ratelimited(struct ct_table *t, const char *line);
 
 /**
  * ct_overflow_gc_begin - at the start of one GC step: the kernel's

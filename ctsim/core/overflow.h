@@ -17,8 +17,8 @@
  * kernel's early_drop() always runs first (so a policy never evicts more
  * than the kernel where the kernel finds room); only where the kernel
  * would drop the packet does the policy pick a victim, one entry, within
- * ctsim_overflow_scan buckets from the new tuple's bucket (bounded cost,
- * like NF_CT_EVICTION_RANGE). The table of policies and the reason for
+ * ctsim_overflow_scan buckets from the new tuple's bucket (by default the
+ * NF_CT_EVICTION_RANGE buckets early_drop() has just walked: bounded cost). The table of policies and the reason for
  * each is in overflow.c.
  */
 #ifndef CTSIM_OVERFLOW_H

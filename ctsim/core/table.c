@@ -425,12 +425,16 @@ static unsigned early_drop(struct ct_table *t, uint32_t hash)
 struct conn *conn_alloc(struct ct_table *t, const struct ct_tuple *orig,
 			const struct ct_tuple *reply, const struct ct_zone *zone)
 {
+	return conn_alloc_hash(t, orig, reply, zone, tuple_hash(t, orig, ct_zone_id(zone, CT_DIR_ORIG)));
+}
+
+struct conn *conn_alloc_hash(struct ct_table *t, const struct ct_tuple *orig,
+			     const struct ct_tuple *reply, const struct ct_zone *zone, uint32_t h)
+{
 	struct conn *c;
 
 	/* __nf_conntrack_alloc(): count includes unconfirmed entries. */
 	if (t->settings->max && t->count + 1 > t->settings->max) {
-		uint32_t h = tuple_hash(t, orig, ct_zone_id(zone, CT_DIR_ORIG));
-
 		t->ovf.full++;
 		/* early_drop() failed: the GC is told, and ctsim's overflow
 		 * policy (overflow.c) may still make room; else the kernel's

@@ -230,6 +230,13 @@ void ct_table_destroy(struct ct_table *t);
  */
 struct conn *conn_alloc(struct ct_table *t, const struct ct_tuple *orig,
 			const struct ct_tuple *reply, const struct ct_zone *zone);
+/**
+ * conn_alloc_hash - conn_alloc() with the hash early_drop() starts from
+ * given: ctnetlink creates through nf_conntrack_alloc(), which passes 0, so
+ * a `conntrack -I` into a full table early-drops from bucket 0.
+ */
+struct conn *conn_alloc_hash(struct ct_table *t, const struct ct_tuple *orig,
+			     const struct ct_tuple *reply, const struct ct_zone *zone, uint32_t hash);
 /** conn_ext_add - make sure @c has an extension block; NULL on ENOMEM. */
 struct conn_ext *conn_ext_add(struct conn *c);
 /** conn_free_unhashed - drop an entry that was never inserted. */

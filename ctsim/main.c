@@ -162,6 +162,7 @@ int main(int argc, char **argv)
 	struct server srv;
 	char err[512];
 	int opt, epfd, sfd, tfd, rc, status = 0;
+	uint64_t gc_due = 0;		/* ctsim_gc_pacing kernel: the next pass */
 	bool serving = false;
 	sigset_t mask;
 
@@ -391,9 +392,18 @@ int main(int argc, char **argv)
 				if (read(tfd, &ticks, sizeof(ticks)) < 0)
 					continue;
 				/* gc_worker(): a bounded slice per tick, a full
-				 * pass about every second. */
+				 * pass about every second; or, with ctsim_gc_pacing
+				 * kernel, whole passes next_run apart. */
 				ct_table_tick(&table);
-				ct_table_gc(&table, per_tick);
+				if (settings.gc_pacing == CT_GC_PACING_KERNEL) {
+					if (table.now >= gc_due) {
+						ct_table_gc(&table, table.nbuckets - table.gc_bucket);
+						gc_due = table.now + (table.gc_next_run ? table.gc_next_run
+									 : GC_INTERVAL_MS * 1000000ull);
+					}
+				} else {
+					ct_table_gc(&table, per_tick);
+				}
 			} else if (dataplane_owns(&dp, p)) {
 				dataplane_handle(&dp, p);
 			} else {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include "ctsim/core/overflow.h"
 #include "ctsim/core/settings.h"
+#include "ctsim/core/table.h"
 
 #define S(field) offsetof(struct ct_settings, field)
 #define DAYS(n) ((n) * 24u * 3600u)
@@ -80,6 +81,8 @@ static const struct setting_row rows[] = {
 	  "ctsim: emergency: idle seconds after which an entry expires in emergency mode" },
 	{ "ctsim_overflow_emergency_recovery", S(overflow_emergency_recovery), 30, 1, 99,
 	  "ctsim: emergency: leave the mode below (100 - N) % of nf_conntrack_max" },
+	{ "ctsim_gc_pacing", S(gc_pacing), 0, 0, 1,
+	  "ctsim: GC passes: ctsim (one a second, in slices) or kernel (gc_worker()'s adaptive 1..60 s)" },
 };
 
 /* Settings whose values are names: value -> name, NULL past the last (the
@@ -89,6 +92,7 @@ static const struct {
 	const char *(*value_name)(uint32_t v);
 } named[] = {
 	{ S(overflow_policy), ct_overflow_policy_name },
+	{ S(gc_pacing), ct_gc_pacing_name },
 };
 
 static const char *(*names_of(size_t off))(uint32_t)

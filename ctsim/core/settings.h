@@ -45,6 +45,8 @@ struct ct_settings {
 	uint32_t overflow_scan;			/* buckets a policy's eviction scans */
 	uint32_t overflow_emergency_timeout;	/* emergency: idle seconds that make an entry reusable */
 	uint32_t overflow_emergency_recovery;	/* emergency: leave below (100 - N) % of max */
+	/* ctsim-only: when the GC walks (CT_GC_PACING_*, by name, table.h). */
+	uint32_t gc_pacing;
 };
 
 /** ct_settings_init - fill @s with the kernel's defaults. */

@@ -727,6 +727,48 @@ bool ct_table_chain_too_long(struct ct_table *t, const struct conn *c)
 	return false;
 }
 
+const char *ct_gc_pacing_name(uint32_t v)
+{
+	static const char *const names[] = { "ctsim", "kernel" };
+
+	return v < sizeof(names) / sizeof(names[0]) ? names[v] : NULL;
+}
+
+/* gc_worker()'s constants (HZ-independent ones in ns; HZ = 250 on the
+ * reference machine: GC_SCAN_EXPIRED_MAX = 64000 / HZ = 256, a jiffy 4 ms). */
+#define GC_SCAN_INTERVAL_MIN	(1ull * CT_NSEC_PER_SEC)
+#define GC_SCAN_INTERVAL_MAX	(60ull * CT_NSEC_PER_SEC)
+#define GC_SCAN_INTERVAL_CLAMP	(300ull * CT_NSEC_PER_SEC)
+#define GC_SCAN_INITIAL_COUNT	100
+#define GC_SCAN_EXPIRED_MAX	256
+#define GC_JIFFY		(4ull * 1000000)
+
+/* gc_worker()'s running average: "expires = (expires - next_run) / ++count;
+ * next_run += expires", over clamped remaining lifetimes. */
+static void gc_avg(struct ct_table *t, const struct conn *c)
+{
+	int64_t e = (int64_t)(c->expires - t->now);
+
+	if (e < (int64_t)GC_SCAN_INTERVAL_MIN)
+		e = GC_SCAN_INTERVAL_MIN;
+	if (e > (int64_t)GC_SCAN_INTERVAL_CLAMP)
+		e = GC_SCAN_INTERVAL_CLAMP;
+	t->gc_avg_ns += (e - t->gc_avg_ns) / (int64_t)++t->gc_avg_count;
+}
+
+/* End of a pass: next_run = clamp(avg, 1 s, 60 s) minus the pass's own
+ * duration (at least a jiffy). */
+static void gc_pass_end(struct ct_table *t)
+{
+	uint64_t next = (uint64_t)t->gc_avg_ns, took = t->now - t->gc_pass_start;
+
+	if (next < GC_SCAN_INTERVAL_MIN)
+		next = GC_SCAN_INTERVAL_MIN;
+	if (next > GC_SCAN_INTERVAL_MAX)
+		next = GC_SCAN_INTERVAL_MAX;
+	t->gc_next_run = next > took ? next - took : GC_JIFFY;
+}
+
 unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)
 {
 	unsigned reaped = 0;
@@ -737,8 +779,13 @@ unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)
 		max_buckets = t->nbuckets;
 	/* gc_worker() reads its early-drop flag when a run starts; a pass
 	 * that began with the flag up clears it when it ends. */
-	if (t->gc_bucket == 0)
+	if (t->gc_bucket == 0) {
 		t->gc_pass_early_drop = t->gc_early_drop;
+		t->gc_avg_ns = (int64_t)GC_SCAN_INTERVAL_MAX;	/* GC_SCAN_INTERVAL_INIT */
+		t->gc_avg_count = GC_SCAN_INITIAL_COUNT;
+		t->gc_pass_start = t->now;
+	}
+	t->gc_run_expired = 0;
 	kill = ct_overflow_gc_begin(t);
 	for (uint32_t i = 0; i < max_buckets; i++) {
 		uint32_t b = t->gc_bucket;
@@ -752,6 +799,7 @@ restart:
 			if (conn_expired(t, c)) {
 				reap(t, c);
 				reaped++;
+				t->gc_run_expired++;
 				goto restart;
 			}
 			/* a table-full event, or an overflow policy's
@@ -759,13 +807,27 @@ restart:
 			if (kill && ct_overflow_gc_kill(t, c)) {
 				ct_table_delete(t, c, 0, false);
 				reaped++;
+				t->gc_run_expired++;
 				goto restart;
 			}
+			gc_avg(t, c);	/* per node, as the kernel walks them */
 		}
-		if (t->gc_bucket == 0 && t->gc_pass_early_drop) {
+		/* gc_worker() ends a run after GC_SCAN_EXPIRED_MAX expired or
+		 * killed entries and goes on a jiffy later, with next_run != 0:
+		 * that clears the early-drop flag, so one table-full event
+		 * kills at most about that many entries. */
+		if (t->gc_run_expired > GC_SCAN_EXPIRED_MAX && t->gc_early_drop) {
 			ct_overflow_gc_pass_done(t);
 			t->gc_pass_early_drop = false;
 			kill = ct_overflow_gc_begin(t);
+		}
+		if (t->gc_bucket == 0) {
+			gc_pass_end(t);
+			if (t->gc_pass_early_drop) {
+				ct_overflow_gc_pass_done(t);
+				t->gc_pass_early_drop = false;
+				kill = ct_overflow_gc_begin(t);
+			}
 		}
 	}
 	return reaped;

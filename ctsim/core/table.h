@@ -207,6 +207,13 @@ struct ct_table {
 	uint64_t rl_begin;		/* net_ratelimit() window start (clock ns) */
 	unsigned rl_printed, rl_missed;
 	uint32_t chain_rnd;		/* prandom_u32_max() of __nf_conntrack_confirm() */
+	/* gc_worker()'s pacing (computed always, used with ctsim_gc_pacing
+	 * kernel): the running average of the entries' remaining lifetimes
+	 * over a pass, and the delay it gives after the last full pass. */
+	int64_t gc_avg_ns;
+	uint64_t gc_avg_count, gc_pass_start;
+	uint64_t gc_next_run;		/* ns; 0 until a pass ended */
+	unsigned gc_run_expired;	/* expired or killed in this GC step */
 	/* Where the kernel's log lines go (the daemon: stderr); NULL: counted only. */
 	void (*log)(void *arg, const char *line);
 	void *log_arg;
@@ -341,6 +348,13 @@ void conn_set_timeout(struct ct_table *t, struct conn *c, uint32_t secs);
  * max_chainlen + 1 were passed. On true, count chaintoolong.
  */
 bool ct_table_chain_too_long(struct ct_table *t, const struct conn *c);
+
+/* ctsim_gc_pacing values. */
+#define CT_GC_PACING_CTSIM	0	/* a slice every 100 ms, a pass a second */
+#define CT_GC_PACING_KERNEL	1	/* whole passes, gc_worker()'s next_run apart */
+
+/** ct_gc_pacing_name - the setting's name of pacing @v, NULL past the last. */
+const char *ct_gc_pacing_name(uint32_t v);
 
 /**
  * ct_table_gc - one bounded GC step (gc_worker()): visit up to @max_buckets

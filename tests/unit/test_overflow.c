@@ -54,6 +54,7 @@ static int setup_with(void **state, uint32_t max, uint32_t buckets)
 static int setup(void **state) { return setup_with(state, 4, 4); }
 static int setup_one_bucket(void **state) { return setup_with(state, 1000, 1); }
 static int setup_gc(void **state) { return setup_with(state, 100, 16); }
+static int setup_big(void **state) { return setup_with(state, 10000, 1024); }
 
 static int teardown(void **state)
 {
@@ -304,6 +305,45 @@ static void test_gc_early_drop_mode(void **state)
 	assert_int_equal(ct_table_gc(&f->t, f->t.nbuckets), 0);
 }
 
+/* gc_worker() stops a run after GC_SCAN_EXPIRED_MAX (256 at HZ 250)
+ * expired or killed entries; the next run, a jiffy later, has next_run != 0
+ * behind it: the flag is down, so one table-full event kills about 257. */
+static void test_gc_kill_budget(void **state)
+{
+	struct fixture *f = *state;
+
+	for (uint16_t p = 1; p <= 9000; p++)
+		assert_non_null(add(f, IPPROTO_UDP, p, 0, A));
+	for (uint16_t p = 10001; p <= 11000; p++)
+		assert_non_null(add(f, IPPROTO_TCP, p, CT_TCP_TIME_WAIT, A));
+	assert_null(add(f, IPPROTO_UDP, 30000, 0, 0));
+	ct_table_gc(&f->t, f->t.nbuckets);
+	assert_false(f->t.gc_early_drop);
+	assert_true(f->t.count >= 10000 - 260 && f->t.count <= 10000 - 257);
+	assert_true(f->t.count > 9500);	/* max95 not reached: the budget stopped it */
+	ct_table_gc(&f->t, f->t.nbuckets);
+	assert_true(f->t.count >= 10000 - 260);
+}
+
+/* ctsim_gc_pacing kernel: next_run from the average remaining lifetime. */
+static void test_gc_next_run(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_non_null(add(f, IPPROTO_UDP, 1, 0, 0));	/* 30 s */
+	ct_table_gc(&f->t, f->t.nbuckets);
+	/* 100 phantom entries at 60 s, two nodes at 30 s: 60 - 2 * 30 / 102 */
+	assert_true(f->t.gc_next_run > 59ull * CT_NSEC_PER_SEC &&
+		    f->t.gc_next_run < 60ull * CT_NSEC_PER_SEC);
+	for (uint16_t p = 2; p <= 90; p++)
+		assert_non_null(add(f, IPPROTO_UDP, p, 0, 0));
+	ct_table_gc(&f->t, f->t.nbuckets);
+	assert_true(f->t.gc_next_run > 40ull * CT_NSEC_PER_SEC &&
+		    f->t.gc_next_run < 50ull * CT_NSEC_PER_SEC);
+	assert_string_equal(ct_gc_pacing_name(CT_GC_PACING_KERNEL), "kernel");
+	assert_null(ct_gc_pacing_name(2));
+}
+
 /* adaptive: pf's factor (end - count) / (end - start) on every timeout. */
 static void test_adaptive(void **state)
 {
@@ -411,6 +451,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lru, setup, teardown),
 		cmocka_unit_test(test_can_early_drop),
 		cmocka_unit_test_setup_teardown(test_gc_early_drop_mode, setup_gc, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_kill_budget, setup_big, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_next_run, setup_gc, teardown),
 		cmocka_unit_test_setup_teardown(test_adaptive, setup_gc, teardown),
 		cmocka_unit_test_setup_teardown(test_emergency, setup_gc, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_too_long, setup_one_bucket, teardown),

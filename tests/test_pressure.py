@@ -94,3 +94,18 @@ def test_setting_rejected_by_the_daemon():
     res = subprocess.run([str(CTSIM_BIN), "--set", "ctsim_overflow_policy=lru", "--list-settings"],
                          capture_output=True, text=True, timeout=30)
     assert "ctsim_overflow_policy = lru" in res.stdout
+
+
+def test_gc_rescue_depends_on_pacing():
+    """Above a limit of 100 the kernel's GC kills closing entries after a
+    refusal (max95); with the kernel's pacing that pass comes too late for a
+    short flood, with a pass a second it rescues the kernel policy."""
+    args = ("--max", "200", "--buckets", "32", "--idle", "150", "--time-wait", "45",
+            "--flood", "3000", "--policy", "kernel")
+    _, slow = results(*args)
+    _, fast = results(*args, "--set", "ctsim_gc_pacing=ctsim")
+    k, f = slow["kernel"], fast["kernel"]
+    assert k["gc_killed"] == 0 and k["legit_ok"] < 10
+    assert f["gc_killed"] > 0 and f["tw_lost"] > 0 and f["live_lost"] == 0
+    assert f["by_class"]["tcp-established"][1] == 0     # ASSURED established: never the GC's
+    assert f["legit_ok"] > k["legit_ok"]

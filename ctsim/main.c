@@ -396,6 +396,11 @@ int main(int argc, char **argv)
 				 * kernel, whole passes next_run apart. */
 				ct_table_tick(&table);
 				if (settings.gc_pacing == CT_GC_PACING_KERNEL) {
+					if (table.gc_kick) {	/* a pass within a second */
+						table.gc_kick = false;
+						if (gc_due > table.now + 1000000000ull)
+							gc_due = table.now + 1000000000ull;
+					}
 					if (table.now >= gc_due) {
 						ct_table_gc(&table, table.nbuckets - table.gc_bucket);
 						gc_due = table.now + (table.gc_next_run ? table.gc_next_run

@@ -265,6 +265,7 @@ unsigned ct_overflow_full(struct ct_table *t, uint32_t hash)
 	t->gc_early_drop = true;
 	if (p == CT_OVF_EMERGENCY && !t->emergency) {
 		t->emergency = true;
+		t->gc_kick = true;	/* the flow manager steps up (table.c) */
 		t->ovf.emergency_entered++;
 	}
 	switch (p) {

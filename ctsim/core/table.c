@@ -767,6 +767,14 @@ static void gc_pass_end(struct ct_table *t)
 	if (next > GC_SCAN_INTERVAL_MAX)
 		next = GC_SCAN_INTERVAL_MAX;
 	t->gc_next_run = next > took ? next - took : GC_JIFFY;
+	/* beyond the kernel: Suricata's flow manager runs more often in
+	 * emergency mode (policy emergency, overflow.c) */
+	if (t->emergency && t->gc_next_run > GC_SCAN_INTERVAL_MIN)
+		t->gc_next_run = GC_SCAN_INTERVAL_MIN;
+	/* ... and pf purges expired states every `set timeout interval`
+	 * (10 s) while adaptive timeouts are scaling (policy adaptive) */
+	if (t->gc_factor_ppm < 1000000 && t->gc_next_run > 10 * GC_SCAN_INTERVAL_MIN)
+		t->gc_next_run = 10 * GC_SCAN_INTERVAL_MIN;
 }
 
 unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)

@@ -213,6 +213,8 @@ struct ct_table {
 	int64_t gc_avg_ns;
 	uint64_t gc_avg_count, gc_pass_start;
 	uint64_t gc_next_run;		/* ns; 0 until a pass ended */
+	bool gc_kick;			/* with kernel pacing: a pass within GC_SCAN_INTERVAL_MIN
+					 * wanted (the emergency policy; the kernel never asks) */
 	unsigned gc_run_expired;	/* expired or killed in this GC step */
 	/* Where the kernel's log lines go (the daemon: stderr); NULL: counted only. */
 	void (*log)(void *arg, const char *line);

@@ -43,6 +43,14 @@ void ct_vtime_advance(struct ct_vtime *v, uint64_t at)
 		uint64_t min_step = (target > v->gc_next ? target - v->gc_next : 0) /
 				    CT_VTIME_GC_MAX_SLICES_PER_GAP;
 
+		if (v->table->gc_kick) {	/* a pass within a second */
+			uint64_t soon = ct_clock_now(v->clock) + CT_VTIME_GC_SLICES * CT_VTIME_GC_TICK_NS;
+
+			v->table->gc_kick = false;
+			if (v->gc_next > soon)
+				v->gc_next = soon;
+		}
+
 		while (v->gc_next <= target) {
 			uint64_t next;
 

@@ -67,6 +67,9 @@ struct ct_overflow_stats {
 	uint64_t logged, suppressed;	/* kernel log lines printed / held back by the ratelimit */
 };
 
+/* t->gc_factor_ppm of an unscaled timeout (adaptive policy: parts per million). */
+#define CT_OVF_FACTOR_ONE	1000000u
+
 /* The kernel's log lines (net_warn_ratelimited() in __nf_conntrack_alloc()
  * and __nf_ct_expect_check()). */
 #define CT_TABLE_FULL_MSG	"nf_conntrack: table full, dropping packet"

@@ -773,8 +773,18 @@ static void gc_pass_end(struct ct_table *t)
 		t->gc_next_run = GC_SCAN_INTERVAL_MIN;
 	/* ... and pf purges expired states every `set timeout interval`
 	 * (10 s) while adaptive timeouts are scaling (policy adaptive) */
-	if (t->gc_factor_ppm < 1000000 && t->gc_next_run > 10 * GC_SCAN_INTERVAL_MIN)
+	if (t->gc_factor_ppm < CT_OVF_FACTOR_ONE && t->gc_next_run > 10 * GC_SCAN_INTERVAL_MIN)
 		t->gc_next_run = 10 * GC_SCAN_INTERVAL_MIN;
+}
+
+/* A pass begins at bucket 0: gc_worker()'s state for "i == 0", and the
+ * early-drop flag as that run reads it. */
+static void gc_pass_begin(struct ct_table *t)
+{
+	t->gc_pass_early_drop = t->gc_early_drop;
+	t->gc_avg_ns = (int64_t)GC_SCAN_INTERVAL_MAX;	/* GC_SCAN_INTERVAL_INIT */
+	t->gc_avg_count = GC_SCAN_INITIAL_COUNT;
+	t->gc_pass_start = t->now;
 }
 
 unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)
@@ -785,20 +795,14 @@ unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)
 	ct_expect_gc(t);		/* expired expectations (nf_ct_expect_gc) */
 	if (max_buckets > t->nbuckets)
 		max_buckets = t->nbuckets;
-	/* gc_worker() reads its early-drop flag when a run starts; a pass
-	 * that began with the flag up clears it when it ends. */
-	if (t->gc_bucket == 0) {
-		t->gc_pass_early_drop = t->gc_early_drop;
-		t->gc_avg_ns = (int64_t)GC_SCAN_INTERVAL_MAX;	/* GC_SCAN_INTERVAL_INIT */
-		t->gc_avg_count = GC_SCAN_INITIAL_COUNT;
-		t->gc_pass_start = t->now;
-	}
 	t->gc_run_expired = 0;
 	kill = ct_overflow_gc_begin(t);
 	for (uint32_t i = 0; i < max_buckets; i++) {
 		uint32_t b = t->gc_bucket;
 		struct ct_thash *h;
 
+		if (b == 0)
+			gc_pass_begin(t);
 		t->gc_bucket = (b + 1) % t->nbuckets;
 restart:
 		for (h = t->buckets[b]; h; h = h->next) {
@@ -818,8 +822,11 @@ restart:
 				t->gc_run_expired++;
 				goto restart;
 			}
-			gc_avg(t, c);	/* per node, as the kernel walks them */
 		}
+		/* the pacing average over what stays, once per node as the
+		 * kernel walks them (the restarts above would count twice) */
+		for (h = t->buckets[b]; h; h = h->next)
+			gc_avg(t, conn_of(h));
 		/* gc_worker() ends a run after GC_SCAN_EXPIRED_MAX expired or
 		 * killed entries and goes on a jiffy later, with next_run != 0:
 		 * that clears the early-drop flag, so one table-full event
@@ -829,7 +836,7 @@ restart:
 			t->gc_pass_early_drop = false;
 			kill = ct_overflow_gc_begin(t);
 		}
-		if (t->gc_bucket == 0) {
+		if (t->gc_bucket == 0) {	/* the pass ended */
 			gc_pass_end(t);
 			if (t->gc_pass_early_drop) {
 				ct_overflow_gc_pass_done(t);

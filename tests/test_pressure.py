@@ -5,9 +5,12 @@ fixed numbers: the kernel policy refuses some new connections and keeps
 every TIME_WAIT entry, wait-first admits them all by evicting TIME_WAIT
 entries only, and the policies that evict live flows say so."""
 import json
+import re
 import subprocess
+import time
 
 from conftest import CTSIM_BIN
+from labutil import lab_factory  # noqa: F401  (fixture)
 
 
 def pressure(*args):
@@ -109,3 +112,32 @@ def test_gc_rescue_depends_on_pacing():
     assert f["gc_killed"] > 0 and f["tw_lost"] > 0 and f["live_lost"] == 0
     assert f["by_class"]["tcp-established"][1] == 0     # ASSURED established: never the GC's
     assert f["legit_ok"] > k["legit_ok"]
+
+
+SENDER = r"""
+import socket, sys
+for p in range(int(sys.argv[2]), int(sys.argv[2]) + int(sys.argv[3])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("", p))
+    s.sendto(b"x", (sys.argv[1], 53))
+    s.close()
+"""
+
+
+def test_lab_table_full_log_and_counters(lab_factory):
+    """The live lab with nf_conntrack_max 4: new flows past the limit are
+    dropped (conntrack -S drop), the daemon prints the kernel's log line,
+    at most 10 times in 5 s (net_ratelimit()), and the table stays at 4."""
+    from labutil import SERVER4
+
+    lab = lab_factory(["--set", "nf_conntrack_max=4"], tag="ctf")
+    lab.run("client", "/usr/bin/python3", "-c", SENDER, SERVER4, "20000", "16", check=True)
+    time.sleep(0.3)
+    stats = lab.d.conntrack("-S").stdout
+    drop = sum(int(x) for x in re.findall(r"\bdrop=(\d+)", stats))
+    early = sum(int(x) for x in re.findall(r"\bearly_drop=(\d+)", stats))
+    assert drop + early >= 12 and drop > 0, stats      # 16 flows, 4 places
+    assert len(lab.entries()) == 4
+    log = lab.d.stderr_text()
+    lines = log.count("ctsim: kernel: nf_conntrack: table full, dropping packet")
+    assert 1 <= lines <= 10 and lines == min(drop, 10), log

@@ -40,4 +40,8 @@ int cmd_scenario(int argc, char **argv);
  *  the reason for every cell (a teaching view). */
 int cmd_explain(int argc, char **argv);
 
+/** cmd_pressure - `ctsim pressure`: the table-full workload under each
+ *  overflow policy, side by side (docs/pressure.md). */
+int cmd_pressure(int argc, char **argv);
+
 #endif

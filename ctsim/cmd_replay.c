@@ -50,6 +50,30 @@ struct replay {
 	struct ct_offline_pcap_counts n;
 };
 
+
+/* The hash's chain lengths and the table-full counts, on stderr next to
+ * the "N flow entries" line (ctsim's own view; conntrack -S has no such
+ * thing): what a too small nf_conntrack_buckets or a flood does. */
+static void print_buckets(const struct ct_table *t)
+{
+	uint32_t hist[9], longest;
+
+	ct_chain_hist(t, hist, 9, &longest);
+	fflush(stdout);
+	fprintf(stderr, "hash: %u buckets, nodes per bucket (2 per entry):", t->nbuckets);
+	for (unsigned k = 0; k < 9; k++)
+		if (hist[k])
+			fprintf(stderr, " %u%s:%u", k, k == 8 ? "+" : "", hist[k]);
+	fprintf(stderr, "; longest chain %u\n", longest);
+	if (t->ovf.full)
+		fprintf(stderr, "table full: %llu times, %llu packets dropped (%llu log lines, %llu "
+			"suppressed), %llu entries evicted by ctsim_overflow_policy\n",
+			(unsigned long long)t->ovf.full, (unsigned long long)t->ovf.refused,
+			(unsigned long long)t->ovf.logged, (unsigned long long)t->ovf.suppressed,
+			(unsigned long long)(t->ovf.evicted[0] + t->ovf.evicted[1] + t->ovf.evicted[2] +
+					     t->ovf.evicted[3] + t->ovf.evicted[4] + t->ovf.evicted[5]));
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -142,6 +166,8 @@ static int output(struct replay *rp)
 		ctnl_print_stats_cpu(0, &rp->h.table.stats.cpu);
 		if (rp->json)
 			set_list(top, "stats");
+		else if (rp->h.up)
+			print_buckets(&rp->h.table);
 	}
 	if (rp->want_counters)
 		print_ruleset(rp, top);

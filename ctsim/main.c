@@ -55,6 +55,8 @@ static const struct subcommand subcommands[] = {
 	  "             [--counters] [--expectations] [-j]" },
 	{ "scenario", cmd_scenario,
 	  "scenario run|check|export FILE|DIR... [--kernel | --live]  (docs/scenarios.md)" },
+	{ "pressure", cmd_pressure,
+	  "pressure [--policy NAME,...] [--max N] [--buckets N] [--flood N] [--json]  (docs/pressure.md)" },
 };
 
 static void usage(FILE *out)
@@ -120,6 +122,13 @@ static int make_parent_dir(const char *path)
 	return 0;
 }
 
+/* The kernel's log lines (dmesg on a kernel) go to stderr. */
+static void kernel_log(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "ctsim: kernel: %s\n", line);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -153,6 +162,7 @@ int main(int argc, char **argv)
 	struct server srv;
 	char err[512];
 	int opt, epfd, sfd, tfd, rc, status = 0;
+	uint64_t gc_due = 0;		/* ctsim_gc_pacing kernel: the next pass */
 	bool serving = false;
 	sigset_t mask;
 
@@ -273,6 +283,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ctsim: cannot allocate %u hash buckets\n", settings.buckets);
 		return 1;
 	}
+	table.log = kernel_log;		/* "table full, dropping packet" */
 
 	/* Signals arrive as readable fds, so the loop never runs a handler
 	 * in the middle of a table change. */
@@ -382,9 +393,23 @@ int main(int argc, char **argv)
 				if (read(tfd, &ticks, sizeof(ticks)) < 0)
 					continue;
 				/* gc_worker(): a bounded slice per tick, a full
-				 * pass about every second. */
+				 * pass about every second; or, with ctsim_gc_pacing
+				 * kernel, whole passes next_run apart. */
 				ct_table_tick(&table);
-				ct_table_gc(&table, per_tick);
+				if (settings.gc_pacing == CT_GC_PACING_KERNEL) {
+					if (table.gc_kick) {	/* a pass within a second */
+						table.gc_kick = false;
+						if (gc_due > table.now + 1000000000ull)
+							gc_due = table.now + 1000000000ull;
+					}
+					if (table.now >= gc_due) {
+						ct_table_gc(&table, table.nbuckets - table.gc_bucket);
+						gc_due = table.now + (table.gc_next_run ? table.gc_next_run
+									 : GC_INTERVAL_MS * 1000000ull);
+					}
+				} else {
+					ct_table_gc(&table, per_tick);
+				}
 			} else if (dataplane_owns(&dp, p)) {
 				dataplane_handle(&dp, p);
 			} else {

@@ -19,7 +19,8 @@ def listed(*args):
     out = {}
     for line in res.stdout.splitlines():
         name, _, rest = line.partition(" = ")
-        out[name] = int(rest.split()[0])
+        value = rest.split()[0]
+        out[name] = int(value) if value.isdigit() else value    # named values: a name
     return out
 
 
@@ -51,6 +52,10 @@ def test_set_and_prefix():
     ("nf_conntrack_events=3", "nf_conntrack_events: 3 is out of range 0..2"),
     ("nf_conntrack_acct=yes", 'nf_conntrack_acct: "yes" is not a number'),
     ("nf_conntrack_acct", "expected NAME=VALUE"),
+    ("ctsim_overflow_policy=fifo", 'ctsim_overflow_policy: "fifo" is not one of kernel, '
+     'wait-first, min-lifetime, adaptive, no-nat-first, lru, emergency'),
+    ("ctsim_overflow_policy=0", 'ctsim_overflow_policy: "0" is not one of kernel'),
+    ("ctsim_overflow_emergency_recovery=0", "out of range 1..99"),
 ])
 def test_bad_set(arg, message):
     res = ctsim("--set", arg, "--list-settings")
@@ -108,3 +113,26 @@ def test_config_directory_is_refused(tmp_path):
     assert res.returncode == 2
     assert f"{tmp_path}: Is a directory" in res.stderr, res.stderr
     assert res.stdout == ""
+
+
+def test_overflow_policy_by_name():
+    assert listed()["ctsim_overflow_policy"] == "kernel"
+    s = listed("--set", "ctsim_overflow_policy=wait-first", "--set",
+               "ctsim_overflow_adaptive_start=100", "--set", "ctsim_overflow_adaptive_end=200")
+    assert s["ctsim_overflow_policy"] == "wait-first"
+    assert (s["ctsim_overflow_adaptive_start"], s["ctsim_overflow_adaptive_end"]) == (100, 200)
+
+
+def test_adaptive_pair_rejected(tmp_path):
+    """pf's slope needs adaptive.start below adaptive.end: refused, located,
+    nothing applied."""
+    res = ctsim("--set", "ctsim_overflow_adaptive_end=100", "--set",
+                "ctsim_overflow_adaptive_start=150", "--list-settings")
+    assert res.returncode == 2
+    assert "ctsim_overflow_adaptive_start (150) must be below ctsim_overflow_adaptive_end (100)" \
+        in res.stderr, res.stderr
+    conf = tmp_path / "c.conf"
+    conf.write_text("ctsim_overflow_adaptive_start = 500\nctsim_overflow_adaptive_end = 400\n")
+    res = ctsim("--config", str(conf), "--list-settings")
+    assert res.returncode != 0
+    assert f"{conf}:2:31: ctsim_overflow_adaptive_end: 400:" in res.stderr, res.stderr

@@ -223,8 +223,10 @@ static int expect_check(struct ct_table *t, const struct ct_expect *new)
 				return -EMFILE;
 		}
 	}
-	if (t->expect->count >= t->settings->expect_max)
-		return -EMFILE;		/* "nf_conntrack: expectation table full" */
+	if (t->expect->count >= t->settings->expect_max) {
+		ct_kernel_log_ratelimited(t, CT_EXPECT_FULL_MSG);
+		return -EMFILE;
+	}
 	return 0;
 }
 

@@ -340,7 +340,7 @@ int ct_in(struct ct_core *core, struct ct_skb *skb, enum ct_hook hook)
 repeat:
 	if (resolve_normal_ct(core, skb, l4, &reason) < 0) {
 		core->table->stats.cpu.drop++;	/* "too stressed to deal" */
-		skb->invalid_reason = "table full, dropping packet";
+		skb->invalid_reason = "table full, dropping packet";	/* CT_TABLE_FULL_MSG */
 		return CT_DROP;
 	}
 	if (!skb->ct)
@@ -442,14 +442,19 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 	if (skb->ctinfo >= CT_INFO_ESTABLISHED_REPLY)
 		return CT_ACCEPT;
 
-	/* __nf_conntrack_confirm(): is either tuple already there? (The
-	 * kernel also gives up on chains longer than 50 + rand(30): stat
-	 * chaintoolong — not emulated, ctsim's chains stay short.) The
+	/* __nf_conntrack_confirm(): is either tuple already there? The
 	 * hashes computed for the check are the ones the entry is linked
 	 * with: nothing below touches the table or the tuples. */
 	other = ct_table_hash_clash(t, ct);
 	if (other)
 		return resolve_clash(core, skb, other);
+	/* ... and is either chain longer than max_chainlen (50..79)? Then
+	 * chaintoolong and insert_failed, not drop, and NF_DROP. */
+	if (ct_table_chain_too_long(t, ct)) {
+		t->stats.cpu.insert_failed++;
+		skb->invalid_reason = "chain too long";
+		return CT_DROP;
+	}
 
 	ct->expires += t->now;		/* the timeout was relative until now */
 	if (ct->ext && (ct->ext->has & CONN_EXT_TSTAMP))

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include "ctsim/core/overflow.h"
 #include "ctsim/core/settings.h"
+#include "ctsim/core/table.h"
 
 #define S(field) offsetof(struct ct_settings, field)
 #define DAYS(n) ((n) * 24u * 3600u)
@@ -63,7 +65,43 @@ static const struct setting_row rows[] = {
 	{ "nf_conntrack_sctp_timeout_heartbeat_sent", S(sctp_timeout[CT_SCTP_HEARTBEAT_SENT]), 30, 0, INT_MAX, NULL },
 	{ "ctsim_labels_used", S(labels_used), 0, 0, 1, "ctsim: act as if a rule used ct labels (attach labels to entries)" },
 	{ "ctsim_cpus", S(cpus), 0, 0, 4096, "ctsim: CPUs shown by conntrack -S (0 = this machine's)" },
+	/* Beyond the kernel: the table-full policies (overflow.c has the table
+	 * of policies with their reasons; docs/pressure.md). */
+	{ "ctsim_overflow_policy", S(overflow_policy), CT_OVF_KERNEL, 0, CT_OVF_MAX - 1,
+	  "ctsim: when the table is full (kernel, wait-first, min-lifetime, adaptive, no-nat-first, lru, emergency)" },
+	{ "ctsim_overflow_min_lifetime", S(overflow_min_lifetime), 300, 1, INT_MAX,
+	  "ctsim: min-lifetime: idle seconds after which an ASSURED entry is evictable" },
+	{ "ctsim_overflow_adaptive_start", S(overflow_adaptive_start), 0, 0, INT_MAX,
+	  "ctsim: adaptive: entries where timeouts start shrinking (0 = 60 % of nf_conntrack_max)" },
+	{ "ctsim_overflow_adaptive_end", S(overflow_adaptive_end), 0, 0, INT_MAX,
+	  "ctsim: adaptive: entries where timeouts reach 0 (0 = 120 % of nf_conntrack_max)" },
+	{ "ctsim_overflow_scan", S(overflow_scan), 8, 0, INT_MAX,
+	  "ctsim: buckets a policy's eviction scans from the new tuple's: by default the 8 early_drop() just walked (0 = all)" },
+	{ "ctsim_overflow_emergency_timeout", S(overflow_emergency_timeout), 10, 1, INT_MAX,
+	  "ctsim: emergency: idle seconds after which an entry expires in emergency mode" },
+	{ "ctsim_overflow_emergency_recovery", S(overflow_emergency_recovery), 30, 1, 99,
+	  "ctsim: emergency: leave the mode below (100 - N) % of nf_conntrack_max" },
+	{ "ctsim_gc_pacing", S(gc_pacing), 0, 0, 1,
+	  "ctsim: GC passes: ctsim (one a second, in slices) or kernel (gc_worker()'s adaptive 1..60 s)" },
 };
+
+/* Settings whose values are names: value -> name, NULL past the last (the
+ * stored value is the index; the text given and printed is the name). */
+static const struct {
+	size_t off;
+	const char *(*value_name)(uint32_t v);
+} named[] = {
+	{ S(overflow_policy), ct_overflow_policy_name },
+	{ S(gc_pacing), ct_gc_pacing_name },
+};
+
+static const char *(*names_of(size_t off))(uint32_t)
+{
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		if (named[i].off == off)
+			return named[i].value_name;
+	return NULL;
+}
 
 static uint32_t *field(struct ct_settings *s, const struct setting_row *r)
 {
@@ -117,6 +155,21 @@ int ct_settings_set(struct ct_settings *s, const char *name, const char *value,
 		return -1;
 	}
 	/* From here on the value is at fault (-2, see settings.h). */
+	if (names_of(r->off)) {
+		const char *(*value_name)(uint32_t) = names_of(r->off);
+		size_t n = 0;
+
+		for (uint32_t i = r->min; i <= r->max && value_name(i); i++)
+			if (strcmp(value, value_name(i)) == 0) {
+				*field(s, r) = i;
+				return 0;
+			}
+		n = (size_t)snprintf(err, errlen, "%s: \"%s\" is not one of", r->name, value);
+		for (uint32_t i = r->min; i <= r->max && value_name(i) && n < errlen; i++)
+			n += (size_t)snprintf(err + n, errlen - n, "%s %s", i == r->min ? "" : ",",
+					      value_name(i));
+		return -2;
+	}
 	errno = 0;
 	v = strtoull(value, &end, 0);
 	if (errno || end == value || *end || value[0] == '-') {
@@ -125,6 +178,17 @@ int ct_settings_set(struct ct_settings *s, const char *name, const char *value,
 	}
 	if (v < r->min || v > r->max) {
 		snprintf(err, errlen, "%s: %llu is out of range %u..%u", r->name, v, r->min, r->max);
+		return -2;
+	}
+	/* pf's pair: the slope needs adaptive.start below adaptive.end */
+	if ((r->off == S(overflow_adaptive_start) && v && s->overflow_adaptive_end &&
+	     v >= s->overflow_adaptive_end) ||
+	    (r->off == S(overflow_adaptive_end) && v && s->overflow_adaptive_start &&
+	     v <= s->overflow_adaptive_start)) {
+		snprintf(err, errlen, "%s: %llu: ctsim_overflow_adaptive_start (%u) must be below "
+			 "ctsim_overflow_adaptive_end (%u)", r->name, v,
+			 r->off == S(overflow_adaptive_start) ? (uint32_t)v : s->overflow_adaptive_start,
+			 r->off == S(overflow_adaptive_end) ? (uint32_t)v : s->overflow_adaptive_end);
 		return -2;
 	}
 	*field(s, r) = (uint32_t)v;
@@ -198,7 +262,14 @@ int ct_settings_load(struct ct_settings *s, const char *path, char *err, size_t 
 void ct_settings_print(const struct ct_settings *s, FILE *out)
 {
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		fprintf(out, "%s = %u", rows[i].name, *field((struct ct_settings *)s, &rows[i]));
+		uint32_t v = *field((struct ct_settings *)s, &rows[i]);
+
+		const char *(*value_name)(uint32_t) = names_of(rows[i].off);
+
+		if (value_name && value_name(v))
+			fprintf(out, "%s = %s", rows[i].name, value_name(v));
+		else
+			fprintf(out, "%s = %u", rows[i].name, v);
 		if (rows[i].doc)
 			fprintf(out, "\t# %s", rows[i].doc);
 		fputc('\n', out);

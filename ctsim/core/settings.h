@@ -36,6 +36,17 @@ struct ct_settings {
 	uint32_t labels_used;
 	/* ctsim-only: CPUs reported by CT_GET_STATS_CPU (0 = this machine's). */
 	uint32_t cpus;
+	/* ctsim-only, beyond the kernel: what to do when the table is full
+	 * (ctsim/core/overflow.c, docs/pressure.md). */
+	uint32_t overflow_policy;		/* enum ct_overflow_policy (by name) */
+	uint32_t overflow_min_lifetime;		/* min-lifetime: seconds idle */
+	uint32_t overflow_adaptive_start;	/* adaptive: entries, 0 = 60 % of max */
+	uint32_t overflow_adaptive_end;		/* adaptive: entries, 0 = 120 % of max */
+	uint32_t overflow_scan;			/* buckets a policy's eviction scans */
+	uint32_t overflow_emergency_timeout;	/* emergency: idle seconds that make an entry reusable */
+	uint32_t overflow_emergency_recovery;	/* emergency: leave below (100 - N) % of max */
+	/* ctsim-only: when the GC walks (CT_GC_PACING_*, by name, table.h). */
+	uint32_t gc_pacing;
 };
 
 /** ct_settings_init - fill @s with the kernel's defaults. */
@@ -45,7 +56,9 @@ void ct_settings_init(struct ct_settings *s);
  * ct_settings_set - set one setting from text
  * @name: sysctl name, with or without the "net.netfilter." prefix
  * Returns 0, -1 for an unknown name or -2 for a bad value ("not a number",
- * "out of range 1..N"), with a message in @err.
+ * "out of range 1..N", "not one of NAME, NAME..." for a setting whose
+ * values are names, "must be below ..." for a pair that contradicts
+ * itself), with a message in @err.
  */
 int ct_settings_set(struct ct_settings *s, const char *name, const char *value,
 		    char *err, size_t errlen);

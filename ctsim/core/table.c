@@ -413,6 +413,7 @@ static unsigned early_drop(struct ct_table *t, uint32_t hash)
 				continue;
 			while (next && conn_of(next) == c)
 				next = next->next;
+			t->ovf.early_dropped[ct_ovf_class_of(c)]++;
 			ct_table_delete(t, c, 0, false);
 			dropped++;
 		}
@@ -424,13 +425,22 @@ static unsigned early_drop(struct ct_table *t, uint32_t hash)
 struct conn *conn_alloc(struct ct_table *t, const struct ct_tuple *orig,
 			const struct ct_tuple *reply, const struct ct_zone *zone)
 {
+	return conn_alloc_hash(t, orig, reply, zone, tuple_hash(t, orig, ct_zone_id(zone, CT_DIR_ORIG)));
+}
+
+struct conn *conn_alloc_hash(struct ct_table *t, const struct ct_tuple *orig,
+			     const struct ct_tuple *reply, const struct ct_zone *zone, uint32_t h)
+{
 	struct conn *c;
 
 	/* __nf_conntrack_alloc(): count includes unconfirmed entries. */
 	if (t->settings->max && t->count + 1 > t->settings->max) {
-		uint32_t h = tuple_hash(t, orig, ct_zone_id(zone, CT_DIR_ORIG));
-
-		if (!early_drop(t, h)) {
+		t->ovf.full++;
+		/* early_drop() failed: the GC is told, and ctsim's overflow
+		 * policy (overflow.c) may still make room; else the kernel's
+		 * ratelimited log line, and ENOMEM. */
+		if (!early_drop(t, h) && !ct_overflow_full(t, h)) {
+			ct_overflow_refused(t);
 			errno = ENOMEM;
 			return NULL;
 		}
@@ -598,6 +608,8 @@ int ct_table_insert(struct ct_table *t, struct conn *c)
 {
 	if (ct_table_hash_clash(t, c))
 		return -EEXIST;
+	if (ct_table_chain_too_long(t, c))	/* nf_conntrack_hash_check_insert() */
+		return -ENOSPC;
 	ct_table_link(t, c);
 	return 0;
 }
@@ -691,17 +703,106 @@ int ct_table_dump(struct ct_table *t, ct_dump_fn fn, void *arg)
 	return 0;
 }
 
+bool ct_table_chain_too_long(struct ct_table *t, const struct conn *c)
+{
+	uint32_t max_chainlen;
+
+	/* a xorshift32 stream stands for prandom_u32_max(): a fixed seed
+	 * keeps a scenario's result reproducible */
+	if (!t->chain_rnd)
+		t->chain_rnd = t->seed | 1;
+	t->chain_rnd ^= t->chain_rnd << 13;
+	t->chain_rnd ^= t->chain_rnd >> 17;
+	t->chain_rnd ^= t->chain_rnd << 5;
+	max_chainlen = 50 + (uint32_t)(((uint64_t)t->chain_rnd * 30) >> 32);
+	for (int d = 0; d < 2; d++) {
+		uint32_t n = 0;
+
+		for (const struct ct_thash *h = t->buckets[bucket_of(t, c->th[d].hash)]; h; h = h->next)
+			if (n++ > max_chainlen) {
+				t->stats.cpu.chaintoolong++;
+				return true;
+			}
+	}
+	return false;
+}
+
+const char *ct_gc_pacing_name(uint32_t v)
+{
+	static const char *const names[] = { "ctsim", "kernel" };
+
+	return v < sizeof(names) / sizeof(names[0]) ? names[v] : NULL;
+}
+
+/* gc_worker()'s constants (HZ-independent ones in ns; HZ = 250 on the
+ * reference machine: GC_SCAN_EXPIRED_MAX = 64000 / HZ = 256, a jiffy 4 ms). */
+#define GC_SCAN_INTERVAL_MIN	(1ull * CT_NSEC_PER_SEC)
+#define GC_SCAN_INTERVAL_MAX	(60ull * CT_NSEC_PER_SEC)
+#define GC_SCAN_INTERVAL_CLAMP	(300ull * CT_NSEC_PER_SEC)
+#define GC_SCAN_INITIAL_COUNT	100
+#define GC_SCAN_EXPIRED_MAX	256
+#define GC_JIFFY		(4ull * 1000000)
+
+/* gc_worker()'s running average: "expires = (expires - next_run) / ++count;
+ * next_run += expires", over clamped remaining lifetimes. */
+static void gc_avg(struct ct_table *t, const struct conn *c)
+{
+	int64_t e = (int64_t)(c->expires - t->now);
+
+	if (e < (int64_t)GC_SCAN_INTERVAL_MIN)
+		e = GC_SCAN_INTERVAL_MIN;
+	if (e > (int64_t)GC_SCAN_INTERVAL_CLAMP)
+		e = GC_SCAN_INTERVAL_CLAMP;
+	t->gc_avg_ns += (e - t->gc_avg_ns) / (int64_t)++t->gc_avg_count;
+}
+
+/* End of a pass: next_run = clamp(avg, 1 s, 60 s) minus the pass's own
+ * duration (at least a jiffy). */
+static void gc_pass_end(struct ct_table *t)
+{
+	uint64_t next = (uint64_t)t->gc_avg_ns, took = t->now - t->gc_pass_start;
+
+	if (next < GC_SCAN_INTERVAL_MIN)
+		next = GC_SCAN_INTERVAL_MIN;
+	if (next > GC_SCAN_INTERVAL_MAX)
+		next = GC_SCAN_INTERVAL_MAX;
+	t->gc_next_run = next > took ? next - took : GC_JIFFY;
+	/* beyond the kernel: Suricata's flow manager runs more often in
+	 * emergency mode (policy emergency, overflow.c) */
+	if (t->emergency && t->gc_next_run > GC_SCAN_INTERVAL_MIN)
+		t->gc_next_run = GC_SCAN_INTERVAL_MIN;
+	/* ... and pf purges expired states every `set timeout interval`
+	 * (10 s) while adaptive timeouts are scaling (policy adaptive) */
+	if (t->gc_factor_ppm < CT_OVF_FACTOR_ONE && t->gc_next_run > 10 * GC_SCAN_INTERVAL_MIN)
+		t->gc_next_run = 10 * GC_SCAN_INTERVAL_MIN;
+}
+
+/* A pass begins at bucket 0: gc_worker()'s state for "i == 0", and the
+ * early-drop flag as that run reads it. */
+static void gc_pass_begin(struct ct_table *t)
+{
+	t->gc_pass_early_drop = t->gc_early_drop;
+	t->gc_avg_ns = (int64_t)GC_SCAN_INTERVAL_MAX;	/* GC_SCAN_INTERVAL_INIT */
+	t->gc_avg_count = GC_SCAN_INITIAL_COUNT;
+	t->gc_pass_start = t->now;
+}
+
 unsigned ct_table_gc(struct ct_table *t, uint32_t max_buckets)
 {
 	unsigned reaped = 0;
+	bool kill;
 
 	ct_expect_gc(t);		/* expired expectations (nf_ct_expect_gc) */
 	if (max_buckets > t->nbuckets)
 		max_buckets = t->nbuckets;
+	t->gc_run_expired = 0;
+	kill = ct_overflow_gc_begin(t);
 	for (uint32_t i = 0; i < max_buckets; i++) {
 		uint32_t b = t->gc_bucket;
 		struct ct_thash *h;
 
+		if (b == 0)
+			gc_pass_begin(t);
 		t->gc_bucket = (b + 1) % t->nbuckets;
 restart:
 		for (h = t->buckets[b]; h; h = h->next) {
@@ -710,7 +811,37 @@ restart:
 			if (conn_expired(t, c)) {
 				reap(t, c);
 				reaped++;
+				t->gc_run_expired++;
 				goto restart;
+			}
+			/* a table-full event, or an overflow policy's
+			 * shortened timeouts (overflow.c) */
+			if (kill && ct_overflow_gc_kill(t, c)) {
+				ct_table_delete(t, c, 0, false);
+				reaped++;
+				t->gc_run_expired++;
+				goto restart;
+			}
+		}
+		/* the pacing average over what stays, once per node as the
+		 * kernel walks them (the restarts above would count twice) */
+		for (h = t->buckets[b]; h; h = h->next)
+			gc_avg(t, conn_of(h));
+		/* gc_worker() ends a run after GC_SCAN_EXPIRED_MAX expired or
+		 * killed entries and goes on a jiffy later, with next_run != 0:
+		 * that clears the early-drop flag, so one table-full event
+		 * kills at most about that many entries. */
+		if (t->gc_run_expired > GC_SCAN_EXPIRED_MAX && t->gc_early_drop) {
+			ct_overflow_gc_pass_done(t);
+			t->gc_pass_early_drop = false;
+			kill = ct_overflow_gc_begin(t);
+		}
+		if (t->gc_bucket == 0) {	/* the pass ended */
+			gc_pass_end(t);
+			if (t->gc_pass_early_drop) {
+				ct_overflow_gc_pass_done(t);
+				t->gc_pass_early_drop = false;
+				kill = ct_overflow_gc_begin(t);
 			}
 		}
 	}

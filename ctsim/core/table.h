@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include "proto/ctnl.h"
 #include "ctsim/core/clock.h"
+#include "ctsim/core/overflow.h"
 #include "ctsim/core/settings.h"
 
 struct ct_events;
@@ -195,6 +196,29 @@ struct ct_table {
 	struct ct_hash_memo memo[CT_HASH_MEMO];	/* ct_table_prefetch()'s hashes, a ring */
 	unsigned memo_next;
 	bool memo_used;			/* ct_table_prefetch() was ever called */
+	/* Table full (ctsim/core/overflow.c). */
+	struct ct_overflow_stats ovf;
+	bool gc_early_drop;		/* conntrack_gc_work.early_drop: a table-full event */
+	bool gc_kill;			/* this GC step asks ct_overflow_gc_kill() */
+	bool gc_pass_early_drop;	/* the current GC pass began with gc_early_drop up */
+	bool emergency;			/* policy emergency: in emergency mode */
+	uint32_t gc_max95;		/* this GC step's nf_conntrack_max95 (0: off) */
+	uint64_t gc_factor_ppm;		/* adaptive/emergency: timeout scale, parts per million */
+	uint64_t rl_begin;		/* net_ratelimit() window start (clock ns) */
+	unsigned rl_printed, rl_missed;
+	uint32_t chain_rnd;		/* prandom_u32_max() of __nf_conntrack_confirm() */
+	/* gc_worker()'s pacing (computed always, used with ctsim_gc_pacing
+	 * kernel): the running average of the entries' remaining lifetimes
+	 * over a pass, and the delay it gives after the last full pass. */
+	int64_t gc_avg_ns;
+	uint64_t gc_avg_count, gc_pass_start;
+	uint64_t gc_next_run;		/* ns; 0 until a pass ended */
+	bool gc_kick;			/* with kernel pacing: a pass within GC_SCAN_INTERVAL_MIN
+					 * wanted (the emergency policy; the kernel never asks) */
+	unsigned gc_run_expired;	/* expired or killed in this GC step */
+	/* Where the kernel's log lines go (the daemon: stderr); NULL: counted only. */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
 };
 
 /**
@@ -215,6 +239,13 @@ void ct_table_destroy(struct ct_table *t);
  */
 struct conn *conn_alloc(struct ct_table *t, const struct ct_tuple *orig,
 			const struct ct_tuple *reply, const struct ct_zone *zone);
+/**
+ * conn_alloc_hash - conn_alloc() with the hash early_drop() starts from
+ * given: ctnetlink creates through nf_conntrack_alloc(), which passes 0, so
+ * a `conntrack -I` into a full table early-drops from bucket 0.
+ */
+struct conn *conn_alloc_hash(struct ct_table *t, const struct ct_tuple *orig,
+			     const struct ct_tuple *reply, const struct ct_zone *zone, uint32_t hash);
 /** conn_ext_add - make sure @c has an extension block; NULL on ENOMEM. */
 struct conn_ext *conn_ext_add(struct conn *c);
 /** conn_free_unhashed - drop an entry that was never inserted. */
@@ -309,6 +340,23 @@ static inline void ct_table_tick(struct ct_table *t)
 uint32_t conn_timeout_left(const struct ct_table *t, const struct conn *c);
 /** conn_set_timeout - expire @secs seconds from now (capped like the kernel at INT_MAX jiffies). */
 void conn_set_timeout(struct ct_table *t, struct conn *c, uint32_t secs);
+
+/**
+ * ct_table_chain_too_long - __nf_conntrack_confirm()'s chain limit: would
+ * either chain @c is about to join (its nodes' hashes as computed by
+ * ct_table_hash_clash()) make the walk pass max_chainlen, a pseudo-random
+ * 50..79 drawn per confirmation (MIN_CHAINLEN + prandom_u32_max(30))? The
+ * kernel counts the nodes it passes and gives up once more than
+ * max_chainlen + 1 were passed. On true, count chaintoolong.
+ */
+bool ct_table_chain_too_long(struct ct_table *t, const struct conn *c);
+
+/* ctsim_gc_pacing values. */
+#define CT_GC_PACING_CTSIM	0	/* a slice every 100 ms, a pass a second */
+#define CT_GC_PACING_KERNEL	1	/* whole passes, gc_worker()'s next_run apart */
+
+/** ct_gc_pacing_name - the setting's name of pacing @v, NULL past the last. */
+const char *ct_gc_pacing_name(uint32_t v);
 
 /**
  * ct_table_gc - one bounded GC step (gc_worker()): visit up to @max_buckets

@@ -323,8 +323,13 @@ static int conntrack_in(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 	r->last.ct_state = ct_skb_state_name(skb);
 	r->last.invalid_reason = skb->invalid_reason;
 	if (v == CT_DROP) {
+		/* nf_conntrack_in() returned NF_DROP: the packet ends here, no
+		 * rule after conntrack sees a ct state (a kernel's probe chain
+		 * at -150 counts nothing) */
+		r->last.ct_state = NULL;
 		r->stats.conntrack_drop++;
-		r->last.why = "dropped by conntrack (table full)";
+		r->last.why = skb->invalid_reason && !strcmp(skb->invalid_reason, "table full, dropping packet")
+			      ? "dropped by conntrack (table full)" : "dropped by conntrack";
 		r->last.hook = hook;
 	}
 	return v;
@@ -338,7 +343,9 @@ static int confirm(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 	if (v == CT_DROP) {
 		r->stats.conntrack_drop++;
 		r->last.why = skb->helper_dropped ? "dropped by the conntrack helper"
-						  : "dropped at confirmation (clash)";
+			      : skb->invalid_reason && !strcmp(skb->invalid_reason, "chain too long")
+			      ? "dropped at confirmation (chain too long)"
+			      : "dropped at confirmation (clash)";
 		r->last.hook = hook;
 	}
 	return v;

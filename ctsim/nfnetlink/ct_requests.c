@@ -353,7 +353,8 @@ static int create_conntrack(struct ct_table *t, uint32_t portid, const struct nl
 	struct conn *c;
 	int err;
 
-	c = conn_alloc(t, otuple, rtuple, zone);
+	/* nf_conntrack_alloc(): hash 0, early_drop() scans from bucket 0 */
+	c = conn_alloc_hash(t, otuple, rtuple, zone, 0);
 	if (!c)
 		return -ENOMEM;
 	err = -EINVAL;

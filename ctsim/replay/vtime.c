@@ -36,6 +36,32 @@ void ct_vtime_advance(struct ct_vtime *v, uint64_t at)
 	if (v->gc_next <= target &&
 	    (target - v->gc_next) / CT_VTIME_GC_TICK_NS > CT_VTIME_GC_MAX_SLICES_PER_GAP)
 		step = (target - v->gc_next) / CT_VTIME_GC_MAX_SLICES_PER_GAP;
+	if (v->table->settings->gc_pacing == CT_GC_PACING_KERNEL) {
+		/* gc_worker(): whole passes (virtual time does not move during
+		 * one), next_run apart; a long gap gets at most
+		 * CT_VTIME_GC_MAX_SLICES_PER_GAP of them */
+		uint64_t min_step = (target > v->gc_next ? target - v->gc_next : 0) /
+				    CT_VTIME_GC_MAX_SLICES_PER_GAP;
+
+		if (v->table->gc_kick) {	/* a pass within a second */
+			uint64_t soon = ct_clock_now(v->clock) + CT_VTIME_GC_SLICES * CT_VTIME_GC_TICK_NS;
+
+			v->table->gc_kick = false;
+			if (v->gc_next > soon)
+				v->gc_next = soon;
+		}
+
+		while (v->gc_next <= target) {
+			uint64_t next;
+
+			clock_to(v, v->gc_next);
+			ct_table_gc(v->table, v->table->nbuckets - v->table->gc_bucket);
+			next = v->table->gc_next_run ? v->table->gc_next_run : CT_VTIME_GC_TICK_NS;
+			v->gc_next += next > min_step ? next : min_step;
+		}
+		clock_to(v, target);
+		return;
+	}
 	while (v->gc_next <= target) {
 		if (v->table->count == 0) {
 			/* Nothing to reap: skip the idle ticks. */

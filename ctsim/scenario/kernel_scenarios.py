@@ -34,7 +34,17 @@ permanent neighbour entry for every scenario host.
 Scenarios marked ``emulator-only`` are skipped with their reason, as are
 scenarios longer than --max-duration (scale their timeouts down with
 ``set`` lines) and scenarios whose sysctls the kernel does not accept in a
-network namespace. The recipe is that of ../shared/oracle/kernel-oracle.sh,
+network namespace.
+
+``nf_conntrack_max`` and ``nf_conntrack_buckets`` are global on a kernel
+(read-only in a network namespace). A scenario that sets them is skipped
+unless ``CTSIM_KERNEL_GLOBAL_SIZING=1`` is in the environment: then it runs
+after all others, alone, with the initial namespace's ``nf_conntrack_max``
+and the module's ``hashsize`` set to its values for its duration and
+restored afterwards, also on failure (the kernel rounds the hash size up to
+512 buckets, one page of heads: only scenarios whose outcome does not depend
+on the hash are worth running so). Any other namespace of the machine with
+more entries than the lowered limit drops new flows meanwhile. The recipe is that of ../shared/oracle/kernel-oracle.sh,
 rewritten; nothing is copied from it.
 
 Exit status: 0 when every scenario that is neither waiting nor skipped
@@ -62,7 +72,11 @@ NFT = shutil.which("nft") or "/usr/sbin/nft"
 CLONE_NEWNET = 0x40000000
 NETLINK_NETFILTER = 12
 STATES = ("new", "established", "related", "invalid", "untracked")
-STATS = ("invalid", "error", "drop", "early_drop", "insert_failed")
+STATS = ("invalid", "error", "drop", "early_drop", "insert_failed", "chaintoolong")
+# Global on a kernel: set for the machine (opt-in), see the module text.
+GLOBAL_SIZING = {"nf_conntrack_max": "/proc/sys/net/netfilter/nf_conntrack_max",
+                 "nf_conntrack_buckets": "/sys/module/nf_conntrack/parameters/hashsize"}
+SIZING_OPT_IN = os.environ.get("CTSIM_KERNEL_GLOBAL_SIZING") == "1"
 TOLERANCE = 2           # seconds, remaining timeouts
 
 PROBE = """table inet ctsim_probe {
@@ -298,19 +312,58 @@ def ctsim_json(ctsim, *args):
     return json.loads(res.stdout)
 
 
-def kernel_run(exp, max_duration):
+def sizing_of(exp):
+    """The global sizing sysctls @exp sets, by name."""
+    return {s["name"]: s["value"] for s in exp["steps"]
+            if s["kind"] == "set" and s["name"] in GLOBAL_SIZING}
+
+
+class GlobalSizing:
+    """The machine's nf_conntrack_max and hash size as a scenario sets them,
+    restored on exit (whatever happened)."""
+
+    def __init__(self):
+        self.saved = {}
+
+    def set(self, name, value):
+        path = GLOBAL_SIZING[name]
+        if name not in self.saved:
+            with open(path) as f:
+                self.saved[name] = f.read().strip()
+        with open(path, "w") as f:
+            f.write(str(value))
+
+    def restore(self):
+        # the limit first: full tables elsewhere recover at once
+        for name in sorted(self.saved, key=lambda n: n != "nf_conntrack_max"):
+            with open(GLOBAL_SIZING[name], "w") as f:
+                f.write(self.saved[name])
+        self.saved.clear()
+
+
+def kernel_run(exp, max_duration, sizing=None):
     """Replay @exp (ctsim's export) through a kernel router. Returns
-    (trace, table lines, event lines, stats text)."""
+    (trace, table lines, event lines, stats text). @sizing: a GlobalSizing
+    when the scenario may set the global sysctls (opt-in, run alone)."""
     if exp["duration"] > max_duration:
         raise Skip(f"takes {exp['duration']:.1f} s (limit {max_duration:.0f} s; scale its "
                    "timeouts down with set lines)")
+
+    def apply(name, value):
+        if name in GLOBAL_SIZING and sizing is not None:
+            sizing.set(name, value)
+        else:
+            k.rtr("sysctl", "-qw", f"net.netfilter.{name}={value}")
+
     k = KernelRouter(exp["hosts"])
     events = None
     try:
         ruleset = exp["default_ruleset"]
         pre = [s for s in exp["steps"] if s["kind"] in ("set", "ruleset") and s["t"] == 0]
         for s in exp["steps"]:
-            if s["kind"] == "set":
+            if s["kind"] == "set" and s["name"] in GLOBAL_SIZING and sizing is not None:
+                sizing.set(s["name"], s["value"])
+            elif s["kind"] == "set":
                 if k.rtr("sysctl", "-qw", f"net.netfilter.{s['name']}={s['value']}",
                          check=False).returncode:
                     raise Skip(f"sysctl {s['name']} cannot be set in a network namespace")
@@ -358,7 +411,7 @@ def kernel_run(exp, max_duration):
                 trace.append({"line": s["line"], "ctinfo": hit[0] if len(hit) == 1 else
                               ("none" if not hit else "+".join(hit))})
             elif kind == "set":
-                k.rtr("sysctl", "-qw", f"net.netfilter.{s['name']}={s['value']}")
+                apply(s["name"], s["value"])
             elif kind == "ruleset":
                 ruleset = s["ruleset"]
                 k.load_ruleset(ruleset)
@@ -391,6 +444,8 @@ def kernel_run(exp, max_duration):
             if p.poll() is None:
                 p.kill()
         k.delete()
+        if sizing is not None:
+            sizing.restore()
 
 
 def compare(sim, kern):
@@ -413,14 +468,24 @@ def compare(sim, kern):
     return "\n".join(out)
 
 
-def one(ctsim, path, max_duration):
+def one(ctsim, path, max_duration, sized=False):
+    """One scenario. With @sized false, a scenario that sets a global sysctl
+    is skipped (no opt-in) or deferred (result "deferred": the caller runs
+    it again, alone, with @sized true)."""
     exp = ctsim_json(ctsim, "export", path, "--json")
     if exp["emulator_only"]:
         return {"file": path, "result": "skipped", "why": "emulator-only: " + exp["emulator_only"],
                 "waits_for": exp["waits_for"]}
+    glob = sizing_of(exp)
+    if glob and not sized:
+        if not SIZING_OPT_IN:
+            return {"file": path, "result": "skipped", "waits_for": exp["waits_for"],
+                    "why": f"sets {', '.join(sorted(glob))}, global on a kernel "
+                           "(opt-in: CTSIM_KERNEL_GLOBAL_SIZING=1)"}
+        return {"file": path, "result": "deferred", "waits_for": exp["waits_for"]}
     sim = ctsim_json(ctsim, "run", path, "--json")["scenarios"][0]
     try:
-        kern = kernel_run(exp, max_duration)
+        kern = kernel_run(exp, max_duration, GlobalSizing() if glob else None)
     except Skip as e:
         return {"file": path, "result": "skipped", "why": str(e), "waits_for": exp["waits_for"]}
     except Exception as e:      # a setup failure is a failure, with its reason
@@ -460,6 +525,9 @@ def main():
     files = collect(a.paths)
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
         results = list(pool.map(lambda f: one(a.ctsim, f, a.max_duration), files))
+    # Scenarios that size the kernel's (global) table: alone, one by one.
+    results = [one(a.ctsim, r["file"], a.max_duration, sized=True)
+               if r["result"] == "deferred" else r for r in results]
     for r in results:
         r.setdefault("unexpectedly_passing", False)
     bad = [r for r in results if r["result"] in ("disagree", "error") and not r["waits_for"]]

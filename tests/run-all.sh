@@ -41,6 +41,10 @@ echo "== C unit tests (build-asan/)"
 meson test -C build-asan --print-errorlogs || failed=1
 
 echo "== pytest (CTSIM_BUILD=build-asan)"
+# The suite runs one test at a time, so the kernel table-full checks may
+# lower this machine's nf_conntrack_max / hash size for a few seconds (they
+# always restore them): opted in here, off for a developer's partial runs.
+export CTSIM_KERNEL_TABLE_FULL=1 CTSIM_KERNEL_GLOBAL_SIZING=1
 CTSIM_BUILD="$PWD/build-asan" /usr/bin/python3 -m pytest tests \
   -p no:cacheprovider -v -ra --durations=15 "$@"
 rc=$?

@@ -67,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -75,6 +76,7 @@
 #include <unistd.h>
 
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
@@ -685,8 +687,17 @@ int socket(int domain, int type, int protocol)
  * sent something, it is done. ctsim handles it when it reads the datagram,
  * so a client that exits right after sending (conntrack -U reads stale ACKs
  * and moves on) could leave requests the next command does not yet see.
- * Before the last close of a socket by the process that made it, half-close
- * it and wait until ctsim has read everything and hung up.
+ * Before the last close of a socket by the process that made it, wait until
+ * ctsim has read everything this socket sent: SIOCOUTQ on a unix socket is
+ * the bytes sent and not yet received by the peer (unix_outq_len()), and
+ * ctsim handles a datagram as soon as it has read it.
+ *
+ * Nothing is shut down: after fork() the socket is the child's too (a daemon
+ * such as conntrackd -d opens its sockets, forks and lets the parent exit),
+ * and only the last close anywhere may end it, as on the kernel. ctsim stops
+ * reading a client whose replies back up; if ours do while we wait, they are
+ * read and dropped (the closing process abandons them), which could only
+ * take a reply from a child if the parent exits with requests in flight.
  */
 #define SYNC_CLOSE_MS	3000
 
@@ -695,17 +706,20 @@ static void sync_close(int fd)
 	char buf[4096];
 	long long deadline = now_ms() + SYNC_CLOSE_MS;
 
-	if (shutdown(fd, SHUT_WR) < 0)
-		return;
 	for (;;) {
-		long long left = deadline - now_ms();
+		int queued;
 		ssize_t n;
 
-		if (left <= 0 || wait_fd(fd, POLLIN, (int)left) <= 0)
+		if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued <= 0 || now_ms() >= deadline)
 			return;
 		n = real.recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			return;
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return;		/* ctsim hung up */
+		if (n < 0) {
+			struct timespec ts = { 0, 200000 };
+
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 

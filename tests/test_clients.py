@@ -165,3 +165,40 @@ def test_nf_events(ctsim, kernel_ns, tool):
     got, want = (normalise(o).strip().splitlines() for o in outputs)
     assert got == want, f"ctsim:\n{outputs[0]}\nkernel:\n{outputs[1]}"
     assert sum(1 for l in got if "10.0.0.5" in l) == 3
+
+
+# A daemon that opens its socket, forks and lets the parent exit (conntrackd
+# -d, issue 14): the socket is the child's too, and stays usable. The child
+# waits for the parent to be gone, then uses the socket it inherited.
+FORK_SCRIPT = r"""
+import json, os, sys, time
+from pyroute2 import Conntrack
+ct = Conntrack()
+before = ct.count()
+r, w = os.pipe()
+pid = os.fork()
+if pid:
+    sys.exit(0)          # the parent: at-exit handlers run here
+os.close(w)
+os.read(r, 1)            # EOF: the parent has exited
+out = {"before": before}
+try:
+    out["after"] = ct.count()
+    out["dump"] = len(list(ct.dump_entries()))
+except Exception as e:
+    out["error"] = repr(e)
+print(json.dumps(out), flush=True)
+"""
+
+
+@pytest.mark.parametrize("side_name", ["ctsim", "kernel_ns"])
+def test_fork_parent_exit_keeps_socket(both, side_name, tmp_path):
+    side = both[0] if side_name == "ctsim" else both[1]
+    out = tmp_path / "child.json"
+    res = side.run(["sh", "-c", f"/usr/bin/python3 -c '{FORK_SCRIPT}' > {out}; "
+                    f"while [ ! -s {out} ]; do sleep 0.05; done"], timeout=30)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(out.read_text())
+    ipv4 = sum(1 for e in ENTRIES if ":" not in e[1])     # pyroute2 dumps AF_INET
+    assert got == {"before": len(ENTRIES), "after": len(ENTRIES), "dump": ipv4}, \
+        (got, res.stderr)

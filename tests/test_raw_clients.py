@@ -3,7 +3,8 @@
 program and a Go program (vishvananda/netlink), both making raw system calls.
 
 Under ctsim-exec their NETLINK_NETFILTER traffic must never reach the kernel
-(ctsim-exec-guard's seccomp filter, proto/ctsim_guard.c). Each test runs the
+(ctsim-exec-guard's seccomp filter, proto/ctsim_guard.c), and it reaches
+ctsim instead (the guard's seccomp user-notification supervisor). Each test runs the
 client inside a kernel network namespace holding a known entry, and checks
 that the namespace's table is exactly as it was afterwards; the same client
 without ctsim-exec does reach that table (so the check can fail).
@@ -100,27 +101,85 @@ def test_no_daemon_clear_error_kernel_untouched(request, ns_with_entry, tmp_path
     assert f"cannot reach ctsim at {missing}" in res.stderr
     res = under_exec(ns_with_entry, missing, [prog, "list"], env={"CTSIM_EXEC_NOCHECK": "1"})
     assert res.returncode == 2, res
+    assert (f"ctsim-exec: cannot reach ctsim at {missing}: No such file or directory "
+            "(is ctsim running?)") in res.stderr.splitlines()
     assert KERNEL_LINE not in res.stdout
     assert strip_timeouts(kernel_table(ns_with_entry)) == strip_timeouts(before)
 
 
-def test_static_client_never_reaches_kernel(ns_with_entry, ctsim, rawct):
+def ctsim_lines(ctsim):
+    res = ctsim.conntrack("-L")
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+CTSIM_ENTRY = ["-s", "10.55.0.1", "-d", "10.55.0.2", "-p", "udp", "--sport", "3333",
+               "--dport", "4444", "-t", "300"]
+CTSIM_LINE = "17 10.55.0.1 10.55.0.2 3333 4444"
+
+
+@pytest.fixture
+def ctsim_with_entry(ctsim):
+    res = ctsim.conntrack("-I", *CTSIM_ENTRY)
+    assert res.returncode == 0, res.stderr
+    return ctsim
+
+
+def test_static_client_uses_ctsim(ns_with_entry, ctsim_with_entry, rawct):
+    """list/create/delete by a static client under ctsim-exec act on ctsim's
+    table, with the kernel's answers (EEXIST, ENOENT); the namespace's kernel
+    table does not change."""
+    ctsim = ctsim_with_entry
     before = kernel_table(ns_with_entry)
-    for args in (["list"], ["delete", "10.66.0.1", "10.66.0.2", "1111", "2222"],
-                 ["create", "10.77.0.1", "10.77.0.2", "5", "6", "100"]):
-        res = under_exec(ns_with_entry, ctsim.socket, [rawct, *args])
-        assert KERNEL_LINE not in res.stdout
-        assert res.returncode != 0 and "rawct: socket: Operation not permitted" in res.stderr, res
+    res = under_exec(ns_with_entry, ctsim.socket, [rawct, "list"])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [CTSIM_LINE]
+    create = ["create", "10.77.0.1", "10.77.0.2", "5", "6", "100"]
+    delete = ["delete", "10.77.0.1", "10.77.0.2", "5", "6"]
+    steps = [create, create, ["list"], delete, delete]
+    got = [under_exec(ns_with_entry, ctsim.socket, [rawct, *a]) for a in steps]
+    # the same steps on a kernel: a second namespace, so the first stays as it was
+    other = type(ns_with_entry)()
+    try:
+        other.conntrack("-I", *CTSIM_ENTRY)
+        want = [other.run([rawct, *a]) for a in steps]
+    finally:
+        other.delete()
+    for a, g, w in zip(steps, got, want):
+        assert (g.returncode, g.stderr) == (w.returncode, w.stderr), (a, g, w)
+        assert sorted(g.stdout.splitlines()) == sorted(w.stdout.splitlines()), (a, g, w)
+    assert "error 17 (File exists)" in got[1].stderr
+    assert "17 10.77.0.1 10.77.0.2 5 6" in got[2].stdout
+    assert "error 2 (No such file or directory)" in got[4].stderr
+    assert "10.55.0.1" in ctsim_lines(ctsim) and "10.77.0.1" not in ctsim_lines(ctsim)
     assert strip_timeouts(kernel_table(ns_with_entry)) == strip_timeouts(before)
-    assert ctsim.conntrack("-C").stdout.strip() == "0"
 
 
-def test_go_client_never_reaches_kernel(ns_with_entry, ctsim, goct):
+def test_static_client_socket_semantics(kernel_ns, ctsim, rawct):
+    """The socket choreography (addresses, options, peek/truncate, pktinfo,
+    poll readiness, EAGAIN, fork, a blocking read) is the kernel's."""
+    want = kernel_ns.run([rawct, "semantics"], timeout=30)
+    got = under_exec(kernel_ns, ctsim.socket, [rawct, "semantics"])
+    assert want.returncode == 0 and got.returncode == 0, (want, got)
+    assert got.stdout.splitlines() == want.stdout.splitlines()
+    assert "recvmsg_flags_trunc=1" in got.stdout and "fork_child_ok=1" in got.stdout
+
+
+def test_go_client_uses_ctsim(ns_with_entry, ctsim_with_entry, goct):
+    """vishvananda/netlink's ConntrackTableList and ConntrackDeleteFilter act
+    on ctsim's table; the kernel's stays as it was."""
+    ctsim = ctsim_with_entry
     before = kernel_table(ns_with_entry)
-    for args in (["list"], ["delete", "10.66.0.1"]):
-        res = under_exec(ns_with_entry, ctsim.socket, [goct, *args])
-        assert KERNEL_LINE not in res.stdout
-        assert res.returncode == 2 and "operation not permitted" in res.stderr, res
+    res = under_exec(ns_with_entry, ctsim.socket, [goct, "list"])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [CTSIM_LINE]
+    res = under_exec(ns_with_entry, ctsim.socket, [goct, "delete", "10.66.0.1"])
+    assert (res.returncode, res.stdout.strip()) == (0, "0"), res      # only in the kernel
+    res = under_exec(ns_with_entry, ctsim.socket, [goct, "delete", "10.55.0.1"])
+    assert (res.returncode, res.stdout.strip()) == (0, "1"), res
+    assert ctsim.conntrack("-C").stdout.strip() == "0"
+    res = under_exec(ns_with_entry, ctsim.socket, [goct, "list"])
+    assert (res.returncode, res.stdout) == (0, ""), res
     assert strip_timeouts(kernel_table(ns_with_entry)) == strip_timeouts(before)
 
 
@@ -129,7 +188,7 @@ def test_guard_is_inherited_and_io_uring_refused(ns_with_entry, ctsim, rawct, tm
     whose IORING_OP_SOCKET would bypass the filter, is refused with ENOSYS."""
     before = kernel_table(ns_with_entry)
     res = under_exec(ns_with_entry, ctsim.socket, ["sh", "-c", f"'{rawct}' list; echo rc=$?"])
-    assert "rc=2" in res.stdout and KERNEL_LINE not in res.stdout, res
+    assert res.stdout.splitlines() == ["rc=0"], res       # ctsim's table: empty
     code = ("import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
             "p = ctypes.create_string_buffer(120); "
             "r = libc.syscall(425, 4, p); print(r, ctypes.get_errno())")

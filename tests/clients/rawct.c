@@ -9,6 +9,8 @@
  *                                    "PROTO SRC DST SPORT DPORT" (original)
  *   rawct create SRC DST SPORT DPORT TIMEOUT    a UDP IPv4 entry
  *   rawct delete SRC DST SPORT DPORT            the UDP IPv4 entry
+ *   rawct semantics                  socket choreography: one "fact=value"
+ *                                    line per step (compared with the kernel)
  *
  * Exit 0 on success; 2 and "rawct: socket: ..." if the socket cannot be
  * had; 1 and "rawct: error N (...)" if the peer answers an error.
@@ -18,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -158,6 +162,160 @@ static int talk(int fd)
 	}
 }
 
+
+/* Send a dump request on @fd (buf). */
+static void send_dump(int fd)
+{
+	start(IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC);
+	((struct nlmsghdr *)buf)->nlmsg_len = (uint32_t)len;
+	if (send(fd, buf, len, 0) < 0)
+		printf("send_dump_errno=%d\n", errno);
+}
+
+/* Read datagrams until NLMSG_DONE; returns the number of entries. */
+static int drain_dump(int fd)
+{
+	static unsigned char rb[1 << 16];
+	int entries = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, rb, sizeof(rb), 0);
+
+		if (n <= 0)
+			return -1;
+		for (struct nlmsghdr *h = (void *)rb; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				return entries;
+			entries++;
+		}
+	}
+}
+
+#define FACT(name, expr) printf("%s=%ld\n", name, (long)(expr))
+
+/* The choreography of tests/test_shim.py's socket semantics, with raw calls. */
+static int semantics(void)
+{
+	struct sockaddr_nl me, peer = { .nl_family = AF_NETLINK }, bad = { .nl_family = AF_NETLINK, .nl_pid = 1234 };
+	socklen_t ml = sizeof(me);
+	unsigned char small[16];
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	int v, r;
+	socklen_t vl;
+	struct pollfd p;
+	pid_t child;
+
+	FACT("socket_ok", fd >= 0);
+	memset(&me, 0xff, sizeof(me));
+	getsockname(fd, (struct sockaddr *)&me, &ml);
+	FACT("name_before_bind_family", me.nl_family);
+	FACT("name_before_bind_pid", me.nl_pid);
+	FACT("name_len", ml);
+	vl = sizeof(v);
+	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &vl);
+	FACT("so_protocol", v);
+	getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &vl);
+	FACT("so_type", v);
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &vl);
+	FACT("so_domain", v);
+	memset(&me, 0, sizeof(me));
+	me.nl_family = AF_INET;
+	r = bind(fd, (struct sockaddr *)&me, sizeof(me));
+	FACT("bind_bad_family", r < 0 ? errno : 0);
+	me.nl_family = AF_NETLINK;
+	FACT("bind", bind(fd, (struct sockaddr *)&me, sizeof(me)));
+	ml = sizeof(me);
+	getsockname(fd, (struct sockaddr *)&me, &ml);
+	FACT("portid_is_pid", me.nl_pid == (uint32_t)getpid());
+	v = 1;
+	FACT("pktinfo_set", setsockopt(fd, SOL_NETLINK, NETLINK_PKTINFO, &v, sizeof(v)));
+	v = 0;
+	vl = sizeof(v);
+	getsockopt(fd, SOL_NETLINK, NETLINK_PKTINFO, &v, &vl);
+	FACT("pktinfo_get", v);
+	v = 99;
+	r = setsockopt(fd, SOL_NETLINK, 4242, &v, sizeof(v));
+	FACT("bad_opt", r < 0 ? errno : 0);
+	v = NFNLGRP_CONNTRACK_DESTROY;
+	FACT("add_membership", setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &v, sizeof(v)));
+	v = 0;
+	vl = sizeof(v);
+	getsockopt(fd, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, &v, &vl);
+	FACT("memberships", v);
+	v = NFNLGRP_CONNTRACK_DESTROY;
+	setsockopt(fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &v, sizeof(v));
+	r = (int)sendto(fd, "x", 1, 0, (struct sockaddr *)&bad, sizeof(bad));
+	FACT("send_to_port_1234", r < 0 ? errno : 0);
+	FACT("connect", connect(fd, (struct sockaddr *)&peer, sizeof(peer)));
+	ml = sizeof(peer);
+	memset(&peer, 0xff, sizeof(peer));
+	getpeername(fd, (struct sockaddr *)&peer, &ml);
+	FACT("peer_pid", peer.nl_pid);
+
+	/* nothing queued: a non-blocking receive says EAGAIN */
+	r = (int)recv(fd, small, sizeof(small), MSG_DONTWAIT);
+	FACT("recv_empty", r < 0 ? errno : r);
+	send_dump(fd);
+	p.fd = fd;
+	p.events = POLLIN;
+	FACT("poll", poll(&p, 1, 5000));
+	/* peek with MSG_TRUNC: the real length, the datagram stays */
+	r = (int)recv(fd, small, sizeof(small), MSG_PEEK | MSG_TRUNC);
+	FACT("peek_trunc_longer", r > (int)sizeof(small));
+	{
+		struct sockaddr_nl from;
+		struct iovec iov = { small, sizeof(small) };
+		char cbuf[CMSG_SPACE(sizeof(struct nl_pktinfo))];
+		struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from),
+				    .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+
+		r = (int)recvmsg(fd, &m, 0);
+		FACT("recvmsg_truncated_len", r);
+		FACT("recvmsg_flags_trunc", !!(m.msg_flags & MSG_TRUNC));
+		FACT("recvmsg_from_pid", from.nl_pid);
+		FACT("recvmsg_from_family", from.nl_family);
+		FACT("recvmsg_namelen", m.msg_namelen);
+		FACT("recvmsg_pktinfo", m.msg_controllen > 0 && CMSG_FIRSTHDR(&m) &&
+					CMSG_FIRSTHDR(&m)->cmsg_type == NETLINK_PKTINFO);
+	}
+	/* the rest of the dump, if any (the truncated datagram may have been all) */
+	while (poll(&p, 1, 300) > 0)
+		if (recv(fd, small, sizeof(small), MSG_DONTWAIT) < 0)
+			break;
+	r = (int)recv(fd, small, sizeof(small), MSG_DONTWAIT);
+	FACT("recv_after_dump", r < 0 ? errno : r);
+	r = (int)send(fd, buf, 0, 0);
+	FACT("send_empty", r < 0 ? errno : r);
+
+	/* fork: the parent closes its copy, the child goes on */
+	child = fork();
+	if (child == 0) {
+		usleep(100000);
+		send_dump(fd);
+		_exit(drain_dump(fd) >= 0 ? 0 : 1);
+	}
+	close(fd);
+	{
+		int st;
+
+		waitpid(child, &st, 0);
+		FACT("fork_child_ok", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	/* a blocking read waits for a datagram (parked by the supervisor) */
+	fd = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_NETFILTER);
+	child = fork();
+	if (child == 0) {
+		usleep(200000);
+		_exit(0);
+	}
+	send_dump(fd);
+	FACT("blocking_read_entries", drain_dump(fd) >= 0);
+	waitpid(child, NULL, 0);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_nl me = { .nl_family = AF_NETLINK };
@@ -166,6 +324,8 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return 3;
+	if (strcmp(argv[1], "semantics") == 0)
+		return semantics();
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if (fd < 0) {
 		fprintf(stderr, "rawct: socket: %s\n", strerror(errno));

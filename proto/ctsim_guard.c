@@ -248,7 +248,7 @@ static int listener = -1;
 static struct seccomp_notif_sizes sizes;
 static const char *sock_path;
 static unsigned char *dgram;	/* MAX_DGRAM bytes */
-static bool said_unreachable, said_lost;
+static bool said_unreachable, said_lost, said_nftables;
 
 static void say(bool *once, const char *fmt, ...)
 {
@@ -684,8 +684,20 @@ static int64_t nl_send(const struct seccomp_notif *req, int fd, struct nlsock *s
 		off += m->iov[i].iov_len;
 	}
 	r = send_all(fd, dgram, len);
-	if (r == 0)
+	if (r == 0) {
+		struct nlmsghdr h;
+
+		memcpy(&h, dgram, len < sizeof(h) ? len : sizeof(h));
+		if (len >= sizeof(h) && ((h.nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES ||
+					 h.nlmsg_type == NFNL_MSG_BATCH_BEGIN ||
+					 h.nlmsg_type == NFNL_MSG_BATCH_END)) {
+			/* as shim.c: ctsim answers EOPNOTSUPP; have it queued
+			 * before returning, as the kernel would */
+			say(&said_nftables, "nf_tables is not emulated; see ctctl ruleset");
+			wait_fd(fd, POLLIN, BIND_TIMEOUT_MS);
+		}
 		r = (int64_t)len;
+	}
 out:
 	free(m);
 	return r;

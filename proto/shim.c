@@ -1024,6 +1024,23 @@ int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 /* Sending                                                                  */
 /* ------------------------------------------------------------------------ */
 
+static atomic_bool said_nftables;
+
+/*
+ * Does the datagram in @iov carry nf_tables messages (NFNL_SUBSYS_NFTABLES,
+ * or the batch delimiters only nf_tables uses)? Only the first header is
+ * looked at: nft puts a batch or a single request in a datagram.
+ */
+static bool is_nftables(const struct iovec *iov, size_t n)
+{
+	struct nlmsghdr h;
+
+	if (iov_gather(&h, sizeof(h), iov, n) < sizeof(h))
+		return false;
+	return (h.nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES ||
+	       h.nlmsg_type == NFNL_MSG_BATCH_BEGIN || h.nlmsg_type == NFNL_MSG_BATCH_END;
+}
+
 /*
  * netlink_sendmsg() for an emulated socket: check the destination (only the
  * kernel, port 0, is there), autobind, and send the iovecs as ONE datagram.
@@ -1072,8 +1089,16 @@ static ssize_t nl_send(int fd, struct nlsock *s, const struct msghdr *msg, int f
 	for (;;) {
 		ssize_t n = real.sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (n >= 0)
+		if (n >= 0) {
+			if (is_nftables(msg->msg_iov, msg->msg_iovlen)) {
+				/* ctsim answers EOPNOTSUPP; the kernel would have
+				 * queued its answer before returning: wait for it,
+				 * as nft reads on a non-blocking socket. */
+				say_once(&said_nftables, "nf_tables is not emulated; see ctctl ruleset");
+				wait_fd(fd, POLLIN, BIND_TIMEOUT_MS);
+			}
 			return n;
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from conftest import CTSIM_EXEC
+
 # Entries inserted with the real conntrack into both sides.
 ENTRIES = [
     ["-s", "10.0.0.1", "-d", "10.1.0.1", "-p", "udp", "--sport", "1000", "--dport", "53", "-t", "300", "-m", "7"],
@@ -202,3 +204,19 @@ def test_fork_parent_exit_keeps_socket(both, side_name, tmp_path):
     ipv4 = sum(1 for e in ENTRIES if ":" not in e[1])     # pyroute2 dumps AF_INET
     assert got == {"before": len(ENTRIES), "after": len(ENTRIES), "dump": ipv4}, \
         (got, res.stderr)
+
+
+@pytest.mark.parametrize("args", [["list", "ruleset"], ["add", "table", "inet", "ctsimt"]])
+def test_nft_not_emulated(ctsim, kernel_ns, args):
+    """nft's nf_tables messages get EOPNOTSUPP from ctsim and one clear line
+    from ctsim-exec; the namespace's kernel ruleset is never touched."""
+    res = kernel_ns.run(["nft", "list", "ruleset"])
+    assert res.returncode == 0 and res.stdout == "", res
+    res = kernel_ns.run([CTSIM_EXEC, "--socket", ctsim.socket, "nft", *args])
+    assert res.returncode != 0, res
+    lines = res.stderr.splitlines()
+    assert lines.count("ctsim-shim: nf_tables is not emulated; see ctctl ruleset") == 1, lines
+    assert "Operation not supported" in res.stderr, res.stderr
+    assert kernel_ns.run(["nft", "list", "ruleset"]).stdout == ""
+    # ctsim itself goes on serving conntrack
+    assert ctsim.conntrack("-C").stdout.strip() == "0"

@@ -572,6 +572,12 @@ static int dispatch(struct server *srv, struct client *cl, const struct nlmsghdr
 		h = ctnetlink_ct_handlers[msg];
 	else if (subsys == NFNL_SUBSYS_CTNETLINK_EXP && msg < IPCTNL_MSG_EXP_MAX)
 		h = ctnetlink_exp_handlers[msg];
+	/* ctsim: nf_tables (and the batches only it uses) is not emulated;
+	 * say so plainly instead of the kernel's EINVAL for a missing
+	 * subsystem, so that nft under ctsim-exec fails clearly (issue 14). */
+	if (subsys == NFNL_SUBSYS_NFTABLES || nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN ||
+	    nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+		return -EOPNOTSUPP;
 	if (!h)
 		return -EINVAL;		/* unknown subsystem or type: EINVAL, not EOPNOTSUPP */
 	ct_table_tick(srv->table);

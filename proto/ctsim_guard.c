@@ -250,19 +250,42 @@ static const char *sock_path;
 static unsigned char *dgram;	/* MAX_DGRAM bytes */
 static bool said_unreachable, said_lost, said_nftables;
 
+static pid_t cur_pid;		/* the task whose call is being answered */
+
+/*
+ * One line "ctsim-exec: ..." on the stderr of the task being answered, at
+ * most once per @once flag. The supervisor keeps no stdio of its own: it
+ * would hold a caller's pipe open as long as any descendant lives (a
+ * daemon under ctsim-exec), so it borrows the caller's fd 2 for the line.
+ */
 static void say(bool *once, const char *fmt, ...)
 {
+	char line[512];
 	va_list ap;
+	int n, pfd, fd;
 
 	if (once && *once)
 		return;
 	if (once)
 		*once = true;
-	fputs(PROG ": ", stderr);
+	n = snprintf(line, sizeof(line), "%s: ", PROG);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	pfd = (int)syscall(SYS_pidfd_open, cur_pid, PIDFD_THREAD);
+	if (pfd < 0)
+		return;
+	fd = (int)syscall(SYS_pidfd_getfd, pfd, STDERR_FILENO, 0);
+	close(pfd);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)n) < 0) {
+		/* the caller's stderr is gone: nothing to tell */
+	}
+	close(fd);
 }
 
 static struct nlsock *find_sock(ino_t ino)
@@ -1066,6 +1089,7 @@ static void handle(const struct seccomp_notif *req)
 	ino_t ino;
 	int64_t r = 0;
 
+	cur_pid = pid;
 	if (nr == SYS_socket) {
 		do_socket(req);
 		return;
@@ -1170,6 +1194,7 @@ static void run_parked(const struct pollfd *p, size_t n)
 
 		if (!p[1 + i].revents)
 			continue;
+		cur_pid = (pid_t)pk->req->pid;
 		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0) {
 			s = fstat(pk->fd, &st) == 0 ? find_sock(st.st_ino) : NULL;
 			if (!s)
@@ -1289,6 +1314,13 @@ static int start_supervisor(int sv[2])
 		if (b != 0)
 			_exit(b < 0);
 		close(sv[0]);
+		/* Keep none of the fds COMMAND inherits (a pipe a parent
+		 * watches for EOF must close when COMMAND's side does). */
+		if (sv[1] > STDERR_FILENO) {
+			if (sv[1] > STDERR_FILENO + 1)
+				close_range(STDERR_FILENO + 1, (unsigned)sv[1] - 1, 0);
+			close_range((unsigned)sv[1] + 1, ~0u, 0);
+		}
 		/* The terminal's job-control signals are COMMAND's business;
 		 * the supervisor ends with COMMAND (POLLHUP). */
 		signal(SIGINT, SIG_IGN);
@@ -1305,15 +1337,15 @@ static int start_supervisor(int sv[2])
 		if (write(sv[1], "k", 1) != 1)
 			_exit(1);
 		close(sv[1]);
-		for (int fd = 0; fd < 3; fd++)
-			if (fd != STDERR_FILENO) {
-				int nul = open("/dev/null", O_RDWR);
+		/* No stdio: see say(). */
+		for (int fd = 0; fd < 3; fd++) {
+			int nul = open("/dev/null", O_RDWR);
 
-				if (nul >= 0 && nul != fd) {
-					dup2(nul, fd);
-					close(nul);
-				}
+			if (nul >= 0 && nul != fd) {
+				dup2(nul, fd);
+				close(nul);
 			}
+		}
 		supervise();
 		_exit(0);
 	}

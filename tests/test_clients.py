@@ -285,3 +285,85 @@ def test_conntrackd_daemonized(ctsim, kernel_ns, tmp_path, side_name):
         assert busy < 0.3, f"conntrackd used {busy:.2f} s of CPU in 1 s"
     finally:
         subprocess.run(["conntrackd", "-C", conf, "-k"], capture_output=True, timeout=30)
+
+
+FTFW_CONF = """Sync {{
+	Mode FTFW {{
+		DisableExternalCache off
+	}}
+	UDP {{
+		IPv4_address {me}
+		IPv4_Destination_Address {peer}
+		Port 3780
+		Interface lo
+		Checksum on
+	}}
+}}
+General {{
+	HashSize 8192
+	HashLimit 65535
+	LogFile {d}/conntrackd.log
+	LockFile {d}/conntrackd.lock
+	UNIX {{
+		Path {d}/conntrackd.sock
+	}}
+	NetlinkBufferSize 2097152
+	NetlinkBufferSizeMaxGrowth 8388608
+	Systemd off
+}}
+"""
+
+
+def test_conntrackd_ftfw_sync_between_two_ctsims(ctsim_factory, kernel_ns, tmp_path):
+    """Two ctsim instances, each with its own conntrackd -d in FTFW mode,
+    synchronising over lo of a private namespace (127.0.0.1 <-> 127.0.0.2):
+    entries made in the primary reach the backup's external cache, and a
+    commit (what a failover script runs) puts them in the backup's table,
+    where they match the primary's. The namespace's kernel table is unused."""
+    prim, back = ctsim_factory(), ctsim_factory()
+    confs = []
+    for name, me, peer in (("a", "127.0.0.1", "127.0.0.2"), ("b", "127.0.0.2", "127.0.0.1")):
+        d = tmp_path / name
+        d.mkdir()
+        conf = d / "conntrackd.conf"
+        conf.write_text(FTFW_CONF.format(d=d, me=me, peer=peer))
+        confs.append(conf)
+    try:
+        for side, conf in ((prim, confs[0]), (back, confs[1])):
+            res = kernel_ns.run([CTSIM_EXEC, "--socket", side.socket, "conntrackd", "-d", "-C", conf])
+            assert res.returncode == 0, res.stderr
+        for conf in confs:
+            for _ in range(100):
+                if (conf.parent / "conntrackd.sock").exists():
+                    break
+                time.sleep(0.05)
+        time.sleep(0.5)
+        entries = [["-s", "10.44.0.1", "-d", "10.1.0.1", "-p", "tcp", "--sport", "1000",
+                    "--dport", "80", "--state", "ESTABLISHED", "-t", "300", "-u", "ASSURED"],
+                   ["-s", "10.44.0.2", "-d", "10.1.0.1", "-p", "udp", "--sport", "53",
+                    "--dport", "53", "-t", "120", "-m", "9"]]
+        for e in entries:
+            assert prim.conntrack("-I", *e).returncode == 0
+        external = ""
+        for _ in range(50):
+            external = subprocess.run(["conntrackd", "-C", confs[1], "-e"], capture_output=True,
+                                      text=True, timeout=30).stdout
+            if external.count("10.44.0.") == 2:
+                break
+            time.sleep(0.1)
+        assert external.count("10.44.0.") == 2, external
+        assert back.conntrack("-C").stdout.strip() == "0"
+        res = subprocess.run(["conntrackd", "-C", confs[1], "-c"], capture_output=True,
+                             text=True, timeout=30)
+        assert res.returncode == 0, res.stderr
+        for _ in range(50):
+            if back.conntrack("-C").stdout.strip() == "2":
+                break
+            time.sleep(0.1)
+        norm = lambda s: sorted(re.sub(r"^(\S+\s+\d+) \d+", r"\1 T", l)     # timeouts
+                                for l in s.splitlines())
+        assert norm(back.conntrack("-L").stdout) == norm(prim.conntrack("-L").stdout)
+        assert "10.44.0." not in kernel_ns.conntrack("-L").stdout
+    finally:
+        for conf in confs:
+            subprocess.run(["conntrackd", "-C", conf, "-k"], capture_output=True, timeout=30)

@@ -288,6 +288,68 @@ static void say(bool *once, const char *fmt, ...)
 	close(fd);
 }
 
+static size_t nsocks;
+
+/*
+ * Forget the states of sockets that no longer exist. Closing is the
+ * kernel's business (the supervisor keeps no reference), so a state is
+ * dropped when its inode has left /proc/net/unix (every unix socket of this
+ * network namespace, where the supervisor created them). Run when the list
+ * has doubled since the last sweep: a long-running program opening a socket
+ * per request keeps a bounded list.
+ */
+static void prune_socks(void)
+{
+	static size_t limit = 64;
+	struct nlsock **pp = &socks;
+	ino_t *live = NULL;
+	size_t nlive = 0, cap = 0;
+	char line[512];
+	FILE *f;
+
+	if (nsocks < limit)
+		return;
+	f = fopen("/proc/net/unix", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long ino;
+
+		/* Num RefCount Protocol Flags Type St Inode [Path] */
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %llu", &ino) != 1)
+			continue;
+		if (nlive == cap) {
+			ino_t *n = realloc(live, (cap = cap ? cap * 2 : 256) * sizeof(*live));
+
+			if (!n) {
+				free(live);
+				fclose(f);
+				return;
+			}
+			live = n;
+		}
+		live[nlive++] = (ino_t)ino;
+	}
+	fclose(f);
+	while (*pp) {
+		bool found = false;
+
+		for (size_t i = 0; i < nlive && !found; i++)
+			found = live[i] == (*pp)->ino;
+		if (found) {
+			pp = &(*pp)->next;
+		} else {
+			struct nlsock *dead = *pp;
+
+			*pp = dead->next;
+			free(dead);
+			nsocks--;
+		}
+	}
+	free(live);
+	limit = nsocks * 2 > 64 ? nsocks * 2 : 64;
+}
+
 static struct nlsock *find_sock(ino_t ino)
 {
 	for (struct nlsock *s = socks; s; s = s->next)
@@ -1048,8 +1110,10 @@ static void do_socket(const struct seccomp_notif *req)
 			answer(req, err == EBADF ? -EMFILE : -err);
 		return;
 	}
+	prune_socks();
 	s->next = socks;
 	socks = s;
+	nsocks++;
 }
 
 static void park(const struct seccomp_notif *req, int fd)

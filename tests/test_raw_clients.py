@@ -165,6 +165,15 @@ def test_static_client_socket_semantics(kernel_ns, ctsim, rawct):
     assert "recvmsg_flags_trunc=1" in got.stdout and "fork_child_ok=1" in got.stdout
 
 
+def test_static_client_socket_churn(kernel_ns, ctsim, rawct):
+    """300 sockets opened, bound, used and closed one after the other: the
+    reserved fds are reused and every one is served (the supervisor forgets
+    the states of closed sockets as it goes)."""
+    res = under_exec(kernel_ns, ctsim.socket, [rawct, "churn", "300"])
+    assert (res.returncode, res.stdout.strip()) == (0, "300"), res
+    assert ctsim.conntrack("-C").stdout.strip() == "0"
+
+
 def test_go_client_uses_ctsim(ns_with_entry, ctsim_with_entry, goct):
     """vishvananda/netlink's ConntrackTableList and ConntrackDeleteFilter act
     on ctsim's table; the kernel's stays as it was."""

@@ -9,6 +9,8 @@
  *                                    "PROTO SRC DST SPORT DPORT" (original)
  *   rawct create SRC DST SPORT DPORT TIMEOUT    a UDP IPv4 entry
  *   rawct delete SRC DST SPORT DPORT            the UDP IPv4 entry
+ *   rawct churn N                    N sockets opened, bound, used, closed;
+ *                                    prints how many answered a dump
  *   rawct semantics                  socket choreography: one "fact=value"
  *                                    line per step (compared with the kernel)
  *
@@ -326,6 +328,23 @@ int main(int argc, char **argv)
 		return 3;
 	if (strcmp(argv[1], "semantics") == 0)
 		return semantics();
+	if (strcmp(argv[1], "churn") == 0 && argc == 3) {
+		int ok = 0;
+
+		for (int i = 0; i < atoi(argv[2]); i++) {
+			int s = socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER);
+
+			if (s < 0)
+				break;
+			if (bind(s, (struct sockaddr *)&me, sizeof(me)) == 0) {
+				send_dump(s);
+				ok += drain_dump(s) >= 0;
+			}
+			close(s);
+		}
+		printf("%d\n", ok);
+		return 0;
+	}
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if (fd < 0) {
 		fprintf(stderr, "rawct: socket: %s\n", strerror(errno));

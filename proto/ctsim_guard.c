@@ -74,7 +74,7 @@
  * root the filter is loaded without it, so setuid programs keep working
  * under ctsim-exec; otherwise it is set.
  *
- * Known limits: SO_RCVTIMEO is not honoured by parked receives; a dup() of
+ * Known limits: a dup() of
  * an emulated socket to an fd outside the reserved range is a plain unix
  * socket to ctsim (still never the kernel); readv/writev/sendmmsg/recvmmsg
  * are not emulated; x86-64 only (the filter kills other ABIs).
@@ -239,6 +239,7 @@ struct nlsock {
 struct parked {
 	struct seccomp_notif *req;
 	int fd;			/* supervisor's copy of the caller's socket */
+	long long deadline;	/* SO_RCVTIMEO expiry (ms, monotonic), 0: none */
 };
 
 static struct nlsock *socks;
@@ -1116,6 +1117,14 @@ static void do_socket(const struct seccomp_notif *req)
 	nsocks++;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 static void park(const struct seccomp_notif *req, int fd)
 {
 	struct seccomp_notif *copy;
@@ -1140,6 +1149,17 @@ static void park(const struct seccomp_notif *req, int fd)
 	memcpy(copy, req, sizes.seccomp_notif);
 	parked[nparked].req = copy;
 	parked[nparked].fd = fd;
+	parked[nparked].deadline = 0;
+	{
+		/* sock_rcvtimeo(): a blocking receive gives up with EAGAIN */
+		struct timeval tv;
+		socklen_t tl = sizeof(tv);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) == 0 &&
+		    (tv.tv_sec || tv.tv_usec))
+			parked[nparked].deadline = mono_ms() + tv.tv_sec * 1000LL +
+						   (tv.tv_usec + 999) / 1000;
+	}
 	nparked++;
 }
 
@@ -1256,6 +1276,13 @@ static void run_parked(const struct pollfd *p, size_t n)
 		struct nlsock *s = NULL;
 		struct stat st;
 
+		if (!p[1 + i].revents && pk->deadline && mono_ms() >= pk->deadline) {
+			answer(pk->req, -EAGAIN);	/* SO_RCVTIMEO expired */
+			close(pk->fd);
+			free(pk->req);
+			*pk = parked[--nparked];
+			continue;
+		}
 		if (!p[1 + i].revents)
 			continue;
 		cur_pid = (pid_t)pk->req->pid;
@@ -1291,7 +1318,17 @@ static void supervise(void)
 			p[1 + i].events = POLLIN;
 			p[1 + i].revents = 0;
 		}
-		if (poll(p, 1 + n, n ? 200 : -1) < 0) {
+		int wait = n ? 200 : -1;
+
+		for (size_t i = 0; i < n; i++) {
+			if (parked[i].deadline) {
+				long long left = parked[i].deadline - mono_ms();
+
+				if (left < wait)
+					wait = left < 0 ? 0 : (int)left;
+			}
+		}
+		if (poll(p, 1 + n, wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;

@@ -257,6 +257,16 @@ static int semantics(void)
 	/* nothing queued: a non-blocking receive says EAGAIN */
 	r = (int)recv(fd, small, sizeof(small), MSG_DONTWAIT);
 	FACT("recv_empty", r < 0 ? errno : r);
+	{
+		/* SO_RCVTIMEO: a blocking receive with nothing queued gives up */
+		struct timeval tv = { 0, 150000 };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		r = (int)recv(fd, small, sizeof(small), 0);
+		FACT("recv_timeout", r < 0 ? errno : r);
+		tv.tv_usec = 0;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	send_dump(fd);
 	p.fd = fd;
 	p.events = POLLIN;

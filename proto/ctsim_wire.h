@@ -63,6 +63,19 @@ enum ctsim_ctl_op {
 	CTSIM_CTL_RELOAD,	/* reload the ruleset file (as SIGHUP) */
 	CTSIM_CTL_REPLY,	/* a = operation answered; b = payload bytes that follow (RULESET) */
 	CTSIM_CTL_RULESET,	/* list the live ruleset; flags: CTSIM_RULESET_* (others: EINVAL) */
+	CTSIM_CTL_PROC,		/* a = CTSIM_PROC_*: the text of a conntrack /proc file */
+};
+
+/*
+ * CTSIM_CTL_PROC: what the kernel shows in /proc, for the shim to serve
+ * reads of those files under ctsim-exec (issue 14). Answered by
+ * CTSIM_CTL_REPLY with the text as payload, to every uid: the kernel's
+ * files are world-readable. Unknown a: EINVAL.
+ */
+enum ctsim_proc_file {
+	CTSIM_PROC_COUNT = 1,	/* /proc/sys/net/netfilter/nf_conntrack_count */
+	CTSIM_PROC_STAT,	/* /proc/net/stat/nf_conntrack */
+	CTSIM_PROC_SETTINGS,	/* every setting, "name = value" lines (ctsim --list-settings) */
 };
 
 #define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */

@@ -67,6 +67,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -75,6 +77,7 @@
 #include <unistd.h>
 
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
@@ -125,6 +128,11 @@ typedef int (*dup3_fn)(int, int, int);
 typedef int (*fcntl_fn)(int, int, ...);
 typedef int (*close_range_fn)(unsigned int, unsigned int, int);
 typedef void (*closefrom_fn)(int);
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*openat_fn)(int, const char *, int, ...);
+typedef int (*open2_fn)(const char *, int);
+typedef int (*openat2_fn)(int, const char *, int);
+typedef FILE *(*fopen_fn)(const char *, const char *);
 
 static struct {
 	socket_fn socket;
@@ -148,6 +156,11 @@ static struct {
 	fcntl_fn fcntl, fcntl64;
 	close_range_fn close_range;
 	closefrom_fn closefrom;
+	open_fn open, open64;
+	openat_fn openat, openat64;
+	open2_fn open_2, open64_2;
+	openat2_fn openat_2, openat64_2;
+	fopen_fn fopen, fopen64;
 } real;
 
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
@@ -186,6 +199,16 @@ static void resolve_real(void)
 	RESOLVE(fcntl64, "fcntl64", fcntl_fn);
 	RESOLVE(close_range, "close_range", close_range_fn);
 	RESOLVE(closefrom, "closefrom", closefrom_fn);
+	RESOLVE(open, "open", open_fn);
+	RESOLVE(open64, "open64", open_fn);
+	RESOLVE(openat, "openat", openat_fn);
+	RESOLVE(openat64, "openat64", openat_fn);
+	RESOLVE(open_2, "__open_2", open2_fn);
+	RESOLVE(open64_2, "__open64_2", open2_fn);
+	RESOLVE(openat_2, "__openat_2", openat2_fn);
+	RESOLVE(openat64_2, "__openat64_2", openat2_fn);
+	RESOLVE(fopen, "fopen", fopen_fn);
+	RESOLVE(fopen64, "fopen64", fopen_fn);
 #undef RESOLVE
 	if (!real.fcntl64)
 		real.fcntl64 = real.fcntl;
@@ -685,8 +708,17 @@ int socket(int domain, int type, int protocol)
  * sent something, it is done. ctsim handles it when it reads the datagram,
  * so a client that exits right after sending (conntrack -U reads stale ACKs
  * and moves on) could leave requests the next command does not yet see.
- * Before the last close of a socket by the process that made it, half-close
- * it and wait until ctsim has read everything and hung up.
+ * Before the last close of a socket by the process that made it, wait until
+ * ctsim has read everything this socket sent: SIOCOUTQ on a unix socket is
+ * the bytes sent and not yet received by the peer (unix_outq_len()), and
+ * ctsim handles a datagram as soon as it has read it.
+ *
+ * Nothing is shut down: after fork() the socket is the child's too (a daemon
+ * such as conntrackd -d opens its sockets, forks and lets the parent exit),
+ * and only the last close anywhere may end it, as on the kernel. ctsim stops
+ * reading a client whose replies back up; if ours do while we wait, they are
+ * read and dropped (the closing process abandons them), which could only
+ * take a reply from a child if the parent exits with requests in flight.
  */
 #define SYNC_CLOSE_MS	3000
 
@@ -695,17 +727,20 @@ static void sync_close(int fd)
 	char buf[4096];
 	long long deadline = now_ms() + SYNC_CLOSE_MS;
 
-	if (shutdown(fd, SHUT_WR) < 0)
-		return;
 	for (;;) {
-		long long left = deadline - now_ms();
+		int queued;
 		ssize_t n;
 
-		if (left <= 0 || wait_fd(fd, POLLIN, (int)left) <= 0)
+		if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued <= 0 || now_ms() >= deadline)
 			return;
 		n = real.recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			return;
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return;		/* ctsim hung up */
+		if (n < 0) {
+			struct timespec ts = { 0, 200000 };
+
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 
@@ -1010,6 +1045,23 @@ int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 /* Sending                                                                  */
 /* ------------------------------------------------------------------------ */
 
+static atomic_bool said_nftables;
+
+/*
+ * Does the datagram in @iov carry nf_tables messages (NFNL_SUBSYS_NFTABLES,
+ * or the batch delimiters only nf_tables uses)? Only the first header is
+ * looked at: nft puts a batch or a single request in a datagram.
+ */
+static bool is_nftables(const struct iovec *iov, size_t n)
+{
+	struct nlmsghdr h;
+
+	if (iov_gather(&h, sizeof(h), iov, n) < sizeof(h))
+		return false;
+	return (h.nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES ||
+	       h.nlmsg_type == NFNL_MSG_BATCH_BEGIN || h.nlmsg_type == NFNL_MSG_BATCH_END;
+}
+
 /*
  * netlink_sendmsg() for an emulated socket: check the destination (only the
  * kernel, port 0, is there), autobind, and send the iovecs as ONE datagram.
@@ -1058,8 +1110,16 @@ static ssize_t nl_send(int fd, struct nlsock *s, const struct msghdr *msg, int f
 	for (;;) {
 		ssize_t n = real.sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (n >= 0)
+		if (n >= 0) {
+			if (is_nftables(msg->msg_iov, msg->msg_iovlen)) {
+				/* ctsim answers EOPNOTSUPP; the kernel would have
+				 * queued its answer before returning: wait for it,
+				 * as nft reads on a non-blocking socket. */
+				say_once(&said_nftables, "nf_tables is not emulated; see ctctl ruleset");
+				wait_fd(fd, POLLIN, BIND_TIMEOUT_MS);
+			}
 			return n;
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -1551,4 +1611,351 @@ int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 		}
 	}
 	return real.getsockopt(fd, level, opt, val, len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The /proc view: conntrack's files come from ctsim                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * conntrack -C/-S fall back to /proc when netlink refuses them (a non-root
+ * user), and sysctl(8) reads /proc/sys: under ctsim-exec these files must
+ * show ctsim's values, never the host's. Opens of
+ *   /proc/sys/net/netfilter/nf_conntrack_count       ctsim's count
+ *   /proc/sys/net/netfilter/nf_conntrack_<setting>   ctsim's setting
+ *   /proc/[net|self/net|thread-self/net|PID/net]/stat/nf_conntrack
+ *                                                    ctsim's statistics
+ * for reading get a memory file with ctsim's text (CTSIM_CTL_PROC, which
+ * the daemon answers for every uid: the kernel's files are world-readable).
+ * Refused with EACCES and one line on stderr: opening them for writing
+ * (ctsim's settings change with its --settings file, not through /proc) and
+ * the other conntrack files (/proc/net/nf_conntrack, nf_conntrack_expect,
+ * stat/nf_conntrack_expect …), whose text ctsim does not produce. A setting
+ * ctsim does not know: ENOENT. Only absolute paths are recognised (not
+ * openat() relative to a directory fd); static programs (the supervisor)
+ * are not covered.
+ */
+enum proc_kind { PROC_NONE, PROC_COUNT, PROC_STAT, PROC_SETTING, PROC_REFUSE };
+
+#define SYSCTL_DIR	"/proc/sys/net/netfilter/"
+
+/* What @path is for ctsim; @name gets the setting name for PROC_SETTING. */
+static enum proc_kind proc_kind(const char *path, const char **name)
+{
+	const char *p;
+
+	if (!path || strncmp(path, "/proc/", 6) != 0)
+		return PROC_NONE;
+	if (strncmp(path, SYSCTL_DIR, sizeof(SYSCTL_DIR) - 1) == 0) {
+		p = path + sizeof(SYSCTL_DIR) - 1;
+		if (strncmp(p, "nf_conntrack_", 13) != 0)
+			return PROC_NONE;
+		if (strcmp(p, "nf_conntrack_count") == 0)
+			return PROC_COUNT;
+		*name = p;
+		return PROC_SETTING;
+	}
+	p = path + 6;
+	if (strncmp(p, "self/", 5) == 0)
+		p += 5;
+	else if (strncmp(p, "thread-self/", 12) == 0)
+		p += 12;
+	else if (*p >= '0' && *p <= '9') {
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (*p++ != '/')
+			return PROC_NONE;
+	}
+	if (strncmp(p, "net/", 4) != 0)
+		return PROC_NONE;
+	p += 4;
+	if (strcmp(p, "stat/nf_conntrack") == 0)
+		return PROC_STAT;
+	if (strncmp(p, "nf_conntrack", 12) == 0 || strncmp(p, "stat/nf_conntrack", 17) == 0)
+		return PROC_REFUSE;
+	return PROC_NONE;
+}
+
+/*
+ * Ask ctsim for the text of @what (CTSIM_PROC_*). Returns a malloc'ed
+ * buffer (length in *@len) or NULL with errno.
+ */
+static char *proc_query(uint32_t what, size_t *len)
+{
+	struct ctsim_ctl c;
+	char *buf = NULL;
+	long long deadline = now_ms() + BIND_TIMEOUT_MS;
+	int fd = connect_daemon(SOCK_CLOEXEC), saved;
+
+	if (fd < 0)
+		return NULL;
+	if (ctl_send(fd, CTSIM_CTL_PROC, 0, what, 0) < 0)
+		goto fail;
+	buf = malloc(CTSIM_CTL_DGRAM_MAX);
+	if (!buf) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		long long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		if (wait_fd(fd, POLLIN, (int)left) <= 0)
+			continue;
+		n = real.recv(fd, buf, CTSIM_CTL_DGRAM_MAX, MSG_DONTWAIT);
+		if (n == 0) {
+			lost_daemon();
+			goto fail;
+		}
+		if (n < 0 || !ctsim_wire_is_ctl(buf, (size_t)n))
+			continue;
+		memcpy(&c, buf, sizeof(c));
+		if (c.op != CTSIM_CTL_REPLY || c.a != CTSIM_CTL_PROC)
+			continue;
+		if (c.err) {
+			errno = c.err;
+			goto fail;
+		}
+		if (c.b > (size_t)n - sizeof(c)) {
+			errno = EIO;
+			goto fail;
+		}
+		memmove(buf, buf + sizeof(c), c.b);
+		*len = c.b;
+		real.close(fd);
+		return buf;
+	}
+fail:
+	saved = errno;
+	free(buf);
+	real.close(fd);
+	errno = saved;
+	return NULL;
+}
+
+/* A memory file holding @len bytes of @text, positioned at 0. */
+static int memfile(const char *text, size_t len, int flags)
+{
+	int fd = memfd_create("ctsim-proc", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0), saved;
+
+	if (fd < 0)
+		return -1;
+	if (real.write(fd, text, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) < 0) {
+		saved = errno;
+		real.close(fd);
+		errno = saved ? saved : EIO;
+		return -1;
+	}
+	return fd;
+}
+
+static atomic_bool said_proc_write, said_proc_refuse;
+
+/*
+ * open() of @path with @flags for the /proc view: -2 if @path is none of
+ * conntrack's files (the caller opens it for real), else the fd of a memory
+ * file or -1 with errno.
+ */
+static int proc_open(const char *path, int flags)
+{
+	const char *name = NULL;
+	enum proc_kind kind = proc_kind(path, &name);
+	char *text, *out = NULL;
+	size_t len = 0, outlen = 0;
+	int fd, saved;
+
+	if (kind == PROC_NONE)
+		return -2;
+	init();
+	if (kind == PROC_REFUSE) {
+		say_once(&said_proc_refuse, "%s: not emulated, refused (it would show the host's "
+			 "conntrack)", path);
+		errno = EACCES;
+		return -1;
+	}
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC))) {
+		say_once(&said_proc_write, "%s: writing is refused under ctsim-exec (it would change "
+			 "the host's conntrack; ctsim's settings come from its --settings file)", path);
+		errno = EACCES;
+		return -1;
+	}
+	text = proc_query(kind == PROC_COUNT ? CTSIM_PROC_COUNT :
+			  kind == PROC_STAT ? CTSIM_PROC_STAT : CTSIM_PROC_SETTINGS, &len);
+	if (!text)
+		return -1;
+	if (kind == PROC_SETTING) {
+		/* "name = value\t# comment" lines: the value, as the kernel prints it */
+		size_t nl = strlen(name);
+
+		for (char *line = text; line < text + len;) {
+			char *end = memchr(line, '\n', (size_t)(text + len - line));
+
+			if (!end)
+				end = text + len;
+			if ((size_t)(end - line) > nl + 3 && strncmp(line, name, nl) == 0 &&
+			    strncmp(line + nl, " = ", 3) == 0) {
+				char *v = line + nl + 3, *ve = v;
+
+				while (ve < end && *ve != '\t' && *ve != ' ' && *ve != '#')
+					ve++;
+				*ve = '\n';
+				out = v;
+				outlen = (size_t)(ve - v) + 1;
+				break;
+			}
+			line = end + 1;
+		}
+		if (!out) {
+			free(text);
+			errno = ENOENT;
+			return -1;
+		}
+	} else {
+		out = text;
+		outlen = len;
+	}
+	fd = memfile(out, outlen, flags);
+	saved = errno;
+	free(text);
+	errno = saved;
+	return fd;
+}
+
+/* The mode argument exists only with O_CREAT/O_TMPFILE. */
+#define OPEN_MODE(flags, last) ({					\
+	mode_t _m = 0;							\
+	if ((flags) & (O_CREAT | O_TMPFILE)) {				\
+		va_list _ap;						\
+		va_start(_ap, last);					\
+		_m = (mode_t)va_arg(_ap, int);				\
+		va_end(_ap);						\
+	}								\
+	_m; })
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = OPEN_MODE(flags, flags);
+	int r = proc_open(path, flags);
+
+	if (r != -2)
+		return r;
+	init();
+	return real.open(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	mode_t mode = OPEN_MODE(flags, flags);
+	int r = proc_open(path, flags);
+
+	if (r != -2)
+		return r;
+	init();
+	return real.open64(path, flags, mode);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = OPEN_MODE(flags, flags);
+	int r = proc_open(path, flags);
+
+	if (r != -2)
+		return r;
+	init();
+	return real.openat(dirfd, path, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = OPEN_MODE(flags, flags);
+	int r = proc_open(path, flags);
+
+	if (r != -2)
+		return r;
+	init();
+	return real.openat64(dirfd, path, flags, mode);
+}
+
+/* The _FORTIFY_SOURCE entry points of programs built with it. */
+int __open_2(const char *path, int flags)
+{
+	int r = proc_open(path, flags);
+
+	if (r != -2)
+		return r;
+	init();
+	return real.open_2(path, flags);
+}
+
+int __open64_2(const char *path, int flags)
+{
+	int r = proc_open(path, flags);
+
+	if (r != -2)
+		return r;
+	init();
+	return real.open64_2(path, flags);
+}
+
+int __openat_2(int dirfd, const char *path, int flags)
+{
+	int r = proc_open(path, flags);
+
+	if (r != -2)
+		return r;
+	init();
+	return real.openat_2(dirfd, path, flags);
+}
+
+int __openat64_2(int dirfd, const char *path, int flags)
+{
+	int r = proc_open(path, flags);
+
+	if (r != -2)
+		return r;
+	init();
+	return real.openat64_2(dirfd, path, flags);
+}
+
+/* fopen(): glibc opens through an internal, not interposable, open. */
+static FILE *proc_fopen(fopen_fn fn, const char *path, const char *mode)
+{
+	int flags = O_RDONLY, fd;
+	FILE *f;
+
+	if (proc_kind(path, &(const char *){ NULL }) == PROC_NONE) {
+		init();
+		return fn(path, mode);
+	}
+	if (mode[0] != 'r' || strchr(mode, '+'))
+		flags = O_WRONLY;
+	if (strchr(mode, 'e'))
+		flags |= O_CLOEXEC;
+	fd = proc_open(path, flags);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "r");
+	if (!f) {
+		int saved = errno;
+
+		real.close(fd);
+		errno = saved;
+	}
+	return f;
+}
+
+FILE *fopen(const char *path, const char *mode)
+{
+	init();
+	return proc_fopen(real.fopen, path, mode);
+}
+
+FILE *fopen64(const char *path, const char *mode)
+{
+	init();
+	return proc_fopen(real.fopen64, path, mode);
 }

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
   # build
   gcc meson ninja-build pkg-config libmnl-dev libreadline-dev libjansson-dev
-  libpcap-dev libcmocka-dev
+  libpcap-dev libcmocka-dev libseccomp-dev
   # installed like a Debian tool (tests/test_packaging.py): man pages, bash
   # completion, the .deb (tests/tools/build-deb.sh)
   scdoc man-db bash-completion debhelper dpkg-dev build-essential
@@ -15,6 +15,9 @@ PKGS=(
   conntrack nftables iproute2 procps util-linux sed
   python3 python3-pytest python3-pyroute2 python3-yaml python3-scapy
   libnl-utils strace
+  # raw-syscall clients under ctsim-exec (tests/test_raw_clients.py): a Go
+  # program on vishvananda/netlink; conntrackd and nfct (issue 14)
+  golang-go golang-github-vishvananda-netlink-dev conntrackd nfct
   # the classroom lab: real programs in the namespaces
   iputils-ping curl netcat-openbsd
   # the lab's helper exercises (tests/test_lab_helpers.py): FTP, TFTP, SIP servers

@@ -7,10 +7,14 @@ legitimately differs (ids, remaining timeouts, hash order).
 """
 
 import json
+import os
+import subprocess
 import re
 import time
 
 import pytest
+
+from conftest import CTSIM_EXEC
 
 # Entries inserted with the real conntrack into both sides.
 ENTRIES = [
@@ -165,3 +169,201 @@ def test_nf_events(ctsim, kernel_ns, tool):
     got, want = (normalise(o).strip().splitlines() for o in outputs)
     assert got == want, f"ctsim:\n{outputs[0]}\nkernel:\n{outputs[1]}"
     assert sum(1 for l in got if "10.0.0.5" in l) == 3
+
+
+# A daemon that opens its socket, forks and lets the parent exit (conntrackd
+# -d, issue 14): the socket is the child's too, and stays usable. The child
+# waits for the parent to be gone, then uses the socket it inherited.
+FORK_SCRIPT = r"""
+import json, os, sys, time
+from pyroute2 import Conntrack
+ct = Conntrack()
+before = ct.count()
+r, w = os.pipe()
+pid = os.fork()
+if pid:
+    sys.exit(0)          # the parent: at-exit handlers run here
+os.close(w)
+os.read(r, 1)            # EOF: the parent has exited
+out = {"before": before}
+try:
+    out["after"] = ct.count()
+    out["dump"] = len(list(ct.dump_entries()))
+except Exception as e:
+    out["error"] = repr(e)
+print(json.dumps(out), flush=True)
+"""
+
+
+@pytest.mark.parametrize("side_name", ["ctsim", "kernel_ns"])
+def test_fork_parent_exit_keeps_socket(both, side_name, tmp_path):
+    side = both[0] if side_name == "ctsim" else both[1]
+    out = tmp_path / "child.json"
+    res = side.run(["sh", "-c", f"/usr/bin/python3 -c '{FORK_SCRIPT}' > {out}; "
+                    f"while [ ! -s {out} ]; do sleep 0.05; done"], timeout=30)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(out.read_text())
+    ipv4 = sum(1 for e in ENTRIES if ":" not in e[1])     # pyroute2 dumps AF_INET
+    assert got == {"before": len(ENTRIES), "after": len(ENTRIES), "dump": ipv4}, \
+        (got, res.stderr)
+
+
+@pytest.mark.parametrize("args", [["list", "ruleset"], ["add", "table", "inet", "ctsimt"]])
+def test_nft_not_emulated(ctsim, kernel_ns, args):
+    """nft's nf_tables messages get EOPNOTSUPP from ctsim and one clear line
+    from ctsim-exec; the namespace's kernel ruleset is never touched."""
+    res = kernel_ns.run(["nft", "list", "ruleset"])
+    assert res.returncode == 0 and res.stdout == "", res
+    res = kernel_ns.run([CTSIM_EXEC, "--socket", ctsim.socket, "nft", *args])
+    assert res.returncode != 0, res
+    lines = res.stderr.splitlines()
+    assert lines.count("ctsim-shim: nf_tables is not emulated; see ctctl ruleset") == 1, lines
+    assert "Operation not supported" in res.stderr, res.stderr
+    assert kernel_ns.run(["nft", "list", "ruleset"]).stdout == ""
+    # ctsim itself goes on serving conntrack
+    assert ctsim.conntrack("-C").stdout.strip() == "0"
+
+
+CONNTRACKD_CONF = """General {{
+	HashSize 8192
+	HashLimit 65535
+	LogFile {d}/conntrackd.log
+	LockFile {d}/conntrackd.lock
+	UNIX {{
+		Path {d}/conntrackd.sock
+	}}
+	NetlinkBufferSize 2097152
+	NetlinkBufferSizeMaxGrowth 8388608
+	Systemd off
+}}
+Stats {{
+	LogFile {d}/stats.log
+}}
+"""
+
+
+def _cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("side_name", ["ctsim", "kernel_ns"])
+def test_conntrackd_daemonized(ctsim, kernel_ns, tmp_path, side_name):
+    """conntrackd -d (stats mode) opens its sockets, forks and lets the parent
+    exit: the child must keep ctsim's event socket (it spun at 96% CPU and
+    saw nothing when the parent's exit hung the socket up) and count what
+    happens, as on the kernel."""
+    side = ctsim if side_name == "ctsim" else kernel_ns
+    conf = tmp_path / "conntrackd.conf"
+    conf.write_text(CONNTRACKD_CONF.format(d=tmp_path))
+    res = side.run(["conntrackd", "-d", "-C", conf])
+    assert res.returncode == 0, res.stderr
+    try:
+        pid = None
+        for _ in range(100):
+            if (tmp_path / "conntrackd.sock").exists():
+                out = subprocess.run(["pgrep", "-f", f"conntrackd -d -C {conf}"],
+                                     capture_output=True, text=True).stdout.split()
+                if out:
+                    pid = int(out[0])
+                    break
+            time.sleep(0.05)
+        assert pid, "conntrackd did not start"
+        time.sleep(0.5)
+        for i in range(3):
+            assert side.conntrack("-I", "-s", f"10.33.0.{i + 1}", "-d", "10.1.0.1", "-p", "udp",
+                                  "--sport", "1", "--dport", "2", "-t", "100").returncode == 0
+        assert side.conntrack("-D", "-s", "10.33.0.1").returncode == 0
+        cpu0 = _cpu_seconds(pid)
+        time.sleep(1.0)
+        busy = _cpu_seconds(pid) - cpu0
+        stats = subprocess.run(["conntrackd", "-C", conf, "-s"], capture_output=True,
+                               text=True, timeout=30).stdout
+        assert re.search(r"current active connections:\s+2\b", stats), stats
+        assert re.search(r"connections created:\s+3\b", stats), stats
+        assert re.search(r"connections destroyed:\s+1\b", stats), stats
+        assert busy < 0.3, f"conntrackd used {busy:.2f} s of CPU in 1 s"
+    finally:
+        subprocess.run(["conntrackd", "-C", conf, "-k"], capture_output=True, timeout=30)
+
+
+FTFW_CONF = """Sync {{
+	Mode FTFW {{
+		DisableExternalCache off
+	}}
+	UDP {{
+		IPv4_address {me}
+		IPv4_Destination_Address {peer}
+		Port 3780
+		Interface lo
+		Checksum on
+	}}
+}}
+General {{
+	HashSize 8192
+	HashLimit 65535
+	LogFile {d}/conntrackd.log
+	LockFile {d}/conntrackd.lock
+	UNIX {{
+		Path {d}/conntrackd.sock
+	}}
+	NetlinkBufferSize 2097152
+	NetlinkBufferSizeMaxGrowth 8388608
+	Systemd off
+}}
+"""
+
+
+def test_conntrackd_ftfw_sync_between_two_ctsims(ctsim_factory, kernel_ns, tmp_path):
+    """Two ctsim instances, each with its own conntrackd -d in FTFW mode,
+    synchronising over lo of a private namespace (127.0.0.1 <-> 127.0.0.2):
+    entries made in the primary reach the backup's external cache, and a
+    commit (what a failover script runs) puts them in the backup's table,
+    where they match the primary's. The namespace's kernel table is unused."""
+    prim, back = ctsim_factory(), ctsim_factory()
+    confs = []
+    for name, me, peer in (("a", "127.0.0.1", "127.0.0.2"), ("b", "127.0.0.2", "127.0.0.1")):
+        d = tmp_path / name
+        d.mkdir()
+        conf = d / "conntrackd.conf"
+        conf.write_text(FTFW_CONF.format(d=d, me=me, peer=peer))
+        confs.append(conf)
+    try:
+        for side, conf in ((prim, confs[0]), (back, confs[1])):
+            res = kernel_ns.run([CTSIM_EXEC, "--socket", side.socket, "conntrackd", "-d", "-C", conf])
+            assert res.returncode == 0, res.stderr
+        for conf in confs:
+            for _ in range(100):
+                if (conf.parent / "conntrackd.sock").exists():
+                    break
+                time.sleep(0.05)
+        time.sleep(0.5)
+        entries = [["-s", "10.44.0.1", "-d", "10.1.0.1", "-p", "tcp", "--sport", "1000",
+                    "--dport", "80", "--state", "ESTABLISHED", "-t", "300", "-u", "ASSURED"],
+                   ["-s", "10.44.0.2", "-d", "10.1.0.1", "-p", "udp", "--sport", "53",
+                    "--dport", "53", "-t", "120", "-m", "9"]]
+        for e in entries:
+            assert prim.conntrack("-I", *e).returncode == 0
+        external = ""
+        for _ in range(50):
+            external = subprocess.run(["conntrackd", "-C", confs[1], "-e"], capture_output=True,
+                                      text=True, timeout=30).stdout
+            if external.count("10.44.0.") == 2:
+                break
+            time.sleep(0.1)
+        assert external.count("10.44.0.") == 2, external
+        assert back.conntrack("-C").stdout.strip() == "0"
+        res = subprocess.run(["conntrackd", "-C", confs[1], "-c"], capture_output=True,
+                             text=True, timeout=30)
+        assert res.returncode == 0, res.stderr
+        for _ in range(50):
+            if back.conntrack("-C").stdout.strip() == "2":
+                break
+            time.sleep(0.1)
+        norm = lambda s: sorted(re.sub(r"^(\S+\s+\d+) \d+", r"\1 T", l)     # timeouts
+                                for l in s.splitlines())
+        assert norm(back.conntrack("-L").stdout) == norm(prim.conntrack("-L").stdout)
+        assert "10.44.0." not in kernel_ns.conntrack("-L").stdout
+    finally:
+        for conf in confs:
+            subprocess.run(["conntrackd", "-C", conf, "-k"], capture_output=True, timeout=30)

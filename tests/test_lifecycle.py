@@ -13,6 +13,7 @@
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import wire as W
-from conftest import CONNTRACK, CTSIM_BIN, CTSIM_EXEC, ROOT
+from conftest import CONNTRACK, CTSIM_BIN, CTSIM_EXEC, ROOT, KernelNetns
 
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
@@ -292,3 +293,73 @@ def test_exec_without_daemon_fails_clearly(kernel_ns, tmp_path):
               "except (OSError, TimeoutError) as e:\n    print('failed', e)\n")
     res = kernel_ns.run([CTSIM_EXEC, "--socket", missing, "/usr/bin/python3", "-c", script], timeout=30)
     assert "entries 1" not in res.stdout, res.stdout + res.stderr
+
+
+# --- the /proc view under ctsim-exec (issue 14) -----------------------------
+
+def _insert(side, n, net):
+    for i in range(n):
+        res = side.conntrack("-I", "-s", f"10.{net}.0.{i + 1}", "-d", "10.99.0.1", "-p", "udp",
+                             "--sport", "1", "--dport", "2", "-t", "100")
+        assert res.returncode == 0, res.stderr
+
+
+def test_non_root_proc_fallback_shows_ctsim(ctsim_factory, kernel_ns):
+    """Non-root `conntrack -C/-S` get EPERM and fall back to /proc; under
+    ctsim-exec that /proc is ctsim's. Run inside a kernel namespace whose own
+    table has a different count (5 vs 3), so reading the host's files shows."""
+    d = ctsim_factory(mode="0666")
+    _insert(d, 3, 71)
+    _insert(kernel_ns, 5, 72)
+    ref_ns = KernelNetns()           # a kernel with ctsim's count, for the format
+    try:
+        _insert_kernel = lambda n: [ref_ns.conntrack(
+            "-I", "-s", f"10.73.0.{i + 1}", "-d", "10.99.0.1", "-p", "udp", "--sport", "1",
+            "--dport", "2", "-t", "100") for i in range(n)]
+        _insert_kernel(3)
+        with traversable(d.socket), traversable(CTSIM_EXEC):
+            for args in (["-C"], ["-S"]):
+                got = kernel_ns.run([*NOBODY, CTSIM_EXEC, "--socket", d.socket, CONNTRACK, *args])
+                want = ref_ns.run([*NOBODY, CONNTRACK, *args])
+                host = kernel_ns.run([*NOBODY, CONNTRACK, *args])
+                assert (got.returncode, got.stderr) == (want.returncode, want.stderr), args
+                if args == ["-C"]:
+                    assert got.stdout == want.stdout == "3\n" and host.stdout == "5\n"
+                else:
+                    # entries= is the count on every CPU line; the other
+                    # counters differ by history (insert counts differently)
+                    entries = lambda out: re.findall(r"entries=(\d+)", out)
+                    assert entries(got.stdout) == entries(want.stdout)
+                    assert set(entries(got.stdout)) == {"3"}
+                    assert set(entries(host.stdout)) == {"5"}
+            got = kernel_ns.run([*NOBODY, CTSIM_EXEC, "--socket", d.socket, "sysctl",
+                                 "net.netfilter.nf_conntrack_count",
+                                 "net.netfilter.nf_conntrack_max",
+                                 "net.netfilter.nf_conntrack_tcp_loose"])
+            want = ref_ns.run([*NOBODY, "sysctl", "net.netfilter.nf_conntrack_count",
+                               "net.netfilter.nf_conntrack_max",
+                               "net.netfilter.nf_conntrack_tcp_loose"])
+            assert got.returncode == 0 and got.stdout == want.stdout, (got, want)
+    finally:
+        ref_ns.delete()
+
+
+def test_proc_writes_and_unemulated_files_refused(ctsim, kernel_ns):
+    """Root's sysctl -w under ctsim-exec must not change the namespace's
+    kernel setting; files ctsim does not produce are refused, not the host's."""
+    before = kernel_ns.run(["sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose"]).stdout
+    res = kernel_ns.run([CTSIM_EXEC, "--socket", ctsim.socket, "sysctl", "-w",
+                         "net.netfilter.nf_conntrack_tcp_loose=0"])
+    assert res.returncode != 0
+    assert "writing is refused under ctsim-exec" in res.stderr
+    assert kernel_ns.run(["sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose"]).stdout == before
+    assert before.strip() == "1"
+    for path in ("/proc/net/nf_conntrack", "/proc/self/net/nf_conntrack_expect"):
+        res = kernel_ns.run([CTSIM_EXEC, "--socket", ctsim.socket, "cat", path])
+        assert res.returncode != 0 and res.stdout == "", res
+        assert "not emulated, refused" in res.stderr
+    res = kernel_ns.run([CTSIM_EXEC, "--socket", ctsim.socket, "cat",
+                         "/proc/net/stat/nf_conntrack"])
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("entries  clashres found new invalid")
+    assert all(l.startswith("00000000  ") for l in lines[1:]) and len(lines) >= 2

@@ -444,6 +444,65 @@ static void do_ruleset(struct server *srv, struct client *cl, const struct ctsim
 	}
 }
 
+/*
+ * CTSIM_CTL_PROC: the text of a conntrack /proc file (ctsim_wire.h), for
+ * every uid, as the kernel's files are world-readable. CTSIM_PROC_STAT has
+ * the layout of ct_cpu_seq_show() (net/netfilter/nf_conntrack_standalone.c):
+ * a header, then one line per CPU with the global count first; ctsim keeps
+ * its counters on CPU 0.
+ */
+static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f) {
+		rep.err = ENOMEM;
+	} else if (req->a == CTSIM_PROC_COUNT) {
+		fprintf(f, "%u\n", srv->table->count);
+	} else if (req->a == CTSIM_PROC_STAT) {
+		fputs("entries  clashres found new invalid ignore delete chainlength insert "
+		      "insert_failed drop early_drop icmp_error  expect_new expect_create "
+		      "expect_delete search_restart\n", f);
+		for (unsigned cpu = 0; cpu < srv->ncpus; cpu++) {
+			static const struct ctnl_stats_cpu zero_ct;
+			static const struct ctnl_stats_exp zero_exp;
+			const struct ctnl_stats_cpu *c = cpu ? &zero_ct : &srv->table->stats.cpu;
+			const struct ctnl_stats_exp *e = cpu ? &zero_exp : &srv->table->stats.exp;
+
+			fprintf(f, "%08x  %08x %08x %08x %08x %08x %08x %08x %08x %08x %08x %08x "
+				"%08x  %08x %08x %08x %08x\n", srv->table->count, c->clash_resolve,
+				c->found, 0, c->invalid, 0, 0, c->chaintoolong, c->insert,
+				c->insert_failed, c->drop, c->early_drop, c->error, e->new,
+				e->create, e->delete, c->search_restart);
+		}
+	} else if (req->a == CTSIM_PROC_SETTINGS) {
+		ct_settings_print(srv->settings, f);
+	} else {
+		rep.err = EINVAL;
+	}
+	if (f)
+		fclose(f);
+	if (!rep.err && sizeof(rep) + len > CTSIM_CTL_DGRAM_MAX)
+		rep.err = EMSGSIZE;
+	rep.b = rep.err ? 0 : (uint32_t)len;
+	if (rep.err) {
+		server_reply(srv, cl, &rep, sizeof(rep));
+	} else {
+		unsigned char *dg = malloc(sizeof(rep) + len);
+
+		if (dg) {
+			memcpy(dg, &rep, sizeof(rep));
+			memcpy(dg + sizeof(rep), text, len);
+			server_reply(srv, cl, dg, sizeof(rep) + len);
+			free(dg);
+		}
+	}
+	free(text);
+}
+
 static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
 {
 	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC };
@@ -484,6 +543,9 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		break;
 	case CTSIM_CTL_RULESET:
 		do_ruleset(srv, cl, req);
+		break;
+	case CTSIM_CTL_PROC:
+		do_proc(srv, cl, req);
 		break;
 	default:
 		break;	/* unknown control operations are ignored */
@@ -572,6 +634,12 @@ static int dispatch(struct server *srv, struct client *cl, const struct nlmsghdr
 		h = ctnetlink_ct_handlers[msg];
 	else if (subsys == NFNL_SUBSYS_CTNETLINK_EXP && msg < IPCTNL_MSG_EXP_MAX)
 		h = ctnetlink_exp_handlers[msg];
+	/* ctsim: nf_tables (and the batches only it uses) is not emulated;
+	 * say so plainly instead of the kernel's EINVAL for a missing
+	 * subsystem, so that nft under ctsim-exec fails clearly (issue 14). */
+	if (subsys == NFNL_SUBSYS_NFTABLES || nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN ||
+	    nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+		return -EOPNOTSUPP;
 	if (!h)
 		return -EINVAL;		/* unknown subsystem or type: EINVAL, not EOPNOTSUPP */
 	ct_table_tick(srv->table);

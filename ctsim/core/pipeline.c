@@ -19,6 +19,7 @@
  * packet dropped after ct_in() leaves its bits cached for the next one,
  * as in the kernel.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <netinet/in.h>
@@ -91,9 +92,12 @@ void ct_l4_refresh(struct ct_l4_ctx *x, struct conn *ct, uint32_t secs)
 	struct ct_table *t = x->core->table;
 
 	ct_l4_acct(x, ct);
-	if (ct->status & CT_S_FIXED_TIMEOUT)
+	if (ct->status & CT_S_FIXED_TIMEOUT) {
+		CT_TRACE(x->skb, CT_TR_TIMEOUT, "timeout not refreshed (FIXED_TIMEOUT)");
 		return;
+	}
 	conn_set_timeout(t, ct, secs);
+	CT_TRACE(x->skb, CT_TR_TIMEOUT, "timeout %u s", secs);
 	if (!(ct->status & CT_S_CONFIRMED))
 		ct->expires -= t->now;
 }
@@ -102,6 +106,7 @@ void ct_l4_refresh(struct ct_l4_ctx *x, struct conn *ct, uint32_t secs)
 void ct_l4_kill(struct ct_l4_ctx *x, struct conn *ct)
 {
 	ct_l4_acct(x, ct);
+	CT_TRACE(x->skb, CT_TR_TRACKER, "entry id %u killed now (nf_ct_kill_acct)", ct->id);
 	if (ct->status & CT_S_CONFIRMED)
 		ct_table_delete(x->core->table, ct, 0, false);
 }
@@ -120,6 +125,7 @@ void ct_l4_set_assured(struct ct_l4_ctx *x, struct conn *ct)
 	if (ct->status & CT_S_ASSURED)
 		return;
 	ct->status |= CT_S_ASSURED;
+	CT_TRACE(x->skb, CT_TR_TRACKER, "status ASSURED set");
 	ct_l4_event(x, ct, CT_EV(ASSURED));
 }
 
@@ -140,12 +146,75 @@ void ct_skb_init(struct ct_skb *skb, uint8_t *data, size_t len)
 	skb->zone.dir = CT_ZONE_DIR_BOTH;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Trace texts (trace.h): only built for traced packets                    */
+
+/* @t as conntrack -L prints a tuple's addresses and ports. */
+static const char *trace_tuple(char *buf, size_t n, const struct ct_tuple *t)
+{
+	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(t->l3num, t->src.b, src, sizeof(src));
+	inet_ntop(t->l3num, t->dst.b, dst, sizeof(dst));
+	if (ct_tuple_has_ports(t->l4num))
+		snprintf(buf, n, "proto %u src=%s dst=%s sport=%u dport=%u", t->l4num, src, dst,
+			 t->sport, t->dport);
+	else
+		snprintf(buf, n, "proto %u src=%s dst=%s", t->l4num, src, dst);
+	return buf;
+}
+
+/* enum ip_conntrack_info's names, as the kernel spells them. */
+static const char *ctinfo_name(enum ct_info ci)
+{
+	switch (ci) {
+	case CT_INFO_ESTABLISHED: return "IP_CT_ESTABLISHED";
+	case CT_INFO_RELATED: return "IP_CT_RELATED";
+	case CT_INFO_NEW: return "IP_CT_NEW";
+	case CT_INFO_ESTABLISHED_REPLY: return "IP_CT_ESTABLISHED_REPLY";
+	case CT_INFO_RELATED_REPLY: return "IP_CT_RELATED_REPLY";
+	case CT_INFO_UNTRACKED: return "IP_CT_UNTRACKED";
+	}
+	return "?";
+}
+
+static void trace_ctinfo(const struct ct_skb *skb)
+{
+	CT_TRACE(skb, CT_TR_CTINFO, "ctinfo %s (ct state %s)", ctinfo_name(skb->ctinfo),
+		 ct_skb_state_name(skb));
+}
+
+/* The event bits' names, as conntrack -E and ctnetlink call them. */
+static void trace_events(const struct ct_skb *skb, const struct conn *ct, uint32_t bits)
+{
+	static const char *const names[] = {
+		[CT_EV_NEW] = "new", [CT_EV_RELATED] = "related", [CT_EV_DESTROY] = "destroy",
+		[CT_EV_REPLY] = "reply", [CT_EV_ASSURED] = "assured",
+		[CT_EV_PROTOINFO] = "protoinfo", [CT_EV_HELPER] = "helper", [CT_EV_MARK] = "mark",
+		[CT_EV_SEQADJ] = "seqadj", [CT_EV_SECMARK] = "secmark", [CT_EV_LABEL] = "label",
+		[CT_EV_SYNPROXY] = "synproxy",
+	};
+	char buf[200];
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]) && off < sizeof(buf); i++)
+		if (bits & (1u << i)) {
+			int w = snprintf(buf + off, sizeof(buf) - off, "%s%s", off ? "," : "",
+					 names[i] ? names[i] : "?");
+			off = w > 0 ? off + (size_t)w : off;
+		}
+	CT_TRACE(skb, CT_TR_EVENT, "events %s delivered for entry id %u (%s)", buf, ct->id,
+		 (bits & (CT_EV(NEW) | CT_EV(RELATED))) ? "[NEW]" : "[UPDATE]");
+}
+
 /* No entry for this packet: ct state invalid, invalid++, ACCEPT. */
 static int not_tracked(struct ct_core *core, struct ct_skb *skb, const char *reason)
 {
 	core->table->stats.cpu.invalid++;
 	skb->ct = NULL;
 	skb->invalid_reason = reason;
+	CT_TRACE(skb, CT_TR_INVALID, "invalid: %s", reason ? reason : "?");
 	return CT_ACCEPT;
 }
 
@@ -252,6 +321,14 @@ static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
 		ct = ct_table_find(t, &tuple, &skb->zone, CT_DIR_REPLY, &dir);
 	if (ct) {
 		conn_get(ct);	/* the packet's reference */
+		if (skb->tracer) {
+			char tb[160];
+
+			CT_TRACE(skb, CT_TR_LOOKUP, "lookup %s: entry id %u, %s direction%s",
+				 trace_tuple(tb, sizeof(tb), &tuple), ct->id,
+				 dir == CT_DIR_REPLY ? "reply" : "original",
+				 (ct->status & CT_S_CONFIRMED) ? "" : " (unconfirmed)");
+		}
 	} else {
 		bool drop;
 
@@ -259,6 +336,19 @@ static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
 		if (!ct)
 			return drop ? -1 : 0;
 		dir = CT_DIR_ORIG;	/* conn_alloc()'s reference is the packet's */
+		if (skb->tracer) {
+			char tb[160], mb[160];
+
+			if (ct->status & CT_S_EXPECTED)
+				CT_TRACE(skb, CT_TR_LOOKUP,
+					 "lookup %s: no entry; expected: new entry id %u, master id %u (%s)",
+					 trace_tuple(tb, sizeof(tb), &tuple), ct->id,
+					 ct->ext->master_ct ? ct->ext->master_ct->id : 0,
+					 trace_tuple(mb, sizeof(mb), &ct->ext->master));
+			else
+				CT_TRACE(skb, CT_TR_LOOKUP, "lookup %s: no entry; new entry id %u (unconfirmed)",
+					 trace_tuple(tb, sizeof(tb), &tuple), ct->id);
+		}
 	}
 	if (dir == CT_DIR_REPLY)
 		skb->ctinfo = CT_INFO_ESTABLISHED_REPLY;
@@ -269,6 +359,7 @@ static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
 	else
 		skb->ctinfo = CT_INFO_NEW;
 	skb->ct = ct;
+	trace_ctinfo(skb);
 	return 0;
 }
 
@@ -332,7 +423,24 @@ int ct_in(struct ct_core *core, struct ct_skb *skb, enum ct_hook hook)
 	/* ICMP errors are RELATED to the flow they quote (nf_conntrack_handle_icmp()) */
 	if ((skb->pkt.l4proto == IPPROTO_ICMP && skb->pkt.family == AF_INET) ||
 	    (skb->pkt.l4proto == IPPROTO_ICMPV6 && skb->pkt.family == AF_INET6)) {
-		if (ct_icmp_error(&x) <= 0)
+		int e = ct_icmp_error(&x);
+
+		if (e <= 0 && skb->tracer) {
+			char tb[160];
+
+			if (skb->ct) {
+				CT_TRACE(skb, CT_TR_LOOKUP, "ICMP error about entry id %u (%s)", skb->ct->id,
+					 trace_tuple(tb, sizeof(tb), &skb->ct->th[CT_DIR_ORIG].tuple));
+				trace_ctinfo(skb);
+			} else if (skb->ctinfo == CT_INFO_UNTRACKED) {
+				CT_TRACE(skb, CT_TR_LOOKUP, "ICMPv6 type %u: never tracked (untracked)",
+					 skb->pkt.icmp_type);
+			} else {
+				CT_TRACE(skb, CT_TR_INVALID, "invalid (ICMP error, counted as error): %s",
+					 skb->invalid_reason ? skb->invalid_reason : "?");
+			}
+		}
+		if (e <= 0)
 			return CT_ACCEPT;
 	}
 
@@ -341,6 +449,7 @@ repeat:
 	if (resolve_normal_ct(core, skb, l4, &reason) < 0) {
 		core->table->stats.cpu.drop++;	/* "too stressed to deal" */
 		skb->invalid_reason = "table full, dropping packet";
+		CT_TRACE(skb, CT_TR_CONFIRM, "nf_conntrack: table full, dropping packet (early drop found nothing)");
 		return CT_DROP;
 	}
 	if (!skb->ct)
@@ -352,6 +461,8 @@ repeat:
 	case CT_L4_REPEAT:
 		/* TCP reopen: the old entry is gone, create a fresh one */
 		skb_release_ct(core, skb);
+		CT_TRACE(skb, CT_TR_TRACKER, "old entry killed (%s): look up again",
+			 reason ? reason : "reopen");
 		if (++repeats < 3)
 			goto repeat;
 		core->table->stats.cpu.drop++;
@@ -365,7 +476,10 @@ repeat:
 		skb_release_ct(core, skb);
 		return not_tracked(core, skb, reason ? reason : "invalid");
 	}
+	if (reason)	/* accepted but ignored by the tracker (TCP: IGNORE) */
+		CT_TRACE(skb, CT_TR_TRACKER, "ignored (accepted, entry unchanged): %s", reason);
 	if (skb->ctinfo == CT_INFO_ESTABLISHED_REPLY && !(skb->ct->status & CT_S_SEEN_REPLY)) {
+		CT_TRACE(skb, CT_TR_TRACKER, "first reply: status SEEN_REPLY set");
 		x.dir = CT_DIR_REPLY;
 		skb->ct->status |= CT_S_SEEN_REPLY;
 		ct_l4_event(&x, skb->ct, CT_EV(REPLY));
@@ -406,6 +520,8 @@ static int resolve_clash(struct ct_core *core, struct ct_skb *skb, struct conn *
 		conn_get(winner);
 		skb_release_ct(core, skb);
 		skb->ct = winner;
+		CT_TRACE(skb, CT_TR_CONFIRM, "clash at confirmation resolved: the packet takes entry id %u (clash_resolve)",
+			 winner->id);
 		t->stats.cpu.clash_resolve++;
 		return CT_ACCEPT;
 	}
@@ -414,6 +530,8 @@ static int resolve_clash(struct ct_core *core, struct ct_skb *skb, struct conn *
 	t->stats.cpu.drop++;
 	t->stats.cpu.insert_failed++;
 	skb->invalid_reason = "insert clash";
+	CT_TRACE(skb, CT_TR_CONFIRM, "clash at confirmation with entry id %u: dropped (insert_failed)",
+		 winner->id);
 	return CT_DROP;
 }
 
@@ -432,8 +550,13 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 	/* nf_confirm(): "This is where we call the helper: as the packet
 	 * goes out." Every packet of an entry with a helper, confirmed or
 	 * not, either direction; the helper may drop it. */
-	if (ct && ct_helper_run(core, skb) == CT_DROP)
+	if (ct && ct_helper_run(core, skb) == CT_DROP) {
+		CT_TRACE(skb, CT_TR_HELPER, "helper dropped the packet%s%s",
+			 skb->helper_note[0] ? ": " : "", skb->helper_note);
 		return CT_DROP;
+	}
+	if (ct && skb->helper_note[0])
+		CT_TRACE(skb, CT_TR_HELPER, "%s", skb->helper_note);
 
 	/* Only a new entry, and only from its original direction (a REJECT
 	 * reply attached in the other direction is left alone). */
@@ -457,6 +580,8 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 	conn_get(ct);			/* the table's reference */
 	ct_table_link(t, ct);
 	ct->status |= CT_S_CONFIRMED;
+	CT_TRACE(skb, CT_TR_CONFIRM, "confirmed: entry id %u enters the table (timeout %llu s)",
+		 ct->id, (unsigned long long)((ct->expires - t->now) / 1000000000ull));
 	if (ct->status & CT_S_HELPER)
 		ct_l4_event(&x, ct, CT_EV(HELPER));
 	ct_l4_event(&x, ct, (ct->status & CT_S_EXPECTED) ? CT_EV(RELATED) : CT_EV(NEW));
@@ -476,6 +601,8 @@ void ct_skb_done(struct ct_core *core, struct ct_skb *skb, bool dropped)
 		uint32_t bits = ct->ecache;
 
 		ct->ecache = 0;
+		if (skb->tracer)
+			trace_events(skb, ct, bits);
 		ct_events_report(core->events, ct, bits, 0, false);
 	}
 	skb_release_ct(core, skb);

@@ -24,6 +24,7 @@
 #include "ctsim/core/packet.h"
 #include "ctsim/core/settings.h"
 #include "ctsim/core/table.h"
+#include "ctsim/core/trace.h"
 
 enum ct_hook {
 	CT_HOOK_PREROUTING, CT_HOOK_INPUT, CT_HOOK_FORWARD, CT_HOOK_OUTPUT,
@@ -66,6 +67,7 @@ struct ct_skb {
 	char helper_note[80];		/* what the entry's helper did with it, for traces
 					 * ("ftp: 1 expectation", "ftp: partial matching") */
 	bool helper_dropped;		/* the helper returned NF_DROP */
+	const struct ct_tracer *tracer;	/* non-NULL: the packet is traced (trace.h) */
 };
 
 /** ct_skb_init - an skb for @data/@len (not parsed yet), zone 0, no entry. */

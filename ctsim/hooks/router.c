@@ -267,17 +267,59 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 		     struct conn *attach);
 static void send_reject(struct router *r, const struct ct_skb *skb, const struct rs_result *res);
 
-/* The ruleset's tracer, told which row runs the chain. */
-struct trace_hop {
+/* A packet's tracer (only when r->trace is set): conntrack's steps come
+ * through .ct (skb->tracer), the ruleset's through trace_rule(); both are
+ * passed on to r->trace with the packet's id and the row at work. */
+struct trace_pkt {
+	struct ct_tracer ct;		/* first: skb->tracer points here */
 	struct router *r;
+	const struct ct_skb *skb;
 	const struct router_row *row;
+	uint32_t id;
 };
 
-static void trace_hop(void *ctx, const struct rs_trace_ev *ev)
+static bool traced(const struct router *r, const struct ct_skb *skb)
 {
-	struct trace_hop *h = ctx;
+	return r->trace_all || skb->pkt.nftrace;
+}
 
-	h->r->trace(h->r->trace_ctx, h->row, ev);
+static void trace_ct_step(void *ctx, enum ct_trace_kind kind, const char *text)
+{
+	struct trace_pkt *tp = ctx;
+	struct router_trace_step st = { .id = tp->id, .row = tp->row, .skb = tp->skb,
+					.kind = kind, .text = text };
+
+	if (traced(tp->r, tp->skb))
+		tp->r->trace(tp->r->trace_ctx, &st);
+}
+
+static void trace_rule(void *ctx, const struct rs_trace_ev *ev)
+{
+	struct trace_pkt *tp = ctx;
+	struct router_trace_step st = { .id = tp->id, .row = tp->row, .skb = tp->skb, .rule = ev };
+
+	tp->r->trace(tp->r->trace_ctx, &st);
+}
+
+/* Start tracing @skb (parsed, on its way into the ladder). */
+static void trace_begin(struct router *r, struct trace_pkt *tp, struct ct_skb *skb)
+{
+	tp->ct.step = trace_ct_step;
+	tp->ct.ctx = tp;
+	tp->r = r;
+	tp->skb = skb;
+	tp->row = NULL;
+	tp->id = ++r->trace_ids;
+	skb->tracer = &tp->ct;
+}
+
+/* The packet's fate, once r->last is final. */
+static void trace_end(struct router *r, struct trace_pkt *tp)
+{
+	struct router_trace_step st = { .id = tp->id, .skb = tp->skb, .end = true, .last = &r->last };
+
+	if (traced(r, tp->skb))
+		r->trace(r->trace_ctx, &st);
 }
 
 /* A RULES or NAT row that has chains of r->rs (run_hook() checks): the base
@@ -285,12 +327,11 @@ static void trace_hop(void *ctx, const struct rs_trace_ev *ev)
  * are handed to the caller in r->last. */
 static int run_rules(struct router *r, const struct router_row *row, struct ct_skb *skb)
 {
-	struct trace_hop hop = { r, row };
 	struct rs_result res;
 	int v;
 
-	res.trace = r->trace ? trace_hop : NULL;
-	res.trace_ctx = &hop;
+	res.trace = skb->tracer ? trace_rule : NULL;
+	res.trace_ctx = (void *)skb->tracer;	/* its struct trace_pkt */
 	res.trace_all = r->trace_all;
 	v = ruleset_run_hook(r->rs, row->hook, row->prio_min, row->prio_max, skb, &res);
 	for (unsigned i = 0; i < res.nnat && r->last.nnat < ROUTER_MAX_NAT; i++) {
@@ -348,6 +389,8 @@ static int finish(struct router *r, struct ct_skb *skb, int verdict, const char 
 {
 	ct_skb_done(r->core, skb, verdict == CT_DROP);
 	r->last.verdict = verdict == CT_DROP ? "dropped" : what;
+	if (skb->tracer)
+		trace_end(r, (struct trace_pkt *)skb->tracer);
 	return verdict;
 }
 
@@ -363,6 +406,9 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 	for (size_t i = first; i < end; i++) {
 		const struct router_row *row = &ladder[i];
 		int v = CT_ACCEPT;
+
+		if (skb->tracer)
+			((struct trace_pkt *)skb->tracer)->row = row;
 
 		switch (row->step) {
 		case ROUTER_STEP_RULES:
@@ -405,6 +451,7 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 		     struct conn *attach)
 {
 	struct ct_skb skb;
+	struct trace_pkt tp;
 	const char *reason;
 	int oif;
 
@@ -412,6 +459,8 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 	if (ct_pkt_parse(&skb.pkt, &reason) < 0)
 		return CT_DROP;
 	skb.pkt.tstamp_ns = tstamp;
+	if (r->trace)
+		trace_begin(r, &tp, &skb);
 	if (attach) {
 		/* nf_ct_attach(): the answer travels in the reply direction of
 		 * the entry it answers, so conntrack leaves it alone. */
@@ -554,6 +603,7 @@ static void send_reject(struct router *r, const struct ct_skb *skb, const struct
 int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns)
 {
 	struct ct_skb skb;
+	struct trace_pkt tp;
 	const char *reason;
 	uint8_t *whole = NULL;
 	size_t wholelen = 0;
@@ -592,6 +642,8 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 	skb.pkt.tstamp_ns = tstamp_ns;
 	skb.pkt.iif = iif + 1;
 	memcpy(skb.pkt.iifname, r->ifs[iif].name, sizeof(skb.pkt.iifname));
+	if (r->trace)
+		trace_begin(r, &tp, &skb);
 
 	if (run_hook(r, CT_HOOK_PREROUTING, &skb) == CT_DROP) {
 		v = finish(r, &skb, CT_DROP, "");

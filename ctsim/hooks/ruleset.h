@@ -297,6 +297,9 @@ struct rs_trace_ev {
 	const struct rs_chain *chain;
 	const struct rs_rule *rule;	/* RS_TRACE_RULE */
 	const char *verdict;		/* "accept", "drop", "jump x", "continue" ... */
+	bool first;			/* the first traced step of this base chain's run
+					 * (nft prints the packet before it: the kernel
+					 * dumps it once per nft_do_chain()) */
 };
 
 typedef void (*rs_trace_fn)(void *ctx, const struct rs_trace_ev *ev);
@@ -306,6 +309,7 @@ struct rs_result {
 	rs_trace_fn trace;	/* called for every traced step, when non-NULL and */
 	void *trace_ctx;	/* the packet has meta nftrace set (or trace_all) */
 	bool trace_all;
+	bool traced;		/* private: the current base chain traced a step */
 
 	/* Filled by ruleset_run_hook(). */
 	int verdict;				/* CT_ACCEPT or CT_DROP */

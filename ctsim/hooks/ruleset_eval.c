@@ -290,10 +290,12 @@ static enum vcode rule_exec(const struct rs_chain *ch, const struct rs_rule *r, 
 static void trace(struct rs_result *res, const struct ct_skb *skb, enum rs_trace_kind kind,
 		  const struct rs_chain *ch, const struct rs_rule *r, const char *verdict)
 {
-	struct rs_trace_ev ev = { kind, ch->table, ch, r, verdict };
+	struct rs_trace_ev ev = { kind, ch->table, ch, r, verdict, !res->traced };
 
-	if (res->trace && (skb->pkt.nftrace || res->trace_all))
+	if (res->trace && (skb->pkt.nftrace || res->trace_all)) {
+		res->traced = true;
 		res->trace(res->trace_ctx, &ev);
+	}
 }
 
 /* nft_do_chain(): returns CT_ACCEPT or CT_DROP for base chain @base. */
@@ -408,6 +410,7 @@ int ruleset_run_hook(struct ruleset *rs, enum ct_hook hook, int prio_min, int pr
 				continue;
 		}
 		res->chains_run++;
+		res->traced = false;
 		if (chain_run(ch, skb, res) == CT_DROP) {
 			res->verdict = CT_DROP;
 			return CT_DROP;

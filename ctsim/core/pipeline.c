@@ -97,7 +97,7 @@ void ct_l4_refresh(struct ct_l4_ctx *x, struct conn *ct, uint32_t secs)
 		return;
 	}
 	conn_set_timeout(t, ct, secs);
-	CT_TRACE(x->skb, CT_TR_TIMEOUT, "timeout %u s", secs);
+	CT_TRACE(x->skb, CT_TR_TIMEOUT, "set to %u s from now", secs);
 	if (!(ct->status & CT_S_CONFIRMED))
 		ct->expires -= t->now;
 }
@@ -180,12 +180,13 @@ static const char *ctinfo_name(enum ct_info ci)
 
 static void trace_ctinfo(const struct ct_skb *skb)
 {
-	CT_TRACE(skb, CT_TR_CTINFO, "ctinfo %s (ct state %s)", ctinfo_name(skb->ctinfo),
+	CT_TRACE(skb, CT_TR_CTINFO, "%s (ct state %s)", ctinfo_name(skb->ctinfo),
 		 ct_skb_state_name(skb));
 }
 
 /* The event bits' names, as conntrack -E and ctnetlink call them. */
-static void trace_events(const struct ct_skb *skb, const struct conn *ct, uint32_t bits)
+static void trace_events(const struct ct_skb *skb, const struct conn *ct, uint32_t bits,
+			 const char *what)
 {
 	static const char *const names[] = {
 		[CT_EV_NEW] = "new", [CT_EV_RELATED] = "related", [CT_EV_DESTROY] = "destroy",
@@ -204,7 +205,7 @@ static void trace_events(const struct ct_skb *skb, const struct conn *ct, uint32
 					 names[i] ? names[i] : "?");
 			off = w > 0 ? off + (size_t)w : off;
 		}
-	CT_TRACE(skb, CT_TR_EVENT, "events %s delivered for entry id %u (%s)", buf, ct->id,
+	CT_TRACE(skb, CT_TR_EVENT, "events %s %s for entry id %u (%s)", buf, what, ct->id,
 		 (bits & (CT_EV(NEW) | CT_EV(RELATED))) ? "[NEW]" : "[UPDATE]");
 }
 
@@ -214,7 +215,7 @@ static int not_tracked(struct ct_core *core, struct ct_skb *skb, const char *rea
 	core->table->stats.cpu.invalid++;
 	skb->ct = NULL;
 	skb->invalid_reason = reason;
-	CT_TRACE(skb, CT_TR_INVALID, "invalid: %s", reason ? reason : "?");
+	CT_TRACE(skb, CT_TR_INVALID, "%s", reason ? reason : "?");
 	return CT_ACCEPT;
 }
 
@@ -324,7 +325,7 @@ static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
 		if (skb->tracer) {
 			char tb[160];
 
-			CT_TRACE(skb, CT_TR_LOOKUP, "lookup %s: entry id %u, %s direction%s",
+			CT_TRACE(skb, CT_TR_LOOKUP, "%s: entry id %u, %s direction%s",
 				 trace_tuple(tb, sizeof(tb), &tuple), ct->id,
 				 dir == CT_DIR_REPLY ? "reply" : "original",
 				 (ct->status & CT_S_CONFIRMED) ? "" : " (unconfirmed)");
@@ -341,12 +342,12 @@ static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
 
 			if (ct->status & CT_S_EXPECTED)
 				CT_TRACE(skb, CT_TR_LOOKUP,
-					 "lookup %s: no entry; expected: new entry id %u, master id %u (%s)",
+					 "%s: no entry; expected: new entry id %u, master id %u (%s)",
 					 trace_tuple(tb, sizeof(tb), &tuple), ct->id,
 					 ct->ext->master_ct ? ct->ext->master_ct->id : 0,
 					 trace_tuple(mb, sizeof(mb), &ct->ext->master));
 			else
-				CT_TRACE(skb, CT_TR_LOOKUP, "lookup %s: no entry; new entry id %u (unconfirmed)",
+				CT_TRACE(skb, CT_TR_LOOKUP, "%s: no entry; new entry id %u (unconfirmed)",
 					 trace_tuple(tb, sizeof(tb), &tuple), ct->id);
 		}
 	}
@@ -436,7 +437,7 @@ int ct_in(struct ct_core *core, struct ct_skb *skb, enum ct_hook hook)
 				CT_TRACE(skb, CT_TR_LOOKUP, "ICMPv6 type %u: never tracked (untracked)",
 					 skb->pkt.icmp_type);
 			} else {
-				CT_TRACE(skb, CT_TR_INVALID, "invalid (ICMP error, counted as error): %s",
+				CT_TRACE(skb, CT_TR_INVALID, "%s (ICMP error: counted as error, not invalid)",
 					 skb->invalid_reason ? skb->invalid_reason : "?");
 			}
 		}
@@ -602,8 +603,12 @@ void ct_skb_done(struct ct_core *core, struct ct_skb *skb, bool dropped)
 
 		ct->ecache = 0;
 		if (skb->tracer)
-			trace_events(skb, ct, bits);
+			trace_events(skb, ct, bits, "delivered");
 		ct_events_report(core->events, ct, bits, 0, false);
+	} else if (skb->tracer && skb->cached_events && !dropped &&
+		   (ct->status & CT_S_CONFIRMED) && !(ct->flags & CONN_F_ECACHE)) {
+		/* the entry has no event cache: nobody was listening */
+		trace_events(skb, ct, skb->cached_events, "not delivered: no listener");
 	}
 	skb_release_ct(core, skb);
 }

@@ -729,7 +729,7 @@ static void tcp_trace_timeout(const struct ct_l4_ctx *x, const struct conn_tcp *
 		why = "zero window: timeout_max_retrans";
 	else
 		why = "the state's timeout";
-	CT_TRACE(x->skb, CT_TR_TIMEOUT, "tcp timeout %u s for %s (%s)", timeout,
+	CT_TRACE(x->skb, CT_TR_TIMEOUT, "tcp %u s for %s (%s)", timeout,
 		 tcp_state_names[next], why);
 }
 

@@ -287,7 +287,8 @@ const char *rs_family_name(enum rs_family fam);
 /* One step of the trace, shaped like `nft monitor trace` lines. */
 enum rs_trace_kind {
 	RS_TRACE_RULE,		/* a rule matched: verdict given (or "continue") */
-	RS_TRACE_RETURN,	/* end of a regular chain reached: back to the caller */
+	RS_TRACE_RETURN,	/* end of a regular chain reached: back to the caller
+				 * (not sent: the kernel traces no such step) */
 	RS_TRACE_POLICY,	/* end of a base chain: its policy applies */
 };
 

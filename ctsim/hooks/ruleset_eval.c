@@ -354,9 +354,12 @@ static int chain_run(const struct rs_chain *base, struct ct_skb *skb, struct rs_
 				break;
 			}
 		}
-		/* end of chain (or return) */
+		/* end of chain (or return): Linux 6.18 sends no trace event
+		 * for the end of a regular chain (jumped to or gone to) that
+		 * no rule ended: `nft monitor trace` shows the caller's next
+		 * rule, or the base chain's policy, right after the last
+		 * matching rule (tests/test_trace.py compares) */
 		if (sp > 0) {
-			trace(res, skb, RS_TRACE_RETURN, ch, NULL, "return");
 			sp--;
 			ch = stack[sp].chain;
 			i = stack[sp].next;

@@ -97,6 +97,70 @@ static uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* nft's icmp_type / icmpv6_type / icmp_code / icmpv6_code symbols */
+static const char *sym(const char *const *names, size_t n, unsigned v)
+{
+	return v < n ? names[v] : NULL;
+}
+
+/* The ICMP header's fields as nft decodes them: type, code, then the
+ * type's own (echo: id and sequence; ICMPv6 otherwise: its 32-bit
+ * field, which nft names after parameter-problem, or mtu for too-big).
+ * Returns how many bytes were decoded. */
+static size_t put_icmp(struct out *o, bool v6, const uint8_t *th, size_t thlen)
+{
+	static const char *const t4[] = {
+		[0] = "echo-reply", [3] = "destination-unreachable", [4] = "source-quench",
+		[5] = "redirect", [8] = "echo-request", [9] = "router-advertisement",
+		[10] = "router-solicitation", [11] = "time-exceeded", [12] = "parameter-problem",
+		[13] = "timestamp-request", [14] = "timestamp-reply", [15] = "info-request",
+		[16] = "info-reply", [17] = "address-mask-request", [18] = "address-mask-reply",
+	};
+	static const char *const c4[] = {
+		[0] = "net-unreachable", [1] = "host-unreachable", [2] = "prot-unreachable",
+		[3] = "port-unreachable", [4] = "frag-needed", [9] = "net-prohibited",
+		[10] = "host-prohibited", [13] = "admin-prohibited",
+	};
+	static const char *const t6[] = {
+		[1] = "destination-unreachable", [2] = "packet-too-big", [3] = "time-exceeded",
+		[4] = "parameter-problem", [128] = "echo-request", [129] = "echo-reply",
+		[130] = "mld-listener-query", [131] = "mld-listener-report",
+		[132] = "mld-listener-done", [133] = "nd-router-solicit", [134] = "nd-router-advert",
+		[135] = "nd-neighbor-solicit", [136] = "nd-neighbor-advert", [137] = "nd-redirect",
+		[138] = "router-renumbering", [141] = "ind-neighbor-solicit",
+		[142] = "ind-neighbor-advert", [143] = "mld2-listener-report",
+	};
+	static const char *const c6[] = {
+		[0] = "no-route", [1] = "admin-prohibited", [3] = "addr-unreachable",
+		[4] = "port-unreachable", [5] = "policy-fail", [6] = "reject-route",
+	};
+	const char *fam = v6 ? "icmpv6" : "icmp";
+	const char *tn = v6 ? sym(t6, sizeof(t6) / sizeof(t6[0]), th[0])
+			    : sym(t4, sizeof(t4) / sizeof(t4[0]), th[0]);
+	const char *cn = v6 ? sym(c6, sizeof(c6) / sizeof(c6[0]), th[1])
+			    : sym(c4, sizeof(c4) / sizeof(c4[0]), th[1]);
+	bool echo = v6 ? (th[0] == 128 || th[0] == 129) : (th[0] == 0 || th[0] == 8);
+
+	if (tn)
+		put(o, " %s type %s", fam, tn);
+	else
+		put(o, " %s type %u", fam, th[0]);
+	if (cn)
+		put(o, " %s code %s", fam, cn);
+	else
+		put(o, " %s code %u", fam, th[1]);
+	if (thlen < 8)
+		return 4;
+	if (echo)
+		put(o, " %s id %u %s sequence %u", fam, be16(th + 4), fam, be16(th + 6));
+	else if (v6)
+		put(o, " icmpv6 %s %u", th[0] == 2 ? "mtu" : "parameter-problem",
+		    (unsigned)th[4] << 24 | (unsigned)th[5] << 16 | (unsigned)th[6] << 8 | th[7]);
+	else
+		return 4;
+	return 8;
+}
+
 /* "packet: iif ... ip ... tcp ..." (trace_print_packet()) */
 static void put_packet(struct out *o, const struct ct_skb *skb)
 {
@@ -156,9 +220,7 @@ static void put_packet(struct out *o, const struct ct_skb *skb)
 	case IPPROTO_ICMPV6:
 		if (thlen < 4)
 			return;
-		put(o, " %s type %u %s code %u", p->l4proto == IPPROTO_ICMP ? "icmp" : "icmpv6",
-		    th[0], p->l4proto == IPPROTO_ICMP ? "icmp" : "icmpv6", th[1]);
-		dec = 4;
+		dec = put_icmp(o, p->l4proto == IPPROTO_ICMPV6, th, thlen);
 		break;
 	default:
 		return;

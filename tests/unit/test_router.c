@@ -59,7 +59,7 @@ static void on_trace(void *ctx, const struct router_trace_step *st)
 	}
 	if (st->text) {
 		f->nct++;
-		if (st->kind == CT_TR_CTINFO && !strncmp(st->text, "ctinfo IP_CT_NEW ", 17)) {
+		if (st->kind == CT_TR_CTINFO && !strncmp(st->text, "IP_CT_NEW ", 10)) {
 			f->ct_ctinfo_new = true;
 			assert_string_equal(row->name, "conntrack");
 		}

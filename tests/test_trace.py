@@ -1,0 +1,298 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The packet trace (issue 12): `ctsim replay --trace`.
+
+* Transcripts: fixed packets through ctsim; the conntrack lines of the trace
+  (lookup, ctinfo, the TCP cell as `ctsim explain tcp` prints it, the window
+  values, the timeout and why, the INVALID reason, confirmation, events) and
+  the nft lines are asserted line by line.
+* Against the kernel: the same packets and ruleset through a kernel router
+  namespace (test_replay.Router) under `nft monitor trace`; the nft part of
+  ctsim's trace (packet, rule, verdict continue and policy lines, per packet
+  in order) must equal the kernel's, normalised only in trace ids, interface
+  names, the link layer (ctsim's interfaces have none), the TTL (the replay
+  router does not route) and counter values.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+from test_replay import C_IP, CTSIM, GAP, S_IP, SENDER, replay, router, write  # noqa: F401
+
+scapy = pytest.importorskip("scapy.all")
+from scapy.all import ICMP, IP, TCP, UDP, Raw  # noqa: E402
+
+RULESET = """table inet t {
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		ip saddr 10.66.0.0/16 meta nftrace set 1
+	}
+	chain fw {
+		type filter hook forward priority filter; policy drop;
+		ct state invalid counter drop
+		tcp dport 80 jump web
+		ct state established,related accept
+		udp dport 53 goto dns
+		icmp type echo-request accept
+	}
+	chain web {
+		tcp flags syn log prefix "SYN "
+		tcp flags fin return
+		ct state new accept
+	}
+	chain dns {
+		udp sport 1234 accept
+	}
+	chain post {
+		type filter hook postrouting priority 50; policy accept;
+		meta l4proto udp counter
+	}
+}
+"""
+
+
+def c(flags, seq, ack=0, data=b"", win=1000, sport=40000, ipid=1):
+    p = IP(src=C_IP, dst=S_IP, id=ipid) / TCP(sport=sport, dport=80, flags=flags, seq=seq,
+                                             ack=ack, window=win)
+    return p / Raw(data) if data else p
+
+
+def s(flags, seq, ack=0, data=b"", win=1000, dport=40000, ipid=1):
+    p = IP(src=S_IP, dst=C_IP, id=ipid) / TCP(sport=80, dport=dport, flags=flags, seq=seq,
+                                             ack=ack, window=win)
+    return p / Raw(data) if data else p
+
+
+def packets():
+    """A TCP connection (handshake, data, close), an out-of-window segment,
+    a SYN/ACK without SYN, UDP over a goto chain, an echo request."""
+    return [
+        c("S", 1000, ipid=11), s("SA", 5000, 1001, ipid=12), c("A", 1001, 5001, ipid=13),
+        c("PA", 1001, 5001, b"x" * 10, ipid=14), s("A", 5001, 1011, ipid=15),
+        c("PA", 901011, 5001, b"y" * 10, ipid=16),
+        c("FA", 1011, 5001, ipid=17), s("FA", 5001, 1012, ipid=18), c("A", 1012, 5002, ipid=19),
+        s("SA", 7000, 7001, dport=40001, ipid=20),
+        IP(src=C_IP, dst=S_IP, id=21) / UDP(sport=1234, dport=53) / Raw(b"q" * 12),
+        IP(src=S_IP, dst=C_IP, id=22) / UDP(sport=53, dport=1234) / Raw(b"a" * 20),
+        IP(src=C_IP, dst=S_IP, id=23) / UDP(sport=1235, dport=53) / Raw(b"q" * 4),
+        IP(src=C_IP, dst=S_IP, id=24) / ICMP(type=8, id=7, seq=1),
+    ]
+
+
+def trace_lines(text):
+    return [ln for ln in text.splitlines() if ln.startswith("trace id ")]
+
+
+def by_packet(lines, first_chain=None):
+    """The lines of each packet, in order. By trace id; or, for the
+    kernel's output (@first_chain given), a packet starts at each packet
+    line of that chain: the kernel's ids come from a hash of the skb's
+    address and flow, and two packets of a flow may get the same one."""
+    if first_chain:
+        out = []
+        for ln in lines:
+            if f" {first_chain} packet: " in ln or not out:
+                out.append([])
+            out[-1].append(ln)
+        return out
+    out = {}
+    for ln in lines:
+        out.setdefault(ln.split()[2], []).append(ln)
+    return list(out.values())
+
+
+NFT_LINE = re.compile(r"^trace id \S+ (ip|ip6|inet) (\S+) (\S+) (packet: |rule |verdict |policy )")
+
+
+def normalise(line):
+    """A `nft monitor trace` line without what differs between the worlds."""
+    line = re.sub(r"^trace id \S+ ", "", line).rstrip()
+    line = re.sub(r' (iif|oif) "[^"]*"', "", line)
+    line = re.sub(r" ether (saddr|daddr|type) \S+", "", line)
+    line = re.sub(r" ip ttl \d+", "", line)
+    line = re.sub(r"counter packets \d+ bytes \d+", "counter", line)
+    return line
+
+
+def nft_part(packets):
+    """Per packet: its nft lines, normalised."""
+    return [[normalise(ln) for ln in pk if NFT_LINE.match(ln)] for pk in packets]
+
+
+def ctsim_trace(tmp_path, pkts, *args, ruleset=RULESET):
+    pcap = write(tmp_path, "t.pcap", pkts)
+    rs = tmp_path / "rs.nft"
+    rs.write_text(ruleset)
+    res = replay(pcap, "--ruleset", rs, *args)
+    return res.stdout
+
+
+# --------------------------------------------------------------------------
+# Transcripts
+# --------------------------------------------------------------------------
+
+def test_tcp_transcript(tmp_path):
+    out = ctsim_trace(tmp_path, packets()[:10], "--trace")
+    pk = by_packet(trace_lines(out))
+    assert len(pk) == 10
+    syn, synack, ack, data, dack, ooo, fin, sfin, lack, stray = pk
+
+    def has(lines, *want):
+        for w in want:
+            assert any(w in ln for ln in lines), f"{w!r} not in\n" + "\n".join(lines)
+
+    # the SYN: nft lines with the packet, conntrack's lookup, ctinfo, cell, window, timeout
+    assert syn[0].endswith(
+        'inet t pre packet: iif "ct-c0" ip saddr 10.66.1.2 ip daddr 10.66.2.2 ip dscp cs0 '
+        "ip ecn not-ect ip ttl 64 ip id 11 ip protocol tcp ip length 40 tcp sport 40000 "
+        "tcp dport 80 tcp flags == syn tcp window 1000"), syn[0]
+    has(syn, "inet t pre rule ip saddr 10.66.0.0/16 meta nftrace set 1 (verdict continue)",
+        "inet t pre policy accept",
+        "conntrack prerouting lookup: proto 6 src=10.66.1.2 dst=10.66.2.2 sport=40000 dport=80: "
+        "no entry; new entry id",
+        "conntrack prerouting ctinfo: IP_CT_NEW (ct state new)",
+        "conntrack prerouting tracker: tcp NONE --syn/orig--> SYN_SENT: SYN opens a connection",
+        "conntrack prerouting window: check seq=1000 ack=0 end=1001 win=1000 (orig)",
+        "conntrack prerouting timeout: tcp 120 s for SYN_SENT (the state's timeout)",
+        "inet t fw rule tcp dport 80 jump web (verdict jump web)",
+        'inet t web rule tcp flags syn log prefix "SYN " (verdict continue)',
+        "inet t web rule ct state new accept (verdict accept)",
+        "conntrack postrouting confirm: confirmed: entry id",
+        "conntrack postrouting event: events new,protoinfo not delivered: no listener for entry id",
+        "ctsim forwarded")
+    # every line of a packet carries the same id, and ids count up
+    assert [p[0].split()[2] for p in pk] == [f"{i:08x}" for i in range(1, 11)]
+    has(synack, "lookup: proto 6 src=10.66.2.2 dst=10.66.1.2 sport=80 dport=40000: entry id",
+        "reply direction", "ctinfo: IP_CT_ESTABLISHED_REPLY (ct state established)",
+        "tracker: tcp SYN_SENT --synack/reply--> SYN_RECV",
+        "tracker: first reply: status SEEN_REPLY set",
+        "timeout: tcp 60 s for SYN_RECV (the state's timeout)")
+    has(ack, "tracker: tcp SYN_RECV --ack/orig--> ESTABLISHED", "tracker: status ASSURED set",
+        "timeout: tcp 432000 s for ESTABLISHED (the state's timeout)",
+        "inet t fw rule ct state established,related accept (verdict accept)")
+    assert not any("verdict continue" in ln and " rule " not in ln for ln in ack)
+    has(data, "timeout: tcp 300 s for ESTABLISHED (unacknowledged data: timeout_unacknowledged)")
+    # the window check's failure, with both directions' values, then INVALID
+    has(ooo, "window: check seq=901011 ack=5001 end=901021 win=1000 (orig); orig td_end=1011",
+        "reply td_end=5001",
+        "window: failed: SEQ is over upper bound (over the window of the receiver)",
+        "invalid: SEQ is over upper bound",
+        "inet t fw rule ct state invalid counter drop (verdict drop)",
+        "ctsim dropped: dropped by the ruleset")
+    has(fin, "tracker: tcp ESTABLISHED --fin/orig--> FIN_WAIT",
+        "inet t web rule tcp flags fin return (verdict return)",
+        "inet t fw rule ct state established,related accept (verdict accept)")
+    has(sfin, "tracker: tcp FIN_WAIT --fin/reply--> LAST_ACK")
+    has(lack, "tracker: tcp LAST_ACK --ack/orig--> TIME_WAIT",
+        "timeout: tcp 120 s for TIME_WAIT")
+    has(stray, "no entry; new entry id", "invalid: invalid new: packet cannot open a connection")
+    assert not any("confirm:" in ln for ln in stray)
+
+
+def test_events_with_a_listener(tmp_path):
+    """With conntrack -E listening (--events) the trace names the events
+    delivered, and they are the ones the event log shows."""
+    out = ctsim_trace(tmp_path, packets()[:3], "--trace", "--events")
+    lines = trace_lines(out)
+    assert any("event: events new,protoinfo delivered for entry id" in ln for ln in lines), out
+    assert any("event: events assured,protoinfo delivered" in ln for ln in lines), out
+    assert sum(1 for ln in out.splitlines() if ln.lstrip().startswith("[NEW]")) == 1
+
+
+def test_cells_match_explain_tcp(tmp_path):
+    """Each tracker line of a TCP trace is a cell `ctsim explain tcp` prints."""
+    out = ctsim_trace(tmp_path, packets()[:10], "--trace")
+    table = set(subprocess.run([str(CTSIM), "explain", "tcp"], capture_output=True, text=True,
+                               check=True).stdout.splitlines())
+    cells = [ln.split("tracker: tcp ", 1)[1] for ln in trace_lines(out) if "tracker: tcp " in ln]
+    assert len(cells) >= 9
+    for cell in cells:
+        assert cell in table, cell
+
+
+def test_udp_icmp_transcript(tmp_path):
+    out = ctsim_trace(tmp_path, packets()[10:], "--trace")
+    q, a, other, echo = by_packet(trace_lines(out))
+    assert any(ln.endswith("udp length 20 @th,64,96 0x717171717171717171717171") for ln in q), q
+    assert any("timeout: udp 30 s (no reply seen before this packet: udp_timeout)" in ln for ln in q)
+    assert any("inet t fw rule udp dport 53 goto dns (verdict goto dns)" in ln for ln in q)
+    assert any("inet t dns rule udp sport 1234 accept (verdict accept)" in ln for ln in q)
+    assert any("inet t post rule meta l4proto udp counter (verdict continue)" in ln for ln in q)
+    assert any("timeout: udp 30 s (no reply seen before this packet: udp_timeout)" in ln
+               for ln in a)
+    assert any("event: events reply not delivered: no listener" in ln for ln in a)
+    # the goto chain's end without a match: back to the base chain's policy
+    assert other[-1].endswith("ctsim dropped: dropped by the ruleset")
+    assert any(ln.endswith("inet t fw policy drop") for ln in other)
+    assert any("ctinfo: IP_CT_NEW" in ln for ln in echo)
+
+
+def test_nftrace_selects_and_off_costs_nothing(tmp_path):
+    """--trace=nftrace: only the packets the ruleset marks; without
+    --trace no trace line at all."""
+    rs = RULESET.replace("ip saddr 10.66.0.0/16 meta", "udp dport 53 meta")
+    out = ctsim_trace(tmp_path, packets(), "--trace=nftrace", ruleset=rs)
+    pk = by_packet(trace_lines(out))
+    assert len(pk) == 2, out
+    assert all("udp dport 53" in p[0] for p in pk)
+    assert not trace_lines(ctsim_trace(tmp_path, packets(), ruleset=rs))
+
+
+def test_json_lines(tmp_path):
+    out = ctsim_trace(tmp_path, packets()[:2], "--trace", "-j")
+    objs = [json.loads(ln) for ln in out.splitlines() if ln.startswith('{"id"')]
+    types = [o["type"] for o in objs]
+    assert types[0] == "packet" and "conntrack" in types and types.count("end") == 2
+    first = next(o for o in objs if o["type"] == "conntrack" and o["kind"] == "tracker")
+    assert first["text"] == "tcp NONE --syn/orig--> SYN_SENT: SYN opens a connection"
+    assert first["hook"] == "prerouting" and first["id"] == 1
+    pol = next(o for o in objs if o["type"] == "policy")
+    assert (pol["table"], pol["chain"], pol["verdict"]) == ("t", "pre", "accept")
+
+
+def test_bad_trace_argument(tmp_path):
+    pcap = write(tmp_path, "t.pcap", packets()[:1])
+    res = replay(pcap, "--trace=some", check=False)
+    assert res.returncode == 2 and "--trace=some: expected nftrace or all" in res.stderr
+
+
+# --------------------------------------------------------------------------
+# Against the kernel's nft monitor trace
+# --------------------------------------------------------------------------
+
+def kernel_trace(router, pcap, ruleset):  # noqa: F811
+    subprocess.run(["ip", "netns", "exec", router.rtr, "nft", "-f", "-"],
+                   input="flush ruleset\n" + ruleset, check=True, capture_output=True, text=True)
+    mon = subprocess.Popen(["ip", "netns", "exec", router.rtr, "nft", "monitor", "trace"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        subprocess.run([sys.executable, "-c", SENDER, str(pcap), str(GAP), router.cli, router.srv,
+                        router.mac[(router.rtr, "eth1")], router.mac[(router.rtr, "eth2")]],
+                       check=True, capture_output=True, text=True, timeout=60)
+        time.sleep(0.5)
+    finally:
+        mon.send_signal(signal.SIGINT)
+        out = mon.communicate(timeout=10)[0]
+    # only our packets (the hosts' own IPv6 chatter is traced too)
+    (router.workdir / "kernel-trace.txt").write_text(out)
+    return [pk for pk in by_packet(trace_lines(out), "pre") if " ip saddr 10.66." in pk[0]]
+
+
+def test_nft_lines_same_as_kernel(tmp_path, router):  # noqa: F811
+    pkts = packets()
+    pcap = write(tmp_path, "k.pcap", pkts)
+    router.workdir = tmp_path
+    k = nft_part(kernel_trace(router, pcap, RULESET))
+    ours = nft_part(by_packet(trace_lines(ctsim_trace(tmp_path, pkts, "--trace=nftrace"))))
+    assert len(k) == len(pkts), "\n".join("\n".join(p) for p in k)
+    for i, (kp, op) in enumerate(zip(k, ours)):
+        assert op == kp, f"packet {i}:\nkernel:\n" + "\n".join(kp) + "\nctsim:\n" + "\n".join(op)
+    assert len(ours) == len(k)

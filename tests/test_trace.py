@@ -296,3 +296,53 @@ def test_nft_lines_same_as_kernel(tmp_path, router):  # noqa: F811
     for i, (kp, op) in enumerate(zip(k, ours)):
         assert op == kp, f"packet {i}:\nkernel:\n" + "\n".join(kp) + "\nctsim:\n" + "\n".join(op)
     assert len(ours) == len(k)
+
+
+# --------------------------------------------------------------------------
+# scenario run --trace
+# --------------------------------------------------------------------------
+
+SCENARIOS = os.path.join(os.path.dirname(__file__), "..", "scenarios")
+
+
+def scenario_trace(name, *args):
+    res = subprocess.run([str(CTSIM), "scenario", "run", os.path.join(SCENARIOS, name), *args],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return trace_lines(res.stdout)
+
+
+@pytest.mark.parametrize("name, want", [
+    # an expectation: the data connection is expected, by which master
+    ("ftp_expect.ct", [r"conntrack postrouting helper: ftp: 1 new expectation",
+                       r"lookup: proto 6 src=10\.66\.1\.2 dst=10\.66\.2\.2 sport=\d+ dport=\d+: no entry; "
+                       r"expected: new entry id \d+, master id \d+ \(proto 6 src=10\.66\.1\.2 "
+                       r"dst=10\.66\.2\.2 sport=45380 dport=21\)",
+                       r"ctinfo: IP_CT_RELATED \(ct state related\)"]),
+    # an ICMP error: which entry it is about
+    ("icmp_port_unreach_related.ct", [
+        r"lookup: ICMP error about entry id \d+ \(proto 17 src=10\.66\.1\.2 dst=10\.66\.2\.2 "
+        r"sport=40003 dport=5003\)",
+        r"ctinfo: IP_CT_RELATED_REPLY \(ct state related\)"]),
+    # INVALID reasons in the kernel's words
+    ("tcp_invalid_flags.ct", [r"conntrack prerouting invalid: invalid tcp flag combination$"]),
+    ("pd_rst_invalid.ct", [r"invalid: invalid rst$",
+                           r"window: failed: SEQ is over upper bound \(over the window of the receiver\)"]),
+    # table full: early drop, and nothing to drop
+    ("table_full_early_drop.ct", [r"confirm: table full: early drop freed an entry that was not assured"]),
+    ("table_full_assured_drop.ct", [r"confirm: nf_conntrack: table full, dropping packet",
+                                    r"ctsim dropped: dropped by conntrack \(table full\)"]),
+])
+def test_scenario_trace(name, want):
+    lines = scenario_trace(name, "--trace")
+    for w in want:
+        assert any(re.search(w, ln) for ln in lines), f"{w!r} not in\n" + "\n".join(lines)
+
+
+def test_scenario_trace_usage():
+    res = subprocess.run([str(CTSIM), "scenario", "run", SCENARIOS, "--trace", "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "--trace goes with neither --json" in res.stderr
+    res = subprocess.run([str(CTSIM), "scenario", "run", SCENARIOS, "--trace=x"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "--trace=x: expected nftrace or all" in res.stderr

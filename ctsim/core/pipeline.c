@@ -256,13 +256,17 @@ static struct conn *init_conntrack(struct ct_core *core, struct ct_skb *skb,
 	struct ct_expect exp;
 	bool expected;
 	struct conn *ct;
+	uint32_t early;
 
 	*drop = false;
 	if (!ct_l4_invert_tuple(l4, &reply, tuple)) {
 		*reason = CT_INV_NOT_INVERTIBLE;
 		return NULL;
 	}
+	early = t->stats.cpu.early_drop;
 	ct = conn_alloc(t, tuple, &reply, &skb->zone);	/* early_drop() inside */
+	if (t->stats.cpu.early_drop != early)
+		CT_TRACE(skb, CT_TR_CONFIRM, "table full: early drop freed an entry that was not assured (early_drop)");
 	if (!ct) {
 		*drop = true;
 		return NULL;

@@ -346,3 +346,85 @@ def test_scenario_trace_usage():
     res = subprocess.run([str(CTSIM), "scenario", "run", SCENARIOS, "--trace=x"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "--trace=x: expected nftrace or all" in res.stderr
+
+
+# --------------------------------------------------------------------------
+# The log statement's line against the kernel's (nf_log_syslog)
+# --------------------------------------------------------------------------
+
+def log_packets():
+    quoted = IP(src=S_IP, dst=C_IP, id=99, ttl=61) / UDP(sport=5353, dport=7000) / Raw(b"z" * 4)
+    return [
+        IP(src=C_IP, dst=S_IP, id=31, flags="DF", tos=0x28) / TCP(sport=40010, dport=80, flags="S",
+                                                                seq=5, window=2000),
+        IP(src=C_IP, dst=S_IP, id=32) / TCP(sport=40011, dport=81, flags="FPAUEC", seq=7,
+                                            ack=9, window=3, urgptr=4, reserved=2),
+        IP(src=C_IP, dst=S_IP, id=33) / UDP(sport=1234, dport=53) / Raw(b"q" * 7),
+        IP(src=C_IP, dst=S_IP, id=34) / ICMP(type=8, id=77, seq=5),
+        IP(src=C_IP, dst=S_IP, id=35) / ICMP(type=3, code=3) / bytes(quoted),
+        IP(src=C_IP, dst=S_IP, id=36) / ICMP(type=3, code=4, nexthopmtu=1400) / bytes(quoted),
+        IP(src=C_IP, dst=S_IP, id=37, proto=253) / Raw(b"g" * 8),
+    ]
+
+
+def log_normalise(line):
+    line = re.sub(r" (IN|OUT)=\S*", r" \1=", line)
+    line = re.sub(r" MAC=\S*", " MAC=", line)
+    return re.sub(r"(?<=[ \[])TTL=\d+", "TTL=", line).rstrip()
+
+
+def kernel_log_lines(router, pcap, prefix):  # noqa: F811
+    """Send @pcap through the router with `log prefix PREFIX` in its forward
+    chain; the kernel's lines, read from /dev/kmsg (the router namespace
+    logs only with net.netfilter.nf_log_all_netns=1, restored after)."""
+    rs = ("table inet t {\n\tchain fw {\n\t\ttype filter hook forward priority filter; "
+          f"policy accept;\n\t\tlog prefix \"{prefix}\"\n\t}}\n}}\n")
+    subprocess.run(["ip", "netns", "exec", router.rtr, "nft", "-f", "-"],
+                   input="flush ruleset\n" + rs, check=True, capture_output=True, text=True)
+    knob = "/proc/sys/net/netfilter/nf_log_all_netns"
+    old = open(knob).read().strip()
+    fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        os.lseek(fd, 0, os.SEEK_END)
+        with open(knob, "w") as f:
+            f.write("1")
+        subprocess.run([sys.executable, "-c", SENDER, str(pcap), str(GAP), router.cli, router.srv,
+                        router.mac[(router.rtr, "eth1")], router.mac[(router.rtr, "eth2")]],
+                       check=True, capture_output=True, text=True, timeout=60)
+        time.sleep(0.3)
+        lines = []
+        while True:
+            try:
+                rec = os.read(fd, 8192).decode(errors="replace")
+            except BlockingIOError:
+                break
+            except OSError:     # EPIPE: records overwritten meanwhile; go on
+                continue
+            msg = rec.split(";", 1)[1].split("\n", 1)[0] if ";" in rec else ""
+            if msg.startswith(prefix):
+                lines.append(msg)
+        return lines
+    finally:
+        os.close(fd)
+        with open(knob, "w") as f:
+            f.write(old)
+        assert open(knob).read().strip() == old
+
+
+def test_log_line_same_as_kernel(tmp_path, router):  # noqa: F811
+    if not os.access("/dev/kmsg", os.R_OK) or \
+            not os.path.exists("/proc/sys/net/netfilter/nf_log_all_netns"):
+        pytest.fail("needs /dev/kmsg and net.netfilter.nf_log_all_netns (root)")
+    prefix = "ct" + os.urandom(3).hex() + " "
+    pkts = log_packets()
+    pcap = write(tmp_path, "log.pcap", pkts)
+    k = kernel_log_lines(router, pcap, prefix)
+    rs = tmp_path / "log.nft"
+    rs.write_text("table inet t {\n\tchain fw {\n\t\ttype filter hook forward priority filter; "
+                  f"policy accept;\n\t\tlog prefix \"{prefix}\"\n\t}}\n}}\n")
+    ours = [ln.split(": ", 1)[1] for ln in trace_lines(replay(pcap, "--ruleset", rs,
+                                                              "--trace").stdout)
+            if " log forward: " in ln]
+    assert len(k) == len(pkts), "\n".join(k)
+    assert [log_normalise(x) for x in ours] == [log_normalise(x) for x in k], \
+        "kernel:\n" + "\n".join(k) + "\nctsim:\n" + "\n".join(ours)

@@ -334,6 +334,11 @@ static int run_rules(struct router *r, const struct router_row *row, struct ct_s
 	res.trace_ctx = (void *)skb->tracer;	/* its struct trace_pkt */
 	res.trace_all = r->trace_all;
 	v = ruleset_run_hook(r->rs, row->hook, row->prio_min, row->prio_max, skb, &res);
+	for (unsigned i = 0; i < res.nlogs; i++) {
+		if (r->log)
+			r->log(r->log_ctx, res.logs[i]);
+		CT_TRACE(skb, CT_TR_LOG, "%s", res.logs[i]);
+	}
 	for (unsigned i = 0; i < res.nnat && r->last.nnat < ROUTER_MAX_NAT; i++) {
 		struct router_nat *n = &r->last.nat[r->last.nnat++];
 

@@ -156,6 +156,11 @@ typedef void (*router_trace_fn)(void *ctx, const struct router_trace_step *st);
 
 typedef void (*router_xmit_fn)(void *arg, int oif, const uint8_t *pkt, size_t len);
 
+/* router_log_fn - a `log` statement's line (nf_log_syslog format, no
+ * newline), for every packet that meets one, traced or not: where the
+ * kernel writes to the kernel log. */
+typedef void (*router_log_fn)(void *ctx, const char *line);
+
 struct router {
 	struct ct_core *core;
 	struct ruleset *rs;		/* NULL: accept everything */
@@ -170,6 +175,8 @@ struct router {
 	router_trace_fn trace;		/* optional (NULL: none), set by the caller */
 	void *trace_ctx;
 	bool trace_all;			/* trace every packet, not only nftrace ones */
+	router_log_fn log;		/* optional: `log` statements' lines */
+	void *log_ctx;
 	uint32_t trace_ids;		/* the last trace id given */
 
 	/* Derived, private: each hook's rows in router_ladder() (first, count),
@@ -214,6 +221,8 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
  * (a rule step whose .first is set gives the packet line first, so two
  * lines, separated by a newline), conntrack's steps as
  *   trace id ID conntrack HOOK KIND: TEXT
+ * a `log` statement's line as
+ *   trace id ID log HOOK: LINE
  * and the end as
  *   trace id ID ctsim VERDICT[: WHY]
  * With @json, one JSON object per step instead ({"id", "type": "packet" |

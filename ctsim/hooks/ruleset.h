@@ -281,7 +281,7 @@ const char *rs_family_name(enum rs_family fam);
 /* Evaluation                                                              */
 
 #define RS_MAX_LOGS	8
-#define RS_LOG_LEN	256
+#define RS_LOG_LEN	512
 #define RS_MAX_NAT	4
 
 /* One step of the trace, shaped like `nft monitor trace` lines. */
@@ -359,6 +359,14 @@ int ruleset_run_hook(struct ruleset *rs, enum ct_hook hook, int prio_min, int pr
  * (may exceed @n).
  */
 size_t ruleset_hook_priorities(const struct ruleset *rs, enum ct_hook hook, int *out, size_t n);
+
+/**
+ * rs_log_format - the `log` statement's line for @p (parsed; its data the
+ * packet as it is at the rule) with @prefix (NULL: none) into @buf (@n
+ * bytes, NUL-terminated, cut at @n - 1), in the kernel's nf_log_syslog
+ * format (ctsim/hooks/nf_log.c). Returns the length.
+ */
+size_t rs_log_format(char *buf, size_t n, const char *prefix, const struct ct_pkt *p);
 
 /**
  * rs_ct_state_bit - the `ct state` bit of a packet (NF_CT_STATE_BIT()):

@@ -167,44 +167,14 @@ static bool match_eval(const struct rs_match *m, const struct ct_skb *skb)
 /* ---------------------------------------------------------------------- */
 /* Statements                                                              */
 
+/* The `log` statement (nft_log_eval() -> nf_log_packet()): the line is
+ * kept in @res for the router, which hands it to its log callback and the
+ * trace. */
 static void log_packet(struct rs_result *res, const struct rs_stmt *s, const struct ct_skb *skb)
 {
-	const struct ct_pkt *p = &skb->pkt;
-	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";
-	char *out;
-	size_t n = RS_LOG_LEN, off;
-	int w;
-
 	if (res->nlogs >= RS_MAX_LOGS)
 		return;
-	out = res->logs[res->nlogs++];
-	if (p->family == AF_INET || p->family == AF_INET6) {
-		inet_ntop(p->family, p->src.b, src, sizeof(src));
-		inet_ntop(p->family, p->dst.b, dst, sizeof(dst));
-	}
-	/* the shape of the kernel's nf_log_ip_packet() line */
-	w = snprintf(out, n, "%sIN=%s OUT=%s SRC=%s DST=%s LEN=%zu TTL=%u",
-		     s->u.log.prefix ? s->u.log.prefix : "", p->iifname, p->oifname, src, dst,
-		     p->len, p->ttl);
-	off = w > 0 && (size_t)w < n ? (size_t)w : n - 1;
-#define ADD(...) do { w = snprintf(out + off, n - off, __VA_ARGS__); \
-		      off = w > 0 && off + (size_t)w < n ? off + (size_t)w : n - 1; } while (0)
-	if (p->mark)
-		ADD(" MARK=0x%x", p->mark);
-	switch (p->l4proto) {
-	case 6:
-		ADD(" PROTO=TCP SPT=%u DPT=%u", p->sport, p->dport);
-		static const char *const fl[] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" };
-		for (int i = 0; i < 8; i++)
-			if (p->tcp_flags & (1u << i))
-				ADD(" %s", fl[i]);
-		break;
-	case 17: ADD(" PROTO=UDP SPT=%u DPT=%u", p->sport, p->dport); break;
-	case 1: ADD(" PROTO=ICMP TYPE=%u CODE=%u", p->icmp_type, p->icmp_code); break;
-	case 58: ADD(" PROTO=ICMPv6 TYPE=%u CODE=%u", p->icmp_type, p->icmp_code); break;
-	default: ADD(" PROTO=%u", p->l4proto); break;
-	}
-#undef ADD
+	rs_log_format(res->logs[res->nlogs++], RS_LOG_LEN, s->u.log.prefix, &skb->pkt);
 }
 
 enum vcode { V_CONTINUE, V_ACCEPT, V_DROP, V_JUMP, V_GOTO, V_RETURN };

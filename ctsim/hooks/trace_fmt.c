@@ -262,6 +262,8 @@ static size_t format_text(struct out *o, const struct router_trace_step *st)
 		    st->last->verdict && st->last->verdict[0] ? st->last->verdict : "dropped");
 		if (st->last->why)
 			put(o, ": %s", st->last->why);
+	} else if (st->text && st->kind == CT_TR_LOG) {
+		put(o, "trace id %08x log %s: %s", st->id, hook_of(st), st->text);
 	} else if (st->text) {
 		put(o, "trace id %08x conntrack %s %s: %s", st->id, hook_of(st),
 		    ct_trace_kind_name(st->kind), st->text);
@@ -313,7 +315,7 @@ static size_t format_json(struct out *o, const struct router_trace_step *st)
 		if (st->last->why)
 			json_object_set_new(obj, "why", json_string(st->last->why));
 	} else if (st->text) {
-		json_object_set_new(obj, "type", json_string("conntrack"));
+		json_object_set_new(obj, "type", json_string(st->kind == CT_TR_LOG ? "log" : "conntrack"));
 		json_object_set_new(obj, "hook", json_string(hook_of(st)));
 		json_object_set_new(obj, "kind", json_string(ct_trace_kind_name(st->kind)));
 		json_object_set_new(obj, "text", json_string(st->text));

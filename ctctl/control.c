@@ -6,6 +6,7 @@
  * ctsim control messages (proto/ctsim_wire.h), not ctnetlink.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,3 +102,94 @@ int ctctl_ctl_ruleset(struct ctctl_args *a)
 	return CTCTL_FAIL;
 }
 
+
+static void stream_interrupt(int sig)
+{
+	(void)sig;
+	ctctl_interrupted = 1;
+}
+
+/* Start a stream (CTSIM_CTL_TRACE with @flags) on a connection of its own
+ * and print its lines until Ctrl-C or the daemon goes away. */
+static int stream(struct ctctl_args *a, uint16_t flags)
+{
+	struct sigaction sa = { .sa_handler = stream_interrupt }, old_int, old_term;
+	struct ctnl_client *c = ctnl_client_open(ctctl_opts.socket, 0);
+	const char *why = NULL;
+	int r, rc = CTCTL_OK;
+
+	if (!c) {
+		int err = errno;
+
+		if (ctctl_conn(a))	/* else it printed the connection error */
+			ctctl_fail(a, err);
+		return CTCTL_FAIL;
+	}
+	r = ctnl_client_control_data(c, CTSIM_CTL_TRACE, flags, 1, 0, NULL);
+	if (r < 0) {
+		if (r == -EOPNOTSUPP)
+			why = "this ctsim has no data plane to trace (it was started without --lab)";
+		else if (r == -EINVAL)
+			why = "the daemon does not know this request (older ctsim?)";
+		if (why)
+			fprintf(stderr, "ctctl: %s: %s (%s)\n", a->argv[0], why, strerrorname_np(-r));
+		else
+			ctctl_fail(a, -r);
+		ctnl_client_close(c);
+		return CTCTL_FAIL;
+	}
+	ctctl_interrupted = 0;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: poll() must return */
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	while (!ctctl_interrupted) {
+		const char *line;
+
+		r = ctnl_client_recv_line(c, -1, &line, NULL);
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r == -ENOBUFS) {
+			fprintf(stderr, "ctctl: %s: lines were lost (ENOBUFS), the reader was too slow; "
+				"continuing\n", a->argv[0]);
+			continue;
+		}
+		if (r == -ECONNRESET)
+			break;	/* ctsim went away: end of the stream */
+		if (r < 0) {
+			rc = ctctl_fail(a, -r);
+			break;
+		}
+		fwrite(line, 1, (size_t)r, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);	/* a stream: each line as it comes */
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	ctctl_interrupted = 0;
+	ctnl_client_close(c);	/* the daemon stops the stream with the connection */
+	return rc;
+}
+
+/* `trace [ all ]`: the packet trace, streamed from the daemon. */
+int ctctl_ctl_trace(struct ctctl_args *a)
+{
+	uint16_t flags = ctctl_opts.print.json ? CTSIM_TRACE_JSON : 0;
+
+	if (a->argc > 2)
+		return ctctl_usage_error(a, 2, "\"trace\" takes at most one word: all");
+	if (a->argc == 2 && strcmp(a->argv[1], "all"))
+		return ctctl_usage_error(a, 1, "unknown \"trace %s\": all, or nothing for the "
+					 "packets with meta nftrace set", a->argv[1]);
+	if (a->argc == 2)
+		flags |= CTSIM_TRACE_ALL;
+	return stream(a, flags);
+}
+
+/* `log`: the log statements' lines, streamed from the daemon. */
+int ctctl_ctl_log(struct ctctl_args *a)
+{
+	if (a->argc > 1)
+		return ctctl_usage_error(a, 1, "\"log\" takes no arguments");
+	return stream(a, CTSIM_TRACE_LOG);
+}

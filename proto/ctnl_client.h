@@ -56,6 +56,18 @@ int ctnl_client_recv_events(struct ctnl_client *c, int timeout_ms,
 			    ctnl_client_cb cb, void *data);
 
 /**
+ * ctnl_client_recv_line - read one datagram of a trace or log stream
+ * (CTSIM_CTL_TRACE), blocking unless @timeout_ms >= 0: a
+ * CTSIM_CTL_TRACE_LINE's text in *@line (not NUL-terminated, valid until
+ * the next call on @c) and its CTSIM_TRACE_* flags in *@flags. Returns the
+ * text's length (>= 0); -EAGAIN on timeout or for a datagram that is no
+ * line; -ENOBUFS when the daemon dropped lines (the reader was too slow);
+ * -ECONNRESET when it went away; -errno otherwise.
+ */
+int ctnl_client_recv_line(struct ctnl_client *c, int timeout_ms, const char **line,
+			  uint16_t *flags);
+
+/**
  * ctnl_client_control - one of ctsim's own operations (ctsim_wire.h:
  * CTSIM_CTL_ADVANCE with @a seconds and @b nanoseconds, CTSIM_CTL_RELOAD),
  * waiting for its CTSIM_CTL_REPLY. Returns 0 or a negative errno (EPERM,

@@ -63,11 +63,19 @@ enum ctsim_ctl_op {
 	CTSIM_CTL_RELOAD,	/* reload the ruleset file (as SIGHUP) */
 	CTSIM_CTL_REPLY,	/* a = operation answered; b = payload bytes that follow (RULESET) */
 	CTSIM_CTL_RULESET,	/* list the live ruleset; flags: CTSIM_RULESET_* (others: EINVAL) */
+	CTSIM_CTL_TRACE,	/* a = 1: stream this client the packet trace (flags: CTSIM_TRACE_*),
+				 * a = 0: stop; answered by REPLY (ENOTSUP without a lab) */
+	CTSIM_CTL_TRACE_LINE,	/* daemon -> client: one trace (or log) line, b bytes of
+				 * text follow (no newline, no NUL); flags: CTSIM_TRACE_LOG
+				 * for a `log` statement's line */
 };
 
 #define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */
 #define CTSIM_RULESET_JSON	0x1	/* the listing as `nft -j list ruleset` */
 #define CTSIM_RULESET_RESET	0x2	/* then zero the counters (`nft reset counters`) */
+#define CTSIM_TRACE_ALL		0x1	/* every packet, not only those with meta nftrace set */
+#define CTSIM_TRACE_JSON	0x2	/* lines as JSON objects */
+#define CTSIM_TRACE_LOG		0x4	/* only the `log` statements' lines (`ctctl log`) */
 
 /* Largest datagram the daemon sends for a control reply with a payload
  * (struct ctsim_ctl included): what a client must be able to receive. */

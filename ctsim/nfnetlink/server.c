@@ -55,8 +55,13 @@ struct client {
 	unsigned outq_len;
 	struct dump *dump;
 	uint32_t ep_events;		/* what epoll currently watches */
+	uint16_t trace;			/* CTSIM_CTL_TRACE flags | TRACE_ON; 0: not tracing */
 	struct client *next;
 };
+
+#define TRACE_ON	0x8000		/* client->trace: the stream is on */
+
+static void trace_recount(struct server *srv);
 
 /* The epoll cookie of the listening socket. */
 static char listen_cookie;
@@ -279,6 +284,7 @@ static void client_free(struct server *srv, struct client *cl)
 			(long)cl->pid, cl->portid);
 	free(cl);
 	recount_listeners(srv);
+	trace_recount(srv);
 }
 
 static void accept_clients(struct server *srv)
@@ -444,6 +450,122 @@ static void do_ruleset(struct server *srv, struct client *cl, const struct ctsim
 	}
 }
 
+/* ---------------------------------------------------------------------- */
+/* The trace and log streams (CTSIM_CTL_TRACE)                              */
+
+/* One CTSIM_CTL_TRACE_LINE datagram to every client streaming @what
+ * (log lines: CTSIM_TRACE_LOG clients; trace steps: the others) in the
+ * given format. Delivered as events are: never blocking, ENOBUFS when a
+ * client reads too slowly. */
+static void trace_send(struct server *srv, bool log, bool json, bool nftrace, const char *text)
+{
+	unsigned char dg[sizeof(struct ctsim_ctl) + 4096];
+	struct ctsim_ctl h = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_TRACE_LINE };
+	size_t len = strlen(text);
+
+	if (len > sizeof(dg) - sizeof(h))
+		len = sizeof(dg) - sizeof(h);
+	h.flags = log ? CTSIM_TRACE_LOG : 0;
+	h.b = (uint32_t)len;
+	memcpy(dg, &h, sizeof(h));
+	memcpy(dg + sizeof(h), text, len);
+	for (struct client *cl = srv->clients; cl; cl = cl->next) {
+		if (!(cl->trace & TRACE_ON) || !!(cl->trace & CTSIM_TRACE_LOG) != log ||
+		    !!(cl->trace & CTSIM_TRACE_JSON) != json)
+			continue;
+		/* the router traces every packet when one client wants all:
+		 * the others get only the packets with meta nftrace set */
+		if (!log && !nftrace && !(cl->trace & CTSIM_TRACE_ALL))
+			continue;
+		send_event(cl, dg, sizeof(h) + len);
+		client_update_epoll(srv, cl);	/* queued lines, overruns (ENOBUFS) */
+	}
+}
+
+/* The router's trace callback while a client streams the trace: every
+ * step formatted once per format in use. */
+static void trace_step(void *ctx, const struct router_trace_step *st)
+{
+	struct server *srv = ctx;
+	bool text = false, json = false;
+	char buf[4096];
+
+	for (struct client *cl = srv->clients; cl; cl = cl->next)
+		if ((cl->trace & TRACE_ON) && !(cl->trace & CTSIM_TRACE_LOG)) {
+			json |= !!(cl->trace & CTSIM_TRACE_JSON);
+			text |= !(cl->trace & CTSIM_TRACE_JSON);
+		}
+	for (int j = 0; j < 2; j++) {
+		if (!(j ? json : text))
+			continue;
+		router_trace_format(buf, sizeof(buf), st, j);
+		/* a rule step may carry the packet line first: one datagram per line */
+		for (char *line = buf, *nl; line; line = nl) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl++ = '\0';
+			trace_send(srv, false, j, st->skb->pkt.nftrace, line);
+		}
+	}
+}
+
+/* The router's log callback: -v prints the line, `ctctl log` streams it. */
+static void log_line(void *ctx, const char *line)
+{
+	struct server *srv = ctx;
+
+	if (srv->verbose)
+		fprintf(stderr, "ctsim: log: %s\n", line);
+	trace_send(srv, true, false, true, line);
+	trace_send(srv, true, true, true, line);	/* JSON clients get the text too */
+}
+
+/* Set the router's callbacks after a client started or stopped a stream. */
+static void trace_recount(struct server *srv)
+{
+	bool any = false, all = false, log = srv->verbose;
+
+	if (!srv->router)
+		return;
+	for (struct client *cl = srv->clients; cl; cl = cl->next) {
+		if (!(cl->trace & TRACE_ON))
+			continue;
+		if (cl->trace & CTSIM_TRACE_LOG) {
+			log = true;
+			continue;
+		}
+		any = true;
+		all |= !!(cl->trace & CTSIM_TRACE_ALL);
+	}
+	srv->router->trace = any ? trace_step : NULL;
+	srv->router->trace_ctx = srv;
+	srv->router->trace_all = all;
+	srv->router->log = log ? log_line : NULL;
+	srv->router->log_ctx = srv;
+}
+
+void server_set_router(struct server *srv, struct router *r)
+{
+	srv->router = r;
+	trace_recount(srv);
+}
+
+static void do_trace(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+
+	if (cl->uid != 0)
+		rep.err = EPERM;	/* the kernel wants CAP_NET_ADMIN for nft monitor */
+	else if (req->flags & ~(CTSIM_TRACE_ALL | CTSIM_TRACE_JSON | CTSIM_TRACE_LOG))
+		rep.err = EINVAL;
+	else if (!srv->router)
+		rep.err = ENOTSUP;
+	else
+		cl->trace = req->a ? (uint16_t)(req->flags | TRACE_ON) : 0;
+	server_reply(srv, cl, &rep, sizeof(rep));
+	trace_recount(srv);
+}
+
 static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
 {
 	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC };
@@ -484,6 +606,9 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		break;
 	case CTSIM_CTL_RULESET:
 		do_ruleset(srv, cl, req);
+		break;
+	case CTSIM_CTL_TRACE:
+		do_trace(srv, cl, req);
 		break;
 	default:
 		break;	/* unknown control operations are ignored */

@@ -373,12 +373,13 @@ def log_normalise(line):
     return re.sub(r"(?<=[ \[])TTL=\d+", "TTL=", line).rstrip()
 
 
-def kernel_log_lines(router, pcap, prefix):  # noqa: F811
+def kernel_log_lines(router, pcap, prefix, rs=None):  # noqa: F811
     """Send @pcap through the router with `log prefix PREFIX` in its forward
-    chain; the kernel's lines, read from /dev/kmsg (the router namespace
-    logs only with net.netfilter.nf_log_all_netns=1, restored after)."""
-    rs = ("table inet t {\n\tchain fw {\n\t\ttype filter hook forward priority filter; "
-          f"policy accept;\n\t\tlog prefix \"{prefix}\"\n\t}}\n}}\n")
+    chain (or ruleset @rs); the kernel's lines starting with @prefix, read
+    from /dev/kmsg (the router namespace logs only with
+    net.netfilter.nf_log_all_netns=1, restored after)."""
+    rs = rs or ("table inet t {\n\tchain fw {\n\t\ttype filter hook forward priority filter; "
+                f"policy accept;\n\t\tlog prefix \"{prefix}\"\n\t}}\n}}\n")
     subprocess.run(["ip", "netns", "exec", router.rtr, "nft", "-f", "-"],
                    input="flush ruleset\n" + rs, check=True, capture_output=True, text=True)
     knob = "/proc/sys/net/netfilter/nf_log_all_netns"
@@ -428,3 +429,31 @@ def test_log_line_same_as_kernel(tmp_path, router):  # noqa: F811
     assert len(k) == len(pkts), "\n".join(k)
     assert [log_normalise(x) for x in ours] == [log_normalise(x) for x in k], \
         "kernel:\n" + "\n".join(k) + "\nctsim:\n" + "\n".join(ours)
+
+
+def test_log_invalid_same_as_kernel(tmp_path, router):  # noqa: F811
+    """nf_conntrack_log_invalid=6: the kernel logs an INVALID TCP packet as
+    "nf_ct_proto_6: REASON " + the nf_log line with the default flags (TCP
+    sequence numbers and options, IP options)."""
+    pkts = [IP(src=C_IP, dst=S_IP, id=41) / TCP(sport=40020, dport=80, flags="SF", seq=77,
+                                                 ack=0, window=500,
+                                                 options=[("MSS", 1400), ("NOP", None)])]
+    pcap = write(tmp_path, "inv.pcap", pkts)
+    ns = ["ip", "netns", "exec", router.rtr]
+    # the netns' logger for IPv4 (nf_log_packet() without log info uses it)
+    subprocess.run(ns + ["sysctl", "-qw", "net.netfilter.nf_log.2=nf_log_ipv4",
+                         "net.netfilter.nf_conntrack_log_invalid=6"], check=True)
+    rs = ("table inet t {\n\tchain fw {\n\t\ttype filter hook forward priority filter; "
+          "policy accept;\n\t\tct state invalid counter\n\t}\n}\n")
+    k = kernel_log_lines(router, pcap, "nf_ct_proto_6: ", rs)
+    rsf = tmp_path / "inv.nft"
+    rsf.write_text(rs)
+    ours = [ln.split(": ", 1)[1] for ln in trace_lines(replay(
+        pcap, "--ruleset", rsf, "--trace", "--set", "nf_conntrack_log_invalid=6").stdout)
+        if " log prerouting: " in ln]
+    assert len(k) == 1 and len(ours) == 1, (k, ours)
+    assert "SEQ=77 ACK=0 " in ours[0] and "OPT (0204057801000000) " in ours[0], ours
+    assert log_normalise(ours[0]) == log_normalise(k[0]), f"kernel:\n{k[0]}\nctsim:\n{ours[0]}"
+    # off (0, the default): no line
+    assert not [ln for ln in trace_lines(replay(pcap, "--ruleset", rsf, "--trace").stdout)
+                if " log prerouting: " in ln]

@@ -48,10 +48,19 @@ static unsigned u16at(const uint8_t *p)
 	return (unsigned)(p[0] << 8 | p[1]);
 }
 
-static void log_ip(struct lbuf *b, const uint8_t *d, size_t len, bool inner);
+static void log_ip(struct lbuf *b, const uint8_t *d, size_t len, bool inner, unsigned flags);
+
+/* "OPT (0204...) ": options as upper-case hex (IPOPT, TCPOPT log flags) */
+static void log_opts(struct lbuf *b, const uint8_t *o, size_t n)
+{
+	add(b, "OPT (");
+	for (size_t i = 0; i < n; i++)
+		add(b, "%02X", o[i]);
+	add(b, ") ");
+}
 
 /* nf_log_dump_tcp_header(): ports, window, reserved bits, flags, URGP */
-static void log_tcp(struct lbuf *b, const uint8_t *th, size_t len)
+static void log_tcp(struct lbuf *b, const uint8_t *th, size_t len, unsigned flags)
 {
 	static const struct { uint8_t bit; const char *name; } fl[] = {
 		{ 0x80, "CWR" }, { 0x40, "ECE" }, { 0x20, "URG" }, { 0x10, "ACK" },
@@ -64,12 +73,17 @@ static void log_tcp(struct lbuf *b, const uint8_t *th, size_t len)
 		return;
 	}
 	add(b, "SPT=%u DPT=%u ", u16at(th), u16at(th + 2));
+	if (flags & RS_LOG_TCPSEQ)
+		add(b, "SEQ=%u ACK=%u ", (unsigned)(th[4] << 24 | th[5] << 16 | th[6] << 8 | th[7]),
+		    (unsigned)(th[8] << 24 | th[9] << 16 | th[10] << 8 | th[11]));
 	add(b, "WINDOW=%u ", u16at(th + 14));
 	add(b, "RES=0x%02x ", (unsigned)(th[12] & 0x0f) << 2);
 	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
 		if (th[13] & fl[i].bit)
 			add(b, "%s ", fl[i].name);
 	add(b, "URGP=%u ", u16at(th + 18));
+	if ((flags & RS_LOG_TCPOPT) && (th[12] >> 4) * 4u > 20 && (th[12] >> 4) * 4u <= len)
+		log_opts(b, th + 20, (th[12] >> 4) * 4u - 20);
 }
 
 /* nf_log_dump_udp_header() */
@@ -116,7 +130,7 @@ static void log_icmp(struct lbuf *b, bool v6, const uint8_t *ic, size_t len, boo
 	}
 	if (err && !inner && len > 8) {
 		add(b, "[");
-		log_ip(b, ic + 8, len - 8, true);
+		log_ip(b, ic + 8, len - 8, true, 0);
 		add(b, "] ");
 	}
 	if (!v6 && type == 3 && ic[1] == 4)
@@ -135,7 +149,7 @@ static void add_ip6(struct lbuf *b, const char *key, const uint8_t *a)
 
 /* dump_ipv4_packet() / dump_ipv6_packet() (no extension headers: ctsim
  * logs the upper layer of an IPv6 packet without them) */
-static void log_ip(struct lbuf *b, const uint8_t *d, size_t len, bool inner)
+static void log_ip(struct lbuf *b, const uint8_t *d, size_t len, bool inner, unsigned flags)
 {
 	const uint8_t *l4;
 	size_t l4len;
@@ -167,6 +181,8 @@ static void log_ip(struct lbuf *b, const uint8_t *d, size_t len, bool inner)
 			add(b, "DF ");
 		if (frag & 0x2000)
 			add(b, "MF ");
+		if ((flags & RS_LOG_IPOPT) && ihl > 20)
+			log_opts(b, d + 20, ihl - 20);
 		if (frag & 0x1fff) {
 			add(b, "FRAG:%u ", frag & 0x1fff);
 			return;	/* no transport header in a later fragment */
@@ -193,7 +209,7 @@ static void log_ip(struct lbuf *b, const uint8_t *d, size_t len, bool inner)
 		l4len = len - 40;
 	}
 	switch (proto) {
-	case IPPROTO_TCP: log_tcp(b, l4, l4len); break;
+	case IPPROTO_TCP: log_tcp(b, l4, l4len, flags); break;
 	case IPPROTO_UDP: case IPPROTO_UDPLITE: log_udp(b, proto, l4, l4len); break;
 	case IPPROTO_ICMP: log_icmp(b, false, l4, l4len, inner); break;
 	case IPPROTO_ICMPV6: log_icmp(b, true, l4, l4len, inner); break;
@@ -201,7 +217,8 @@ static void log_ip(struct lbuf *b, const uint8_t *d, size_t len, bool inner)
 	}
 }
 
-size_t rs_log_format(char *buf, size_t n, const char *prefix, const struct ct_pkt *p)
+size_t rs_log_format(char *buf, size_t n, const char *prefix, const struct ct_pkt *p,
+		     unsigned flags)
 {
 	struct lbuf b = { buf, n, 0 };
 
@@ -213,7 +230,7 @@ size_t rs_log_format(char *buf, size_t n, const char *prefix, const struct ct_pk
 	if (p->iifname[0])
 		add(&b, "MAC= ");	/* dump_mac_header(): a TUN device has no header */
 	if (p->data) {
-		log_ip(&b, p->data, p->len, false);
+		log_ip(&b, p->data, p->len, false, flags);
 	} else {
 		/* a packet view without its bytes (unit tests): the parsed fields */
 		char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";

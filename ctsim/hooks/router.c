@@ -362,12 +362,34 @@ static int run_rules(struct router *r, const struct router_row *row, struct ct_s
 	return v;
 }
 
+/* nf_l4proto_log_invalid(): with nf_conntrack_log_invalid set to the
+ * packet's protocol (or 255, IPPROTO_RAW: every protocol) the kernel logs
+ * an INVALID packet through the netns' logger with the default log flags:
+ * "nf_ct_proto_6: REASON IN=... SEQ=... ". */
+static void log_invalid(struct router *r, const struct ct_skb *skb)
+{
+	uint32_t want = r->core->settings->log_invalid;
+	char prefix[200], line[RS_LOG_LEN];
+
+	if (!want || (want != skb->pkt.l4proto && want != 255))
+		return;
+	snprintf(prefix, sizeof(prefix), "nf_ct_proto_%u: %s ", skb->pkt.l4proto,
+		 skb->invalid_reason);
+	rs_log_format(line, sizeof(line), prefix, &skb->pkt, RS_LOG_DEFAULT);
+	if (r->log)
+		r->log(r->log_ctx, line);
+	CT_TRACE(skb, CT_TR_LOG, "%s", line);
+}
+
 static int conntrack_in(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 {
 	int v = ct_in(r->core, skb, hook);
 
 	r->last.ct_state = ct_skb_state_name(skb);
 	r->last.invalid_reason = skb->invalid_reason;
+	if (v == CT_ACCEPT && !skb->ct && !skb->untracked && skb->invalid_reason &&
+	    (r->log || skb->tracer))
+		log_invalid(r, skb);
 	if (v == CT_DROP) {
 		r->stats.conntrack_drop++;
 		r->last.why = "dropped by conntrack (table full)";

@@ -364,9 +364,19 @@ size_t ruleset_hook_priorities(const struct ruleset *rs, enum ct_hook hook, int 
  * rs_log_format - the `log` statement's line for @p (parsed; its data the
  * packet as it is at the rule) with @prefix (NULL: none) into @buf (@n
  * bytes, NUL-terminated, cut at @n - 1), in the kernel's nf_log_syslog
- * format (ctsim/hooks/nf_log.c). Returns the length.
+ * format (ctsim/hooks/nf_log.c), with the RS_LOG_* @flags below.
+ * Returns the length.
  */
-size_t rs_log_format(char *buf, size_t n, const char *prefix, const struct ct_pkt *p);
+size_t rs_log_format(char *buf, size_t n, const char *prefix, const struct ct_pkt *p,
+		     unsigned flags);
+
+/* rs_log_format() @flags: NF_LOG_TCPSEQ, NF_LOG_TCPOPT, NF_LOG_IPOPT (the
+ * `log flags` of nft; NF_LOG_DEFAULT_MASK, all three, for the lines of
+ * nf_conntrack_log_invalid) */
+#define RS_LOG_TCPSEQ	0x01
+#define RS_LOG_TCPOPT	0x02
+#define RS_LOG_IPOPT	0x04
+#define RS_LOG_DEFAULT	0x0f
 
 /**
  * rs_ct_state_bit - the `ct state` bit of a packet (NF_CT_STATE_BIT()):

@@ -174,7 +174,7 @@ static void log_packet(struct rs_result *res, const struct rs_stmt *s, const str
 {
 	if (res->nlogs >= RS_MAX_LOGS)
 		return;
-	rs_log_format(res->logs[res->nlogs++], RS_LOG_LEN, s->u.log.prefix, &skb->pkt);
+	rs_log_format(res->logs[res->nlogs++], RS_LOG_LEN, s->u.log.prefix, &skb->pkt, 0);
 }
 
 enum vcode { V_CONTINUE, V_ACCEPT, V_DROP, V_JUMP, V_GOTO, V_RETURN };

@@ -193,3 +193,55 @@ int ctctl_ctl_log(struct ctctl_args *a)
 		return ctctl_usage_error(a, 1, "\"log\" takes no arguments");
 	return stream(a, CTSIM_TRACE_LOG);
 }
+
+/* CTSIM_CTL_SET / _GET with @arg; prints the reply's listing (GET) or the
+ * daemon's message for an error. */
+static int settings_op(struct ctctl_args *a, uint16_t op, const char *arg)
+{
+	struct ctnl_client *conn;
+	const void *data;
+	size_t dlen;
+	int r;
+
+	if (!(conn = ctctl_conn(a)))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_payload(conn, op, arg, strlen(arg), &data, &dlen);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r == 0) {
+		fwrite(data, 1, dlen, stdout);
+		return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+	}
+	if (dlen) {
+		fprintf(stderr, "ctctl: %s%s%s: %.*s (%s)\n", a->where ? a->where : "",
+			a->where ? ": " : "", a->argv[0], (int)dlen, (const char *)data,
+			strerrorname_np(-r));
+		return CTCTL_FAIL;
+	}
+	return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
+}
+
+/* `set NAME VALUE` (or NAME=VALUE): a sysctl of the running daemon. */
+int ctctl_ctl_set(struct ctctl_args *a)
+{
+	char arg[256];
+
+	if (a->argc == 2 && strchr(a->argv[1], '='))
+		snprintf(arg, sizeof(arg), "%s", a->argv[1]);
+	else if (a->argc == 3)
+		snprintf(arg, sizeof(arg), "%s=%s", a->argv[1], a->argv[2]);
+	else
+		return ctctl_usage_error(a, a->argc > 3 ? 3 : 1, "\"set\" takes NAME VALUE");
+	return settings_op(a, CTSIM_CTL_SET, arg);
+}
+
+/* `get [ NAME ]`: the daemon's sysctls as name = value; `get` with a
+ * tuple is conntrack -G's (a bare `get` was an error there: no tuple). */
+int ctctl_ctl_get(struct ctctl_args *a)
+{
+	if (a->argc > 1 && strncmp(a->argv[1], "nf_", 3) && strncmp(a->argv[1], "net.", 4))
+		return ctctl_ct_get(a);
+	if (a->argc > 2)
+		return ctctl_usage_error(a, 2, "\"get\" takes at most one NAME");
+	return settings_op(a, CTSIM_CTL_GET, a->argc == 2 ? a->argv[1] : "");
+}

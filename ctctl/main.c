@@ -52,9 +52,10 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "          [ reply-src ADDR ] [ reply-dst ADDR ] [ mark N[/M] ] [ zone N ]\n"
 	  "          [ state STATE ] [ family { ipv4 | ipv6 } ] [ status BITS ] [ id N ]",
 	  "list conntrack entries (like conntrack -L)", false },
-	{ "get", { NULL }, ctctl_ct_get, KWS_TUPLE, NULL,
-	  SELECTOR,
-	  "show one entry (like conntrack -G)", false },
+	{ "get", { NULL }, ctctl_ctl_get, KWS_TUPLE, NULL,
+	  SELECTOR "\n"
+	  "   or: get [ NAME ]   a sysctl of the daemon (nf_conntrack_..., net.netfilter....), or all",
+	  "show one entry (like conntrack -G), or the daemon's sysctls", false },
 	{ "add", { NULL }, ctctl_ct_add,
 	  KWS_TUPLE | KWB(KW_STATE) | KWB(KW_TIMEOUT) | KWB(KW_MARK) | KWB(KW_STATUS), NULL,
 	  SELECTOR " timeout SECS\n"
@@ -109,6 +110,8 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "print the packet trace until Ctrl-C (ctsim only)", false },
 	{ "log", { NULL }, ctctl_ctl_log, 0, NULL, "",
 	  "print the ruleset's log statement lines until Ctrl-C, as dmesg -w (ctsim only)", false },
+	{ "set", { NULL }, ctctl_ctl_set, 0, NULL, "NAME VALUE   (e.g. set nf_conntrack_tcp_loose 0)",
+	  "change a sysctl of the running daemon, from the next packet on (ctsim only)", false },
 	{ "help", { NULL }, ctctl_cmd_help, 0, NULL, "[ VERB ]",
 	  "show the verbs, or one verb's syntax", false },
 	{ "quit", { "exit", NULL }, ctctl_cmd_quit, 0, NULL, "",

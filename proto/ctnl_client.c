@@ -154,6 +154,40 @@ int ctnl_client_control_data(struct ctnl_client *c, uint16_t op, uint16_t flags,
 	}
 }
 
+int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, const void *payload,
+				size_t len, const void **data, size_t *dlen)
+{
+	unsigned char dg[sizeof(struct ctsim_ctl) + 1024];
+	struct ctsim_ctl m = {
+		.magic = CTSIM_CTL_MAGIC, .op = op, .b = (uint32_t)len, .pid = (uint32_t)getpid(),
+	};
+
+	*data = NULL;
+	*dlen = 0;
+	if (len > sizeof(dg) - sizeof(m))
+		return -EMSGSIZE;
+	memcpy(dg, &m, sizeof(m));
+	memcpy(dg + sizeof(m), payload, len);
+	if (send(c->fd, dg, sizeof(m) + len, MSG_NOSIGNAL) != (ssize_t)(sizeof(m) + len))
+		return errno ? -errno : -EIO;
+	for (;;) {
+		ssize_t n = client_recv(c);
+		const struct ctsim_ctl *r = (const void *)c->buf;
+
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return n ? (int)n : -ECONNRESET;
+		if (!ctsim_wire_is_ctl(c->buf, (size_t)n) || r->op != CTSIM_CTL_REPLY || r->a != op)
+			continue;
+		if (r->b > (size_t)n - sizeof(*r))
+			return -EIO;
+		*data = c->buf + sizeof(*r);
+		*dlen = r->b;
+		return -r->err;
+	}
+}
+
 int ctnl_client_recv_line(struct ctnl_client *c, int timeout_ms, const char **line,
 			  uint16_t *flags)
 {

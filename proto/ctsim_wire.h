@@ -68,6 +68,12 @@ enum ctsim_ctl_op {
 	CTSIM_CTL_TRACE_LINE,	/* daemon -> client: one trace (or log) line, b bytes of
 				 * text follow (no newline, no NUL); flags: CTSIM_TRACE_LOG
 				 * for a `log` statement's line */
+	CTSIM_CTL_SET,		/* a sysctl while the daemon runs: b bytes "NAME=VALUE"
+				 * follow; REPLY err 0, ENOENT (unknown name), EINVAL (bad
+				 * value), EROFS (read-only at run time: nf_conntrack_buckets);
+				 * an error's reply carries the message as its payload */
+	CTSIM_CTL_GET,		/* b bytes of a NAME follow (0: every setting); REPLY payload:
+				 * "name = value" lines (ENOENT: unknown name) */
 };
 
 #define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */

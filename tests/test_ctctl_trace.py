@@ -106,3 +106,57 @@ def test_trace_usage_and_no_lab(ctsim):
     assert res.returncode == 1 and "no data plane to trace" in res.stderr, res.stderr
     res = ctsim.ctctl("log")
     assert res.returncode == 1 and "no data plane to trace" in res.stderr, res.stderr
+
+
+SEND_ACK = ("import sys\nfrom scapy.all import IP, TCP, send\n"
+            "send(IP(dst=sys.argv[1])/TCP(sport=int(sys.argv[2]), dport=9, flags='A', seq=1000, "
+            "ack=2000), verbose=False)\n")
+
+
+def test_live_settings(lab_factory, tmp_path):  # noqa: F811
+    """`ctctl set nf_conntrack_tcp_loose 0` in a running lab: the next
+    mid-stream ACK is INVALID (no entry), without a restart; `ctctl get`
+    shows the value; bad names, values and read-only settings are refused
+    with the daemon's message."""
+    rules = tmp_path / "rules.nft"
+    rules.write_text("table inet t {\n\tchain forward {\n\t\ttype filter hook forward "
+                     "priority filter; policy accept;\n\t\tct state invalid counter\n\t}\n}\n")
+    lab = lab_factory(["--ruleset", str(rules)], tag="cts")
+    tr = stream(lab, "trace", "all")
+    time.sleep(0.5)
+
+    def ack(sport):
+        lab.run("client", "/usr/bin/python3", "-c", SEND_ACK, SERVER4, str(sport), check=True)
+        time.sleep(0.3)
+
+    # (the server's stack answers each ACK with an RST, which ends a
+    # picked-up entry at once: the trace says what conntrack did)
+    ack(40001)                                      # picked up (loose = 1, the default)
+    res = lab.d.ctctl("set", "nf_conntrack_tcp_loose", "0")
+    assert res.returncode == 0, res.stderr
+    assert lab.d.ctctl("get", "nf_conntrack_tcp_loose").stdout == "nf_conntrack_tcp_loose = 0\n"
+    ack(40002)                                      # INVALID now, no restart
+    assert lab.d.ctctl("set", "net.netfilter.nf_conntrack_tcp_loose=1").returncode == 0
+    ack(40003)
+    out = stop(tr)
+    first = {}
+    for p in by_id(out.splitlines()):
+        m = re.search(r"lookup: proto 6 src=10\.77\.1\.2 dst=10\.77\.2\.2 sport=(4000[123]) "
+                      r"dport=9", " ".join(p))
+        if m:
+            first.setdefault(int(m[1]), p)
+    assert sorted(first) == [40001, 40002, 40003], out
+    pickup = "tracker: tcp NONE --ack/orig--> ESTABLISHED: ACK without a handshake"
+    assert any(pickup in ln for ln in first[40001]), first[40001]
+    assert not any(pickup in ln for ln in first[40002]), first[40002]
+    assert any("conntrack prerouting invalid: " in ln for ln in first[40002]), first[40002]
+    assert any(pickup in ln for ln in first[40003]), first[40003]
+
+    for args, code, msg in [
+            (("set", "nf_conntrack_buckets", "1024"), "EROFS", "read-only while ctsim runs"),
+            (("set", "nf_conntrack_nosuch", "1"), "ENOENT", "nf_conntrack_nosuch"),
+            (("set", "nf_conntrack_tcp_loose", "many"), "EINVAL", ""),
+            (("get", "nf_conntrack_nosuch"), "ENOENT", "no such setting")]:
+        res = lab.d.ctctl(*args)
+        assert res.returncode == 1 and code in res.stderr and msg in res.stderr, (args, res.stderr)
+    assert "nf_conntrack_max = " in lab.d.ctctl("get").stdout

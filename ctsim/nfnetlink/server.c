@@ -566,7 +566,114 @@ static void do_trace(struct server *srv, struct client *cl, const struct ctsim_c
 	trace_recount(srv);
 }
 
-static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+/* CTSIM_CTL_SET / CTSIM_CTL_GET: the daemon's sysctls while it runs
+ * (`ctctl set` / `ctctl get`). The core reads every setting where it uses
+ * it, so a new value counts from the next packet or GC step on, as a
+ * sysctl write does in the kernel; nf_conntrack_buckets only shapes the
+ * table at its creation (read-only in a network namespace, too). */
+static void do_settings(struct server *srv, struct client *cl, const struct ctsim_ctl *req,
+			const unsigned char *payload, size_t plen)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	char arg[128], msg[512] = "", *eq, *list = NULL;
+	size_t len = 0;
+	unsigned char *dg;
+
+	if (req->b > plen || req->b >= sizeof(arg)) {
+		rep.err = EINVAL;
+		snprintf(msg, sizeof(msg), "malformed request");
+		goto out;
+	}
+	memcpy(arg, payload, req->b);
+	arg[req->b] = '\0';
+	if (req->op == CTSIM_CTL_SET) {
+		if (cl->uid != 0) {
+			rep.err = EPERM;
+		} else if (!(eq = strchr(arg, '='))) {
+			rep.err = EINVAL;
+			snprintf(msg, sizeof(msg), "expected NAME=VALUE");
+		} else {
+			*eq = '\0';
+			if (ct_settings_shapes_table(arg)) {
+				rep.err = EROFS;
+				snprintf(msg, sizeof(msg), "%s: read-only while ctsim runs (the table "
+					 "is made once; set it at start)", arg);
+			} else {
+				int r = ct_settings_set(srv->settings, arg, eq + 1, msg, sizeof(msg));
+
+				rep.err = r == -1 ? ENOENT : r < 0 ? EINVAL : 0;
+				if (!r) {
+					srv->events->mode = srv->settings->events;
+					if (srv->verbose)
+						fprintf(stderr, "ctsim: client pid %ld: set %s = %s\n",
+							(long)cl->pid, arg, eq + 1);
+				}
+			}
+		}
+	} else {
+		FILE *f;
+		size_t flen = 0;
+
+		if (!(f = open_memstream(&list, &flen))) {
+			rep.err = ENOMEM;
+			goto out;
+		}
+		ct_settings_print(srv->settings, f);
+		fclose(f);
+		/* "name = value" lines without --list-settings' "\t# comment";
+		 * with a NAME (with or without net.netfilter.) only its line */
+		{
+			const char *name = strncmp(arg, "net.netfilter.", 14) ? arg : arg + 14;
+			size_t nl = strlen(name);
+
+			for (char *line = list, *next; line && *line; line = next) {
+				char *end = strchr(line, '\n'), *tab;
+
+				next = end ? end + 1 : NULL;
+				if (end)
+					*end = '\0';
+				if ((tab = strchr(line, '\t')))
+					*tab = '\0';
+				if (name[0] && (strncmp(line, name, nl) || line[nl] != ' '))
+					continue;
+				/* compacted in place: the kept text never overtakes the
+				 * line being read */
+				nl = strlen(line);
+				memmove(list + len, line, nl);
+				len += nl;
+				list[len++] = '\n';
+				nl = strlen(name);
+			}
+			if (name[0] && !len) {
+				rep.err = ENOENT;
+				snprintf(msg, sizeof(msg), "%s: no such setting", arg);
+			}
+		}
+		(void)flen;
+	}
+out:
+	if (rep.err) {
+		free(list);
+		list = NULL;
+		len = strlen(msg);
+	}
+	if (len > CTSIM_CTL_DGRAM_MAX - sizeof(rep))
+		len = CTSIM_CTL_DGRAM_MAX - sizeof(rep);
+	rep.b = (uint32_t)len;
+	if (!(dg = malloc(sizeof(rep) + len))) {
+		rep.b = 0;
+		server_reply(srv, cl, &rep, sizeof(rep));
+	} else {
+		memcpy(dg, &rep, sizeof(rep));
+		memcpy(dg + sizeof(rep), list ? list : msg, len);
+		server_reply(srv, cl, dg, sizeof(rep) + len);
+		free(dg);
+	}
+	free(list);
+}
+
+static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim_ctl *req,
+		       size_t len)
 {
 	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC };
 
@@ -609,6 +716,10 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		break;
 	case CTSIM_CTL_TRACE:
 		do_trace(srv, cl, req);
+		break;
+	case CTSIM_CTL_SET:
+	case CTSIM_CTL_GET:
+		do_settings(srv, cl, req, (const unsigned char *)(req + 1), len - sizeof(*req));
 		break;
 	default:
 		break;	/* unknown control operations are ignored */
@@ -794,7 +905,7 @@ static void read_client(struct server *srv, struct client *cl)
 			continue;
 		}
 		if (ctsim_wire_is_ctl(buf, (size_t)n))
-			handle_ctl(srv, cl, (const struct ctsim_ctl *)buf);
+			handle_ctl(srv, cl, (const struct ctsim_ctl *)buf, (size_t)n);
 		else
 			handle_datagram(srv, cl, buf, (size_t)n);
 	}

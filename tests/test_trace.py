@@ -217,6 +217,58 @@ def test_cells_match_explain_tcp(tmp_path):
         assert cell in table, cell
 
 
+# Every state of the TCP table, reached by a prefix of packets (seq numbers
+# in window), then one packet of each flag class in each direction: the
+# tracker line of that last packet must be the table's cell for (state,
+# class, direction), exactly as `ctsim explain tcp` prints it.
+HS = [c("S", 1000), s("SA", 5000, 1001), c("A", 1001, 5001)]
+STATES = {
+    "NONE": [],
+    "SYN_SENT": [c("S", 1000)],
+    "SYN_SENT2": [c("S", 1000), s("S", 5000)],
+    "SYN_RECV": HS[:2],
+    "ESTABLISHED": HS,
+    "FIN_WAIT": HS + [c("FA", 1001, 5001)],
+    "CLOSE_WAIT": HS + [c("FA", 1001, 5001), s("A", 5001, 1002)],
+    "LAST_ACK": HS + [c("FA", 1001, 5001), s("FA", 5001, 1002)],
+    "TIME_WAIT": HS + [c("FA", 1001, 5001), s("FA", 5001, 1002), c("A", 1002, 5002)],
+    "CLOSE": HS + [c("R", 1001)],
+}
+CLASSES = {"syn": "S", "synack": "SA", "fin": "FA", "ack": "A", "rst": "R"}
+
+
+def test_every_tcp_cell_from_a_trace(tmp_path):
+    table = {}
+    for ln in subprocess.run([str(CTSIM), "explain", "tcp"], capture_output=True, text=True,
+                             check=True).stdout.splitlines():
+        m = re.match(r"(\S+) --(\S+)/(\S+)--> ", ln)
+        table[m.groups()] = ln
+    seen = set()
+    for state, prefix in STATES.items():
+        for cls, flags in CLASSES.items():
+            for d in ("orig", "reply"):
+                if state == "NONE" and d == "reply":
+                    continue        # the first packet defines the original direction
+                last = (c if d == "orig" else s)(flags, 1001 if d == "orig" else 5001,
+                                                 5001 if d == "orig" else 1001)
+                if flags == "S" or flags == "R":
+                    last[TCP].ack = 0
+                pcap = write(tmp_path, f"{state}-{cls}-{d}.pcap", prefix + [last])
+                rs = tmp_path / "all.nft"
+                rs.write_text("table inet t {\n\tchain f {\n\t\ttype filter hook forward "
+                              "priority 0; policy accept;\n\t}\n}\n")
+                out = trace_lines(replay(pcap, "--ruleset", rs, "--trace").stdout)
+                mine = by_packet(out)[-1]
+                cells = [ln.split("tracker: tcp ", 1)[1] for ln in mine if "tracker: tcp " in ln]
+                assert cells, f"{state} {cls}/{d}: no cell in\n" + "\n".join(mine)
+                assert cells[0] == table[(state, cls, d)], (state, cls, d, cells[0])
+                seen.add((state, cls, d))
+    # every cell but the "none" flag class (no flags: refused by tcp_error()
+    # before the tracker) and the impossible reply-from-NONE ones
+    want = {k for k in table if k[1] != "none" and not (k[0] == "NONE" and k[2] == "reply")}
+    assert seen == want, sorted(want - seen)
+
+
 def test_udp_icmp_transcript(tmp_path):
     out = ctsim_trace(tmp_path, packets()[10:], "--trace")
     q, a, other, echo = by_packet(trace_lines(out))

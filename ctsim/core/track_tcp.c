@@ -397,10 +397,15 @@ static const char *tcp_new(struct ct_l4_ctx *x, struct conn *ct)
 	struct tcp_seg s;
 	unsigned next = tcp_table[CT_DIR_ORIG][ct_tcp_flags_index(x->skb->pkt.tcp_flags)][sNO].next;
 
-	if (next >= sIV)
+	if (next >= sIV || (next != sSS && !x->core->settings->tcp_loose)) {
+		/* the NONE cell that refused it, as `ctsim explain tcp` prints it */
+		CT_TRACE(x->skb, CT_TR_TRACKER, "tcp NONE --%s/orig--> %s: %s%s",
+			 tcp_index_names[ct_tcp_flags_index(x->skb->pkt.tcp_flags)],
+			 tcp_state_names[next],
+			 tcp_table[CT_DIR_ORIG][ct_tcp_flags_index(x->skb->pkt.tcp_flags)][sNO].why,
+			 next < sIV ? " [refused: nf_conntrack_tcp_loose=0]" : "");
 		return CT_INV_TCP_NEW;
-	if (next != sSS && !x->core->settings->tcp_loose)
-		return CT_INV_TCP_NEW;
+	}
 
 	tcp_seg_read(&x->skb->pkt, &s);
 	memset(tcp, 0, sizeof(*tcp));	/* state NONE: tcp_packet() moves it */

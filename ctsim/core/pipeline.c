@@ -97,9 +97,9 @@ void ct_l4_refresh(struct ct_l4_ctx *x, struct conn *ct, uint32_t secs)
 		return;
 	}
 	conn_set_timeout(t, ct, secs);
-	CT_TRACE(x->skb, CT_TR_TIMEOUT, "set to %u s from now", secs);
 	if (!(ct->status & CT_S_CONFIRMED))
 		ct->expires -= t->now;
+	CT_TRACE(x->skb, CT_TR_TIMEOUT, "set to %u s from now", secs);	/* last: a tail call */
 }
 
 /* nf_ct_kill_acct() */
@@ -185,7 +185,7 @@ static void trace_ctinfo(const struct ct_skb *skb)
 }
 
 /* The event bits' names, as conntrack -E and ctnetlink call them. */
-static void trace_events(const struct ct_skb *skb, const struct conn *ct, uint32_t bits,
+static __attribute__((cold, noinline)) void trace_events(const struct ct_skb *skb, const struct conn *ct, uint32_t bits,
 			 const char *what)
 {
 	static const char *const names[] = {
@@ -481,8 +481,8 @@ repeat:
 		skb_release_ct(core, skb);
 		return not_tracked(core, skb, reason ? reason : "invalid");
 	}
-	if (reason)	/* accepted but ignored by the tracker (TCP: IGNORE) */
-		CT_TRACE(skb, CT_TR_TRACKER, "ignored (accepted, entry unchanged): %s", reason);
+	if (__builtin_expect(skb->tracer != NULL, 0) && reason)	/* ignored (TCP: IGNORE) */
+		ct_trace_step(skb, CT_TR_TRACKER, "ignored (accepted, entry unchanged): %s", reason);
 	if (skb->ctinfo == CT_INFO_ESTABLISHED_REPLY && !(skb->ct->status & CT_S_SEEN_REPLY)) {
 		CT_TRACE(skb, CT_TR_TRACKER, "first reply: status SEEN_REPLY set");
 		x.dir = CT_DIR_REPLY;

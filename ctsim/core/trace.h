@@ -51,11 +51,11 @@ struct ct_tracer {
  * bytes are cut. Use CT_TRACE(), which skips the call for untraced packets.
  */
 void ct_trace_step(const struct ct_skb *skb, enum ct_trace_kind kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4), cold));
 
 #define CT_TRACE(skb, ...)						\
 	do {								\
-		if ((skb)->tracer)					\
+		if (__builtin_expect((skb)->tracer != NULL, 0))		\
 			ct_trace_step((skb), __VA_ARGS__);		\
 	} while (0)
 

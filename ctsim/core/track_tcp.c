@@ -462,7 +462,7 @@ static void tcp_init_sender(struct conn_tcp *tcp, const struct tcp_seg *s, enum 
 /* The window trace: both directions' td_end/td_maxend/td_maxwin/scale
  * (struct ip_ct_tcp_state), before the check ("check": with the segment)
  * or after the update ("now"). Only for traced packets. */
-static void tcp_trace_win(const struct ct_l4_ctx *x, const struct conn_tcp *tcp,
+static __attribute__((cold, noinline)) void tcp_trace_win(const struct ct_l4_ctx *x, const struct conn_tcp *tcp,
 			  const struct tcp_seg *s, enum ct_dir dir, bool before_check)
 {
 	const struct conn_tcp_win *o = &tcp->seen[CT_DIR_ORIG], *r = &tcp->seen[CT_DIR_REPLY];
@@ -499,7 +499,8 @@ static enum tcp_action tcp_in_window(const struct ct_l4_ctx *x, struct conn *ct,
 	bool rst = s->flags & CT_TCP_RST;
 	bool in_recv_win;
 
-	tcp_trace_win(x, tcp, s, dir, true);
+	if (x->skb->tracer)
+		tcp_trace_win(x, tcp, s, dir, true);
 	if (tcp->flags[!dir] & CT_TCP_F_SACK_PERM)
 		tcp_sack(s, &sack);
 	/* NAT sequence adjustment (nf_ct_seq_offset()): no seqadj yet, offset 0 */
@@ -716,7 +717,7 @@ static void tcp_resync(struct conn_tcp *tcp, enum ct_dir dir)
 
 /* Why tcp_packet() chose @timeout for state @next: the same rules, in the
  * same order, as its "first rule that applies" chain (keep them in step). */
-static void tcp_trace_timeout(const struct ct_l4_ctx *x, const struct conn_tcp *tcp,
+static __attribute__((cold, noinline)) void tcp_trace_timeout(const struct ct_l4_ctx *x, const struct conn_tcp *tcp,
 			      enum ct_tcp_index index, unsigned next, uint32_t timeout)
 {
 	const struct ct_settings *st = x->core->settings;
@@ -751,11 +752,15 @@ static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const
 	struct tcp_seg s;
 	uint32_t timeout;
 
+	const bool traced = __builtin_expect(x->skb->tracer != NULL, 0);
+
 	tcp_seg_read(&x->skb->pkt, &s);
 	*reason = NULL;
 	/* the cell, as `ctsim explain tcp` prints it */
-	CT_TRACE(x->skb, CT_TR_TRACKER, "tcp %s --%s/%s--> %s: %s", tcp_state_names[old],
-		 tcp_index_names[index], dir ? "reply" : "orig", tcp_state_names[next], cell->why);
+	if (traced)
+		ct_trace_step(x->skb, CT_TR_TRACKER, "tcp %s --%s/%s--> %s: %s", tcp_state_names[old],
+			      tcp_index_names[index], dir ? "reply" : "orig", tcp_state_names[next],
+			      cell->why);
 
 	switch (next) {
 	case sSS:
@@ -854,7 +859,8 @@ static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const
 		tcp_handle_invalid(x, ct, dir, index);
 		return CT_L4_INVALID;
 	case TCP_ACCEPT:
-		tcp_trace_win(x, tcp, &s, dir, false);
+		if (traced)
+			tcp_trace_win(x, tcp, &s, dir, false);
 		break;
 	}
 in_window:
@@ -876,7 +882,7 @@ in_window:
 		timeout = st->tcp_timeout_max_retrans;
 	else
 		timeout = timeouts[next];
-	if (x->skb->tracer)
+	if (traced)
 		tcp_trace_timeout(x, tcp, index, next, timeout);
 
 	if (next != old)

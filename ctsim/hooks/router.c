@@ -301,8 +301,17 @@ static void trace_rule(void *ctx, const struct rs_trace_ev *ev)
 	tp->r->trace(tp->r->trace_ctx, &st);
 }
 
+/* The row at work, for the steps to come (only rows that do something:
+ * an empty row has no step to report). */
+static inline void trace_row(struct ct_skb *skb, const struct router_row *row)
+{
+	if (__builtin_expect(skb->tracer != NULL, 0))
+		((struct trace_pkt *)skb->tracer)->row = row;
+}
+
 /* Start tracing @skb (parsed, on its way into the ladder). */
-static void trace_begin(struct router *r, struct trace_pkt *tp, struct ct_skb *skb)
+static __attribute__((cold, noinline)) void trace_begin(struct router *r, struct trace_pkt *tp,
+							 struct ct_skb *skb)
 {
 	tp->ct.step = trace_ct_step;
 	tp->ct.ctx = tp;
@@ -314,7 +323,7 @@ static void trace_begin(struct router *r, struct trace_pkt *tp, struct ct_skb *s
 }
 
 /* The packet's fate, once r->last is final. */
-static void trace_end(struct router *r, struct trace_pkt *tp)
+static __attribute__((cold, noinline)) void trace_end(struct router *r, struct trace_pkt *tp)
 {
 	struct router_trace_step st = { .id = tp->id, .skb = tp->skb, .end = true, .last = &r->last };
 
@@ -330,6 +339,7 @@ static int run_rules(struct router *r, const struct router_row *row, struct ct_s
 	struct rs_result res;
 	int v;
 
+	trace_row(skb, row);
 	res.trace = skb->tracer ? trace_rule : NULL;
 	res.trace_ctx = (void *)skb->tracer;	/* its struct trace_pkt */
 	res.trace_all = r->trace_all;
@@ -366,7 +376,7 @@ static int run_rules(struct router *r, const struct router_row *row, struct ct_s
  * packet's protocol (or 255, IPPROTO_RAW: every protocol) the kernel logs
  * an INVALID packet through the netns' logger with the default log flags:
  * "nf_ct_proto_6: REASON IN=... SEQ=... ". */
-static void log_invalid(struct router *r, const struct ct_skb *skb)
+static __attribute__((cold, noinline)) void log_invalid(struct router *r, const struct ct_skb *skb)
 {
 	uint32_t want = r->core->settings->log_invalid;
 	char prefix[200], line[RS_LOG_LEN];
@@ -416,7 +426,7 @@ static int finish(struct router *r, struct ct_skb *skb, int verdict, const char 
 {
 	ct_skb_done(r->core, skb, verdict == CT_DROP);
 	r->last.verdict = verdict == CT_DROP ? "dropped" : what;
-	if (skb->tracer)
+	if (__builtin_expect(skb->tracer != NULL, 0))
 		trace_end(r, (struct trace_pkt *)skb->tracer);
 	return verdict;
 }
@@ -434,9 +444,6 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 		const struct router_row *row = &ladder[i];
 		int v = CT_ACCEPT;
 
-		if (skb->tracer)
-			((struct trace_pkt *)skb->tracer)->row = row;
-
 		switch (row->step) {
 		case ROUTER_STEP_RULES:
 		case ROUTER_STEP_NAT:	/* the NAT issue applies r->last.nat[] here */
@@ -447,9 +454,11 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 				v = run_rules(r, row, skb);
 			break;
 		case ROUTER_STEP_CONNTRACK:
+			trace_row(skb, row);
 			v = conntrack_in(r, hook, skb);
 			break;
 		case ROUTER_STEP_CONFIRM:
+			trace_row(skb, row);
 			v = confirm(r, hook, skb);
 			break;
 		}
@@ -460,7 +469,8 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 }
 
 /* POSTROUTING and out: the end of both the forward and the output path. */
-static int postrouting(struct router *r, int oif, struct ct_skb *skb, const char *what)
+static inline __attribute__((always_inline)) int postrouting(struct router *r, int oif,
+							     struct ct_skb *skb, const char *what)
 {
 	memcpy(skb->pkt.oifname, r->ifs[oif].name, sizeof(skb->pkt.oifname));
 	skb->pkt.oif = oif + 1;

@@ -509,3 +509,68 @@ def test_log_invalid_same_as_kernel(tmp_path, router):  # noqa: F811
     # off (0, the default): no line
     assert not [ln for ln in trace_lines(replay(pcap, "--ruleset", rsf, "--trace").stdout)
                 if " log prerouting: " in ln]
+
+
+# INVALID reasons: one packet (sequence) each, the reason the trace gives,
+# and, with nf_conntrack_log_invalid=255, the lines the kernel logs for them.
+INVALID_CASES = {
+    "tcp_flags": ([lambda: IP(src=C_IP, dst=S_IP) / TCP(flags="SF")],
+                  "invalid tcp flag combination"),
+    "tcp_new": ([lambda: IP(src=C_IP, dst=S_IP) / TCP(flags="SA")],
+                "invalid new: packet cannot open a connection"),
+    "tcp_csum": ([lambda: IP(src=C_IP, dst=S_IP) / TCP(flags="S", chksum=0x1234)], "bad checksum"),
+    "tcp_short": ([lambda: IP(src=C_IP, dst=S_IP, proto=6) / Raw(b"x" * 10)], "short packet"),
+    "udp_csum": ([lambda: IP(src=C_IP, dst=S_IP) / UDP(sport=1, dport=2, chksum=0x1234) / Raw(b"abc")],
+                 "bad checksum"),
+    "udp_short": ([lambda: IP(src=C_IP, dst=S_IP, proto=17) / Raw(b"x" * 5)], "short packet"),
+    "udplite_cov": ([lambda: IP(src=C_IP, dst=S_IP, proto=136) / Raw(bytes([0, 1, 0, 2, 0, 100, 0, 0]))],
+                    "invalid checksum coverage"),
+    "sctp_short": ([lambda: IP(src=C_IP, dst=S_IP, proto=132) / Raw(b"x" * 6)],
+                   "nf_ct_sctp: short packet"),
+    "icmp_no_ct": ([lambda: IP(src=S_IP, dst=C_IP) / ICMP(type=3, code=3) /
+                    IP(src=C_IP, dst=S_IP) / UDP(sport=1, dport=2)],
+                   "no conntrack for the embedded packet (ICMP error: counted as error, not invalid)"),
+    "icmp_new": ([lambda: IP(src=C_IP, dst=S_IP) / ICMP(type=0)],
+                 "can't create new conn with this type"),
+    "icmp_type": ([lambda: IP(src=C_IP, dst=S_IP) / ICMP(type=200)],
+                  "invalid icmp type (ICMP error: counted as error, not invalid)"),
+    "icmp_csum": ([lambda: IP(src=C_IP, dst=S_IP) / ICMP(type=8, chksum=1)],
+                  "bad hw icmp checksum (ICMP error: counted as error, not invalid)"),
+    "icmp_outer": ([lambda: IP(src=C_IP, dst=S_IP) / UDP(sport=7, dport=8),
+                    lambda: IP(src=S_IP, dst="10.66.1.9") / ICMP(type=3, code=3) /
+                    IP(src=C_IP, dst=S_IP) / UDP(sport=7, dport=8)],
+                   "outer daddr != inner (ICMP error: counted as error, not invalid)"),
+}
+
+
+# conntrack on in the kernel router (a ct expression), everything accepted
+INVALID_RS = ("table inet t {\n\tchain fw {\n\t\ttype filter hook forward priority filter; "
+              "policy accept;\n\t\tct state invalid counter\n\t}\n}\n")
+
+
+@pytest.mark.parametrize("name", sorted(INVALID_CASES))
+def test_invalid_reason_in_trace(tmp_path, name):
+    mk, reason = INVALID_CASES[name]
+    out = ctsim_trace(tmp_path, [f() for f in mk], "--trace", ruleset=INVALID_RS)
+    last = by_packet(trace_lines(out))[-1]
+    inv = [ln.split("conntrack prerouting invalid: ", 1)[1] for ln in last
+           if "conntrack prerouting invalid: " in ln]
+    assert inv == [reason], "\n".join(last)
+
+
+def test_invalid_log_lines_same_as_kernel(tmp_path, router):  # noqa: F811
+    """nf_conntrack_log_invalid=255: for every case above, the kernel's
+    nf_ct_proto_N lines and ctsim's are the same."""
+    pkts = [f() for name in sorted(INVALID_CASES) for f in INVALID_CASES[name][0]]
+    pcap = write(tmp_path, "invalid.pcap", pkts)
+    ns = ["ip", "netns", "exec", router.rtr]
+    subprocess.run(ns + ["sysctl", "-qw", "net.netfilter.nf_log.2=nf_log_ipv4",
+                         "net.netfilter.nf_conntrack_log_invalid=255"], check=True)
+    k = kernel_log_lines(router, pcap, "nf_ct_proto_", INVALID_RS)
+    rsf = tmp_path / "inv.nft"
+    rsf.write_text(INVALID_RS)
+    ours = [ln.split(": ", 1)[1] for ln in trace_lines(replay(
+        pcap, "--ruleset", rsf, "--trace", "--set", "nf_conntrack_log_invalid=255").stdout)
+        if " log prerouting: " in ln]
+    assert [log_normalise(x) for x in ours] == [log_normalise(x) for x in k], \
+        "kernel:\n" + "\n".join(k) + "\nctsim:\n" + "\n".join(ours)

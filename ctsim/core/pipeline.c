@@ -617,6 +617,39 @@ void ct_skb_done(struct ct_core *core, struct ct_skb *skb, bool dropped)
 	skb_release_ct(core, skb);
 }
 
+bool ct_invalid_log_msg(const struct ct_skb *skb, char *buf, size_t n)
+{
+	const char *r = skb->invalid_reason;
+
+	if (!r)
+		return false;
+	/* nf_conntrack_tcp_packet(): a header it cannot read is -NF_ACCEPT
+	 * without a word; icmp_error_message() and the ICMP new check only
+	 * pr_debug() */
+	if ((skb->pkt.l4proto == IPPROTO_TCP && !strcmp(r, CT_INV_SHORT)) ||
+	    !strcmp(r, CT_INV_ICMP_NEW) || !strcmp(r, CT_INV_ICMP_NO_CT))
+		return false;
+	if (!strcmp(r, CT_INV_TCP_NEW)) {
+		snprintf(buf, n, "invalid new");	/* tcp_new() */
+	} else if (!strcmp(r, CT_INV_ICMP_OUTER_DST)) {
+		/* icmp_error_message(): the outer destination and the address
+		 * the error should have gone to, the quoted packet's source */
+		char a[INET6_ADDRSTRLEN] = "?", b[INET6_ADDRSTRLEN] = "?";
+		struct ct_pkt inner;
+		const char *why;
+
+		inet_ntop(skb->pkt.family, skb->pkt.dst.b, a, sizeof(a));
+		if (ct_pkt_icmp_inner(&skb->pkt, &inner, &why) == 0)
+			inet_ntop(inner.family, inner.src.b, b, sizeof(b));
+		snprintf(buf, n, "outer daddr %s != inner %s", a, b);
+	} else if (!strncmp(r, "nf_ct_sctp: ", 12)) {
+		snprintf(buf, n, "%s ", r);	/* sctp_error()'s texts end in a space */
+	} else {
+		snprintf(buf, n, "%s", r);
+	}
+	return true;
+}
+
 const char *ct_skb_state_name(const struct ct_skb *skb)
 {
 	if (skb->untracked || skb->ctinfo == CT_INFO_UNTRACKED)

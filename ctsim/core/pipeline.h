@@ -96,6 +96,17 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb);
  */
 void ct_skb_done(struct ct_core *core, struct ct_skb *skb, bool dropped);
 
+/**
+ * ct_invalid_log_msg - what the kernel's nf_l4proto_log_invalid() says
+ * (after "nf_ct_proto_N: ") for @skb's INVALID reason, into @buf (@n
+ * bytes): its exact message, which differs from skb->invalid_reason where
+ * the kernel adds addresses ("outer daddr A != inner B") or words it
+ * otherwise ("invalid new"). Returns false when the kernel logs nothing
+ * for this reason (a TCP header too short to read, an ICMP type that cannot
+ * open an entry, an ICMP error without an entry: pr_debug() only).
+ */
+bool ct_invalid_log_msg(const struct ct_skb *skb, char *buf, size_t n);
+
 /** ct_skb_state_name - "new", "established", "related", "invalid",
  *  "untracked" as `ct state` spells them, for @skb's ctinfo (the tracer and
  *  `ct state` matching print the same words). */

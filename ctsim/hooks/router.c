@@ -379,12 +379,12 @@ static int run_rules(struct router *r, const struct router_row *row, struct ct_s
 static __attribute__((cold, noinline)) void log_invalid(struct router *r, const struct ct_skb *skb)
 {
 	uint32_t want = r->core->settings->log_invalid;
-	char prefix[200], line[RS_LOG_LEN];
+	char msg[160], prefix[200], line[RS_LOG_LEN];
 
-	if (!want || (want != skb->pkt.l4proto && want != 255))
+	if (!want || (want != skb->pkt.l4proto && want != 255) ||
+	    !ct_invalid_log_msg(skb, msg, sizeof(msg)))
 		return;
-	snprintf(prefix, sizeof(prefix), "nf_ct_proto_%u: %s ", skb->pkt.l4proto,
-		 skb->invalid_reason);
+	snprintf(prefix, sizeof(prefix), "nf_ct_proto_%u: %s ", skb->pkt.l4proto, msg);
 	rs_log_format(line, sizeof(line), prefix, &skb->pkt, RS_LOG_DEFAULT);
 	if (r->log)
 		r->log(r->log_ctx, line);

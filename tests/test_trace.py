@@ -116,7 +116,7 @@ def normalise(line):
     line = re.sub(r"^trace id \S+ ", "", line).rstrip()
     line = re.sub(r' (iif|oif) "[^"]*"', "", line)
     line = re.sub(r" ether (saddr|daddr|type) \S+", "", line)
-    line = re.sub(r" ip ttl \d+", "", line)
+    line = re.sub(r" ip ttl \d+| ip6 hoplimit \d+", "", line)
     line = re.sub(r"counter packets \d+ bytes \d+", "counter", line)
     return line
 
@@ -422,6 +422,7 @@ def log_packets():
 def log_normalise(line):
     line = re.sub(r" (IN|OUT)=\S*", r" \1=", line)
     line = re.sub(r" MAC=\S*", " MAC=", line)
+    line = re.sub(r"(?<=[ \[])HOPLIMIT=\d+", "HOPLIMIT=", line)
     return re.sub(r"(?<=[ \[])TTL=\d+", "TTL=", line).rstrip()
 
 
@@ -574,3 +575,96 @@ def test_invalid_log_lines_same_as_kernel(tmp_path, router):  # noqa: F811
         if " log prerouting: " in ln]
     assert [log_normalise(x) for x in ours] == [log_normalise(x) for x in k], \
         "kernel:\n" + "\n".join(k) + "\nctsim:\n" + "\n".join(ours)
+
+
+# --------------------------------------------------------------------------
+# IPv6: the packet line and the log line against the kernel's
+# --------------------------------------------------------------------------
+
+SENDER6 = r"""
+import ctypes, os, socket, sys, time
+from scapy.all import rdpcap, IPv6
+CLONE_NEWNET = 0x40000000
+libc = ctypes.CDLL(None, use_errno=True)
+pcap, gap, ns, mac = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
+me = os.open("/proc/self/ns/net", os.O_RDONLY)
+fd = os.open("/var/run/netns/" + ns, os.O_RDONLY)
+assert libc.setns(fd, CLONE_NEWNET) == 0
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM)
+assert libc.setns(me, CLONE_NEWNET) == 0
+for p in rdpcap(pcap):
+    s.sendto(bytes(p[IPv6]), ("eth0", 0x86dd, 0, 0, bytes.fromhex(mac.replace(":", ""))))
+    time.sleep(gap)
+"""
+
+C6, S6 = "fd66:1::2", "fd66:2::2"
+
+
+def test_ipv6_trace_and_log_same_as_kernel(tmp_path, router):  # noqa: F811
+    """IPv6 through the kernel router: the nft lines (ip6 fields, icmpv6
+    names) and the log lines (%pI6 addresses, TC, HOPLIMIT, FLOWLBL) as
+    ctsim prints them."""
+    from scapy.all import ICMPv6EchoRequest, IPv6
+    sh = router.sh
+    for ns, dev, addr in ((router.cli, "eth0", C6 + "/64"), (router.rtr, "eth1", "fd66:1::1/64"),
+                          (router.rtr, "eth2", "fd66:2::1/64"), (router.srv, "eth0", S6 + "/64")):
+        sh(f"ip -n {ns} addr add {addr} dev {dev} nodad")
+    sh(f"ip netns exec {router.rtr} sysctl -qw net.ipv6.conf.all.forwarding=1")
+    sh(f"ip -n {router.rtr} neigh replace {S6} lladdr {router.mac[(router.srv, 'eth0')]} "
+       "dev eth2 nud permanent")
+    prefix = "c6" + os.urandom(2).hex() + " "
+    rs = ("table inet t {\n\tchain pre {\n\t\ttype filter hook prerouting priority raw; "
+          "policy accept;\n\t\tip6 saddr fd66::/16 meta nftrace set 1\n\t}\n"
+          "\tchain fw {\n\t\ttype filter hook forward priority filter; policy accept;\n"
+          f"\t\tlog prefix \"{prefix}\"\n\t\tct state new accept\n\t}}\n}}\n")
+    pkts = [IPv6(src=C6, dst=S6, fl=0x12345, tc=0x28) / TCP(sport=40100, dport=80, flags="S",
+                                                          window=999),
+            IPv6(src=C6, dst=S6) / UDP(sport=1234, dport=53) / Raw(b"q" * 9),
+            IPv6(src=C6, dst=S6) / ICMPv6EchoRequest(id=5, seq=6)]
+    pcap = write(tmp_path, "v6.pcap", pkts)
+    subprocess.run(["ip", "netns", "exec", router.rtr, "nft", "-f", "-"],
+                   input="flush ruleset\n" + rs, check=True, capture_output=True, text=True)
+    knob = "/proc/sys/net/netfilter/nf_log_all_netns"
+    old = open(knob).read().strip()
+    kfd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    mon = subprocess.Popen(["ip", "netns", "exec", router.rtr, "nft", "monitor", "trace"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        os.lseek(kfd, 0, os.SEEK_END)
+        with open(knob, "w") as f:
+            f.write("1")
+        time.sleep(0.5)
+        subprocess.run([sys.executable, "-c", SENDER6, str(pcap), str(GAP), router.cli,
+                        router.mac[(router.rtr, "eth1")]], check=True, capture_output=True,
+                       text=True, timeout=60)
+        time.sleep(0.5)
+        klog = []
+        while True:
+            try:
+                rec = os.read(kfd, 8192).decode(errors="replace")
+            except BlockingIOError:
+                break
+            except OSError:
+                continue
+            msg = rec.split(";", 1)[1].split("\n", 1)[0] if ";" in rec else ""
+            if msg.startswith(prefix):
+                klog.append(msg)
+    finally:
+        mon.send_signal(signal.SIGINT)
+        ktrace = mon.communicate(timeout=10)[0]
+        os.close(kfd)
+        with open(knob, "w") as f:
+            f.write(old)
+    assert open(knob).read().strip() == old
+    kpk = [pk for pk in by_packet(trace_lines(ktrace), "pre") if " ip6 saddr fd66:1::2 " in pk[0]]
+    rsf = tmp_path / "v6.nft"
+    rsf.write_text(rs)
+    out = trace_lines(replay(pcap, "--ruleset", rsf, "--trace=nftrace").stdout)
+    ours = by_packet(out)
+    assert len(kpk) == len(pkts), ktrace
+    for kp, op in zip(nft_part(kpk), nft_part(ours)):
+        assert op == kp, "kernel:\n" + "\n".join(kp) + "\nctsim:\n" + "\n".join(op)
+    ourlog = [ln.split(": ", 1)[1] for ln in out if " log forward: " in ln]
+    assert len(klog) == 3, klog
+    assert [log_normalise(x) for x in ourlog] == [log_normalise(x) for x in klog], \
+        "kernel:\n" + "\n".join(klog) + "\nctsim:\n" + "\n".join(ourlog)

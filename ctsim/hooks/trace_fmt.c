@@ -104,8 +104,9 @@ static const char *sym(const char *const *names, size_t n, unsigned v)
 }
 
 /* The ICMP header's fields as nft decodes them: type, code, then the
- * type's own (echo: id and sequence; ICMPv6 otherwise: its 32-bit
- * field, which nft names after parameter-problem, or mtu for too-big).
+ * type's own (ICMP echo: id and sequence; ICMPv6, whatever the type: its
+ * 32-bit field, which nft 1.0.6 names parameter-problem — compared with
+ * the kernel's trace in tests/test_trace.py).
  * Returns how many bytes were decoded. */
 static size_t put_icmp(struct out *o, bool v6, const uint8_t *th, size_t thlen)
 {
@@ -151,11 +152,11 @@ static size_t put_icmp(struct out *o, bool v6, const uint8_t *th, size_t thlen)
 		put(o, " %s code %u", fam, th[1]);
 	if (thlen < 8)
 		return 4;
-	if (echo)
-		put(o, " %s id %u %s sequence %u", fam, be16(th + 4), fam, be16(th + 6));
-	else if (v6)
-		put(o, " icmpv6 %s %u", th[0] == 2 ? "mtu" : "parameter-problem",
+	if (v6)	/* nft 1.0.6 names ICMPv6's second word so for every type, echo too */
+		put(o, " icmpv6 parameter-problem %u",
 		    (unsigned)th[4] << 24 | (unsigned)th[5] << 16 | (unsigned)th[6] << 8 | th[7]);
+	else if (echo)
+		put(o, " icmp id %u icmp sequence %u", be16(th + 4), be16(th + 6));
 	else
 		return 4;
 	return 8;

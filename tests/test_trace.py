@@ -149,10 +149,14 @@ def test_tcp_transcript(tmp_path):
             assert any(w in ln for ln in lines), f"{w!r} not in\n" + "\n".join(lines)
 
     # the SYN: nft lines with the packet, conntrack's lookup, ctinfo, cell, window, timeout
-    assert syn[0].endswith(
+    assert syn[1].endswith(
         'inet t pre packet: iif "ct-c0" ip saddr 10.66.1.2 ip daddr 10.66.2.2 ip dscp cs0 '
         "ip ecn not-ect ip ttl 64 ip id 11 ip protocol tcp ip length 40 tcp sport 40000 "
-        "tcp dport 80 tcp flags == syn tcp window 1000"), syn[0]
+        "tcp dport 80 tcp flags == syn tcp window 1000"), syn[1]
+    # the ladder: the rows that ran for it, in order (empty rows are not entered)
+    assert [ln.split(" hook ", 1)[1] for ln in syn if " hook " in ln] == [
+        "prerouting raw -300", "prerouting conntrack -200", "forward filter 0",
+        "postrouting filter 0", "postrouting confirm 2147483647"]
     has(syn, "inet t pre rule ip saddr 10.66.0.0/16 meta nftrace set 1 (verdict continue)",
         "inet t pre policy accept",
         "conntrack prerouting lookup: proto 6 src=10.66.1.2 dst=10.66.2.2 sport=40000 dport=80: "
@@ -301,7 +305,9 @@ def test_json_lines(tmp_path):
     out = ctsim_trace(tmp_path, packets()[:2], "--trace", "-j")
     objs = [json.loads(ln) for ln in out.splitlines() if ln.startswith('{"id"')]
     types = [o["type"] for o in objs]
-    assert types[0] == "packet" and "conntrack" in types and types.count("end") == 2
+    assert types[:2] == ["hook", "packet"] and "conntrack" in types and types.count("end") == 2
+    assert objs[0] == {"id": 1, "type": "hook", "hook": "prerouting", "row": "raw",
+                       "priority": -300}
     first = next(o for o in objs if o["type"] == "conntrack" and o["kind"] == "tracker")
     assert first["text"] == "tcp NONE --syn/orig--> SYN_SENT: SYN opens a connection"
     assert first["hook"] == "prerouting" and first["id"] == 1

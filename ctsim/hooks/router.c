@@ -303,10 +303,20 @@ static void trace_rule(void *ctx, const struct rs_trace_ev *ev)
 
 /* The row at work, for the steps to come (only rows that do something:
  * an empty row has no step to report). */
+static __attribute__((cold, noinline)) void trace_hook(struct trace_pkt *tp,
+							 const struct router_row *row)
+{
+	struct router_trace_step st = { .id = tp->id, .row = row, .skb = tp->skb, .hook = true };
+
+	tp->row = row;
+	if (traced(tp->r, tp->skb))
+		tp->r->trace(tp->r->trace_ctx, &st);
+}
+
 static inline void trace_row(struct ct_skb *skb, const struct router_row *row)
 {
 	if (__builtin_expect(skb->tracer != NULL, 0))
-		((struct trace_pkt *)skb->tracer)->row = row;
+		trace_hook((struct trace_pkt *)skb->tracer, row);
 }
 
 /* Start tracing @skb (parsed, on its way into the ladder). */

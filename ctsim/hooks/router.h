@@ -128,6 +128,9 @@ struct router_trace {
 
 /*
  * One traced step of a packet: exactly one of
+ *   @hook   a row of the ladder starts working on the packet (@row: which
+ *           hook, row and priority; rows with nothing to run are skipped,
+ *           as the kernel has no hook entry for them);
  *   @rule   a ruleset step (`nft monitor trace`: rule, return, policy);
  *   @text   one of conntrack's own steps (@kind, core/trace.h), kernel wording;
  *   @end    the packet's fate: r->last (verdict, why) is final.
@@ -142,6 +145,7 @@ struct router_trace_step {
 	const struct rs_trace_ev *rule;
 	enum ct_trace_kind kind;
 	const char *text;
+	bool hook;
 	bool end;
 	const struct router_trace *last;	/* @end: r->last */
 };
@@ -223,6 +227,8 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
  *   trace id ID conntrack HOOK KIND: TEXT
  * a `log` statement's line as
  *   trace id ID log HOOK: LINE
+ * a row of the ladder as
+ *   trace id ID hook HOOK ROW PRIORITY        (e.g. "hook prerouting conntrack -200")
  * and the end as
  *   trace id ID ctsim VERDICT[: WHY]
  * With @json, one JSON object per step instead ({"id", "type": "packet" |

@@ -258,7 +258,10 @@ static size_t format_text(struct out *o, const struct router_trace_step *st)
 {
 	const struct rs_trace_ev *ev = st->rule;
 
-	if (st->end) {
+	if (st->hook) {
+		put(o, "trace id %08x hook %s %s %d", st->id, hook_of(st), st->row->name,
+		    st->row->prio);
+	} else if (st->end) {
 		put(o, "trace id %08x ctsim %s", st->id,
 		    st->last->verdict && st->last->verdict[0] ? st->last->verdict : "dropped");
 		if (st->last->why)
@@ -309,7 +312,12 @@ static size_t format_json(struct out *o, const struct router_trace_step *st)
 	if (!obj)
 		return 0;
 	json_object_set_new(obj, "id", json_integer(st->id));
-	if (st->end) {
+	if (st->hook) {
+		json_object_set_new(obj, "type", json_string("hook"));
+		json_object_set_new(obj, "hook", json_string(hook_of(st)));
+		json_object_set_new(obj, "row", json_string(st->row->name));
+		json_object_set_new(obj, "priority", json_integer(st->row->prio));
+	} else if (st->end) {
 		json_object_set_new(obj, "type", json_string("end"));
 		json_object_set_new(obj, "verdict", json_string(st->last->verdict && st->last->verdict[0]
 								? st->last->verdict : "dropped"));

@@ -32,7 +32,7 @@ struct fixture {
 	const char *step_row[MAX_STEPS];
 	const char *step_chain[MAX_STEPS];
 	unsigned nevents;		/* every traced ruleset step */
-	unsigned nct, nend;		/* traced conntrack steps, packet ends */
+	unsigned nct, nend, nhook;	/* traced conntrack steps, packet ends, ladder rows */
 	bool ct_ctinfo_new;		/* a traced "ctinfo IP_CT_NEW" step was seen */
 };
 
@@ -55,6 +55,11 @@ static void on_trace(void *ctx, const struct router_trace_step *st)
 
 	if (st->end) {
 		f->nend++;
+		return;
+	}
+	if (st->hook) {
+		f->nhook++;
+		assert_non_null(row);
 		return;
 	}
 	if (st->text) {
@@ -305,6 +310,9 @@ static void test_trace_only_nftrace(void **state)
 	 * was set at raw, before conntrack at -200), then its end */
 	assert_true(f->ct_ctinfo_new);
 	assert_int_equal(f->nend, 1);
+	/* the rows that worked once the packet was traced: conntrack, the
+	 * input chain, confirm (raw was entered before nftrace was set) */
+	assert_int_equal(f->nhook, 3);
 	/* raw: the nftrace rule (traced once the mark is set) and the policy; input: the
 	 * counter rule and the policy */
 	assert_int_equal(f->nevents, 4);

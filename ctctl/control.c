@@ -111,7 +111,7 @@ static void stream_interrupt(int sig)
 
 /* Start a stream (CTSIM_CTL_TRACE with @flags) on a connection of its own
  * and print its lines until Ctrl-C or the daemon goes away. */
-static int stream(struct ctctl_args *a, uint16_t flags)
+static int stream(struct ctctl_args *a, uint16_t flags, const struct ctsim_trace_filter *tf)
 {
 	struct sigaction sa = { .sa_handler = stream_interrupt }, old_int, old_term;
 	struct ctnl_client *c = ctnl_client_open(ctctl_opts.socket, 0);
@@ -125,7 +125,15 @@ static int stream(struct ctctl_args *a, uint16_t flags)
 			ctctl_fail(a, err);
 		return CTCTL_FAIL;
 	}
-	r = ctnl_client_control_data(c, CTSIM_CTL_TRACE, flags, 1, 0, NULL);
+	if (tf) {
+		const void *d;
+		size_t dl;
+
+		r = ctnl_client_control_payload(c, CTSIM_CTL_TRACE, flags | CTSIM_TRACE_FILTER, tf,
+						sizeof(*tf), &d, &dl);
+	} else {
+		r = ctnl_client_control_data(c, CTSIM_CTL_TRACE, flags, 1, 0, NULL);
+	}
 	if (r < 0) {
 		if (r == -EOPNOTSUPP)
 			why = "this ctsim has no data plane to trace (it was started without --lab)";
@@ -171,19 +179,50 @@ static int stream(struct ctctl_args *a, uint16_t flags)
 	return rc;
 }
 
-/* `trace [ all ]`: the packet trace, streamed from the daemon. */
+/* `trace [ all | FILTER ]`: the packet trace, streamed from the daemon. */
 int ctctl_ctl_trace(struct ctctl_args *a)
 {
 	uint16_t flags = ctctl_opts.print.json ? CTSIM_TRACE_JSON : 0;
+	struct ctsim_trace_filter tf = { 0 };
+	struct ctctl_spec s;
+	int r;
 
-	if (a->argc > 2)
-		return ctctl_usage_error(a, 2, "\"trace\" takes at most one word: all");
-	if (a->argc == 2 && strcmp(a->argv[1], "all"))
-		return ctctl_usage_error(a, 1, "unknown \"trace %s\": all, or nothing for the "
-					 "packets with meta nftrace set", a->argv[1]);
-	if (a->argc == 2)
+	if (a->i < a->argc && !strcmp(a->argv[a->i], "all")) {
 		flags |= CTSIM_TRACE_ALL;
-	return stream(a, flags);
+		a->i++;
+		if (a->i < a->argc)
+			return ctctl_usage_error(a, a->i, "\"trace all\" takes nothing more");
+		return stream(a, flags, NULL);
+	}
+	if ((r = ctctl_parse_words(a, KWB(KW_PROTO) | KWB(KW_SRC) | KWB(KW_DST) | KWB(KW_SPORT) |
+				   KWB(KW_DPORT), NULL, &s)) != CTCTL_OK)
+		return r;
+	if (a->i < a->argc)
+		return ctctl_usage_error(a, a->i, "unknown \"trace %s\": all, a FILTER, or nothing "
+					 "for the packets with meta nftrace set", a->argv[a->i]);
+	if (!s.have)
+		return stream(a, flags, NULL);
+	tf.family = s.family;
+	tf.l4proto = s.l4num;
+	if (s.have & KWB(KW_PROTO))
+		tf.have |= CTSIM_TF_PROTO;
+	if (s.have & KWB(KW_SRC)) {
+		tf.have |= CTSIM_TF_SRC;
+		memcpy(tf.src, s.src.b, 16);
+	}
+	if (s.have & KWB(KW_DST)) {
+		tf.have |= CTSIM_TF_DST;
+		memcpy(tf.dst, s.dst.b, 16);
+	}
+	if (s.have & KWB(KW_SPORT)) {
+		tf.have |= CTSIM_TF_SPORT;
+		tf.sport = s.sport;
+	}
+	if (s.have & KWB(KW_DPORT)) {
+		tf.have |= CTSIM_TF_DPORT;
+		tf.dport = s.dport;
+	}
+	return stream(a, flags, &tf);
 }
 
 /* `log`: the log statements' lines, streamed from the daemon. */
@@ -191,7 +230,7 @@ int ctctl_ctl_log(struct ctctl_args *a)
 {
 	if (a->argc > 1)
 		return ctctl_usage_error(a, 1, "\"log\" takes no arguments");
-	return stream(a, CTSIM_TRACE_LOG);
+	return stream(a, CTSIM_TRACE_LOG, NULL);
 }
 
 /* CTSIM_CTL_SET / _GET with @arg; prints the reply's listing (GET) or the
@@ -205,7 +244,7 @@ static int settings_op(struct ctctl_args *a, uint16_t op, const char *arg)
 
 	if (!(conn = ctctl_conn(a)))
 		return CTCTL_FAIL;
-	r = ctnl_client_control_payload(conn, op, arg, strlen(arg), &data, &dlen);
+	r = ctnl_client_control_payload(conn, op, 0, arg, strlen(arg), &data, &dlen);
 	if (r == -ECONNRESET || r == -EPIPE)
 		ctctl_disconnect();
 	if (r == 0) {

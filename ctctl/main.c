@@ -103,10 +103,13 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "list:  the live ruleset with its counters (the default; -j: as nft -j list ruleset)\n"
 	  "reset: the same listing, then every counter zeroed at once (as nft reset rules)",
 	  "show the daemon's ruleset and rule counters, as nft list ruleset (ctsim only)", false },
-	{ "trace", { NULL }, ctctl_ctl_trace, 0, (const char *const[]){ "all", NULL },
-	  "[ all ]\n"
-	  "the packets the ruleset marks with meta nftrace set 1 (as nft monitor trace), or all:\n"
-	  "nft monitor trace lines with conntrack's steps between them (-j: JSON lines)",
+	{ "trace", { NULL }, ctctl_ctl_trace,
+	  KWB(KW_PROTO) | KWB(KW_SRC) | KWB(KW_DST) | KWB(KW_SPORT) | KWB(KW_DPORT),
+	  (const char *const[]){ "all", NULL },
+	  "[ all | FILTER ]\n"
+	  "the packets the ruleset marks with meta nftrace set 1 (as nft monitor trace), all, or\n"
+	  "those matching FILTER (either direction): nft monitor trace lines with conntrack's\n"
+	  "steps between them (-j: JSON lines)",
 	  "print the packet trace until Ctrl-C (ctsim only)", false },
 	{ "log", { NULL }, ctctl_ctl_log, 0, NULL, "",
 	  "print the ruleset's log statement lines until Ctrl-C, as dmesg -w (ctsim only)", false },

@@ -154,12 +154,13 @@ int ctnl_client_control_data(struct ctnl_client *c, uint16_t op, uint16_t flags,
 	}
 }
 
-int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, const void *payload,
-				size_t len, const void **data, size_t *dlen)
+int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, uint16_t flags,
+				const void *payload, size_t len, const void **data, size_t *dlen)
 {
 	unsigned char dg[sizeof(struct ctsim_ctl) + 1024];
 	struct ctsim_ctl m = {
-		.magic = CTSIM_CTL_MAGIC, .op = op, .b = (uint32_t)len, .pid = (uint32_t)getpid(),
+		.magic = CTSIM_CTL_MAGIC, .op = op, .flags = flags, .a = 1, .b = (uint32_t)len,
+		.pid = (uint32_t)getpid(),
 	};
 
 	*data = NULL;

@@ -58,12 +58,13 @@ int ctnl_client_recv_events(struct ctnl_client *c, int timeout_ms,
 /**
  * ctnl_client_control_payload - ctnl_client_control_data() for an
  * operation whose request carries @len bytes of @payload after the struct
- * (CTSIM_CTL_SET, CTSIM_CTL_GET; b = @len). The reply's payload (an error
+ * (CTSIM_CTL_SET, CTSIM_CTL_GET, CTSIM_CTL_TRACE with CTSIM_TRACE_FILTER;
+ * b = @len; a = 1, flags = @flags). The reply's payload (an error
  * message when the reply carries an error) in *@data, its length in
  * *@dlen. Returns 0 or the negative errno of the reply or the transport.
  */
-int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, const void *payload,
-				size_t len, const void **data, size_t *dlen);
+int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, uint16_t flags,
+				const void *payload, size_t len, const void **data, size_t *dlen);
 
 /**
  * ctnl_client_recv_line - read one datagram of a trace or log stream

@@ -82,6 +82,24 @@ enum ctsim_ctl_op {
 #define CTSIM_TRACE_ALL		0x1	/* every packet, not only those with meta nftrace set */
 #define CTSIM_TRACE_JSON	0x2	/* lines as JSON objects */
 #define CTSIM_TRACE_LOG		0x4	/* only the `log` statements' lines (`ctctl log`) */
+#define CTSIM_TRACE_FILTER	0x8	/* b bytes of a struct ctsim_trace_filter follow: only
+					 * packets matching it, either direction, nftrace or not */
+
+/* `ctctl trace FILTER`: the fields given (CTSIM_TF_*) must equal the
+ * packet's, or the packet's with source and destination swapped. */
+struct ctsim_trace_filter {
+	uint8_t family;		/* AF_INET / AF_INET6 (with SRC or DST) */
+	uint8_t l4proto;
+	uint8_t have;		/* CTSIM_TF_* */
+	uint8_t pad;
+	uint16_t sport, dport;	/* host order */
+	uint8_t src[16], dst[16];
+};
+#define CTSIM_TF_PROTO	0x01
+#define CTSIM_TF_SRC	0x02
+#define CTSIM_TF_DST	0x04
+#define CTSIM_TF_SPORT	0x08
+#define CTSIM_TF_DPORT	0x10
 
 /* Largest datagram the daemon sends for a control reply with a payload
  * (struct ctsim_ctl included): what a client must be able to receive. */

@@ -99,9 +99,30 @@ def test_trace_log_and_verbose(lab_factory, tmp_path):  # noqa: F811
     assert sum(1 for ln in err.splitlines() if ln.startswith("ctsim: log: PING IN=")) == 2, err
 
 
+def test_trace_filter(lab_factory):  # noqa: F811
+    """`ctctl trace FILTER`: the packets matching it, in both directions,
+    without nftrace in the ruleset; others are left out."""
+    lab = lab_factory(tag="ctf")
+    tr = stream(lab, "trace", "proto", "icmp", "dst", SERVER4)
+    udp = stream(lab, "trace", "proto", "udp", "dport", "9999")
+    time.sleep(0.5)
+    lab.run("client", "ping", "-c", "1", "-W", "2", SERVER4, check=True)
+    time.sleep(0.3)
+    out, none = stop(tr), stop(udp)
+    pk = by_id(out.splitlines())
+    # the request (matches) and the reply (matches swapped)
+    assert len(pk) == 2, out
+    assert any("ip saddr 10.77.1.2 ip daddr 10.77.2.2" in ln or "src=10.77.1.2 dst=10.77.2.2" in ln
+               for ln in pk[0]), pk[0]
+    assert any("ctinfo: IP_CT_ESTABLISHED_REPLY" in ln for ln in pk[1]), pk[1]
+    assert none == "", none
+    res = lab.d.ctctl("trace", "mark", "1")
+    assert res.returncode == 2, res.stderr
+
+
 def test_trace_usage_and_no_lab(ctsim):
     res = ctsim.ctctl("trace", "some")
-    assert res.returncode != 0 and 'unknown "trace some"' in res.stderr
+    assert res.returncode == 2 and 'unexpected word "some"' in res.stderr, res.stderr
     res = ctsim.ctctl("trace")
     assert res.returncode == 1 and "no data plane to trace" in res.stderr, res.stderr
     res = ctsim.ctctl("log")

@@ -56,6 +56,7 @@ struct client {
 	struct dump *dump;
 	uint32_t ep_events;		/* what epoll currently watches */
 	uint16_t trace;			/* CTSIM_CTL_TRACE flags | TRACE_ON; 0: not tracing */
+	struct ctsim_trace_filter tf;	/* with CTSIM_TRACE_FILTER */
 	struct client *next;
 };
 
@@ -457,8 +458,39 @@ static void do_ruleset(struct server *srv, struct client *cl, const struct ctsim
  * (log lines: CTSIM_TRACE_LOG clients; trace steps: the others) in the
  * given format. Delivered as events are: never blocking, ENOBUFS when a
  * client reads too slowly. */
-static void trace_send(struct server *srv, bool log, bool json, bool nftrace, const char *text)
+/* Does @p match @tf in one of its directions (src/dst, ports swapped)? */
+static bool filter_dir(const struct ctsim_trace_filter *tf, const struct ct_pkt *p, bool swap)
 {
+	size_t alen = p->family == AF_INET ? 4 : 16;
+	const union ct_addr *s = swap ? &p->dst : &p->src, *d = swap ? &p->src : &p->dst;
+
+	if ((tf->have & CTSIM_TF_PROTO) && tf->l4proto != p->l4proto)
+		return false;
+	if ((tf->have & (CTSIM_TF_SRC | CTSIM_TF_DST)) && tf->family != p->family)
+		return false;
+	if ((tf->have & CTSIM_TF_SRC) && memcmp(tf->src, s->b, alen))
+		return false;
+	if ((tf->have & CTSIM_TF_DST) && memcmp(tf->dst, d->b, alen))
+		return false;
+	if ((tf->have & (CTSIM_TF_SPORT | CTSIM_TF_DPORT)) && !ct_tuple_has_ports(p->l4proto))
+		return false;
+	if ((tf->have & CTSIM_TF_SPORT) && tf->sport != (swap ? p->dport : p->sport))
+		return false;
+	if ((tf->have & CTSIM_TF_DPORT) && tf->dport != (swap ? p->sport : p->dport))
+		return false;
+	return true;
+}
+
+static bool filter_match(const struct ctsim_trace_filter *tf, const struct ct_skb *skb)
+{
+	return skb && (filter_dir(tf, &skb->pkt, false) || filter_dir(tf, &skb->pkt, true));
+}
+
+static void trace_send(struct server *srv, bool log, bool json, const struct ct_skb *skb,
+		       const char *text)
+{
+	bool nftrace = !skb || skb->pkt.nftrace;
+
 	unsigned char dg[sizeof(struct ctsim_ctl) + 4096];
 	struct ctsim_ctl h = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_TRACE_LINE };
 	size_t len = strlen(text);
@@ -475,7 +507,10 @@ static void trace_send(struct server *srv, bool log, bool json, bool nftrace, co
 			continue;
 		/* the router traces every packet when one client wants all:
 		 * the others get only the packets with meta nftrace set */
-		if (!log && !nftrace && !(cl->trace & CTSIM_TRACE_ALL))
+		if (!log && (cl->trace & CTSIM_TRACE_FILTER) && !filter_match(&cl->tf, skb))
+			continue;
+		if (!log && !(cl->trace & CTSIM_TRACE_FILTER) && !nftrace &&
+		    !(cl->trace & CTSIM_TRACE_ALL))
 			continue;
 		send_event(cl, dg, sizeof(h) + len);
 		client_update_epoll(srv, cl);	/* queued lines, overruns (ENOBUFS) */
@@ -504,7 +539,7 @@ static void trace_step(void *ctx, const struct router_trace_step *st)
 			nl = strchr(line, '\n');
 			if (nl)
 				*nl++ = '\0';
-			trace_send(srv, false, j, st->skb->pkt.nftrace, line);
+			trace_send(srv, false, j, st->skb, line);
 		}
 	}
 }
@@ -516,8 +551,8 @@ static void log_line(void *ctx, const char *line)
 
 	if (srv->verbose)
 		fprintf(stderr, "ctsim: log: %s\n", line);
-	trace_send(srv, true, false, true, line);
-	trace_send(srv, true, true, true, line);	/* JSON clients get the text too */
+	trace_send(srv, true, false, NULL, line);
+	trace_send(srv, true, true, NULL, line);	/* JSON clients get the text too */
 }
 
 /* Set the router's callbacks after a client started or stopped a stream. */
@@ -535,7 +570,7 @@ static void trace_recount(struct server *srv)
 			continue;
 		}
 		any = true;
-		all |= !!(cl->trace & CTSIM_TRACE_ALL);
+		all |= !!(cl->trace & (CTSIM_TRACE_ALL | CTSIM_TRACE_FILTER));
 	}
 	srv->router->trace = any ? trace_step : NULL;
 	srv->router->trace_ctx = srv;
@@ -550,18 +585,25 @@ void server_set_router(struct server *srv, struct router *r)
 	trace_recount(srv);
 }
 
-static void do_trace(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+static void do_trace(struct server *srv, struct client *cl, const struct ctsim_ctl *req,
+		     size_t len)
 {
 	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	bool filter = req->flags & CTSIM_TRACE_FILTER;
 
 	if (cl->uid != 0)
 		rep.err = EPERM;	/* the kernel wants CAP_NET_ADMIN for nft monitor */
-	else if (req->flags & ~(CTSIM_TRACE_ALL | CTSIM_TRACE_JSON | CTSIM_TRACE_LOG))
+	else if (req->flags & ~(CTSIM_TRACE_ALL | CTSIM_TRACE_JSON | CTSIM_TRACE_LOG |
+				CTSIM_TRACE_FILTER) ||
+		 (filter && (req->b != sizeof(cl->tf) || len < sizeof(*req) + sizeof(cl->tf))))
 		rep.err = EINVAL;
 	else if (!srv->router)
 		rep.err = ENOTSUP;
-	else
+	else {
 		cl->trace = req->a ? (uint16_t)(req->flags | TRACE_ON) : 0;
+		if (filter)
+			memcpy(&cl->tf, req + 1, sizeof(cl->tf));
+	}
 	server_reply(srv, cl, &rep, sizeof(rep));
 	trace_recount(srv);
 }
@@ -715,7 +757,7 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		do_ruleset(srv, cl, req);
 		break;
 	case CTSIM_CTL_TRACE:
-		do_trace(srv, cl, req);
+		do_trace(srv, cl, req, len);
 		break;
 	case CTSIM_CTL_SET:
 	case CTSIM_CTL_GET:

@@ -6,6 +6,7 @@
  * ctsim control messages (proto/ctsim_wire.h), not ctnetlink.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,3 +102,185 @@ int ctctl_ctl_ruleset(struct ctctl_args *a)
 	return CTCTL_FAIL;
 }
 
+
+static void stream_interrupt(int sig)
+{
+	(void)sig;
+	ctctl_interrupted = 1;
+}
+
+/* Start a stream (CTSIM_CTL_TRACE with @flags) on a connection of its own
+ * and print its lines until Ctrl-C or the daemon goes away. */
+static int stream(struct ctctl_args *a, uint16_t flags, const struct ctsim_trace_filter *tf)
+{
+	struct sigaction sa = { .sa_handler = stream_interrupt }, old_int, old_term;
+	struct ctnl_client *c = ctnl_client_open(ctctl_opts.socket, 0);
+	const char *why = NULL;
+	int r, rc = CTCTL_OK;
+
+	if (!c) {
+		int err = errno;
+
+		if (ctctl_conn(a))	/* else it printed the connection error */
+			ctctl_fail(a, err);
+		return CTCTL_FAIL;
+	}
+	if (tf) {
+		const void *d;
+		size_t dl;
+
+		r = ctnl_client_control_payload(c, CTSIM_CTL_TRACE, flags | CTSIM_TRACE_FILTER, tf,
+						sizeof(*tf), &d, &dl);
+	} else {
+		r = ctnl_client_control_data(c, CTSIM_CTL_TRACE, flags, 1, 0, NULL);
+	}
+	if (r < 0) {
+		if (r == -EOPNOTSUPP)
+			why = "this ctsim has no data plane to trace (it was started without --lab)";
+		else if (r == -EINVAL)
+			why = "the daemon does not know this request (older ctsim?)";
+		if (why)
+			fprintf(stderr, "ctctl: %s: %s (%s)\n", a->argv[0], why, strerrorname_np(-r));
+		else
+			ctctl_fail(a, -r);
+		ctnl_client_close(c);
+		return CTCTL_FAIL;
+	}
+	ctctl_interrupted = 0;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: poll() must return */
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	while (!ctctl_interrupted) {
+		const char *line;
+
+		r = ctnl_client_recv_line(c, -1, &line, NULL);
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r == -ENOBUFS) {
+			fprintf(stderr, "ctctl: %s: lines were lost (ENOBUFS), the reader was too slow; "
+				"continuing\n", a->argv[0]);
+			continue;
+		}
+		if (r == -ECONNRESET)
+			break;	/* ctsim went away: end of the stream */
+		if (r < 0) {
+			rc = ctctl_fail(a, -r);
+			break;
+		}
+		fwrite(line, 1, (size_t)r, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);	/* a stream: each line as it comes */
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	ctctl_interrupted = 0;
+	ctnl_client_close(c);	/* the daemon stops the stream with the connection */
+	return rc;
+}
+
+/* `trace [ all | FILTER ]`: the packet trace, streamed from the daemon. */
+int ctctl_ctl_trace(struct ctctl_args *a)
+{
+	uint16_t flags = ctctl_opts.print.json ? CTSIM_TRACE_JSON : 0;
+	struct ctsim_trace_filter tf = { 0 };
+	struct ctctl_spec s;
+	int r;
+
+	if (a->i < a->argc && !strcmp(a->argv[a->i], "all")) {
+		flags |= CTSIM_TRACE_ALL;
+		a->i++;
+		if (a->i < a->argc)
+			return ctctl_usage_error(a, a->i, "\"trace all\" takes nothing more");
+		return stream(a, flags, NULL);
+	}
+	if ((r = ctctl_parse_words(a, KWB(KW_PROTO) | KWB(KW_SRC) | KWB(KW_DST) | KWB(KW_SPORT) |
+				   KWB(KW_DPORT), NULL, &s)) != CTCTL_OK)
+		return r;
+	if (a->i < a->argc)
+		return ctctl_usage_error(a, a->i, "unknown \"trace %s\": all, a FILTER, or nothing "
+					 "for the packets with meta nftrace set", a->argv[a->i]);
+	if (!s.have)
+		return stream(a, flags, NULL);
+	tf.family = s.family;
+	tf.l4proto = s.l4num;
+	if (s.have & KWB(KW_PROTO))
+		tf.have |= CTSIM_TF_PROTO;
+	if (s.have & KWB(KW_SRC)) {
+		tf.have |= CTSIM_TF_SRC;
+		memcpy(tf.src, s.src.b, 16);
+	}
+	if (s.have & KWB(KW_DST)) {
+		tf.have |= CTSIM_TF_DST;
+		memcpy(tf.dst, s.dst.b, 16);
+	}
+	if (s.have & KWB(KW_SPORT)) {
+		tf.have |= CTSIM_TF_SPORT;
+		tf.sport = s.sport;
+	}
+	if (s.have & KWB(KW_DPORT)) {
+		tf.have |= CTSIM_TF_DPORT;
+		tf.dport = s.dport;
+	}
+	return stream(a, flags, &tf);
+}
+
+/* `log`: the log statements' lines, streamed from the daemon. */
+int ctctl_ctl_log(struct ctctl_args *a)
+{
+	if (a->argc > 1)
+		return ctctl_usage_error(a, 1, "\"log\" takes no arguments");
+	return stream(a, CTSIM_TRACE_LOG, NULL);
+}
+
+/* CTSIM_CTL_SET / _GET with @arg; prints the reply's listing (GET) or the
+ * daemon's message for an error. */
+static int settings_op(struct ctctl_args *a, uint16_t op, const char *arg)
+{
+	struct ctnl_client *conn;
+	const void *data;
+	size_t dlen;
+	int r;
+
+	if (!(conn = ctctl_conn(a)))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_payload(conn, op, 0, arg, strlen(arg), &data, &dlen);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r == 0) {
+		fwrite(data, 1, dlen, stdout);
+		return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+	}
+	if (dlen) {
+		fprintf(stderr, "ctctl: %s%s%s: %.*s (%s)\n", a->where ? a->where : "",
+			a->where ? ": " : "", a->argv[0], (int)dlen, (const char *)data,
+			strerrorname_np(-r));
+		return CTCTL_FAIL;
+	}
+	return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
+}
+
+/* `set NAME VALUE` (or NAME=VALUE): a sysctl of the running daemon. */
+int ctctl_ctl_set(struct ctctl_args *a)
+{
+	char arg[256];
+
+	if (a->argc == 2 && strchr(a->argv[1], '='))
+		snprintf(arg, sizeof(arg), "%s", a->argv[1]);
+	else if (a->argc == 3)
+		snprintf(arg, sizeof(arg), "%s=%s", a->argv[1], a->argv[2]);
+	else
+		return ctctl_usage_error(a, a->argc > 3 ? 3 : 1, "\"set\" takes NAME VALUE");
+	return settings_op(a, CTSIM_CTL_SET, arg);
+}
+
+/* `get [ NAME ]`: the daemon's sysctls as name = value; `get` with a
+ * tuple is conntrack -G's (a bare `get` was an error there: no tuple). */
+int ctctl_ctl_get(struct ctctl_args *a)
+{
+	if (a->argc > 1 && strncmp(a->argv[1], "nf_", 3) && strncmp(a->argv[1], "net.", 4))
+		return ctctl_ct_get(a);
+	if (a->argc > 2)
+		return ctctl_usage_error(a, 2, "\"get\" takes at most one NAME");
+	return settings_op(a, CTSIM_CTL_GET, a->argc == 2 ? a->argv[1] : "");
+}

@@ -216,6 +216,10 @@ int ctctl_expect(struct ctctl_args *a);
 int ctctl_ctl_advance(struct ctctl_args *a);
 int ctctl_ctl_reload(struct ctctl_args *a);
 int ctctl_ctl_ruleset(struct ctctl_args *a);
+int ctctl_ctl_trace(struct ctctl_args *a);
+int ctctl_ctl_log(struct ctctl_args *a);
+int ctctl_ctl_set(struct ctctl_args *a);
+int ctctl_ctl_get(struct ctctl_args *a);
 
 /* ---- main.c -------------------------------------------------------- */
 

@@ -52,9 +52,10 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "          [ reply-src ADDR ] [ reply-dst ADDR ] [ mark N[/M] ] [ zone N ]\n"
 	  "          [ state STATE ] [ family { ipv4 | ipv6 } ] [ status BITS ] [ id N ]",
 	  "list conntrack entries (like conntrack -L)", false },
-	{ "get", { NULL }, ctctl_ct_get, KWS_TUPLE, NULL,
-	  SELECTOR,
-	  "show one entry (like conntrack -G)", false },
+	{ "get", { NULL }, ctctl_ctl_get, KWS_TUPLE, NULL,
+	  SELECTOR "\n"
+	  "   or: get [ NAME ]   a sysctl of the daemon (nf_conntrack_..., net.netfilter....), or all",
+	  "show one entry (like conntrack -G), or the daemon's sysctls", false },
 	{ "add", { NULL }, ctctl_ct_add,
 	  KWS_TUPLE | KWB(KW_STATE) | KWB(KW_TIMEOUT) | KWB(KW_MARK) | KWB(KW_STATUS), NULL,
 	  SELECTOR " timeout SECS\n"
@@ -102,6 +103,18 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "list:  the live ruleset with its counters (the default; -j: as nft -j list ruleset)\n"
 	  "reset: the same listing, then every counter zeroed at once (as nft reset rules)",
 	  "show the daemon's ruleset and rule counters, as nft list ruleset (ctsim only)", false },
+	{ "trace", { NULL }, ctctl_ctl_trace,
+	  KWB(KW_PROTO) | KWB(KW_SRC) | KWB(KW_DST) | KWB(KW_SPORT) | KWB(KW_DPORT),
+	  (const char *const[]){ "all", NULL },
+	  "[ all | FILTER ]\n"
+	  "the packets the ruleset marks with meta nftrace set 1 (as nft monitor trace), all, or\n"
+	  "those matching FILTER (either direction): nft monitor trace lines with conntrack's\n"
+	  "steps between them (-j: JSON lines)",
+	  "print the packet trace until Ctrl-C (ctsim only)", false },
+	{ "log", { NULL }, ctctl_ctl_log, 0, NULL, "",
+	  "print the ruleset's log statement lines until Ctrl-C, as dmesg -w (ctsim only)", false },
+	{ "set", { NULL }, ctctl_ctl_set, 0, NULL, "NAME VALUE   (e.g. set nf_conntrack_tcp_loose 0)",
+	  "change a sysctl of the running daemon, from the next packet on (ctsim only)", false },
 	{ "help", { NULL }, ctctl_cmd_help, 0, NULL, "[ VERB ]",
 	  "show the verbs, or one verb's syntax", false },
 	{ "quit", { "exit", NULL }, ctctl_cmd_quit, 0, NULL, "",

@@ -44,6 +44,7 @@ struct replay {
 	/* options */
 	const char *path, *ruleset_path;
 	bool want_expect, want_events, want_stats, want_counters, json;
+	int trace;		/* 0 off, 1 packets with meta nftrace, 2 every packet */
 
 	struct ct_offline h;	/* the core (started at the first packet) */
 	struct ruleset *rs;
@@ -84,6 +85,9 @@ static void usage(FILE *f)
 		"             --stats                   also the counters, as conntrack -S\n"
 		"             --expectations            also the expectation table, as conntrack -L expect\n"
 		"             --counters                also the ruleset with its counters, as nft list ruleset\n"
+		"             --trace[=nftrace]         the trace of every packet (nftrace: only packets\n"
+		"                                       with meta nftrace set), nft monitor trace lines\n"
+		"                                       and conntrack's steps, on stdout (-j: JSON lines)\n"
 		"             -j | --json               one JSON object with all of it\n"
 		"             -p | --pretty             indented JSON\n"
 		"             -h | --help }\n"
@@ -184,7 +188,7 @@ static int output(struct replay *rp)
 
 static int parse_args(struct replay *rp, int argc, char **argv)
 {
-	enum { O_RULESET = 256, O_SET, O_EVENTS, O_STATS, O_EXPECT, O_COUNTERS };
+	enum { O_RULESET = 256, O_SET, O_EVENTS, O_STATS, O_EXPECT, O_COUNTERS, O_TRACE };
 	static const struct option opts[] = {
 		{ "ruleset", required_argument, NULL, O_RULESET },
 		{ "set", required_argument, NULL, O_SET },
@@ -192,6 +196,7 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 		{ "stats", no_argument, NULL, O_STATS },
 		{ "expectations", no_argument, NULL, O_EXPECT },
 		{ "counters", no_argument, NULL, O_COUNTERS },
+		{ "trace", optional_argument, NULL, O_TRACE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -210,6 +215,13 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 		case O_STATS: rp->want_stats = true; break;
 		case O_EXPECT: rp->want_expect = true; break;
 		case O_COUNTERS: rp->want_counters = true; break;
+		case O_TRACE:
+			if (optarg && strcmp(optarg, "nftrace") && strcmp(optarg, "all")) {
+				fprintf(stderr, "ctsim replay: --trace=%s: expected nftrace or all\n", optarg);
+				return 2;
+			}
+			rp->trace = optarg && !strcmp(optarg, "nftrace") ? 1 : 2;
+			break;
 		case 'j': rp->json = true; break;
 		case 'p': rp->json = rp->h.print.pretty = true; break;
 		case 'h': usage(stdout); return 0;
@@ -292,6 +304,11 @@ int cmd_replay(int argc, char **argv)
 	if (rp.json && rp.want_events)
 		ctnl_print_begin_list();	/* the events, collected */
 
+	if (rp.trace) {
+		rp.h.trace = rp.json ? router_trace_file_json : router_trace_file;
+		rp.h.trace_ctx = stdout;
+		rp.h.trace_all = rp.trace == 2;
+	}
 	rc = ct_offline_replay_pcap(&rp.h, rp.path, REPLAY_SEED, rp.rs, &rp.n, "ctsim replay");
 	if (output(&rp))
 		rc = 1;

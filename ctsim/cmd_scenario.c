@@ -43,13 +43,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: ctsim scenario run FILE|DIR... [ --json ] [ --report ] [ -v | --verbose ]\n"
-		"                          [ --kernel | --live ]\n"
+		"                          [ --kernel | --live ] [ --trace[=nftrace] ]\n"
 		"       ctsim scenario check FILE|DIR...\n"
 		"       ctsim scenario export FILE [ --pcap OUT ] [ --json ]\n"
 		"  run     run the scenarios on a virtual clock and check their expectations\n"
 		"          (--json, --report: as JSON or a report; -v: every expectation;\n"
 		"          --kernel: the same packets through a Linux router namespace, compared;\n"
-		"          --live: through a running ctsim lab, compared with the offline run)\n"
+		"          --live: through a running ctsim lab, compared with the offline run;\n"
+		"          --trace: every packet's trace, =nftrace: those the ruleset marks\n"
+		"          with meta nftrace)\n"
 		"  check   parse only\n"
 		"  export  the scenario's packets as a pcap file, or as JSON\n"
 		"A directory stands for its *.ct files. -h, --help: this text.\n"
@@ -331,9 +333,11 @@ static int cmd_run(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' }, { "report", no_argument, NULL, 'r' },
 		{ "kernel", no_argument, NULL, 'k' }, { "live", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "trace", optional_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false, report = false, kernel = false, live = false, verbose = false;
+	int trace = 0;		/* 1: packets with meta nftrace, 2: every packet */
 	struct files fs = { 0 };
 	struct scenario **scs;
 	unsigned count[4] = { 0 };
@@ -350,6 +354,14 @@ static int cmd_run(int argc, char **argv)
 		case 'k': kernel = true; break;
 		case 'v': verbose = true; break;
 		case 'l': live = true; break;
+		case 't':
+			if (optarg && strcmp(optarg, "nftrace") && strcmp(optarg, "all")) {
+				fprintf(stderr, "ctsim scenario run: --trace=%s: expected nftrace or all\n",
+					optarg);
+				return 2;
+			}
+			trace = optarg && !strcmp(optarg, "nftrace") ? 1 : 2;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -366,6 +378,11 @@ static int cmd_run(int argc, char **argv)
 		}
 	if (kernel && live) {
 		fprintf(stderr, "ctsim scenario run: --kernel and --live exclude each other\n");
+		files_free(&fs);
+		return 2;
+	}
+	if (trace && (json || kernel || live)) {
+		fprintf(stderr, "ctsim scenario run: --trace goes with neither --json, --kernel nor --live\n");
 		files_free(&fs);
 		return 2;
 	}
@@ -394,7 +411,11 @@ static int cmd_run(int argc, char **argv)
 		if (verbose && !json)
 			printf("%s\n", sc->path);
 		fflush(stdout);
-		scenario_run(sc, res, verbose && !json, stdout);
+		if (trace && !verbose)
+			printf("%s\n", sc->path);
+		scenario_run_traced(sc, res, verbose && !json, stdout, trace ? router_trace_file : NULL,
+				    stdout, trace == 2);
+		fflush(stdout);
 		if (sc->waits_for)
 			oc[i] = res->ok ? R_XPASS : R_WAITING;
 		else

@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 	serving = true;
 	srv.verbose = verbose;
 	if (dp.up) {
+		server_set_router(&srv, &dp.router);	/* ctctl trace / log; -v: log lines */
 		srv.reload = reload_on_request;
 		srv.reload_arg = &dp;
 		srv.ruleset = dataplane_ruleset;

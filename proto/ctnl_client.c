@@ -154,6 +154,71 @@ int ctnl_client_control_data(struct ctnl_client *c, uint16_t op, uint16_t flags,
 	}
 }
 
+int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, uint16_t flags,
+				const void *payload, size_t len, const void **data, size_t *dlen)
+{
+	unsigned char dg[sizeof(struct ctsim_ctl) + 1024];
+	struct ctsim_ctl m = {
+		.magic = CTSIM_CTL_MAGIC, .op = op, .flags = flags, .a = 1, .b = (uint32_t)len,
+		.pid = (uint32_t)getpid(),
+	};
+
+	*data = NULL;
+	*dlen = 0;
+	if (len > sizeof(dg) - sizeof(m))
+		return -EMSGSIZE;
+	memcpy(dg, &m, sizeof(m));
+	memcpy(dg + sizeof(m), payload, len);
+	if (send(c->fd, dg, sizeof(m) + len, MSG_NOSIGNAL) != (ssize_t)(sizeof(m) + len))
+		return errno ? -errno : -EIO;
+	for (;;) {
+		ssize_t n = client_recv(c);
+		const struct ctsim_ctl *r = (const void *)c->buf;
+
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return n ? (int)n : -ECONNRESET;
+		if (!ctsim_wire_is_ctl(c->buf, (size_t)n) || r->op != CTSIM_CTL_REPLY || r->a != op)
+			continue;
+		if (r->b > (size_t)n - sizeof(*r))
+			return -EIO;
+		*data = c->buf + sizeof(*r);
+		*dlen = r->b;
+		return -r->err;
+	}
+}
+
+int ctnl_client_recv_line(struct ctnl_client *c, int timeout_ms, const char **line,
+			  uint16_t *flags)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	const struct ctsim_ctl *ctl = (const void *)c->buf;
+	ssize_t n;
+	int r;
+
+	r = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -EAGAIN;
+	n = client_recv(c);
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -ECONNRESET;
+	if (!ctsim_wire_is_ctl(c->buf, (size_t)n))
+		return -EAGAIN;
+	if (ctl->op == CTSIM_CTL_ENOBUFS)
+		return -ENOBUFS;
+	if (ctl->op != CTSIM_CTL_TRACE_LINE || ctl->b > (size_t)n - sizeof(*ctl))
+		return -EAGAIN;
+	*line = (const char *)c->buf + sizeof(*ctl);
+	if (flags)
+		*flags = ctl->flags;
+	return (int)ctl->b;
+}
+
 int ctnl_client_control(struct ctnl_client *c, uint16_t op, uint32_t a, uint32_t b)
 {
 	int r = ctnl_client_control_data(c, op, 0, a, b, NULL);

@@ -56,6 +56,29 @@ int ctnl_client_recv_events(struct ctnl_client *c, int timeout_ms,
 			    ctnl_client_cb cb, void *data);
 
 /**
+ * ctnl_client_control_payload - ctnl_client_control_data() for an
+ * operation whose request carries @len bytes of @payload after the struct
+ * (CTSIM_CTL_SET, CTSIM_CTL_GET, CTSIM_CTL_TRACE with CTSIM_TRACE_FILTER;
+ * b = @len; a = 1, flags = @flags). The reply's payload (an error
+ * message when the reply carries an error) in *@data, its length in
+ * *@dlen. Returns 0 or the negative errno of the reply or the transport.
+ */
+int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, uint16_t flags,
+				const void *payload, size_t len, const void **data, size_t *dlen);
+
+/**
+ * ctnl_client_recv_line - read one datagram of a trace or log stream
+ * (CTSIM_CTL_TRACE), blocking unless @timeout_ms >= 0: a
+ * CTSIM_CTL_TRACE_LINE's text in *@line (not NUL-terminated, valid until
+ * the next call on @c) and its CTSIM_TRACE_* flags in *@flags. Returns the
+ * text's length (>= 0); -EAGAIN on timeout or for a datagram that is no
+ * line; -ENOBUFS when the daemon dropped lines (the reader was too slow);
+ * -ECONNRESET when it went away; -errno otherwise.
+ */
+int ctnl_client_recv_line(struct ctnl_client *c, int timeout_ms, const char **line,
+			  uint16_t *flags);
+
+/**
  * ctnl_client_control - one of ctsim's own operations (ctsim_wire.h:
  * CTSIM_CTL_ADVANCE with @a seconds and @b nanoseconds, CTSIM_CTL_RELOAD),
  * waiting for its CTSIM_CTL_REPLY. Returns 0 or a negative errno (EPERM,

@@ -63,6 +63,17 @@ enum ctsim_ctl_op {
 	CTSIM_CTL_RELOAD,	/* reload the ruleset file (as SIGHUP) */
 	CTSIM_CTL_REPLY,	/* a = operation answered; b = payload bytes that follow (RULESET) */
 	CTSIM_CTL_RULESET,	/* list the live ruleset; flags: CTSIM_RULESET_* (others: EINVAL) */
+	CTSIM_CTL_TRACE,	/* a = 1: stream this client the packet trace (flags: CTSIM_TRACE_*),
+				 * a = 0: stop; answered by REPLY (ENOTSUP without a lab) */
+	CTSIM_CTL_TRACE_LINE,	/* daemon -> client: one trace (or log) line, b bytes of
+				 * text follow (no newline, no NUL); flags: CTSIM_TRACE_LOG
+				 * for a `log` statement's line */
+	CTSIM_CTL_SET,		/* a sysctl while the daemon runs: b bytes "NAME=VALUE"
+				 * follow; REPLY err 0, ENOENT (unknown name), EINVAL (bad
+				 * value), EROFS (read-only at run time: nf_conntrack_buckets);
+				 * an error's reply carries the message as its payload */
+	CTSIM_CTL_GET,		/* b bytes of a NAME follow (0: every setting); REPLY payload:
+				 * "name = value" lines (ENOENT: unknown name) */
 	CTSIM_CTL_PROC,		/* a = CTSIM_PROC_*: the text of a conntrack /proc file */
 };
 
@@ -81,6 +92,27 @@ enum ctsim_proc_file {
 #define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */
 #define CTSIM_RULESET_JSON	0x1	/* the listing as `nft -j list ruleset` */
 #define CTSIM_RULESET_RESET	0x2	/* then zero the counters (`nft reset counters`) */
+#define CTSIM_TRACE_ALL		0x1	/* every packet, not only those with meta nftrace set */
+#define CTSIM_TRACE_JSON	0x2	/* lines as JSON objects */
+#define CTSIM_TRACE_LOG		0x4	/* only the `log` statements' lines (`ctctl log`) */
+#define CTSIM_TRACE_FILTER	0x8	/* b bytes of a struct ctsim_trace_filter follow: only
+					 * packets matching it, either direction, nftrace or not */
+
+/* `ctctl trace FILTER`: the fields given (CTSIM_TF_*) must equal the
+ * packet's, or the packet's with source and destination swapped. */
+struct ctsim_trace_filter {
+	uint8_t family;		/* AF_INET / AF_INET6 (with SRC or DST) */
+	uint8_t l4proto;
+	uint8_t have;		/* CTSIM_TF_* */
+	uint8_t pad;
+	uint16_t sport, dport;	/* host order */
+	uint8_t src[16], dst[16];
+};
+#define CTSIM_TF_PROTO	0x01
+#define CTSIM_TF_SRC	0x02
+#define CTSIM_TF_DST	0x04
+#define CTSIM_TF_SPORT	0x08
+#define CTSIM_TF_DPORT	0x10
 
 /* Largest datagram the daemon sends for a control reply with a payload
  * (struct ctsim_ctl included): what a client must be able to receive. */

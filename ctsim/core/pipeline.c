@@ -19,6 +19,7 @@
  * packet dropped after ct_in() leaves its bits cached for the next one,
  * as in the kernel.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <netinet/in.h>
@@ -91,17 +92,21 @@ void ct_l4_refresh(struct ct_l4_ctx *x, struct conn *ct, uint32_t secs)
 	struct ct_table *t = x->core->table;
 
 	ct_l4_acct(x, ct);
-	if (ct->status & CT_S_FIXED_TIMEOUT)
+	if (ct->status & CT_S_FIXED_TIMEOUT) {
+		CT_TRACE(x->skb, CT_TR_TIMEOUT, "timeout not refreshed (FIXED_TIMEOUT)");
 		return;
+	}
 	conn_set_timeout(t, ct, secs);
 	if (!(ct->status & CT_S_CONFIRMED))
 		ct->expires -= t->now;
+	CT_TRACE(x->skb, CT_TR_TIMEOUT, "set to %u s from now", secs);	/* last: a tail call */
 }
 
 /* nf_ct_kill_acct() */
 void ct_l4_kill(struct ct_l4_ctx *x, struct conn *ct)
 {
 	ct_l4_acct(x, ct);
+	CT_TRACE(x->skb, CT_TR_TRACKER, "entry id %u killed now (nf_ct_kill_acct)", ct->id);
 	if (ct->status & CT_S_CONFIRMED)
 		ct_table_delete(x->core->table, ct, 0, false);
 }
@@ -120,6 +125,7 @@ void ct_l4_set_assured(struct ct_l4_ctx *x, struct conn *ct)
 	if (ct->status & CT_S_ASSURED)
 		return;
 	ct->status |= CT_S_ASSURED;
+	CT_TRACE(x->skb, CT_TR_TRACKER, "status ASSURED set");
 	ct_l4_event(x, ct, CT_EV(ASSURED));
 }
 
@@ -140,12 +146,76 @@ void ct_skb_init(struct ct_skb *skb, uint8_t *data, size_t len)
 	skb->zone.dir = CT_ZONE_DIR_BOTH;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Trace texts (trace.h): only built for traced packets                    */
+
+/* @t as conntrack -L prints a tuple's addresses and ports. */
+static const char *trace_tuple(char *buf, size_t n, const struct ct_tuple *t)
+{
+	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(t->l3num, t->src.b, src, sizeof(src));
+	inet_ntop(t->l3num, t->dst.b, dst, sizeof(dst));
+	if (ct_tuple_has_ports(t->l4num))
+		snprintf(buf, n, "proto %u src=%s dst=%s sport=%u dport=%u", t->l4num, src, dst,
+			 t->sport, t->dport);
+	else
+		snprintf(buf, n, "proto %u src=%s dst=%s", t->l4num, src, dst);
+	return buf;
+}
+
+/* enum ip_conntrack_info's names, as the kernel spells them. */
+static const char *ctinfo_name(enum ct_info ci)
+{
+	switch (ci) {
+	case CT_INFO_ESTABLISHED: return "IP_CT_ESTABLISHED";
+	case CT_INFO_RELATED: return "IP_CT_RELATED";
+	case CT_INFO_NEW: return "IP_CT_NEW";
+	case CT_INFO_ESTABLISHED_REPLY: return "IP_CT_ESTABLISHED_REPLY";
+	case CT_INFO_RELATED_REPLY: return "IP_CT_RELATED_REPLY";
+	case CT_INFO_UNTRACKED: return "IP_CT_UNTRACKED";
+	}
+	return "?";
+}
+
+static void trace_ctinfo(const struct ct_skb *skb)
+{
+	CT_TRACE(skb, CT_TR_CTINFO, "%s (ct state %s)", ctinfo_name(skb->ctinfo),
+		 ct_skb_state_name(skb));
+}
+
+/* The event bits' names, as conntrack -E and ctnetlink call them. */
+static __attribute__((cold, noinline)) void trace_events(const struct ct_skb *skb, const struct conn *ct, uint32_t bits,
+			 const char *what)
+{
+	static const char *const names[] = {
+		[CT_EV_NEW] = "new", [CT_EV_RELATED] = "related", [CT_EV_DESTROY] = "destroy",
+		[CT_EV_REPLY] = "reply", [CT_EV_ASSURED] = "assured",
+		[CT_EV_PROTOINFO] = "protoinfo", [CT_EV_HELPER] = "helper", [CT_EV_MARK] = "mark",
+		[CT_EV_SEQADJ] = "seqadj", [CT_EV_SECMARK] = "secmark", [CT_EV_LABEL] = "label",
+		[CT_EV_SYNPROXY] = "synproxy",
+	};
+	char buf[200];
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]) && off < sizeof(buf); i++)
+		if (bits & (1u << i)) {
+			int w = snprintf(buf + off, sizeof(buf) - off, "%s%s", off ? "," : "",
+					 names[i] ? names[i] : "?");
+			off = w > 0 ? off + (size_t)w : off;
+		}
+	CT_TRACE(skb, CT_TR_EVENT, "events %s %s for entry id %u (%s)", buf, what, ct->id,
+		 (bits & (CT_EV(NEW) | CT_EV(RELATED))) ? "[NEW]" : "[UPDATE]");
+}
+
 /* No entry for this packet: ct state invalid, invalid++, ACCEPT. */
 static int not_tracked(struct ct_core *core, struct ct_skb *skb, const char *reason)
 {
 	core->table->stats.cpu.invalid++;
 	skb->ct = NULL;
 	skb->invalid_reason = reason;
+	CT_TRACE(skb, CT_TR_INVALID, "%s", reason ? reason : "?");
 	return CT_ACCEPT;
 }
 
@@ -186,13 +256,17 @@ static struct conn *init_conntrack(struct ct_core *core, struct ct_skb *skb,
 	struct ct_expect exp;
 	bool expected;
 	struct conn *ct;
+	uint32_t early;
 
 	*drop = false;
 	if (!ct_l4_invert_tuple(l4, &reply, tuple)) {
 		*reason = CT_INV_NOT_INVERTIBLE;
 		return NULL;
 	}
+	early = t->stats.cpu.early_drop;
 	ct = conn_alloc(t, tuple, &reply, &skb->zone);	/* early_drop() inside */
+	if (t->stats.cpu.early_drop != early)
+		CT_TRACE(skb, CT_TR_CONFIRM, "table full: early drop freed an entry that was not assured (early_drop)");
 	if (!ct) {
 		*drop = true;
 		return NULL;
@@ -252,6 +326,14 @@ static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
 		ct = ct_table_find(t, &tuple, &skb->zone, CT_DIR_REPLY, &dir);
 	if (ct) {
 		conn_get(ct);	/* the packet's reference */
+		if (skb->tracer) {
+			char tb[160];
+
+			CT_TRACE(skb, CT_TR_LOOKUP, "%s: entry id %u, %s direction%s",
+				 trace_tuple(tb, sizeof(tb), &tuple), ct->id,
+				 dir == CT_DIR_REPLY ? "reply" : "original",
+				 (ct->status & CT_S_CONFIRMED) ? "" : " (unconfirmed)");
+		}
 	} else {
 		bool drop;
 
@@ -259,6 +341,19 @@ static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
 		if (!ct)
 			return drop ? -1 : 0;
 		dir = CT_DIR_ORIG;	/* conn_alloc()'s reference is the packet's */
+		if (skb->tracer) {
+			char tb[160], mb[160];
+
+			if (ct->status & CT_S_EXPECTED)
+				CT_TRACE(skb, CT_TR_LOOKUP,
+					 "%s: no entry; expected: new entry id %u, master id %u (%s)",
+					 trace_tuple(tb, sizeof(tb), &tuple), ct->id,
+					 ct->ext->master_ct ? ct->ext->master_ct->id : 0,
+					 trace_tuple(mb, sizeof(mb), &ct->ext->master));
+			else
+				CT_TRACE(skb, CT_TR_LOOKUP, "%s: no entry; new entry id %u (unconfirmed)",
+					 trace_tuple(tb, sizeof(tb), &tuple), ct->id);
+		}
 	}
 	if (dir == CT_DIR_REPLY)
 		skb->ctinfo = CT_INFO_ESTABLISHED_REPLY;
@@ -269,6 +364,7 @@ static int resolve_normal_ct(struct ct_core *core, struct ct_skb *skb,
 	else
 		skb->ctinfo = CT_INFO_NEW;
 	skb->ct = ct;
+	trace_ctinfo(skb);
 	return 0;
 }
 
@@ -332,7 +428,24 @@ int ct_in(struct ct_core *core, struct ct_skb *skb, enum ct_hook hook)
 	/* ICMP errors are RELATED to the flow they quote (nf_conntrack_handle_icmp()) */
 	if ((skb->pkt.l4proto == IPPROTO_ICMP && skb->pkt.family == AF_INET) ||
 	    (skb->pkt.l4proto == IPPROTO_ICMPV6 && skb->pkt.family == AF_INET6)) {
-		if (ct_icmp_error(&x) <= 0)
+		int e = ct_icmp_error(&x);
+
+		if (e <= 0 && skb->tracer) {
+			char tb[160];
+
+			if (skb->ct) {
+				CT_TRACE(skb, CT_TR_LOOKUP, "ICMP error about entry id %u (%s)", skb->ct->id,
+					 trace_tuple(tb, sizeof(tb), &skb->ct->th[CT_DIR_ORIG].tuple));
+				trace_ctinfo(skb);
+			} else if (skb->ctinfo == CT_INFO_UNTRACKED) {
+				CT_TRACE(skb, CT_TR_LOOKUP, "ICMPv6 type %u: never tracked (untracked)",
+					 skb->pkt.icmp_type);
+			} else {
+				CT_TRACE(skb, CT_TR_INVALID, "%s (ICMP error: counted as error, not invalid)",
+					 skb->invalid_reason ? skb->invalid_reason : "?");
+			}
+		}
+		if (e <= 0)
 			return CT_ACCEPT;
 	}
 
@@ -341,6 +454,7 @@ repeat:
 	if (resolve_normal_ct(core, skb, l4, &reason) < 0) {
 		core->table->stats.cpu.drop++;	/* "too stressed to deal" */
 		skb->invalid_reason = "table full, dropping packet";	/* CT_TABLE_FULL_MSG */
+		CT_TRACE(skb, CT_TR_CONFIRM, "nf_conntrack: table full, dropping packet (early drop found nothing)");
 		return CT_DROP;
 	}
 	if (!skb->ct)
@@ -352,6 +466,8 @@ repeat:
 	case CT_L4_REPEAT:
 		/* TCP reopen: the old entry is gone, create a fresh one */
 		skb_release_ct(core, skb);
+		CT_TRACE(skb, CT_TR_TRACKER, "old entry killed (%s): look up again",
+			 reason ? reason : "reopen");
 		if (++repeats < 3)
 			goto repeat;
 		core->table->stats.cpu.drop++;
@@ -365,7 +481,10 @@ repeat:
 		skb_release_ct(core, skb);
 		return not_tracked(core, skb, reason ? reason : "invalid");
 	}
+	if (__builtin_expect(skb->tracer != NULL, 0) && reason)	/* ignored (TCP: IGNORE) */
+		ct_trace_step(skb, CT_TR_TRACKER, "ignored (accepted, entry unchanged): %s", reason);
 	if (skb->ctinfo == CT_INFO_ESTABLISHED_REPLY && !(skb->ct->status & CT_S_SEEN_REPLY)) {
+		CT_TRACE(skb, CT_TR_TRACKER, "first reply: status SEEN_REPLY set");
 		x.dir = CT_DIR_REPLY;
 		skb->ct->status |= CT_S_SEEN_REPLY;
 		ct_l4_event(&x, skb->ct, CT_EV(REPLY));
@@ -406,6 +525,8 @@ static int resolve_clash(struct ct_core *core, struct ct_skb *skb, struct conn *
 		conn_get(winner);
 		skb_release_ct(core, skb);
 		skb->ct = winner;
+		CT_TRACE(skb, CT_TR_CONFIRM, "clash at confirmation resolved: the packet takes entry id %u (clash_resolve)",
+			 winner->id);
 		t->stats.cpu.clash_resolve++;
 		return CT_ACCEPT;
 	}
@@ -414,6 +535,8 @@ static int resolve_clash(struct ct_core *core, struct ct_skb *skb, struct conn *
 	t->stats.cpu.drop++;
 	t->stats.cpu.insert_failed++;
 	skb->invalid_reason = "insert clash";
+	CT_TRACE(skb, CT_TR_CONFIRM, "clash at confirmation with entry id %u: dropped (insert_failed)",
+		 winner->id);
 	return CT_DROP;
 }
 
@@ -432,8 +555,13 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 	/* nf_confirm(): "This is where we call the helper: as the packet
 	 * goes out." Every packet of an entry with a helper, confirmed or
 	 * not, either direction; the helper may drop it. */
-	if (ct && ct_helper_run(core, skb) == CT_DROP)
+	if (ct && ct_helper_run(core, skb) == CT_DROP) {
+		CT_TRACE(skb, CT_TR_HELPER, "helper dropped the packet%s%s",
+			 skb->helper_note[0] ? ": " : "", skb->helper_note);
 		return CT_DROP;
+	}
+	if (ct && skb->helper_note[0])
+		CT_TRACE(skb, CT_TR_HELPER, "%s", skb->helper_note);
 
 	/* Only a new entry, and only from its original direction (a REJECT
 	 * reply attached in the other direction is left alone). */
@@ -462,6 +590,8 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 	conn_get(ct);			/* the table's reference */
 	ct_table_link(t, ct);
 	ct->status |= CT_S_CONFIRMED;
+	CT_TRACE(skb, CT_TR_CONFIRM, "confirmed: entry id %u enters the table (timeout %llu s)",
+		 ct->id, (unsigned long long)((ct->expires - t->now) / 1000000000ull));
 	if (ct->status & CT_S_HELPER)
 		ct_l4_event(&x, ct, CT_EV(HELPER));
 	ct_l4_event(&x, ct, (ct->status & CT_S_EXPECTED) ? CT_EV(RELATED) : CT_EV(NEW));
@@ -481,9 +611,48 @@ void ct_skb_done(struct ct_core *core, struct ct_skb *skb, bool dropped)
 		uint32_t bits = ct->ecache;
 
 		ct->ecache = 0;
+		if (skb->tracer)
+			trace_events(skb, ct, bits, "delivered");
 		ct_events_report(core->events, ct, bits, 0, false);
+	} else if (skb->tracer && skb->cached_events && !dropped &&
+		   (ct->status & CT_S_CONFIRMED) && !(ct->flags & CONN_F_ECACHE)) {
+		/* the entry has no event cache: nobody was listening */
+		trace_events(skb, ct, skb->cached_events, "not delivered: no listener");
 	}
 	skb_release_ct(core, skb);
+}
+
+bool ct_invalid_log_msg(const struct ct_skb *skb, char *buf, size_t n)
+{
+	const char *r = skb->invalid_reason;
+
+	if (!r)
+		return false;
+	/* nf_conntrack_tcp_packet(): a header it cannot read is -NF_ACCEPT
+	 * without a word; icmp_error_message() and the ICMP new check only
+	 * pr_debug() */
+	if ((skb->pkt.l4proto == IPPROTO_TCP && !strcmp(r, CT_INV_SHORT)) ||
+	    !strcmp(r, CT_INV_ICMP_NEW) || !strcmp(r, CT_INV_ICMP_NO_CT))
+		return false;
+	if (!strcmp(r, CT_INV_TCP_NEW)) {
+		snprintf(buf, n, "invalid new");	/* tcp_new() */
+	} else if (!strcmp(r, CT_INV_ICMP_OUTER_DST)) {
+		/* icmp_error_message(): the outer destination and the address
+		 * the error should have gone to, the quoted packet's source */
+		char a[INET6_ADDRSTRLEN] = "?", b[INET6_ADDRSTRLEN] = "?";
+		struct ct_pkt inner;
+		const char *why;
+
+		inet_ntop(skb->pkt.family, skb->pkt.dst.b, a, sizeof(a));
+		if (ct_pkt_icmp_inner(&skb->pkt, &inner, &why) == 0)
+			inet_ntop(inner.family, inner.src.b, b, sizeof(b));
+		snprintf(buf, n, "outer daddr %s != inner %s", a, b);
+	} else if (!strncmp(r, "nf_ct_sctp: ", 12)) {
+		snprintf(buf, n, "%s ", r);	/* sctp_error()'s texts end in a space */
+	} else {
+		snprintf(buf, n, "%s", r);
+	}
+	return true;
 }
 
 const char *ct_skb_state_name(const struct ct_skb *skb)

@@ -24,6 +24,7 @@
 #include "ctsim/core/packet.h"
 #include "ctsim/core/settings.h"
 #include "ctsim/core/table.h"
+#include "ctsim/core/trace.h"
 
 enum ct_hook {
 	CT_HOOK_PREROUTING, CT_HOOK_INPUT, CT_HOOK_FORWARD, CT_HOOK_OUTPUT,
@@ -66,6 +67,7 @@ struct ct_skb {
 	char helper_note[80];		/* what the entry's helper did with it, for traces
 					 * ("ftp: 1 expectation", "ftp: partial matching") */
 	bool helper_dropped;		/* the helper returned NF_DROP */
+	const struct ct_tracer *tracer;	/* non-NULL: the packet is traced (trace.h) */
 };
 
 /** ct_skb_init - an skb for @data/@len (not parsed yet), zone 0, no entry. */
@@ -93,6 +95,17 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb);
  * @dropped, and release its reference; an unconfirmed entry is freed.
  */
 void ct_skb_done(struct ct_core *core, struct ct_skb *skb, bool dropped);
+
+/**
+ * ct_invalid_log_msg - what the kernel's nf_l4proto_log_invalid() says
+ * (after "nf_ct_proto_N: ") for @skb's INVALID reason, into @buf (@n
+ * bytes): its exact message, which differs from skb->invalid_reason where
+ * the kernel adds addresses ("outer daddr A != inner B") or words it
+ * otherwise ("invalid new"). Returns false when the kernel logs nothing
+ * for this reason (a TCP header too short to read, an ICMP type that cannot
+ * open an entry, an ICMP error without an entry: pr_debug() only).
+ */
+bool ct_invalid_log_msg(const struct ct_skb *skb, char *buf, size_t n);
 
 /** ct_skb_state_name - "new", "established", "related", "invalid",
  *  "untracked" as `ct state` spells them, for @skb's ctinfo (the tracer and

@@ -397,10 +397,15 @@ static const char *tcp_new(struct ct_l4_ctx *x, struct conn *ct)
 	struct tcp_seg s;
 	unsigned next = tcp_table[CT_DIR_ORIG][ct_tcp_flags_index(x->skb->pkt.tcp_flags)][sNO].next;
 
-	if (next >= sIV)
+	if (next >= sIV || (next != sSS && !x->core->settings->tcp_loose)) {
+		/* the NONE cell that refused it, as `ctsim explain tcp` prints it */
+		CT_TRACE(x->skb, CT_TR_TRACKER, "tcp NONE --%s/orig--> %s: %s%s",
+			 tcp_index_names[ct_tcp_flags_index(x->skb->pkt.tcp_flags)],
+			 tcp_state_names[next],
+			 tcp_table[CT_DIR_ORIG][ct_tcp_flags_index(x->skb->pkt.tcp_flags)][sNO].why,
+			 next < sIV ? " [refused: nf_conntrack_tcp_loose=0]" : "");
 		return CT_INV_TCP_NEW;
-	if (next != sSS && !x->core->settings->tcp_loose)
-		return CT_INV_TCP_NEW;
+	}
 
 	tcp_seg_read(&x->skb->pkt, &s);
 	memset(tcp, 0, sizeof(*tcp));	/* state NONE: tcp_packet() moves it */
@@ -428,8 +433,12 @@ static enum tcp_action tcp_fail(const struct ct_l4_ctx *x, const struct conn_tcp
 				enum ct_dir dir, enum tcp_action ret, const char *why,
 				const char **reason)
 {
-	if ((tcp->flags[dir] & CT_TCP_F_BE_LIBERAL) || x->core->settings->tcp_be_liberal)
+	if ((tcp->flags[dir] & CT_TCP_F_BE_LIBERAL) || x->core->settings->tcp_be_liberal) {
+		CT_TRACE(x->skb, CT_TR_WINDOW, "failed but accepted (%s): %s",
+			 (tcp->flags[dir] & CT_TCP_F_BE_LIBERAL) ? "sender liberal" : "be_liberal=1", why);
 		return TCP_ACCEPT;
+	}
+	CT_TRACE(x->skb, CT_TR_WINDOW, "failed: %s", why);
 	*reason = why;
 	return ret;
 }
@@ -448,6 +457,27 @@ static void tcp_init_sender(struct conn_tcp *tcp, const struct tcp_seg *s, enum 
 	    !((tcp->flags[dir] & CT_TCP_F_WINDOW_SCALE) &&
 	      (tcp->flags[!dir] & CT_TCP_F_WINDOW_SCALE)))
 		tcp->wscale[0] = tcp->wscale[1] = 0;
+}
+
+/* The window trace: both directions' td_end/td_maxend/td_maxwin/scale
+ * (struct ip_ct_tcp_state), before the check ("check": with the segment)
+ * or after the update ("now"). Only for traced packets. */
+static __attribute__((cold, noinline)) void tcp_trace_win(const struct ct_l4_ctx *x, const struct conn_tcp *tcp,
+			  const struct tcp_seg *s, enum ct_dir dir, bool before_check)
+{
+	const struct conn_tcp_win *o = &tcp->seen[CT_DIR_ORIG], *r = &tcp->seen[CT_DIR_REPLY];
+	char seg[120] = "";
+
+	if (!x->skb->tracer)
+		return;
+	if (before_check)
+		snprintf(seg, sizeof(seg), "seq=%u ack=%u end=%u win=%u (%s); ", s->seq, s->ack,
+			 s->end, s->win, dir ? "reply" : "orig");
+	CT_TRACE(x->skb, CT_TR_WINDOW,
+		 "%s%sorig td_end=%u td_maxend=%u td_maxwin=%u scale=%u, "
+		 "reply td_end=%u td_maxend=%u td_maxwin=%u scale=%u",
+		 before_check ? "check " : "passed, now ", seg, o->td_end, o->td_maxend, o->td_maxwin,
+		 tcp->wscale[0], r->td_end, r->td_maxend, r->td_maxwin, tcp->wscale[1]);
 }
 
 /*
@@ -469,6 +499,8 @@ static enum tcp_action tcp_in_window(const struct ct_l4_ctx *x, struct conn *ct,
 	bool rst = s->flags & CT_TCP_RST;
 	bool in_recv_win;
 
+	if (x->skb->tracer)
+		tcp_trace_win(x, tcp, s, dir, true);
 	if (tcp->flags[!dir] & CT_TCP_F_SACK_PERM)
 		tcp_sack(s, &sack);
 	/* NAT sequence adjustment (nf_ct_seq_offset()): no seqadj yet, offset 0 */
@@ -683,6 +715,30 @@ static void tcp_resync(struct conn_tcp *tcp, enum ct_dir dir)
 	tcp->flags[dir] &= CT_TCP_F_BE_LIBERAL;
 }
 
+/* Why tcp_packet() chose @timeout for state @next: the same rules, in the
+ * same order, as its "first rule that applies" chain (keep them in step). */
+static __attribute__((cold, noinline)) void tcp_trace_timeout(const struct ct_l4_ctx *x, const struct conn_tcp *tcp,
+			      enum ct_tcp_index index, unsigned next, uint32_t timeout)
+{
+	const struct ct_settings *st = x->core->settings;
+	const uint32_t *timeouts = st->tcp_timeout;
+	const char *why;
+
+	if (tcp->retrans >= st->tcp_max_retrans && timeouts[next] > st->tcp_timeout_max_retrans)
+		why = "retransmissions >= nf_conntrack_tcp_max_retrans: timeout_max_retrans";
+	else if (index == TCP_RST_SET)
+		why = "RST: the CLOSE timeout";
+	else if (((tcp->flags[0] | tcp->flags[1]) & CT_TCP_F_DATA_UNACKNOWLEDGED) &&
+		 timeouts[next] > st->tcp_timeout_unacknowledged)
+		why = "unacknowledged data: timeout_unacknowledged";
+	else if (tcp->last_win == 0 && timeouts[next] > st->tcp_timeout_max_retrans)
+		why = "zero window: timeout_max_retrans";
+	else
+		why = "the state's timeout";
+	CT_TRACE(x->skb, CT_TR_TIMEOUT, "tcp %u s for %s (%s)", timeout,
+		 tcp_state_names[next], why);
+}
+
 static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const char **reason)
 {
 	const struct ct_settings *st = x->core->settings;
@@ -696,8 +752,15 @@ static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const
 	struct tcp_seg s;
 	uint32_t timeout;
 
+	const bool traced = __builtin_expect(x->skb->tracer != NULL, 0);
+
 	tcp_seg_read(&x->skb->pkt, &s);
 	*reason = NULL;
+	/* the cell, as `ctsim explain tcp` prints it */
+	if (traced)
+		ct_trace_step(x->skb, CT_TR_TRACKER, "tcp %s --%s/%s--> %s: %s", tcp_state_names[old],
+			      tcp_index_names[index], dir ? "reply" : "orig", tcp_state_names[next],
+			      cell->why);
 
 	switch (next) {
 	case sSS:
@@ -796,6 +859,8 @@ static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const
 		tcp_handle_invalid(x, ct, dir, index);
 		return CT_L4_INVALID;
 	case TCP_ACCEPT:
+		if (traced)
+			tcp_trace_win(x, tcp, &s, dir, false);
 		break;
 	}
 in_window:
@@ -817,6 +882,8 @@ in_window:
 		timeout = st->tcp_timeout_max_retrans;
 	else
 		timeout = timeouts[next];
+	if (traced)
+		tcp_trace_timeout(x, tcp, index, next, timeout);
 
 	if (next != old)
 		ct_l4_event(x, ct, CT_EV(PROTOINFO));

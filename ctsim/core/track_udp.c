@@ -78,11 +78,16 @@ static enum ct_l4_verdict udp_packet(struct ct_l4_ctx *x, struct conn *ct, const
 			secs = s->udp_timeout_stream;
 			stream = !(status & CT_S_ASSURED);
 		}
+		CT_TRACE(x->skb, CT_TR_TIMEOUT, "udp %u s (%s)", secs,
+			 secs == s->udp_timeout_stream && (int64_t)(x->core->table->now - ct->proto.udp.stream_ts) > 0
+			 ? "replied, active after 2 s: a stream, udp_timeout_stream"
+			 : "replied, within 2 s of the first packet: udp_timeout");
 		ct_l4_refresh(x, ct, secs);
 		/* never ASSURED for NAT_CLASH (CT_S_UNTRACKED) entries */
 		if (stream && !(status & CT_S_UNTRACKED))
 			ct_l4_set_assured(x, ct);
 	} else {
+		CT_TRACE(x->skb, CT_TR_TIMEOUT, "udp %u s (no reply seen before this packet: udp_timeout)", s->udp_timeout);
 		ct_l4_refresh(x, ct, s->udp_timeout);
 	}
 	return CT_L4_ACCEPT;

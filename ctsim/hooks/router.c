@@ -267,17 +267,78 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 		     struct conn *attach);
 static void send_reject(struct router *r, const struct ct_skb *skb, const struct rs_result *res);
 
-/* The ruleset's tracer, told which row runs the chain. */
-struct trace_hop {
+/* A packet's tracer (only when r->trace is set): conntrack's steps come
+ * through .ct (skb->tracer), the ruleset's through trace_rule(); both are
+ * passed on to r->trace with the packet's id and the row at work. */
+struct trace_pkt {
+	struct ct_tracer ct;		/* first: skb->tracer points here */
 	struct router *r;
+	const struct ct_skb *skb;
 	const struct router_row *row;
+	uint32_t id;
 };
 
-static void trace_hop(void *ctx, const struct rs_trace_ev *ev)
+static bool traced(const struct router *r, const struct ct_skb *skb)
 {
-	struct trace_hop *h = ctx;
+	return r->trace_all || skb->pkt.nftrace;
+}
 
-	h->r->trace(h->r->trace_ctx, h->row, ev);
+static void trace_ct_step(void *ctx, enum ct_trace_kind kind, const char *text)
+{
+	struct trace_pkt *tp = ctx;
+	struct router_trace_step st = { .id = tp->id, .row = tp->row, .skb = tp->skb,
+					.kind = kind, .text = text };
+
+	if (traced(tp->r, tp->skb))
+		tp->r->trace(tp->r->trace_ctx, &st);
+}
+
+static void trace_rule(void *ctx, const struct rs_trace_ev *ev)
+{
+	struct trace_pkt *tp = ctx;
+	struct router_trace_step st = { .id = tp->id, .row = tp->row, .skb = tp->skb, .rule = ev };
+
+	tp->r->trace(tp->r->trace_ctx, &st);
+}
+
+/* The row at work, for the steps to come (only rows that do something:
+ * an empty row has no step to report). */
+static __attribute__((cold, noinline)) void trace_hook(struct trace_pkt *tp,
+							 const struct router_row *row)
+{
+	struct router_trace_step st = { .id = tp->id, .row = row, .skb = tp->skb, .hook = true };
+
+	tp->row = row;
+	if (traced(tp->r, tp->skb))
+		tp->r->trace(tp->r->trace_ctx, &st);
+}
+
+static inline void trace_row(struct ct_skb *skb, const struct router_row *row)
+{
+	if (__builtin_expect(skb->tracer != NULL, 0))
+		trace_hook((struct trace_pkt *)skb->tracer, row);
+}
+
+/* Start tracing @skb (parsed, on its way into the ladder). */
+static __attribute__((cold, noinline)) void trace_begin(struct router *r, struct trace_pkt *tp,
+							 struct ct_skb *skb)
+{
+	tp->ct.step = trace_ct_step;
+	tp->ct.ctx = tp;
+	tp->r = r;
+	tp->skb = skb;
+	tp->row = NULL;
+	tp->id = ++r->trace_ids;
+	skb->tracer = &tp->ct;
+}
+
+/* The packet's fate, once r->last is final. */
+static __attribute__((cold, noinline)) void trace_end(struct router *r, struct trace_pkt *tp)
+{
+	struct router_trace_step st = { .id = tp->id, .skb = tp->skb, .end = true, .last = &r->last };
+
+	if (traced(r, tp->skb))
+		r->trace(r->trace_ctx, &st);
 }
 
 /* A RULES or NAT row that has chains of r->rs (run_hook() checks): the base
@@ -285,14 +346,19 @@ static void trace_hop(void *ctx, const struct rs_trace_ev *ev)
  * are handed to the caller in r->last. */
 static int run_rules(struct router *r, const struct router_row *row, struct ct_skb *skb)
 {
-	struct trace_hop hop = { r, row };
 	struct rs_result res;
 	int v;
 
-	res.trace = r->trace ? trace_hop : NULL;
-	res.trace_ctx = &hop;
+	trace_row(skb, row);
+	res.trace = skb->tracer ? trace_rule : NULL;
+	res.trace_ctx = (void *)skb->tracer;	/* its struct trace_pkt */
 	res.trace_all = r->trace_all;
 	v = ruleset_run_hook(r->rs, row->hook, row->prio_min, row->prio_max, skb, &res);
+	for (unsigned i = 0; i < res.nlogs; i++) {
+		if (r->log)
+			r->log(r->log_ctx, res.logs[i]);
+		CT_TRACE(skb, CT_TR_LOG, "%s", res.logs[i]);
+	}
 	for (unsigned i = 0; i < res.nnat && r->last.nnat < ROUTER_MAX_NAT; i++) {
 		struct router_nat *n = &r->last.nat[r->last.nnat++];
 
@@ -316,12 +382,34 @@ static int run_rules(struct router *r, const struct router_row *row, struct ct_s
 	return v;
 }
 
+/* nf_l4proto_log_invalid(): with nf_conntrack_log_invalid set to the
+ * packet's protocol (or 255, IPPROTO_RAW: every protocol) the kernel logs
+ * an INVALID packet through the netns' logger with the default log flags:
+ * "nf_ct_proto_6: REASON IN=... SEQ=... ". */
+static __attribute__((cold, noinline)) void log_invalid(struct router *r, const struct ct_skb *skb)
+{
+	uint32_t want = r->core->settings->log_invalid;
+	char msg[160], prefix[200], line[RS_LOG_LEN];
+
+	if (!want || (want != skb->pkt.l4proto && want != 255) ||
+	    !ct_invalid_log_msg(skb, msg, sizeof(msg)))
+		return;
+	snprintf(prefix, sizeof(prefix), "nf_ct_proto_%u: %s ", skb->pkt.l4proto, msg);
+	rs_log_format(line, sizeof(line), prefix, &skb->pkt, RS_LOG_DEFAULT);
+	if (r->log)
+		r->log(r->log_ctx, line);
+	CT_TRACE(skb, CT_TR_LOG, "%s", line);
+}
+
 static int conntrack_in(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 {
 	int v = ct_in(r->core, skb, hook);
 
 	r->last.ct_state = ct_skb_state_name(skb);
 	r->last.invalid_reason = skb->invalid_reason;
+	if (v == CT_ACCEPT && !skb->ct && !skb->untracked && skb->invalid_reason &&
+	    (r->log || skb->tracer))
+		log_invalid(r, skb);
 	if (v == CT_DROP) {
 		/* nf_conntrack_in() returned NF_DROP: the packet ends here, no
 		 * rule after conntrack sees a ct state (a kernel's probe chain
@@ -355,6 +443,8 @@ static int finish(struct router *r, struct ct_skb *skb, int verdict, const char 
 {
 	ct_skb_done(r->core, skb, verdict == CT_DROP);
 	r->last.verdict = verdict == CT_DROP ? "dropped" : what;
+	if (__builtin_expect(skb->tracer != NULL, 0))
+		trace_end(r, (struct trace_pkt *)skb->tracer);
 	return verdict;
 }
 
@@ -381,9 +471,11 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 				v = run_rules(r, row, skb);
 			break;
 		case ROUTER_STEP_CONNTRACK:
+			trace_row(skb, row);
 			v = conntrack_in(r, hook, skb);
 			break;
 		case ROUTER_STEP_CONFIRM:
+			trace_row(skb, row);
 			v = confirm(r, hook, skb);
 			break;
 		}
@@ -394,7 +486,8 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 }
 
 /* POSTROUTING and out: the end of both the forward and the output path. */
-static int postrouting(struct router *r, int oif, struct ct_skb *skb, const char *what)
+static inline __attribute__((always_inline)) int postrouting(struct router *r, int oif,
+							     struct ct_skb *skb, const char *what)
 {
 	memcpy(skb->pkt.oifname, r->ifs[oif].name, sizeof(skb->pkt.oifname));
 	skb->pkt.oif = oif + 1;
@@ -412,6 +505,7 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 		     struct conn *attach)
 {
 	struct ct_skb skb;
+	struct trace_pkt tp;
 	const char *reason;
 	int oif;
 
@@ -419,6 +513,8 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 	if (ct_pkt_parse(&skb.pkt, &reason) < 0)
 		return CT_DROP;
 	skb.pkt.tstamp_ns = tstamp;
+	if (r->trace)
+		trace_begin(r, &tp, &skb);
 	if (attach) {
 		/* nf_ct_attach(): the answer travels in the reply direction of
 		 * the entry it answers, so conntrack leaves it alone. */
@@ -561,6 +657,7 @@ static void send_reject(struct router *r, const struct ct_skb *skb, const struct
 int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns)
 {
 	struct ct_skb skb;
+	struct trace_pkt tp;
 	const char *reason;
 	uint8_t *whole = NULL;
 	size_t wholelen = 0;
@@ -599,6 +696,8 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 	skb.pkt.tstamp_ns = tstamp_ns;
 	skb.pkt.iif = iif + 1;
 	memcpy(skb.pkt.iifname, r->ifs[iif].name, sizeof(skb.pkt.iifname));
+	if (r->trace)
+		trace_begin(r, &tp, &skb);
 
 	if (run_hook(r, CT_HOOK_PREROUTING, &skb) == CT_DROP) {
 		v = finish(r, &skb, CT_DROP, "");

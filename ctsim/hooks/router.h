@@ -127,14 +127,43 @@ struct router_trace {
 };
 
 /*
- * router_trace_fn - one traced step of the ruleset (`nft monitor trace`):
- * @row is the ladder row running the chain, @ev the step. Called for
- * packets with meta nftrace set, or every packet when trace_all is set.
+ * One traced step of a packet: exactly one of
+ *   @hook   a row of the ladder starts working on the packet (@row: which
+ *           hook, row and priority; rows with nothing to run are skipped,
+ *           as the kernel has no hook entry for them);
+ *   @rule   a ruleset step (`nft monitor trace`: rule, return, policy);
+ *   @text   one of conntrack's own steps (@kind, core/trace.h), kernel wording;
+ *   @end    the packet's fate: r->last (verdict, why) is final.
+ * @id numbers the packet (1, 2, ... per router: nft's "trace id"); a packet
+ * ctsim sends in answer (reject, echo reply) gets an id of its own. @row is
+ * the ladder row at work (NULL at the end), @skb the packet as it is now.
  */
-typedef void (*router_trace_fn)(void *ctx, const struct router_row *row,
-				const struct rs_trace_ev *ev);
+struct router_trace_step {
+	uint32_t id;
+	const struct router_row *row;
+	const struct ct_skb *skb;
+	const struct rs_trace_ev *rule;
+	enum ct_trace_kind kind;
+	const char *text;
+	bool hook;
+	bool end;
+	const struct router_trace *last;	/* @end: r->last */
+};
+
+/*
+ * router_trace_fn - receives every traced step, in order. Packets are
+ * traced when meta nftrace is set on them (from the rule that sets it on,
+ * as nft), or all of them when r->trace_all is set. Formatting is the
+ * caller's (router_trace_format()).
+ */
+typedef void (*router_trace_fn)(void *ctx, const struct router_trace_step *st);
 
 typedef void (*router_xmit_fn)(void *arg, int oif, const uint8_t *pkt, size_t len);
+
+/* router_log_fn - a `log` statement's line (nf_log_syslog format, no
+ * newline), for every packet that meets one, traced or not: where the
+ * kernel writes to the kernel log. */
+typedef void (*router_log_fn)(void *ctx, const char *line);
 
 struct router {
 	struct ct_core *core;
@@ -150,6 +179,9 @@ struct router {
 	router_trace_fn trace;		/* optional (NULL: none), set by the caller */
 	void *trace_ctx;
 	bool trace_all;			/* trace every packet, not only nftrace ones */
+	router_log_fn log;		/* optional: `log` statements' lines */
+	void *log_ctx;
+	uint32_t trace_ids;		/* the last trace id given */
 
 	/* Derived, private: each hook's rows in router_ladder() (first, count),
 	 * and which RULES/NAT rows have a chain of r->rs in their band (bit =
@@ -182,5 +214,37 @@ int router_add_if(struct router *r, const char *name, const union ct_addr *addr4
  * Each hook runs its rows of router_ladder() in order, until a drop.
  */
 int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns);
+
+/**
+ * router_trace_format - one step as one line into @buf (@n bytes, always
+ * NUL-terminated, no newline), in the shape of `nft monitor trace`:
+ *   trace id ID FAMILY TABLE CHAIN packet: iif "ct-c0" oif "ct-s0" ip saddr ...
+ *   trace id ID FAMILY TABLE CHAIN rule RULE (verdict V)
+ *   trace id ID FAMILY TABLE CHAIN verdict continue
+ *   trace id ID FAMILY TABLE CHAIN policy P
+ * (a rule step whose .first is set gives the packet line first, so two
+ * lines, separated by a newline), conntrack's steps as
+ *   trace id ID conntrack HOOK KIND: TEXT
+ * a `log` statement's line as
+ *   trace id ID log HOOK: LINE
+ * a row of the ladder as
+ *   trace id ID hook HOOK ROW PRIORITY        (e.g. "hook prerouting conntrack -200")
+ * and the end as
+ *   trace id ID ctsim VERDICT[: WHY]
+ * With @json, one JSON object per step instead ({"id", "type": "packet" |
+ * "rule" | "return" | "policy" | "conntrack" | "end", ...}; a rule step with
+ * .first gives the packet object, a newline, and the rule object).
+ * Returns the length written (cut at @n - 1).
+ */
+size_t router_trace_format(char *buf, size_t n, const struct router_trace_step *st, bool json);
+
+/**
+ * router_trace_file - a router_trace_fn printing each step with
+ * router_trace_format() as text lines to the FILE * @ctx (flushed per
+ * packet end).
+ */
+void router_trace_file(void *ctx, const struct router_trace_step *st);
+/** router_trace_file_json - the same as JSON lines. */
+void router_trace_file_json(void *ctx, const struct router_trace_step *st);
 
 #endif

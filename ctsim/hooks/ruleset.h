@@ -281,13 +281,14 @@ const char *rs_family_name(enum rs_family fam);
 /* Evaluation                                                              */
 
 #define RS_MAX_LOGS	8
-#define RS_LOG_LEN	256
+#define RS_LOG_LEN	512
 #define RS_MAX_NAT	4
 
 /* One step of the trace, shaped like `nft monitor trace` lines. */
 enum rs_trace_kind {
 	RS_TRACE_RULE,		/* a rule matched: verdict given (or "continue") */
-	RS_TRACE_RETURN,	/* end of a regular chain reached: back to the caller */
+	RS_TRACE_RETURN,	/* end of a regular chain reached: back to the caller
+				 * (not sent: the kernel traces no such step) */
 	RS_TRACE_POLICY,	/* end of a base chain: its policy applies */
 };
 
@@ -297,6 +298,9 @@ struct rs_trace_ev {
 	const struct rs_chain *chain;
 	const struct rs_rule *rule;	/* RS_TRACE_RULE */
 	const char *verdict;		/* "accept", "drop", "jump x", "continue" ... */
+	bool first;			/* the first traced step of this base chain's run
+					 * (nft prints the packet before it: the kernel
+					 * dumps it once per nft_do_chain()) */
 };
 
 typedef void (*rs_trace_fn)(void *ctx, const struct rs_trace_ev *ev);
@@ -306,6 +310,7 @@ struct rs_result {
 	rs_trace_fn trace;	/* called for every traced step, when non-NULL and */
 	void *trace_ctx;	/* the packet has meta nftrace set (or trace_all) */
 	bool trace_all;
+	bool traced;		/* private: the current base chain traced a step */
 
 	/* Filled by ruleset_run_hook(). */
 	int verdict;				/* CT_ACCEPT or CT_DROP */
@@ -354,6 +359,24 @@ int ruleset_run_hook(struct ruleset *rs, enum ct_hook hook, int prio_min, int pr
  * (may exceed @n).
  */
 size_t ruleset_hook_priorities(const struct ruleset *rs, enum ct_hook hook, int *out, size_t n);
+
+/**
+ * rs_log_format - the `log` statement's line for @p (parsed; its data the
+ * packet as it is at the rule) with @prefix (NULL: none) into @buf (@n
+ * bytes, NUL-terminated, cut at @n - 1), in the kernel's nf_log_syslog
+ * format (ctsim/hooks/nf_log.c), with the RS_LOG_* @flags below.
+ * Returns the length.
+ */
+size_t rs_log_format(char *buf, size_t n, const char *prefix, const struct ct_pkt *p,
+		     unsigned flags);
+
+/* rs_log_format() @flags: NF_LOG_TCPSEQ, NF_LOG_TCPOPT, NF_LOG_IPOPT (the
+ * `log flags` of nft; NF_LOG_DEFAULT_MASK, all three, for the lines of
+ * nf_conntrack_log_invalid) */
+#define RS_LOG_TCPSEQ	0x01
+#define RS_LOG_TCPOPT	0x02
+#define RS_LOG_IPOPT	0x04
+#define RS_LOG_DEFAULT	0x0f
 
 /**
  * rs_ct_state_bit - the `ct state` bit of a packet (NF_CT_STATE_BIT()):

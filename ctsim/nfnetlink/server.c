@@ -55,8 +55,14 @@ struct client {
 	unsigned outq_len;
 	struct dump *dump;
 	uint32_t ep_events;		/* what epoll currently watches */
+	uint16_t trace;			/* CTSIM_CTL_TRACE flags | TRACE_ON; 0: not tracing */
+	struct ctsim_trace_filter tf;	/* with CTSIM_TRACE_FILTER */
 	struct client *next;
 };
+
+#define TRACE_ON	0x8000		/* client->trace: the stream is on */
+
+static void trace_recount(struct server *srv);
 
 /* The epoll cookie of the listening socket. */
 static char listen_cookie;
@@ -279,6 +285,7 @@ static void client_free(struct server *srv, struct client *cl)
 			(long)cl->pid, cl->portid);
 	free(cl);
 	recount_listeners(srv);
+	trace_recount(srv);
 }
 
 static void accept_clients(struct server *srv)
@@ -503,7 +510,271 @@ static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ct
 	free(text);
 }
 
-static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+/* ---------------------------------------------------------------------- */
+/* The trace and log streams (CTSIM_CTL_TRACE)                              */
+
+/* One CTSIM_CTL_TRACE_LINE datagram to every client streaming @what
+ * (log lines: CTSIM_TRACE_LOG clients; trace steps: the others) in the
+ * given format. Delivered as events are: never blocking, ENOBUFS when a
+ * client reads too slowly. */
+/* Does @p match @tf in one of its directions (src/dst, ports swapped)? */
+static bool filter_dir(const struct ctsim_trace_filter *tf, const struct ct_pkt *p, bool swap)
+{
+	size_t alen = p->family == AF_INET ? 4 : 16;
+	const union ct_addr *s = swap ? &p->dst : &p->src, *d = swap ? &p->src : &p->dst;
+
+	if ((tf->have & CTSIM_TF_PROTO) && tf->l4proto != p->l4proto)
+		return false;
+	if ((tf->have & (CTSIM_TF_SRC | CTSIM_TF_DST)) && tf->family != p->family)
+		return false;
+	if ((tf->have & CTSIM_TF_SRC) && memcmp(tf->src, s->b, alen))
+		return false;
+	if ((tf->have & CTSIM_TF_DST) && memcmp(tf->dst, d->b, alen))
+		return false;
+	if ((tf->have & (CTSIM_TF_SPORT | CTSIM_TF_DPORT)) && !ct_tuple_has_ports(p->l4proto))
+		return false;
+	if ((tf->have & CTSIM_TF_SPORT) && tf->sport != (swap ? p->dport : p->sport))
+		return false;
+	if ((tf->have & CTSIM_TF_DPORT) && tf->dport != (swap ? p->sport : p->dport))
+		return false;
+	return true;
+}
+
+static bool filter_match(const struct ctsim_trace_filter *tf, const struct ct_skb *skb)
+{
+	return skb && (filter_dir(tf, &skb->pkt, false) || filter_dir(tf, &skb->pkt, true));
+}
+
+static void trace_send(struct server *srv, bool log, bool json, const struct ct_skb *skb,
+		       const char *text)
+{
+	bool nftrace = !skb || skb->pkt.nftrace;
+
+	unsigned char dg[sizeof(struct ctsim_ctl) + 4096];
+	struct ctsim_ctl h = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_TRACE_LINE };
+	size_t len = strlen(text);
+
+	if (len > sizeof(dg) - sizeof(h))
+		len = sizeof(dg) - sizeof(h);
+	h.flags = log ? CTSIM_TRACE_LOG : 0;
+	h.b = (uint32_t)len;
+	memcpy(dg, &h, sizeof(h));
+	memcpy(dg + sizeof(h), text, len);
+	for (struct client *cl = srv->clients; cl; cl = cl->next) {
+		if (!(cl->trace & TRACE_ON) || !!(cl->trace & CTSIM_TRACE_LOG) != log ||
+		    !!(cl->trace & CTSIM_TRACE_JSON) != json)
+			continue;
+		/* the router traces every packet when one client wants all:
+		 * the others get only the packets with meta nftrace set */
+		if (!log && (cl->trace & CTSIM_TRACE_FILTER) && !filter_match(&cl->tf, skb))
+			continue;
+		if (!log && !(cl->trace & CTSIM_TRACE_FILTER) && !nftrace &&
+		    !(cl->trace & CTSIM_TRACE_ALL))
+			continue;
+		send_event(cl, dg, sizeof(h) + len);
+		client_update_epoll(srv, cl);	/* queued lines, overruns (ENOBUFS) */
+	}
+}
+
+/* The router's trace callback while a client streams the trace: every
+ * step formatted once per format in use. */
+static void trace_step(void *ctx, const struct router_trace_step *st)
+{
+	struct server *srv = ctx;
+	bool text = false, json = false;
+	char buf[4096];
+
+	for (struct client *cl = srv->clients; cl; cl = cl->next)
+		if ((cl->trace & TRACE_ON) && !(cl->trace & CTSIM_TRACE_LOG)) {
+			json |= !!(cl->trace & CTSIM_TRACE_JSON);
+			text |= !(cl->trace & CTSIM_TRACE_JSON);
+		}
+	for (int j = 0; j < 2; j++) {
+		if (!(j ? json : text))
+			continue;
+		router_trace_format(buf, sizeof(buf), st, j);
+		/* a rule step may carry the packet line first: one datagram per line */
+		for (char *line = buf, *nl; line; line = nl) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl++ = '\0';
+			trace_send(srv, false, j, st->skb, line);
+		}
+	}
+}
+
+/* The router's log callback: -v prints the line, `ctctl log` streams it. */
+static void log_line(void *ctx, const char *line)
+{
+	struct server *srv = ctx;
+
+	if (srv->verbose)
+		fprintf(stderr, "ctsim: log: %s\n", line);
+	trace_send(srv, true, false, NULL, line);
+	trace_send(srv, true, true, NULL, line);	/* JSON clients get the text too */
+}
+
+/* Set the router's callbacks after a client started or stopped a stream. */
+static void trace_recount(struct server *srv)
+{
+	bool any = false, all = false, log = srv->verbose;
+
+	if (!srv->router)
+		return;
+	for (struct client *cl = srv->clients; cl; cl = cl->next) {
+		if (!(cl->trace & TRACE_ON))
+			continue;
+		if (cl->trace & CTSIM_TRACE_LOG) {
+			log = true;
+			continue;
+		}
+		any = true;
+		all |= !!(cl->trace & (CTSIM_TRACE_ALL | CTSIM_TRACE_FILTER));
+	}
+	srv->router->trace = any ? trace_step : NULL;
+	srv->router->trace_ctx = srv;
+	srv->router->trace_all = all;
+	srv->router->log = log ? log_line : NULL;
+	srv->router->log_ctx = srv;
+}
+
+void server_set_router(struct server *srv, struct router *r)
+{
+	srv->router = r;
+	trace_recount(srv);
+}
+
+static void do_trace(struct server *srv, struct client *cl, const struct ctsim_ctl *req,
+		     size_t len)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	bool filter = req->flags & CTSIM_TRACE_FILTER;
+
+	if (cl->uid != 0)
+		rep.err = EPERM;	/* the kernel wants CAP_NET_ADMIN for nft monitor */
+	else if (req->flags & ~(CTSIM_TRACE_ALL | CTSIM_TRACE_JSON | CTSIM_TRACE_LOG |
+				CTSIM_TRACE_FILTER) ||
+		 (filter && (req->b != sizeof(cl->tf) || len < sizeof(*req) + sizeof(cl->tf))))
+		rep.err = EINVAL;
+	else if (!srv->router)
+		rep.err = ENOTSUP;
+	else {
+		cl->trace = req->a ? (uint16_t)(req->flags | TRACE_ON) : 0;
+		if (filter)
+			memcpy(&cl->tf, req + 1, sizeof(cl->tf));
+	}
+	server_reply(srv, cl, &rep, sizeof(rep));
+	trace_recount(srv);
+}
+
+/* CTSIM_CTL_SET / CTSIM_CTL_GET: the daemon's sysctls while it runs
+ * (`ctctl set` / `ctctl get`). The core reads every setting where it uses
+ * it, so a new value counts from the next packet or GC step on, as a
+ * sysctl write does in the kernel; nf_conntrack_buckets only shapes the
+ * table at its creation (read-only in a network namespace, too). */
+static void do_settings(struct server *srv, struct client *cl, const struct ctsim_ctl *req,
+			const unsigned char *payload, size_t plen)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	char arg[128], msg[512] = "", *eq, *list = NULL;
+	size_t len = 0;
+	unsigned char *dg;
+
+	if (req->b > plen || req->b >= sizeof(arg)) {
+		rep.err = EINVAL;
+		snprintf(msg, sizeof(msg), "malformed request");
+		goto out;
+	}
+	memcpy(arg, payload, req->b);
+	arg[req->b] = '\0';
+	if (req->op == CTSIM_CTL_SET) {
+		if (cl->uid != 0) {
+			rep.err = EPERM;
+		} else if (!(eq = strchr(arg, '='))) {
+			rep.err = EINVAL;
+			snprintf(msg, sizeof(msg), "expected NAME=VALUE");
+		} else {
+			*eq = '\0';
+			if (ct_settings_shapes_table(arg)) {
+				rep.err = EROFS;
+				snprintf(msg, sizeof(msg), "%s: read-only while ctsim runs (the table "
+					 "is made once; set it at start)", arg);
+			} else {
+				int r = ct_settings_set(srv->settings, arg, eq + 1, msg, sizeof(msg));
+
+				rep.err = r == -1 ? ENOENT : r < 0 ? EINVAL : 0;
+				if (!r) {
+					srv->events->mode = srv->settings->events;
+					if (srv->verbose)
+						fprintf(stderr, "ctsim: client pid %ld: set %s = %s\n",
+							(long)cl->pid, arg, eq + 1);
+				}
+			}
+		}
+	} else {
+		FILE *f;
+		size_t flen = 0;
+
+		if (!(f = open_memstream(&list, &flen))) {
+			rep.err = ENOMEM;
+			goto out;
+		}
+		ct_settings_print(srv->settings, f);
+		fclose(f);
+		/* "name = value" lines without --list-settings' "\t# comment";
+		 * with a NAME (with or without net.netfilter.) only its line */
+		{
+			const char *name = strncmp(arg, "net.netfilter.", 14) ? arg : arg + 14;
+			size_t nl = strlen(name);
+
+			for (char *line = list, *next; line && *line; line = next) {
+				char *end = strchr(line, '\n'), *tab;
+
+				next = end ? end + 1 : NULL;
+				if (end)
+					*end = '\0';
+				if ((tab = strchr(line, '\t')))
+					*tab = '\0';
+				if (name[0] && (strncmp(line, name, nl) || line[nl] != ' '))
+					continue;
+				/* compacted in place: the kept text never overtakes the
+				 * line being read */
+				nl = strlen(line);
+				memmove(list + len, line, nl);
+				len += nl;
+				list[len++] = '\n';
+				nl = strlen(name);
+			}
+			if (name[0] && !len) {
+				rep.err = ENOENT;
+				snprintf(msg, sizeof(msg), "%s: no such setting", arg);
+			}
+		}
+		(void)flen;
+	}
+out:
+	if (rep.err) {
+		free(list);
+		list = NULL;
+		len = strlen(msg);
+	}
+	if (len > CTSIM_CTL_DGRAM_MAX - sizeof(rep))
+		len = CTSIM_CTL_DGRAM_MAX - sizeof(rep);
+	rep.b = (uint32_t)len;
+	if (!(dg = malloc(sizeof(rep) + len))) {
+		rep.b = 0;
+		server_reply(srv, cl, &rep, sizeof(rep));
+	} else {
+		memcpy(dg, &rep, sizeof(rep));
+		memcpy(dg + sizeof(rep), list ? list : msg, len);
+		server_reply(srv, cl, dg, sizeof(rep) + len);
+		free(dg);
+	}
+	free(list);
+}
+
+static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim_ctl *req,
+		       size_t len)
 {
 	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC };
 
@@ -546,6 +817,13 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		break;
 	case CTSIM_CTL_PROC:
 		do_proc(srv, cl, req);
+		break;
+	case CTSIM_CTL_TRACE:
+		do_trace(srv, cl, req, len);
+		break;
+	case CTSIM_CTL_SET:
+	case CTSIM_CTL_GET:
+		do_settings(srv, cl, req, (const unsigned char *)(req + 1), len - sizeof(*req));
 		break;
 	default:
 		break;	/* unknown control operations are ignored */
@@ -737,7 +1015,7 @@ static void read_client(struct server *srv, struct client *cl)
 			continue;
 		}
 		if (ctsim_wire_is_ctl(buf, (size_t)n))
-			handle_ctl(srv, cl, (const struct ctsim_ctl *)buf);
+			handle_ctl(srv, cl, (const struct ctsim_ctl *)buf, (size_t)n);
 		else
 			handle_datagram(srv, cl, buf, (size_t)n);
 	}

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include "ctsim/core/table.h"
 #include "ctsim/core/event.h"
+#include "ctsim/hooks/router.h"
 
 struct server;
 struct client;
@@ -69,7 +70,19 @@ struct server {
 	 * answered with an error (the nlmsgerr's errno) on stderr. Set after
 	 * server_open(), which clears the struct. */
 	bool verbose;
+	/* The lab's router, for `ctctl trace` / `ctctl log` (CTSIM_CTL_TRACE):
+	 * the server sets its trace and log callbacks while a client streams
+	 * them (and log always with verbose). NULL: no lab, ENOTSUP. Set with
+	 * server_set_router(). */
+	struct router *router;
 };
+
+/**
+ * server_set_router - give the server the lab's router (or NULL) for
+ * CTSIM_CTL_TRACE; with srv->verbose, `log` statements' lines go to
+ * stderr from then on ("ctsim: log: LINE").
+ */
+void server_set_router(struct server *srv, struct router *r);
 
 /**
  * server_open - create, bind and listen on @path with file mode @mode.

@@ -83,6 +83,9 @@ int ct_offline_start(struct ct_offline *h, uint64_t wall_start, uint64_t time_ba
 	router_add_if(&h->router, "ct-c0", NULL, 0, NULL, 0);
 	router_add_if(&h->router, "ct-s0", NULL, 0, NULL, 0);
 	h->router.forward_all = true;
+	h->router.trace = h->trace;
+	h->router.trace_ctx = h->trace_ctx;
+	h->router.trace_all = h->trace_all;
 	h->router.rs = rs;
 	h->print.now_ns = wall_start;
 	h->up = true;

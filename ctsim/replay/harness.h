@@ -76,6 +76,12 @@ struct ct_offline {
 	/* The printer's options (-o, JSON, now_ns kept on the virtual clock);
 	 * fp is set by the harness before each print. */
 	struct ctnl_print_opts print;
+
+	/* The packet trace (set before start; copied into the router by
+	 * ct_offline_start()): NULL = off (costs nothing). */
+	router_trace_fn trace;
+	void *trace_ctx;
+	bool trace_all;			/* every packet, not only meta nftrace ones */
 };
 
 /**

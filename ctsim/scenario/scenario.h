@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "proto/ctnl.h"
+#include "ctsim/hooks/router.h"
 #include "ctsim/hooks/ruleset.h"
 
 #define SC_MAX_HOSTS	16
@@ -163,6 +164,13 @@ struct sc_result {
 
 /** scenario_run - run @sc from an empty table; fills @res (free with sc_result_free()). */
 void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose, FILE *log);
+/**
+ * scenario_run_traced - scenario_run() with the packet trace (router.h)
+ * handed to @trace(@ctx, ...): every packet when @all, else the packets
+ * the scenario's ruleset marks with meta nftrace. @trace may be NULL.
+ */
+void scenario_run_traced(const struct scenario *sc, struct sc_result *res, bool verbose, FILE *log,
+			 router_trace_fn trace, void *ctx, bool all);
 void sc_result_free(struct sc_result *res);
 
 /* ---------------------------------------------------------------------- */

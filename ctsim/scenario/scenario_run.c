@@ -730,6 +730,12 @@ static void step(struct run *r, const struct sc_step *s)
 
 void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose, FILE *log)
 {
+	scenario_run_traced(sc, res, verbose, log, NULL, NULL, false);
+}
+
+void scenario_run_traced(const struct scenario *sc, struct sc_result *res, bool verbose, FILE *log,
+			 router_trace_fn trace, void *ctx, bool all)
+{
 	struct run *r = calloc(1, sizeof(*r));
 	size_t k = 0;
 
@@ -765,6 +771,9 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	if (!r->h.ev_fp || !r->h.xev_fp || !r->trace)
 		abort();
 	r->rs = ruleset_default();	/* until a ruleset statement says otherwise */
+	r->h.trace = trace;
+	r->h.trace_ctx = ctx;
+	r->h.trace_all = all;
 	if (ct_offline_start(&r->h, WALL_START_NS, 0, RUN_SEED, r->rs) < 0) {
 		res->ok = false;
 		res->error = fmt("cannot allocate %u hash buckets", r->h.settings.buckets);

@@ -31,7 +31,9 @@ struct fixture {
 	unsigned nsteps;		/* traced ends of base chains: (row, chain) */
 	const char *step_row[MAX_STEPS];
 	const char *step_chain[MAX_STEPS];
-	unsigned nevents;		/* every traced step */
+	unsigned nevents;		/* every traced ruleset step */
+	unsigned nct, nend, nhook;	/* traced conntrack steps, packet ends, ladder rows */
+	bool ct_ctinfo_new;		/* a traced "ctinfo IP_CT_NEW" step was seen */
 };
 
 static void xmit(void *arg, int oif, const uint8_t *pkt, size_t len)
@@ -45,10 +47,29 @@ static void xmit(void *arg, int oif, const uint8_t *pkt, size_t len)
 	f->nsent++;
 }
 
-static void on_trace(void *ctx, const struct router_row *row, const struct rs_trace_ev *ev)
+static void on_trace(void *ctx, const struct router_trace_step *st)
 {
 	struct fixture *f = ctx;
+	const struct router_row *row = st->row;
+	const struct rs_trace_ev *ev = st->rule;
 
+	if (st->end) {
+		f->nend++;
+		return;
+	}
+	if (st->hook) {
+		f->nhook++;
+		assert_non_null(row);
+		return;
+	}
+	if (st->text) {
+		f->nct++;
+		if (st->kind == CT_TR_CTINFO && !strncmp(st->text, "IP_CT_NEW ", 10)) {
+			f->ct_ctinfo_new = true;
+			assert_string_equal(row->name, "conntrack");
+		}
+		return;
+	}
 	f->nevents++;
 	/* a base chain's end: its policy applies (the chains below all accept) */
 	if (ev->kind == RS_TRACE_POLICY && f->nsteps < MAX_STEPS) {
@@ -283,7 +304,15 @@ static void test_trace_only_nftrace(void **state)
 	assert_int_equal(send_udp(f, "10.0.1.2", "10.0.1.1", 5000, 9, 0), CT_ACCEPT);
 	assert_string_equal(f->r.last.verdict, "delivered");
 	assert_int_equal(f->nevents, 0);
+	assert_int_equal(f->nct + f->nend, 0);
 	assert_int_equal(send_udp(f, "10.0.1.2", "10.0.1.1", 5001, 7, 0), CT_ACCEPT);
+	/* conntrack's steps of the traced packet reach the tracer too (nftrace
+	 * was set at raw, before conntrack at -200), then its end */
+	assert_true(f->ct_ctinfo_new);
+	assert_int_equal(f->nend, 1);
+	/* the rows that worked once the packet was traced: conntrack, the
+	 * input chain, confirm (raw was entered before nftrace was set) */
+	assert_int_equal(f->nhook, 3);
 	/* raw: the nftrace rule (traced once the mark is set) and the policy; input: the
 	 * counter rule and the policy */
 	assert_int_equal(f->nevents, 4);

@@ -226,7 +226,7 @@ def test_completion_of_ctsim_follows_the_subcommand_table():
     assert bash_complete("ctsim", "ruleset", "") == ["check", "show"]
     # options: the verb's own, and the daemon's when there is no verb
     assert set(bash_complete("ctsim", "scenario", "run", "--")) == {
-        "--json", "--report", "--verbose", "--kernel", "--live", "--pcap"}
+        "--json", "--report", "--verbose", "--kernel", "--live", "--pcap", "--trace"}
     replay = bash_complete("ctsim", "replay", "--")
     assert set(replay) >= {o for o in code_options("ctsim/cmd_replay.c") if o.startswith("--")}
     daemon = bash_complete("ctsim", "--")

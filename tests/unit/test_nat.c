@@ -14,7 +14,11 @@
  *     (__nf_nat_alloc_null_binding());
  *   - without NF_NAT_RANGE_MAP_IPS the addresses stay, without
  *     NF_NAT_RANGE_PROTO_SPECIFIED the ports stay; a port inside the range
- *     stays, one outside maps (ctsim: to the first of the range, nat.h);
+ *     stays, one outside moves into the range (nf_nat_l4proto_unique_tuple():
+ *     a random start, so the tests check the class: in range);
+ *   - an address range picks by jhash2 of the addresses (find_best_ips_proto()):
+ *     in range, and the same for the same addresses;
+ *   - a manip already bound is not bound again (nf_nat_setup_info() WARNs);
  *   - only protocols whose tuples carry ports (ct_tuple_has_ports()) get a
  *     port mapped.
  */
@@ -141,17 +145,20 @@ static void assert_tuple_equal(const struct ct_tuple *a, const struct ct_tuple *
 #define REPLY(c) (&(c)->th[CT_DIR_REPLY].tuple)
 
 /* SNAT 10.0.0.1:40000 -> 192.0.2.1:80 to 203.0.113.5, ports 1024-2048: the
- * reply goes back to 203.0.113.5:1024, the original is untouched. */
+ * reply goes back to 203.0.113.5 on a port of the range, the original is
+ * untouched. */
 static void test_snat_tcp_ip_and_port(void **state)
 {
 	struct fixture *f = *state;
 	const struct ct_tuple o = tuple("10.0.0.1", "192.0.2.1", IPPROTO_TCP, 40000, 80);
-	const struct ct_tuple want = tuple("192.0.2.1", "203.0.113.5", IPPROTO_TCP, 80, 1024);
+	struct ct_tuple want = tuple("192.0.2.1", "203.0.113.5", IPPROTO_TCP, 80, 1024);
 	struct conn *c = entry(f, o);
 	struct ct_nat_range r = range(CT_NAT_RANGE_MAP_IPS | CT_NAT_RANGE_PROTO_SPECIFIED,
 				      "203.0.113.5", "203.0.113.5", 1024, 2048);
 
 	ct_nat_setup_info(c, &r, CT_NAT_MANIP_SRC);
+	assert_in_range(REPLY(c)->dport, 1024, 2048);
+	want.dport = REPLY(c)->dport;
 	assert_tuple_equal(REPLY(c), &want);
 	assert_tuple_equal(ORIG(c), &o);
 	assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
@@ -187,16 +194,25 @@ static void test_dnat_tcp_ip_and_port(void **state)
 	assert_int_equal(c->status & NAT_BITS, CT_S_DST_NAT | CT_S_DST_NAT_DONE);
 }
 
-/* An address range maps to its first address (nat.h: no uniqueness search). */
+/* An address range maps into the range, by a hash of the addresses
+ * (find_best_ips_proto()): the same entry twice gets the same address. */
 static void test_dnat_address_range_first(void **state)
 {
 	struct fixture *f = *state;
 	struct conn *c = entry(f, tuple("10.0.0.1", "192.0.2.1", IPPROTO_TCP, 40000, 80));
-	const struct ct_tuple want = tuple("10.1.1.1", "10.0.0.1", IPPROTO_TCP, 80, 40000);
+	struct ct_tuple want = tuple("10.1.1.1", "10.0.0.1", IPPROTO_TCP, 80, 40000);
 	struct ct_nat_range r = range(CT_NAT_RANGE_MAP_IPS, "10.1.1.1", "10.1.1.9", 0, 0);
+	union ct_addr first;
 
 	ct_nat_setup_info(c, &r, CT_NAT_MANIP_DST);
+	assert_in_range(ntohl(REPLY(c)->src.ip), ntohl(addr("10.1.1.1").ip), ntohl(addr("10.1.1.9").ip));
+	first = REPLY(c)->src;
+	want.src = first;
 	assert_tuple_equal(REPLY(c), &want);
+	conn_free_unhashed(&f->t, c);
+	c = f->c = entry(f, tuple("10.0.0.1", "192.0.2.1", IPPROTO_TCP, 40000, 80));
+	ct_nat_setup_info(c, &r, CT_NAT_MANIP_DST);
+	assert_memory_equal(&REPLY(c)->src, &first, sizeof(first));
 	assert_int_equal(c->status & NAT_BITS, CT_S_DST_NAT | CT_S_DST_NAT_DONE);
 }
 
@@ -296,8 +312,18 @@ static void test_port_protocols_mapped(void **state)
 		assert_true(ct_tuple_has_ports(protos[i]));
 		c = entry(f, tuple("10.0.0.1", "192.0.2.1", protos[i], 40000, 80));
 		ct_nat_setup_info(c, &r, CT_NAT_MANIP_SRC);
-		assert_tuple_equal(REPLY(c), &want);
-		assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
+		if (protos[i] == IPPROTO_GRE) {
+			/* GRE keys are mapped only for a PPTP call (an entry
+			 * with a master): nf_nat_l4proto_unique_tuple() */
+			want.dport = 40000;
+			assert_tuple_equal(REPLY(c), &want);
+			assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT_DONE);
+		} else {
+			assert_in_range(REPLY(c)->dport, 5000, 5001);
+			want.dport = REPLY(c)->dport;
+			assert_tuple_equal(REPLY(c), &want);
+			assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
+		}
 		conn_free_unhashed(&f->t, c);
 		f->c = NULL;
 	}
@@ -320,20 +346,27 @@ static void test_portless_protocol_port_untouched(void **state)
 	ct_nat_setup_info(c, &p, CT_NAT_MANIP_SRC);
 	assert_tuple_equal(REPLY(c), &before);
 	assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT_DONE);
+	/* bound once: a second binding of the same manip changes nothing */
+	ct_nat_setup_info(c, &a, CT_NAT_MANIP_SRC);
+	assert_tuple_equal(REPLY(c), &before);
+	conn_free_unhashed(&f->t, c);
+	c = f->c = entry(f, tuple("10.0.0.1", "192.0.2.1", IPPROTO_ESP, 0, 0));
 	ct_nat_setup_info(c, &a, CT_NAT_MANIP_SRC);
 	assert_tuple_equal(REPLY(c), &want);
 	assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
 }
 
-/* ICMP echo: SNAT maps the address, keeps the id (not a port in
- * ct_tuple_has_ports()'s sense) and the reply stays an echo reply. */
+/* ICMP echo: SNAT maps the address; with a proto range the echo id is
+ * mapped into it (l4proto_in_range() reads the id: 0x1234 is outside 1-1,
+ * so it becomes 1); without one it is kept. The reply stays an echo reply. */
 static void test_icmp_snat_keeps_id_and_type(void **state)
 {
 	struct fixture *f = *state;
 	struct ct_tuple o = tuple("10.0.0.1", "192.0.2.1", IPPROTO_ICMP, 0x1234, 0);
-	struct ct_tuple want = tuple("192.0.2.1", "203.0.113.5", IPPROTO_ICMP, 0x1234, 0);
+	struct ct_tuple want = tuple("192.0.2.1", "203.0.113.5", IPPROTO_ICMP, 1, 0);
 	struct ct_nat_range r = range(CT_NAT_RANGE_MAP_IPS | CT_NAT_RANGE_PROTO_SPECIFIED,
 				      "203.0.113.5", NULL, 1, 1);
+	struct ct_nat_range a = range(CT_NAT_RANGE_MAP_IPS, "203.0.113.5", NULL, 0, 0);
 	struct conn *c;
 
 	o.icmp_type = 8;	/* echo request */
@@ -343,6 +376,11 @@ static void test_icmp_snat_keeps_id_and_type(void **state)
 	assert_tuple_equal(REPLY(c), &want);
 	assert_tuple_equal(ORIG(c), &o);
 	assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
+	conn_free_unhashed(&f->t, c);
+	c = f->c = entry(f, o);
+	ct_nat_setup_info(c, &a, CT_NAT_MANIP_SRC);
+	want.sport = 0x1234;
+	assert_tuple_equal(REPLY(c), &want);
 }
 
 /* IPv6 DNAT: the whole 16-byte address is mapped. */

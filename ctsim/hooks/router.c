@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include "ctsim/core/defrag.h"
 #include "ctsim/hooks/router.h"
+#include "ctsim/hooks/router_nat.h"
 #include "ctsim/hooks/ruleset.h"
 
 /* ---------------------------------------------------------------------- */
@@ -366,13 +367,20 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 
 		switch (row->step) {
 		case ROUTER_STEP_RULES:
-		case ROUTER_STEP_NAT:	/* the NAT issue applies r->last.nat[] here */
+		case ROUTER_STEP_NAT: {
+			unsigned first_nat = r->last.nnat;
+
 			/* a row with no chain in its band is not called at all,
 			 * as the kernel's nf_hook_entries hold only what is
 			 * registered */
 			if (r->rs && (r->rows_busy & (1u << i)))
 				v = run_rules(r, row, skb);
+			/* NAT rows: bind on the first packet, rewrite every one
+			 * (router_nat.c, nf_nat_inet_fn()) */
+			if (row->step == ROUTER_STEP_NAT && v != CT_DROP)
+				v = router_nat_row(r, row, skb, first_nat);
 			break;
+		}
 		case ROUTER_STEP_CONNTRACK:
 			v = conntrack_in(r, hook, skb);
 			break;

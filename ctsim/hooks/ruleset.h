@@ -133,7 +133,14 @@ struct rs_nat {
 	uint8_t family;			/* AF_INET, AF_INET6, 0 = no address given */
 	union ct_addr addr_min, addr_max;
 	uint16_t port_min, port_max;	/* 0 = no port given */
+	unsigned flags;			/* RS_NAT_F_*: the statement's flags */
 };
+
+/* NAT statement flags (nft: random, fully-random, persistent), the values
+ * of NF_NAT_RANGE_PROTO_RANDOM, _PERSISTENT, _PROTO_RANDOM_FULLY */
+#define RS_NAT_F_RANDOM		(1u << 2)
+#define RS_NAT_F_PERSISTENT	(1u << 3)
+#define RS_NAT_F_FULLY_RANDOM	(1u << 4)
 
 struct rs_chain;
 struct rs_helper;

@@ -134,6 +134,13 @@ class KernelRouter:
             self.rtr("sysctl", "-qw", k)
         for h in hosts:
             rif = "ct-c0" if h["side"] == "client" else "ct-s0"
+            if h.get("router"):
+                # the router's own address on that side (masquerade, redirect)
+                for a, plen in ((h.get("addr4"), 32), (h.get("addr6"), 128)):
+                    if a:
+                        sh("ip", "-n", r, "addr", "add", f"{a}/{plen}", "dev", rif,
+                           *(["nodad"] if plen == 128 else []))
+                continue
             for a, plen in ((h.get("addr4"), 32), (h.get("addr6"), 128)):
                 if not a:
                     continue
@@ -221,11 +228,29 @@ class KernelRouter:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def nat_class(line):
+    """A source port (or ICMP echo id) that NAT moved is random on the
+    kernel (nf_nat_l4proto_unique_tuple() starts at get_random_u16()):
+    compare its class, not its value. The reply tuple's destination port
+    (id) differing from the original source port (id) becomes "~remapped";
+    ports a rule chose (DNAT) are the reply's source port and stay."""
+    toks = line.split()
+    for key, orig_key in (("dport=", "sport="), ("id=", "id=")):
+        o = [i for i, t in enumerate(toks) if t.startswith(orig_key)]
+        r = [i for i, t in enumerate(toks) if t.startswith(key)]
+        if len(o) < 2 or len(r) < 2:
+            continue
+        orig, reply = toks[o[0]][len(orig_key):], toks[r[1]][len(key):]
+        if orig != reply:
+            toks[r[1]] = key + "~remapped"
+    return " ".join(toks)
+
+
 def norm(line):
     # the originator of a conntrack -I/-D/-F event: a netlink port id
     line = re.sub(r" \[USERSPACE\] portid=\d+( progname=\S+)?", "", line)
     line = " ".join(line.split())
-    return re.sub(r"^ipv[46] \d+ ", "", line)
+    return nat_class(re.sub(r"^ipv[46] \d+ ", "", line))
 
 
 def same_line(a, b, tol=TOLERANCE):

@@ -781,6 +781,25 @@ void scenario_run(const struct scenario *sc, struct sc_result *res, bool verbose
 	}
 	r->h.print.fp = r->h.ev_fp;
 	ctnl_print_setup(&r->h.print);
+	/* `host ... router`: the router's own addresses on that side (the
+	 * address masquerade picks on the way out, redirect on the way in) */
+	for (unsigned i = 0; i < sc->nhosts; i++) {
+		const struct sc_host *x = &sc->hosts[i];
+		struct router_if *rif = &r->h.router.ifs[x->side == SC_CLIENT ? 0 : 1];
+
+		if (!x->router)
+			continue;
+		if (x->has4) {
+			rif->addr4 = rif->net4 = x->a4;
+			rif->plen4 = 32;
+			rif->has4 = true;
+		}
+		if (x->has6) {
+			rif->addr6 = rif->net6 = x->a6;
+			rif->plen6 = 128;
+			rif->has6 = true;
+		}
+	}
 
 	for (k = 0; k < sc->nsteps; k++)
 		step(r, &sc->steps[k]);

@@ -507,7 +507,41 @@ static bool parse_port_range(struct parser *p, const struct tok *t, const char *
 	return true;
 }
 
-/* snat|dnat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]], masquerade [to :PORTS], redirect [to :PORTS] */
+/* The flags after a NAT statement: random, fully-random, persistent,
+ * separated by commas (nft's nf_nat_flags). */
+static bool parse_nat_flags(struct parser *p, struct rs_nat *n)
+{
+	static const struct { const char *name; unsigned flag; } flags[] = {
+		{ "random", RS_NAT_F_RANDOM },
+		{ "fully-random", RS_NAT_F_FULLY_RANDOM },
+		{ "persistent", RS_NAT_F_PERSISTENT },
+	};
+
+	for (;;) {
+		const struct tok *t = peek(p);
+		size_t i;
+
+		for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			if (is_word(t, flags[i].name))
+				break;
+		if (i == sizeof(flags) / sizeof(flags[0])) {
+			if (n->flags && t->t != T_NL && t->t != T_SEMI && t->t != T_EOF &&
+			    t->t != T_RBRACE) {
+				err_tok(p, t, "syntax error, expected a NAT flag (random, fully-random, persistent)");
+				return false;
+			}
+			return true;
+		}
+		next(p);
+		n->flags |= flags[i].flag;
+		if (peek(p)->t != T_COMMA)
+			return true;
+		next(p);
+	}
+}
+
+/* snat|dnat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]] | to :PORT[-PORT],
+ * masquerade [to :PORTS], redirect [to :PORTS]; then the flags */
 static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *s)
 {
 	struct parser *p = c->p;
@@ -528,7 +562,7 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 			err_tok(p, peek(p), "expected \"to\" after \"%s\"", kw->s);
 			return false;
 		}
-		return true;
+		return parse_nat_flags(p, n);
 	}
 	t = next(p);
 	if (t->t != T_WORD) {
@@ -536,7 +570,14 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 		return false;
 	}
 	snprintf(buf, sizeof(buf), "%s", t->s);
-	if (!addr) {
+	if (addr && buf[0] == ':' && fam_given) {
+		/* nft: "dnat ip to :2000" is a syntax error at the colon */
+		err_tok(p, t, "syntax error, unexpected colon");
+		return false;
+	}
+	if (!addr || buf[0] == ':') {
+		/* a port only (masquerade, redirect; snat/dnat to :PORT keep
+		 * the address: no NF_NAT_RANGE_MAP_IPS) */
 		if (buf[0] != ':') {
 			err_tok(p, t, "%s takes only a port: to :PORT", kw->s);
 			return false;
@@ -580,7 +621,7 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 		err_tok(p, t, "transport protocol mapping is only valid after transport protocol match");
 		return false;
 	}
-	return true;
+	return parse_nat_flags(p, n);
 }
 
 static bool parse_reject(struct parser *p, struct rule_ctx *c, struct rs_stmt *s)

@@ -178,6 +178,21 @@ static void print_nat(struct sbuf *b, const struct rs_table *tab, const struct r
 		if (n->port_max != n->port_min)
 			sb_printf(b, "-%u", n->port_max);
 	}
+	/* nft lists the flags in this order, comma-separated */
+	{
+		const char *sep = " ";
+
+		if (n->flags & RS_NAT_F_RANDOM) {
+			sb_printf(b, "%srandom", sep);
+			sep = ",";
+		}
+		if (n->flags & RS_NAT_F_FULLY_RANDOM) {
+			sb_printf(b, "%sfully-random", sep);
+			sep = ",";
+		}
+		if (n->flags & RS_NAT_F_PERSISTENT)
+			sb_printf(b, "%spersistent", sep);
+	}
 }
 
 static void print_stmt(struct sbuf *b, const struct rs_table *tab, const struct rs_stmt *s,

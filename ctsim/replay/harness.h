@@ -76,6 +76,17 @@ struct ct_offline {
 	/* The printer's options (-o, JSON, now_ns kept on the virtual clock);
 	 * fp is set by the harness before each print. */
 	struct ctnl_print_opts print;
+
+	/* The router's own addresses on ct-c0 ([0]) and ct-s0 ([1]), set
+	 * before start (masquerade and redirect use them; none by default),
+	 * and where the packets leaving the router go (xmit NULL: nowhere). */
+	struct ct_offline_if {
+		union ct_addr a4, a6;
+		uint8_t plen4, plen6;
+		bool has4, has6;
+	} ifs[2];
+	router_xmit_fn xmit;
+	void *xmit_arg;
 };
 
 /**

@@ -134,6 +134,7 @@ struct rs_nat {
 	union ct_addr addr_min, addr_max;
 	uint16_t port_min, port_max;	/* 0 = no port given */
 	unsigned flags;			/* RS_NAT_F_*: the statement's flags */
+	uint8_t plen;			/* given as a prefix ADDR/PLEN (0: not a prefix) */
 };
 
 /* NAT statement flags (nft: random, fully-random, persistent), the values

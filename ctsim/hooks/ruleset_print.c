@@ -166,7 +166,9 @@ static void print_nat(struct sbuf *b, const struct rs_table *tab, const struct r
 			sb_printf(b, " %s", n->family == AF_INET6 ? "ip6" : "ip");
 		inet_ntop(n->family, n->addr_min.b, a, sizeof(a));
 		sb_printf(b, " to %s", a);
-		if (rs_addr_cmp(&n->addr_min, &n->addr_max)) {
+		if (n->plen)
+			sb_printf(b, "/%u", n->plen);
+		else if (rs_addr_cmp(&n->addr_min, &n->addr_max)) {
 			inet_ntop(n->family, n->addr_max.b, z, sizeof(z));
 			sb_printf(b, "-%s", z);
 		}

@@ -606,7 +606,10 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 		goto out;
 	}
 
-	if (!r->forward_all && is_local(r, &skb.pkt)) {
+	/* forward_all (replay, scenarios) still delivers what is addressed
+	 * to the router's own addresses, when it has any (masquerade and
+	 * redirect need them) */
+	if (is_local(r, &skb.pkt)) {
 		struct ct_pkt copy;
 
 		r->stats.local_in++;

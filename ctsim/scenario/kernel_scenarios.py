@@ -153,6 +153,13 @@ class KernelRouter:
                input="table inet hostdrop { chain in { type filter hook prerouting priority -500; "
                      "policy drop; }; }\n")
         self.socks = {side: self._sock_in(self.ns[side]) for side in ("client", "server")}
+        # what the router sends each host (ETH_P_ALL on its eth0, incoming only)
+        self.taps = {}
+        for side in ("client", "server"):
+            t = self._sock_in(self.ns[side], proto=socket.htons(0x0003))
+            t.bind(("eth0", 0))
+            t.setblocking(False)
+            self.taps[side] = t
 
     @staticmethod
     def _sock_in(ns, family=socket.AF_PACKET, kind=socket.SOCK_DGRAM, proto=0):
@@ -184,6 +191,26 @@ class KernelRouter:
                     return -struct.unpack_from("=i", data, 16)[0]
         finally:
             nl.close()
+
+    def sent(self):
+        """The IP packets the router sent the hosts since the last call, as
+        "c:HEX" / "s:HEX" (the side they left by), as ctsim's trace has them.
+        Link-local and multicast IPv6 (neighbour discovery, MLD) is the
+        router's own chatter, not forwarded traffic."""
+        out = []
+        for side, t in self.taps.items():
+            while True:
+                try:
+                    data, addr = t.recvfrom(65536)
+                except BlockingIOError:
+                    break
+                if addr[2] == socket.PACKET_OUTGOING or addr[1] not in (0x0800, 0x86DD):
+                    continue
+                if addr[1] == 0x86DD and (data[8] == 0xfe and data[9] & 0xc0 == 0x80
+                                          or data[24] == 0xff):
+                    continue
+                out.append(side[0] + ":" + data.hex())
+        return out
 
     def send(self, side, pkt):
         proto = 0x86DD if pkt[0] >> 4 == 6 else 0x0800
@@ -223,6 +250,8 @@ class KernelRouter:
 
     def delete(self):
         for s in getattr(self, "socks", {}).values():
+            s.close()
+        for s in getattr(self, "taps", {}).values():
             s.close()
         for ns in self.made:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
@@ -375,13 +404,14 @@ def kernel_run(exp, max_duration):
                 time.sleep(delay)
             kind = s["kind"]
             if kind == "packet":
+                k.sent()
                 k.send(s["side"], bytes.fromhex(s["hex"]))
                 time.sleep(0.005)
                 now = k.probe_counters()
                 hit = [st for st in STATES if now.get(st, 0) != counters.get(st, 0)]
                 counters = now
                 trace.append({"line": s["line"], "ctinfo": hit[0] if len(hit) == 1 else
-                              ("none" if not hit else "+".join(hit))})
+                              ("none" if not hit else "+".join(hit)), "out": k.sent()})
             elif kind == "set":
                 k.rtr("sysctl", "-qw", f"net.netfilter.{s['name']}={s['value']}")
             elif kind == "ruleset":
@@ -418,12 +448,96 @@ def kernel_run(exp, max_duration):
         k.delete()
 
 
-def compare(sim, kern):
-    """Differences between ctsim's run and the kernel's, as text ('' = agree)."""
+def packet_key(p, exact_ports):
+    """A packet the router sent ("c:HEX"), for comparison: the side it left
+    by, the TTL / hop limit and the IPv4 header checksum left out (ctsim's
+    scenario router forwards everything to the other side, without routing
+    and so without the TTL decrement: a hairpin leaves by the side it came
+    from on the kernel). With
+    exact_ports False the L4 ports (ICMP echo id) and the L4 checksum are
+    left out too: a port NAT reallocated at random is compared by class, as
+    conntrack -L's are (nat_class())."""
+    side, b = p[0], bytearray.fromhex(p[2:])
+    if not b:
+        return p
+    if b[0] >> 4 == 4:
+        b[8] = 0
+        b[10:12] = b"\0\0"
+        l4, proto = (b[0] & 15) * 4, b[9]
+    else:
+        b[7] = 0
+        l4, proto = 40, b[6]
+    if not exact_ports and len(b) >= l4 + 8:
+        if proto in (6, 17, 136, 132):
+            b[l4:l4 + 4] = b"\0" * 4
+            c = {6: 16, 17: 6, 136: 6}.get(proto)
+            if c is not None and len(b) >= l4 + c + 2:
+                b[l4 + c:l4 + c + 2] = b"\0\0"
+        elif proto in (1, 58):
+            b[l4 + 2:l4 + 6] = b"\0" * 4
+    return b.hex()
+
+
+def own_stack(p, routers):
+    """An answer of the kernel router's own stack to a closed port of one of
+    its addresses (ICMP/ICMPv6 port unreachable, TCP RST): a host's
+    behaviour, not conntrack's or NAT's; ctsim's router has no such stack
+    (it answers echo requests only), so these are not compared."""
+    b = bytes.fromhex(p[2:])
+    if b[0] >> 4 == 4:
+        src, l4, proto = b[12:16], (b[0] & 15) * 4, b[9]
+    else:
+        src, l4, proto = b[8:24], 40, b[6]
+    if src not in routers or len(b) < l4 + 14:
+        return False
+    return ((proto == 1 and b[l4] == 3) or (proto == 58 and b[l4] == 1) or
+            (proto == 6 and b[l4 + 13] & 0x04))
+
+
+def l4_ids(p):
+    """The ports (ICMP, ICMPv6: the echo id) of packet "c:HEX"."""
+    b = bytes.fromhex(p[2:])
+    l4, proto = ((b[0] & 15) * 4, b[9]) if b[0] >> 4 == 4 else (40, b[6])
+    return b[l4 + 4:l4 + 6] if proto in (1, 58) else b[l4:l4 + 4]
+
+
+def same_packets(a, b):
+    """The same packets, byte for byte as packet_key() sees them; a pair
+    that differs may differ only where a reallocated port (ICMP id) and the
+    checksum covering it are, and only when those ports do differ."""
+    left = [packet_key(p, True) for p in b]
+    rest_a = []
+    for p in a:
+        k = packet_key(p, True)
+        if k in left:
+            left.remove(k)
+        else:
+            rest_a.append(p)
+    rest_b = [p for p in b if packet_key(p, True) in left]
+    if len(rest_a) != len(rest_b):
+        return False
+    for p in rest_a:
+        m = next((q for q in rest_b if packet_key(q, False) == packet_key(p, False)
+                  and l4_ids(q) != l4_ids(p)), None)
+        if m is None:
+            return False
+        rest_b.remove(m)
+    return True
+
+
+def compare(sim, kern, packets=False, routers=()):
+    """Differences between ctsim's run and the kernel's, as text ('' = agree).
+    @packets: also the packets the router sent for each packet step;
+    @routers: the router's own addresses (bytes), for own_stack()."""
     out = []
     for a, b in zip(sim["trace"], kern["trace"]):
         if a["ctinfo"] != b["ctinfo"]:
             out.append(f"line {a['line']}: ct state: ctsim {a['ctinfo']}, kernel {b['ctinfo']}")
+        kout = [p for p in b.get("out", []) if not own_stack(p, routers)]
+        if packets and not same_packets(a.get("out", []), kout):
+            out.append(f"line {a['line']}: packets sent (- ctsim, + kernel):\n" +
+                       "\n".join(["- " + p for p in a.get("out", [])] +
+                                 ["+ " + p for p in b.get("out", [])]))
     for key, what, ordered in (("table", "conntrack -L", False),
                                ("events", "conntrack -E", True),
                                ("expectations", "conntrack -L expect", False),
@@ -450,7 +564,13 @@ def one(ctsim, path, max_duration):
         return {"file": path, "result": "skipped", "why": str(e), "waits_for": exp["waits_for"]}
     except Exception as e:      # a setup failure is a failure, with its reason
         return {"file": path, "result": "error", "why": str(e), "waits_for": exp["waits_for"]}
-    d = compare(sim, kern)
+    # NAT scenarios also compare the packets leaving the router (translated)
+    nat = any(s["kind"] == "ruleset" and "type nat" in (s.get("ruleset") or "")
+              for s in exp["steps"])
+    routers = {socket.inet_pton(socket.AF_INET6 if ":" in a else socket.AF_INET, a)
+               for h in exp["hosts"] if h.get("router")
+               for a in (h.get("addr4"), h.get("addr6")) if a}
+    d = compare(sim, kern, packets=nat, routers=routers)
     return {"file": path, "result": "disagree" if d else "agree", "why": d,
             "waits_for": exp["waits_for"], "title": exp["title"], "source": exp["source"],
             "ctsim_result": sim["result"],

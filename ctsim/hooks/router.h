@@ -150,6 +150,8 @@ struct router {
 	router_trace_fn trace;		/* optional (NULL: none), set by the caller */
 	void *trace_ctx;
 	bool trace_all;			/* trace every packet, not only nftrace ones */
+	int answer_oif;			/* private: with forward_all, where the router's own
+					 * answers leave (the answered packet's iif), -1 none */
 
 	/* Derived, private: each hook's rows in router_ladder() (first, count),
 	 * and which RULES/NAT rows have a chain of r->rs in their band (bit =

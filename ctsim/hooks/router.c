@@ -82,7 +82,7 @@ static const char *step_name(enum router_step s)
 {
 	switch (s) {
 	case ROUTER_STEP_RULES: return "chains";
-	case ROUTER_STEP_NAT: return "chains, NAT recorded";
+	case ROUTER_STEP_NAT: return "chains, then NAT";
 	case ROUTER_STEP_CONNTRACK: return "conntrack";
 	case ROUTER_STEP_CONFIRM: return "confirm";
 	}

@@ -322,7 +322,7 @@ struct rs_result {
 	bool rejected;				/* a reject statement dropped the packet */
 	enum rs_reject_kind reject_kind;
 	uint8_t reject_code;
-	unsigned nnat;				/* NAT requests (the NAT issue applies them) */
+	unsigned nnat;				/* NAT requests (router_nat.c applies them) */
 	struct rs_nat nat[RS_MAX_NAT];
 	const struct rs_chain *nat_chain[RS_MAX_NAT];	/* where each request was made: */
 	const struct rs_rule *nat_rule[RS_MAX_NAT];	/* the chain (maybe a jump target) and rule */

@@ -135,6 +135,49 @@ static bool used_tuple(struct ct_table *t, const struct ct_tuple *tuple, const s
 	return true;
 }
 
+/* The last attempts of a TCP port search may evict an old entry
+ * (NF_NAT_HARDER_THRESH = NF_NAT_MAX_ATTEMPTS / 4). */
+#define NAT_HARDER_THRESH	32
+
+/*
+ * nf_nat_used_tuple_harder(): used_tuple(), except that in the last
+ * attempts of a search for a new TCP connection (SYN_SENT) an SNAT entry
+ * holding the tuple in TIME_WAIT or later (not fixed-timeout, not dying,
+ * not offloaded) whose sequence numbers the new SYN has passed is killed
+ * (nf_ct_kill(): a DESTROY event) and the tuple is free. A tuple held in
+ * its original direction is always taken.
+ */
+static bool used_tuple_harder(struct ct_table *t, const struct ct_tuple *tuple,
+			      const struct conn *ct, unsigned attempts_left)
+{
+	struct ct_tuple reply;
+	enum ct_dir d;
+	struct conn *c;
+
+	if (attempts_left > NAT_HARDER_THRESH || tuple->l4num != IPPROTO_TCP ||
+	    ct->proto.tcp.state != CT_TCP_SYN_SENT || !t)
+		return used_tuple(t, tuple, ct);
+	if (!ct_tuple_invert(tuple, &reply))
+		return false;
+	reply.l3num = tuple->l3num;
+	reply.l4num = tuple->l4num;
+	c = ct_table_find(t, &reply, &ct->zone, CT_DIR_REPLY, &d);
+	if (!c)
+		return false;
+	if (d == CT_DIR_ORIG || c == ct)
+		return true;
+	/* nf_nat_may_kill() */
+	if (c->proto.tcp.state < CT_TCP_TIME_WAIT ||
+	    (c->status & (CT_S_FIXED_TIMEOUT | CT_S_DYING | CT_S_OFFLOAD | CT_S_HW_OFFLOAD)) ||
+	    !(c->status & CT_S_SRC_NAT))
+		return true;
+	/* nf_seq_has_advanced(): answers to the old tuple must be invalid
+	 * for the new connection */
+	if ((int32_t)(ct->proto.tcp.seen[0].td_end - c->proto.tcp.seen[0].td_end) <= 0)
+		return true;
+	return !ct_table_delete(t, c, 0, false);
+}
+
 /* nf_nat_inet_in_range(): the tuple's source address within the range. */
 static bool addr_in_range(const struct ct_tuple *t, const struct ct_nat_range *r)
 {
@@ -371,7 +414,7 @@ static void l4_unique(struct ct_table *t, struct ct_tuple *tuple, const struct c
 	for (;;) {
 		for (unsigned i = 0; i < attempts; i++, off++) {
 			*key = (uint16_t)(min + off % size);
-			if (!used_tuple(t, tuple, ct))
+			if (!used_tuple_harder(t, tuple, ct, attempts - i))
 				return;
 		}
 		if (attempts >= size || attempts < 16)

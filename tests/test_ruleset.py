@@ -512,6 +512,8 @@ NAT_BAD = [
     ("ip", "type nat hook postrouting priority srcnat;",
      "meta l4proto tcp masquerade to :2000-1000", False),
     ("ip", "type nat hook prerouting priority dstnat;", "udp dport 1 dnat ip to :2000", False),
+    ("ip", "type nat hook postrouting priority srcnat;",
+     "meta l4proto tcp snat to 10.0.0.0/24:1000-2000", False),
 ]
 
 

@@ -670,6 +670,16 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 		if (!nat_addr(p, t, buf, 0, v6, &n->addr_min) ||
 		    (dash && !nat_addr(p, t, dash, (size_t)(dash - buf), v6, &n->addr_max)))
 			return false;
+		if (slash && port) {
+			/* nft's lexer reads "PLEN:PORT" as one string where its
+			 * grammar wants the prefix length */
+			const char *pd = strchr(port, '-');
+
+			err_part(p, t, (size_t)(slash - buf),
+				 (size_t)((pd ? pd : port + strlen(port)) - slash),
+				 "syntax error, unexpected string, expecting number");
+			return false;
+		}
 		if (slash) {
 			/* a prefix is the range of its addresses (nft turns it
 			 * into min-max; listed back as the prefix) */

@@ -52,7 +52,7 @@ DNAT_RULES = [
     ("ip daddr 10.66.1.1 tcp dport 8080 dnat ip to 10.66.2.2:80", "dnat-tcp"),
     ("ip daddr 10.66.1.1 udp dport 5300 dnat ip to 10.66.2.3:53", "dnat-udp"),
     ("ip daddr 10.66.2.3 udp dport 53 dnat to :5353", "dnat-port"),
-    ("ip6 daddr fd66:1::1 tcp dport 8080 dnat ip6 to fd66:2::2", "dnat-tcp6"),
+    ("ip6 daddr fd66:1::1 tcp dport 8080 dnat ip6 to [fd66:2::2]:80", "dnat-tcp6"),
 ]
 
 
@@ -126,7 +126,7 @@ def scenario(rng):
                 lines.append(f"{step()} {s[0]} > {back}{ip6} {p} echo-reply id {i} seq 1 len 16")
         elif kind in ("dnat-tcp", "dnat-tcp6"):
             lines.append(f"{step()} {c[0]} > {ROUTER_C[0]}{ip6} tcp {sport} > 8080 [S]")
-            real = 80 if kind == "dnat-tcp" else 8080
+            real = 80
             if back:
                 lines.append(f"{step()} s1 > {back}{ip6} tcp {real} > {sport} [S.]")
         elif kind in ("dnat-udp", "dnat-port"):

@@ -156,6 +156,8 @@ snat ip to fd77::1 ; fail ; Could not resolve hostname: Address family for hostn
 snat ip6 to 10.0.0.1 ; fail ; Could not resolve hostname: Address family for hostname not supported
 snat ip to 10.0.0.0/24 ; ok
 snat ip6 to fd77::/64 ; ok
+tcp dport 80 snat ip6 to [fd77::1]:1024-2048 ; ok
+tcp dport 80 snat ip6 to [fd77::1]:2048-1024 ; fail ; Range has zero or negative size
 snat ip to 10.0.0.0/33 ; fail ; Prefix length 33 is invalid for type of 32 bits width
 snat ip6 to fd77::/129 ; fail ; Prefix length 129 is invalid for type of 128 bits width
 snat ip to 10.0.0.1 random,persistent ; ok

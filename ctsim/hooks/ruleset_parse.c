@@ -653,6 +653,18 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 				port = NULL;	/* an IPv6 address: the family error below */
 			if (port)
 				*port++ = 0;
+		} else if (buf[0] == '[') {
+			/* [ADDR6]:PORT[-PORT] */
+			char *close = strchr(buf, ']');
+
+			if (!close || (close[1] && close[1] != ':')) {
+				err_tok(p, t, "invalid IPv6 address in \"%s\"", t->s);
+				return false;
+			}
+			*close = 0;
+			memmove(buf, buf + 1, strlen(buf + 1) + 1);	/* offsets shift by one */
+			if (close[1] == ':')
+				port = close + 2;	/* after "]:" (its offset in the token) */
 		}
 		if (port && !c->l4match) {
 			err_part(p, t, (size_t)(port - buf), strlen(port),

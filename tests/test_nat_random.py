@@ -39,8 +39,11 @@ ROUTER_C = ("rc", "10.66.1.1", "fd66:1::1")
 # (lo, hi) range for TCP/UDP, or None: random, the answer's port unknown)
 SNAT_RULES = [
     ('oifname "ct-s0" masquerade', "46", "all"),
-    ('oifname "ct-s0" meta l4proto { tcp, udp } masquerade to :20000-20010', "46",
-     (20000, 20010)),
+    # a range none of the source ports below is in: every flow is remapped
+    # (a range holding one of them would make a later flow's "kept or not"
+    # depend on the ports random choices took before)
+    ('oifname "ct-s0" meta l4proto { tcp, udp } masquerade to :30000-30010', "46",
+     (30000, 30010)),
     ('oifname "ct-s0" masquerade random', "46", None),
     ("ip daddr 10.66.2.0/24 snat ip to 10.66.2.1", "4", "all"),
     ("ip daddr 10.66.2.0/24 snat ip to 10.66.2.40-10.66.2.45", "4", "range"),

@@ -34,6 +34,7 @@
 #include "ctsim/hooks/ruleset.h"
 #include "ctsim/replay/harness.h"
 #include "ctsim/replay/pcap_io.h"
+#include "ctsim/lab/lab.h"
 
 
 /* A fixed seed: the same capture gives the same ids and the same listing
@@ -42,13 +43,16 @@
 
 struct replay {
 	/* options */
-	const char *path, *ruleset_path;
+	const char *path, *ruleset_path, *topology_path, *output_path;
 	bool want_expect, want_events, want_stats, want_counters, json;
 	int trace;		/* 0 off, 1 packets with meta nftrace, 2 every packet */
 
 	struct ct_offline h;	/* the core (started at the first packet) */
 	struct ruleset *rs;
 	struct ct_offline_pcap_counts n;
+	struct ct_pcap_writer *out;	/* --output: the packets leaving the router */
+	char out_err[CT_PCAP_ERRLEN];
+	bool out_failed;
 };
 
 
@@ -88,6 +92,10 @@ static void usage(FILE *f)
 		"             --trace[=nftrace]         the trace of every packet (nftrace: only packets\n"
 		"                                       with meta nftrace set), nft monitor trace lines\n"
 		"                                       and conntrack's steps, on stdout (-j: JSON lines)\n"
+		"             --topology FILE           the router's interface addresses, from a lab\n"
+		"                                       topology file (default: the lab's built-in ones)\n"
+		"             --output FILE.pcap        write the packets as they leave the router (NAT\n"
+		"                                       applied), raw IP\n"
 		"             -j | --json               one JSON object with all of it\n"
 		"             -p | --pretty             indented JSON\n"
 		"             -h | --help }\n"
@@ -188,7 +196,8 @@ static int output(struct replay *rp)
 
 static int parse_args(struct replay *rp, int argc, char **argv)
 {
-	enum { O_RULESET = 256, O_SET, O_EVENTS, O_STATS, O_EXPECT, O_COUNTERS, O_TRACE };
+	enum { O_RULESET = 256, O_SET, O_EVENTS, O_STATS, O_EXPECT, O_COUNTERS, O_TRACE, O_TOPOLOGY,
+	       O_OUTPUT };
 	static const struct option opts[] = {
 		{ "ruleset", required_argument, NULL, O_RULESET },
 		{ "set", required_argument, NULL, O_SET },
@@ -197,6 +206,8 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 		{ "expectations", no_argument, NULL, O_EXPECT },
 		{ "counters", no_argument, NULL, O_COUNTERS },
 		{ "trace", optional_argument, NULL, O_TRACE },
+		{ "topology", required_argument, NULL, O_TOPOLOGY },
+		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -222,6 +233,8 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 			}
 			rp->trace = optarg && !strcmp(optarg, "nftrace") ? 1 : 2;
 			break;
+		case O_TOPOLOGY: rp->topology_path = optarg; break;
+		case O_OUTPUT: rp->output_path = optarg; break;
 		case 'j': rp->json = true; break;
 		case 'p': rp->json = rp->h.print.pretty = true; break;
 		case 'h': usage(stdout); return 0;
@@ -256,6 +269,54 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 	return -1;	/* go on */
 }
 
+/* The router's addresses on ct-c0 and ct-s0 (masquerade, redirect): the
+ * lab host of that interface name, else the first and second host. */
+static int set_topology(struct replay *rp)
+{
+	struct lab l;
+	char err[512];
+
+	lab_default(&l, LAB_DEFAULT_PREFIX);
+	if (rp->topology_path && lab_load(&l, rp->topology_path, LAB_DEFAULT_PREFIX, err,
+					  sizeof(err)) < 0) {
+		fprintf(stderr, "ctsim replay: %s\n", err);
+		return -1;
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		const char *name = i ? "ct-s0" : "ct-c0";
+		const struct lab_host *h = NULL;
+		struct ct_offline_if *f = &rp->h.ifs[i];
+
+		for (unsigned k = 0; k < l.n && !h; k++)
+			if (!strcmp(l.host[k].ifname, name))
+				h = &l.host[k];
+		if (!h && i < l.n)
+			h = &l.host[i];
+		if (!h)
+			continue;
+		f->a4 = h->gw4;
+		f->plen4 = h->plen4;
+		f->has4 = h->has4;
+		f->a6 = h->gw6;
+		f->plen6 = h->plen6;
+		f->has6 = h->has6;
+	}
+	return 0;
+}
+
+/* The router's xmit: a packet leaves (forwarded or sent by ctsim), at the
+ * virtual time of the packet that caused it. */
+static void output_packet(void *arg, int oif, const uint8_t *pkt, size_t len)
+{
+	struct replay *rp = arg;
+
+	(void)oif;
+	if (!rp->out || rp->out_failed)
+		return;
+	if (ct_pcap_write(rp->out, ct_clock_wall(&rp->h.clock), pkt, len, rp->out_err) < 0)
+		rp->out_failed = true;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	static struct replay rp;	/* large; zeroed */
@@ -281,6 +342,8 @@ int cmd_replay(int argc, char **argv)
 		ct_pcap_close(r);
 	}
 
+	if (set_topology(&rp) < 0)
+		return 1;
 	rs_errors_init(&errs);
 	rp.rs = rp.ruleset_path ? ruleset_parse_file(rp.ruleset_path, &errs) : ruleset_default();
 	if (!rp.rs) {
@@ -291,6 +354,16 @@ int cmd_replay(int argc, char **argv)
 		return 1;
 	}
 	rs_errors_free(&errs);
+	if (rp.output_path) {
+		rp.out = ct_pcap_create(rp.output_path, rp.out_err);
+		if (!rp.out) {
+			fprintf(stderr, "ctsim replay: %s\n", rp.out_err);
+			ruleset_free(rp.rs);
+			return 1;
+		}
+		rp.h.xmit = output_packet;
+		rp.h.xmit_arg = &rp;
+	}
 
 	/* One buffered stream for everything; a listing of 100k entries is
 	 * mostly formatting, and line buffering would double its cost. */
@@ -312,6 +385,10 @@ int cmd_replay(int argc, char **argv)
 	rc = ct_offline_replay_pcap(&rp.h, rp.path, REPLAY_SEED, rp.rs, &rp.n, "ctsim replay");
 	if (output(&rp))
 		rc = 1;
+	if (rp.out && (ct_pcap_finish(rp.out, rp.out_err) < 0 || rp.out_failed)) {
+		fprintf(stderr, "ctsim replay: --output %s: %s\n", rp.output_path, rp.out_err);
+		rc = 1;
+	}
 	if (!rp.json) {
 		fprintf(stderr, "ctsim replay: %llu packets, %llu dropped (%llu malformed)\n",
 			(unsigned long long)rp.n.packets, (unsigned long long)rp.n.dropped,

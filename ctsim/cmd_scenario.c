@@ -209,7 +209,9 @@ static json_t *lines_json(const char *text)
 	return a;
 }
 
-/* "LINE CTINFO VERDICT" lines -> [{"line", "ctinfo", "verdict"}] */
+/* "LINE CTINFO VERDICT OUT" lines -> [{"line", "ctinfo", "verdict", "out"}];
+ * OUT is "-" or the packets the router sent, "c:HEX" / "s:HEX" (the side
+ * they left by) separated by commas */
 static json_t *trace_json(const char *text)
 {
 	json_t *a = json_array();
@@ -218,13 +220,27 @@ static json_t *trace_json(const char *text)
 	int n;
 
 	while (text && sscanf(text, "%u %15s %15s%n", &line, st, v, &n) == 3) {
-		json_t *o = json_object();
+		json_t *o = json_object(), *out = json_array();
+		size_t len;
 
 		json_object_set_new(o, "line", json_integer(line));
 		json_object_set_new(o, "ctinfo", json_string(st));
 		json_object_set_new(o, "verdict", json_string(v));
-		json_array_append_new(a, o);
 		text += n;
+		while (*text == ' ')
+			text++;
+		len = strcspn(text, "\n");
+		for (const char *p = text; p < text + len && *p != '-';) {
+			size_t k = strcspn(p, ",\n");
+
+			if (k > (size_t)(text + len - p))
+				k = (size_t)(text + len - p);
+			json_array_append_new(out, json_stringn(p, k));
+			p += k + (p[k] == ',');
+		}
+		json_object_set_new(o, "out", out);
+		json_array_append_new(a, o);
+		text += len;
 	}
 	return a;
 }

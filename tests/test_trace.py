@@ -390,6 +390,12 @@ def scenario_trace(name, *args):
     ("table_full_early_drop.ct", [r"confirm: table full: early drop freed an entry that was not assured"]),
     ("table_full_assured_drop.ct", [r"confirm: nf_conntrack: table full, dropping packet",
                                     r"ctsim dropped: dropped by conntrack \(table full\)"]),
+    # NAT: the binding each NAT hook makes on a new entry, and the reply tuple it leaves
+    ("nat_masquerade.ct", [r"conntrack prerouting nat: null DNAT binding \(nf_nat_setup_info\): "
+                           r"reply src=10\.66\.2\.2 dst=10\.66\.1\.2 sport=80 dport=40000 "
+                           r"\(no nat rule matched\)",
+                           r"conntrack postrouting nat: SNAT binding \(nf_nat_setup_info\): "
+                           r"reply src=10\.66\.2\.2 dst=10\.66\.2\.1 sport=80 dport=40000$"]),
 ])
 def test_scenario_trace(name, want):
     lines = scenario_trace(name, "--trace")

@@ -13,6 +13,7 @@
 #include "ctsim/core/event.h"
 #include "ctsim/core/expect.h"
 #include "ctsim/core/gre_keymap.h"
+#include "ctsim/core/nat.h"
 #include "ctsim/core/helper.h"
 
 /* ---------------------------------------------------------------------- */
@@ -263,6 +264,7 @@ void ct_table_destroy(struct ct_table *t)
 
 	ct_expect_table_destroy(t);	/* no events, no master references */
 	ct_gre_keymap_flush(t);
+	ct_nat_state_free(t);
 	/* Masters are freed in any order here: forget ct->master first,
 	 * for the dying entries now and for the hashed ones as they are
 	 * collected (one pass over the entries fewer: they are cache misses). */

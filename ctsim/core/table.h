@@ -31,6 +31,7 @@
 struct ct_events;
 struct ct_expect_table;
 struct ct_gre_keymap;
+struct ct_nat_state;
 struct ct_helper;
 
 enum ct_dir { CT_DIR_ORIG = 0, CT_DIR_REPLY = 1 };
@@ -184,6 +185,8 @@ struct ct_table {
 	struct ct_events *events;	/* may be NULL */
 	struct ct_expect_table *expect;	/* expectations (ctsim/core/expect.c), created on first use */
 	struct ct_gre_keymap *gre_keymap; /* PPTP call ids (ctsim/core/gre_keymap.c), oldest first */
+	struct ct_nat_state *nat;	/* NAT's random source and bysource memory (core/nat.c),
+					 * created on first use */
 	size_t buckets_map;		/* mmap()ed length of the bucket array, 0 if calloc()ed */
 	void *buckets_base;		/* its mapping (buckets is aligned inside) */
 	/* The entry pool (table.c, "Entry pool"): chunks carved in order,

@@ -10,7 +10,7 @@ static const char *const kind_names[CT_TR_MAX] = {
 	[CT_TR_LOOKUP] = "lookup", [CT_TR_CTINFO] = "ctinfo", [CT_TR_TRACKER] = "tracker",
 	[CT_TR_WINDOW] = "window", [CT_TR_TIMEOUT] = "timeout", [CT_TR_INVALID] = "invalid",
 	[CT_TR_HELPER] = "helper", [CT_TR_CONFIRM] = "confirm", [CT_TR_EVENT] = "event",
-	[CT_TR_LOG] = "log",
+	[CT_TR_LOG] = "log", [CT_TR_NAT] = "nat",
 };
 
 const char *ct_trace_kind_name(enum ct_trace_kind kind)

@@ -30,12 +30,13 @@ enum ct_trace_kind {
 	CT_TR_CONFIRM,	/* confirmation, clash, table full, early drop */
 	CT_TR_EVENT,	/* the events delivered for the entry */
 	CT_TR_LOG,	/* a `log` statement's line (nf_log_syslog format) */
+	CT_TR_NAT,	/* the NAT binding made for a new entry (nf_nat_setup_info) */
 	CT_TR_MAX
 };
 
 /**
  * ct_trace_kind_name - "lookup", "ctinfo", "tracker", "window", "timeout",
- * "invalid", "helper", "confirm", "event", "log" ("?" out of range).
+ * "invalid", "helper", "confirm", "event", "log", "nat" ("?" out of range).
  */
 const char *ct_trace_kind_name(enum ct_trace_kind kind);
 

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "ctsim/core/csum.h"
 #include "ctsim/core/defrag.h"
 #include "ctsim/hooks/router.h"
+#include "ctsim/hooks/router_nat.h"
 #include "ctsim/hooks/ruleset.h"
 
 /* ---------------------------------------------------------------------- */
@@ -80,7 +82,7 @@ static const char *step_name(enum router_step s)
 {
 	switch (s) {
 	case ROUTER_STEP_RULES: return "chains";
-	case ROUTER_STEP_NAT: return "chains, NAT recorded";
+	case ROUTER_STEP_NAT: return "chains, then NAT";
 	case ROUTER_STEP_CONNTRACK: return "conntrack";
 	case ROUTER_STEP_CONFIRM: return "confirm";
 	}
@@ -129,6 +131,7 @@ void router_init(struct router *r, struct ct_core *core, router_xmit_fn xmit, vo
 	r->xmit = xmit;
 	r->xmit_arg = arg;
 	r->defrag = ct_defrag_new(4u << 20);
+	r->answer_oif = -1;
 	/* ladder[] lists each hook's rows together, in priority order */
 	for (size_t i = sizeof(ladder) / sizeof(ladder[0]); i-- > 0;) {
 		r->hook_first[ladder[i].hook] = (uint8_t)i;
@@ -463,13 +466,20 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 
 		switch (row->step) {
 		case ROUTER_STEP_RULES:
-		case ROUTER_STEP_NAT:	/* the NAT issue applies r->last.nat[] here */
+		case ROUTER_STEP_NAT: {
+			unsigned first_nat = r->last.nnat;
+
 			/* a row with no chain in its band is not called at all,
 			 * as the kernel's nf_hook_entries hold only what is
 			 * registered */
 			if (r->rs && (r->rows_busy & (1u << i)))
 				v = run_rules(r, row, skb);
+			/* NAT rows: bind on the first packet, rewrite every one
+			 * (router_nat.c, nf_nat_inet_fn()) */
+			if (row->step == ROUTER_STEP_NAT && v != CT_DROP)
+				v = router_nat_row(r, row, skb, first_nat);
 			break;
+		}
 		case ROUTER_STEP_CONNTRACK:
 			trace_row(skb, row);
 			v = conntrack_in(r, hook, skb);
@@ -526,6 +536,8 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 	if (run_hook(r, CT_HOOK_OUTPUT, &skb) == CT_DROP)
 		return finish(r, &skb, CT_DROP, "sent");
 	oif = route(r, &skb.pkt);
+	if (oif < 0 && r->forward_all && r->answer_oif >= 0)
+		oif = r->answer_oif;	/* no routes: back where the answered packet came from */
 	if (oif < 0) {
 		r->stats.no_route++;
 		r->last.why = "no route";
@@ -534,12 +546,71 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 	return postrouting(r, oif, &skb, "sent");
 }
 
-/* ctsim's own services: it answers ICMP and ICMPv6 echo requests. */
+static bool is_icmp_error(const struct ct_pkt *p);
+
+/* The router's stack has no sockets: a TCP segment other than a RST is
+ * answered with a RST (tcp_v4_send_reset(), tcp_v6_send_reset()), a UDP
+ * datagram with a port unreachable from the address it was sent to
+ * (__udp4_lib_rcv() -> icmp_send(); the kernel's ICMP rate limits are not
+ * emulated). The answer leaves by ctsim's OUTPUT path, where conntrack
+ * finds the entry of the packet answered. */
+static void closed_port(struct router *r, const struct ct_pkt *p)
+{
+	struct rs_result res;
+	struct ct_skb skb;
+	uint8_t l4[1300], out[1400];
+	size_t quote;
+	int n;
+
+	if (p->l4_truncated || p->is_fragment)
+		return;
+	if (p->l4proto == IPPROTO_TCP) {
+		memset(&res, 0, sizeof(res));
+		res.reject_kind = RS_REJECT_TCP_RESET;
+		memset(&skb, 0, sizeof(skb));
+		skb.pkt = *p;
+		send_reject(r, &skb, &res);
+		return;
+	}
+	if (p->l4proto != IPPROTO_UDP)
+		return;
+	quote = p->len;
+	if (p->family == AF_INET && quote > 576 - 28)
+		quote = 576 - 28;
+	if (p->family == AF_INET6 && quote > 1280 - 48)
+		quote = 1280 - 48;
+	memset(l4, 0, 8);
+	l4[0] = p->family == AF_INET ? 3 : 1;		/* destination unreachable */
+	l4[1] = p->family == AF_INET ? 3 : 4;		/* port unreachable */
+	memcpy(l4 + 8, p->data, quote);
+	n = ct_pkt_build(out, sizeof(out), p->family, &p->dst, &p->src,
+			 p->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, l4, 8 + quote);
+	if (n > 0 && p->family == AF_INET) {
+		/* icmp_send(): precedence "internetwork control", no DF */
+		uint32_t sum;
+
+		out[1] = 0xc0;
+		out[6] = 0;
+		out[10] = out[11] = 0;
+		sum = ct_csum_fold(ct_csum_add(0, out, 20));
+		out[10] = (uint8_t)(sum >> 8);
+		out[11] = (uint8_t)sum;
+	}
+	if (n > 0)
+		local_out(r, out, (size_t)n, p->tstamp_ns, NULL);
+}
+
+/* ctsim's own services: it answers ICMP and ICMPv6 echo requests; TCP and
+ * UDP find every port closed (closed_port()). */
 static void local_deliver(struct router *r, const struct ct_pkt *p)
 {
 	uint8_t l4[1500], out[1600];
 	int n;
 
+	if (p->l4proto == IPPROTO_TCP || p->l4proto == IPPROTO_UDP) {
+		closed_port(r, p);
+		return;
+	}
 	if (!((p->family == AF_INET && p->l4proto == IPPROTO_ICMP && p->icmp_type == 8) ||
 	      (p->family == AF_INET6 && p->l4proto == IPPROTO_ICMPV6 && p->icmp_type == 128)) ||
 	    p->l4_truncated || p->l4len > sizeof(l4))
@@ -704,7 +775,10 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 		goto out;
 	}
 
-	if (!r->forward_all && is_local(r, &skb.pkt)) {
+	/* forward_all (replay, scenarios) still delivers what is addressed
+	 * to the router's own addresses, when it has any (masquerade and
+	 * redirect need them) */
+	if (is_local(r, &skb.pkt)) {
 		struct ct_pkt copy;
 
 		r->stats.local_in++;
@@ -714,7 +788,18 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 		}
 		copy = skb.pkt;
 		v = finish(r, &skb, CT_ACCEPT, "delivered");
-		local_deliver(r, &copy);
+		{
+			/* what the answer's path sets in r->last is not this
+			 * packet's: keep its own */
+			struct router_trace keep = r->last;
+
+			r->answer_oif = iif;
+			local_deliver(r, &copy);
+			r->answer_oif = -1;
+			keep.nnat = r->last.nnat;
+			memcpy(keep.nat, r->last.nat, sizeof(keep.nat));
+			r->last = keep;
+		}
 		goto out;
 	}
 

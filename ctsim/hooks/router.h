@@ -29,8 +29,9 @@
  * ctsim answers ICMP echo delivered to it; the answer runs OUTPUT and
  * POSTROUTING like any locally generated packet.
  *
- * NAT rows record the NAT statements that matched (r->last.nat[]); applying
- * them (nf_nat_setup_info(), the packet rewrite) is the NAT issue's job.
+ * NAT rows record the NAT statements that matched (r->last.nat[]) and apply
+ * them (router_nat.c: the binding on a connection's first packet, the
+ * packet rewrite on every packet; docs/nat.md).
  *
  * The router does no I/O: packets come in through router_receive() and
  * leave through the xmit callback, so the lab (TUN), replay (pcap) and the
@@ -70,8 +71,8 @@ struct router_stats {
 /* What a row of the ladder runs. */
 enum router_step {
 	ROUTER_STEP_RULES,	/* the base chains whose priority is in [prio_min, prio_max] */
-	ROUTER_STEP_NAT,	/* the same, at a NAT priority: type nat chains live here and
-				 * their NAT statements are recorded (nf_nat_inet_fn()) */
+	ROUTER_STEP_NAT,	/* the same, at a NAT priority: type nat chains live here,
+				 * then NAT binds and rewrites (nf_nat_inet_fn()) */
 	ROUTER_STEP_CONNTRACK,	/* nf_conntrack_in(): find or create the packet's entry */
 	ROUTER_STEP_CONFIRM,	/* __nf_conntrack_confirm(): a new entry enters the table */
 };
@@ -105,7 +106,7 @@ void router_ladder_print(FILE *f);
 
 #define ROUTER_MAX_NAT	4
 
-/* A NAT statement that matched: what the NAT issue will apply. */
+/* A NAT statement that matched (the first of its row is applied). */
 struct router_nat {
 	const struct router_row *row;	/* where: its hook and row ("dstnat", "srcnat") */
 	const struct rs_chain *chain;	/* the chain holding the rule (maybe a jump target) */
@@ -182,6 +183,8 @@ struct router {
 	router_log_fn log;		/* optional: `log` statements' lines */
 	void *log_ctx;
 	uint32_t trace_ids;		/* the last trace id given */
+	int answer_oif;			/* private: with forward_all, where the router's own
+					 * answers leave (the answered packet's iif), -1 none */
 
 	/* Derived, private: each hook's rows in router_ladder() (first, count),
 	 * and which RULES/NAT rows have a chain of r->rs in their band (bit =

@@ -133,7 +133,15 @@ struct rs_nat {
 	uint8_t family;			/* AF_INET, AF_INET6, 0 = no address given */
 	union ct_addr addr_min, addr_max;
 	uint16_t port_min, port_max;	/* 0 = no port given */
+	unsigned flags;			/* RS_NAT_F_*: the statement's flags */
+	uint8_t plen;			/* given as a prefix ADDR/PLEN (0: not a prefix) */
 };
+
+/* NAT statement flags (nft: random, fully-random, persistent), the values
+ * of NF_NAT_RANGE_PROTO_RANDOM, _PERSISTENT, _PROTO_RANDOM_FULLY */
+#define RS_NAT_F_RANDOM		(1u << 2)
+#define RS_NAT_F_PERSISTENT	(1u << 3)
+#define RS_NAT_F_FULLY_RANDOM	(1u << 4)
 
 struct rs_chain;
 struct rs_helper;
@@ -319,7 +327,7 @@ struct rs_result {
 	bool rejected;				/* a reject statement dropped the packet */
 	enum rs_reject_kind reject_kind;
 	uint8_t reject_code;
-	unsigned nnat;				/* NAT requests (the NAT issue applies them) */
+	unsigned nnat;				/* NAT requests (router_nat.c applies them) */
 	struct rs_nat nat[RS_MAX_NAT];
 	const struct rs_chain *nat_chain[RS_MAX_NAT];	/* where each request was made: */
 	const struct rs_rule *nat_rule[RS_MAX_NAT];	/* the chain (maybe a jump target) and rule */

@@ -246,6 +246,10 @@ static enum vcode rule_exec(const struct rs_chain *ch, const struct rs_rule *r, 
 			skb->pkt.nftrace = s->u.value != 0;
 			break;
 		case RS_S_SNAT: case RS_S_DNAT: case RS_S_MASQUERADE: case RS_S_REDIRECT:
+			/* nft_nat_inet_eval(): `dnat ip to` in an inet table does
+			 * nothing to an IPv6 packet (no verdict: the rule goes on) */
+			if (s->u.nat.family && s->u.nat.family != skb->pkt.family)
+				break;
 			if (res->nnat < RS_MAX_NAT) {
 				res->nat_chain[res->nnat] = ch;
 				res->nat_rule[res->nnat] = r;

@@ -182,9 +182,17 @@ void rs_lex(struct parser *p)
 			t.len = (unsigned)(e - s);
 			t.s = xcalloc(t.len, 1);
 			memcpy(t.s, s + 1, t.len - 1);
-		} else if (word_char((unsigned char)*s)) {
+		} else if (word_char((unsigned char)*s) || *s == '[') {
 			const char *e = s;
 
+			/* "[ADDR6]:PORT" (NAT to an IPv6 address and port) is one word */
+			if (*e == '[') {
+				e++;
+				while (word_char((unsigned char)*e))
+					e++;
+				if (*e == ']')
+					e++;
+			}
 			while (word_char((unsigned char)*e))
 				e++;
 			t.t = T_WORD;

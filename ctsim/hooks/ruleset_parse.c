@@ -507,7 +507,89 @@ static bool parse_port_range(struct parser *p, const struct tok *t, const char *
 	return true;
 }
 
-/* snat|dnat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]], masquerade [to :PORTS], redirect [to :PORTS] */
+/* An error on part of token @t: @len bytes from byte @off of its text, as
+ * nft underlines the part of an expression that is wrong. */
+static void err_part(struct parser *p, const struct tok *t, size_t off, size_t len,
+		     const char *msg)
+{
+	struct tok sub = *t;
+
+	sub.col = t->col + (unsigned)off;
+	sub.len = len ? (unsigned)len : 1;
+	err_tok(p, &sub, "%s", msg);
+}
+
+/* One NAT address @s (at byte @off of token @t) of the family asked for;
+ * one of the other family gets nft's resolver error. */
+static bool nat_addr(struct parser *p, const struct tok *t, const char *s, size_t off, bool v6,
+		     union ct_addr *a)
+{
+	union ct_addr other;
+
+	if (parse_addr1(s, v6, a))
+		return true;
+	if (parse_addr1(s, !v6, &other))
+		err_part(p, t, off, strlen(s),
+			 "Could not resolve hostname: Address family for hostname not supported");
+	else
+		err_tok(p, t, "invalid %s address in \"%s\"", v6 ? "IPv6" : "IPv4", t->s);
+	return false;
+}
+
+/* A NAT port or port range @s at byte @off of token @t; a reversed range
+ * gets nft's wording, on the range. */
+static bool nat_ports(struct parser *p, const struct tok *t, const char *s, size_t off,
+		      uint16_t *lo, uint16_t *hi)
+{
+	const char *d = strchr(s, '-');
+
+	if (d && d != s) {
+		char *e1, *e2;
+		unsigned long a = strtoul(s, &e1, 10), b = strtoul(d + 1, &e2, 10);
+
+		if (e1 == d && !*e2 && d[1] && a <= 65535 && b <= 65535 && a > b) {
+			err_part(p, t, off, strlen(s), "Range has zero or negative size");
+			return false;
+		}
+	}
+	return parse_port_range(p, t, s, lo, hi);
+}
+
+/* The flags after a NAT statement: random, fully-random, persistent,
+ * separated by commas (nft's nf_nat_flags). */
+static bool parse_nat_flags(struct parser *p, struct rs_nat *n)
+{
+	static const struct { const char *name; unsigned flag; } flags[] = {
+		{ "random", RS_NAT_F_RANDOM },
+		{ "fully-random", RS_NAT_F_FULLY_RANDOM },
+		{ "persistent", RS_NAT_F_PERSISTENT },
+	};
+
+	for (;;) {
+		const struct tok *t = peek(p);
+		size_t i;
+
+		for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			if (is_word(t, flags[i].name))
+				break;
+		if (i == sizeof(flags) / sizeof(flags[0])) {
+			if (n->flags && t->t != T_NL && t->t != T_SEMI && t->t != T_EOF &&
+			    t->t != T_RBRACE) {
+				err_tok(p, t, "syntax error, expected a NAT flag (random, fully-random, persistent)");
+				return false;
+			}
+			return true;
+		}
+		next(p);
+		n->flags |= flags[i].flag;
+		if (peek(p)->t != T_COMMA)
+			return true;
+		next(p);
+	}
+}
+
+/* snat|dnat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]] | to :PORT[-PORT],
+ * masquerade [to :PORTS], redirect [to :PORTS]; then the flags */
 static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *s)
 {
 	struct parser *p = c->p;
@@ -528,7 +610,7 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 			err_tok(p, peek(p), "expected \"to\" after \"%s\"", kw->s);
 			return false;
 		}
-		return true;
+		return parse_nat_flags(p, n);
 	}
 	t = next(p);
 	if (t->t != T_WORD) {
@@ -536,15 +618,28 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 		return false;
 	}
 	snprintf(buf, sizeof(buf), "%s", t->s);
-	if (!addr) {
+	if (addr && buf[0] == ':' && fam_given) {
+		/* nft: "dnat ip to :2000" is a syntax error at the colon */
+		err_part(p, t, 0, 1, "syntax error, unexpected colon");
+		return false;
+	}
+	if (!addr || buf[0] == ':') {
+		/* a port only (masquerade, redirect; snat/dnat to :PORT keep
+		 * the address: no NF_NAT_RANGE_MAP_IPS) */
 		if (buf[0] != ':') {
 			err_tok(p, t, "%s takes only a port: to :PORT", kw->s);
 			return false;
 		}
-		if (!parse_port_range(p, t, buf + 1, &n->port_min, &n->port_max))
+		if (!c->l4match) {
+			err_part(p, t, 1, strlen(buf + 1),
+				 "transport protocol mapping is only valid after transport protocol match");
+			return false;
+		}
+		if (!nat_ports(p, t, buf + 1, 1, &n->port_min, &n->port_max))
 			return false;
 	} else {
-		char *port = NULL, *dash;
+		char *port = NULL, *dash, *slash;
+		size_t alen;
 
 		if (c->table->family == RS_FAM_INET && !fam_given) {
 			rs_err_tok2(p, kw, t, "ip or ip6 must be specified with address for inet tables.");
@@ -554,33 +649,89 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 			v6 = c->table->family == RS_FAM_IP6;
 		if (!v6) {
 			port = strchr(buf, ':');
+			if (port && strchr(port + 1, ':'))
+				port = NULL;	/* an IPv6 address: the family error below */
 			if (port)
 				*port++ = 0;
+		} else if (buf[0] == '[') {
+			/* [ADDR6]:PORT[-PORT] */
+			char *close = strchr(buf, ']');
+
+			if (!close || (close[1] && close[1] != ':')) {
+				err_tok(p, t, "invalid IPv6 address in \"%s\"", t->s);
+				return false;
+			}
+			*close = 0;
+			memmove(buf, buf + 1, strlen(buf + 1) + 1);	/* offsets shift by one */
+			if (close[1] == ':')
+				port = close + 2;	/* after "]:" (its offset in the token) */
 		}
-		dash = strchr(buf, '-');
+		if (port && !c->l4match) {
+			err_part(p, t, (size_t)(port - buf), strlen(port),
+				 "transport protocol mapping is only valid after transport protocol match");
+			return false;
+		}
+		alen = strlen(buf);
+		slash = strchr(buf, '/');
+		dash = slash ? NULL : strchr(buf, '-');
 		if (dash)
 			*dash++ = 0;
+		if (slash)
+			*slash++ = 0;
 		n->family = v6 ? AF_INET6 : AF_INET;
-		if (!parse_addr1(buf, v6, &n->addr_min) || (dash && !parse_addr1(dash, v6, &n->addr_max))) {
-			err_tok(p, t, "invalid %s address in \"%s\"", v6 ? "IPv6" : "IPv4", t->s);
+		if (!nat_addr(p, t, buf, 0, v6, &n->addr_min) ||
+		    (dash && !nat_addr(p, t, dash, (size_t)(dash - buf), v6, &n->addr_max)))
+			return false;
+		if (slash && port) {
+			/* nft's lexer reads "PLEN:PORT" as one string where its
+			 * grammar wants the prefix length */
+			const char *pd = strchr(port, '-');
+
+			err_part(p, t, (size_t)(slash - buf),
+				 (size_t)((pd ? pd : port + strlen(port)) - slash),
+				 "syntax error, unexpected string, expecting number");
 			return false;
 		}
-		if (!dash)
+		if (slash) {
+			/* a prefix is the range of its addresses (nft turns it
+			 * into min-max; listed back as the prefix) */
+			const unsigned width = v6 ? 128 : 32;
+			char *end;
+			unsigned long plen = strtoul(slash, &end, 10);
+
+			if (!*slash || *end || plen > width) {
+				char msg[96];
+
+				snprintf(msg, sizeof(msg), "Prefix length %s is invalid for type of %u bits width",
+					 slash, width);
+				err_part(p, t, 0, alen, msg);
+				return false;
+			}
+			n->plen = (uint8_t)plen;
 			n->addr_max = n->addr_min;
-		/* nft refuses it ("Range has zero or negative size"); taken, the
-		 * NAT code would pick from an empty range */
+			for (unsigned i = 0; i < width / 8; i++) {
+				unsigned bits = plen > i * 8 ? (unsigned)plen - i * 8 : 0;
+				uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
+
+				n->addr_min.b[i] &= m;
+				n->addr_max.b[i] |= (uint8_t)~m;
+			}
+		} else if (!dash) {
+			n->addr_max = n->addr_min;
+		}
+		/* nft refuses it; taken, the NAT code would pick from an empty range */
 		if (rs_addr_cmp(&n->addr_min, &n->addr_max) > 0) {
-			err_tok(p, t, "range %s-%s is empty: the first address is greater", buf, dash);
+			err_part(p, t, 0, alen, "Range has zero or negative size");
 			return false;
 		}
-		if (port && !parse_port_range(p, t, port, &n->port_min, &n->port_max))
+		if (port && !nat_ports(p, t, port, (size_t)(port - buf), &n->port_min, &n->port_max))
 			return false;
 	}
 	if (n->port_min && !c->l4match) {
 		err_tok(p, t, "transport protocol mapping is only valid after transport protocol match");
 		return false;
 	}
-	return true;
+	return parse_nat_flags(p, n);
 }
 
 static bool parse_reject(struct parser *p, struct rule_ctx *c, struct rs_stmt *s)
@@ -782,12 +933,15 @@ static bool parse_rule_elem(struct rule_ctx *c)
 		   !strcmp(t->s, "masquerade") || !strcmp(t->s, "redirect")) {
 		s.type = t->s[0] == 's' ? RS_S_SNAT : t->s[0] == 'd' ? RS_S_DNAT :
 			 t->s[0] == 'm' ? RS_S_MASQUERADE : RS_S_REDIRECT;
-		if (c->chain->base && c->chain->type != RS_CHAIN_NAT) {
-			err_tok(p, t, "%s is only valid in nat chains (type nat)", t->s);
-			return false;
-		}
 		if (!parse_nat(c, t, &s))
 			return false;
+		if (c->chain->base && c->chain->type != RS_CHAIN_NAT) {
+			/* the kernel refuses the rule (nft_nat_validate():
+			 * -EOPNOTSUPP), nft underlines the statement */
+			rs_err_tok2(p, t, &p->t.v[p->pos - 1],
+				    "Could not process rule: Operation not supported");
+			return false;
+		}
 		verdict = true;		/* nft_nat_eval() returns a verdict */
 	} else {
 		/* a match or a KEY set VALUE statement */

@@ -164,12 +164,19 @@ static void print_nat(struct sbuf *b, const struct rs_table *tab, const struct r
 	if (n->family) {
 		if (tab->family == RS_FAM_INET)
 			sb_printf(b, " %s", n->family == AF_INET6 ? "ip6" : "ip");
+		/* an IPv6 address with a port is written [ADDR]:PORT */
+		const bool brackets = n->family == AF_INET6 && n->port_min;
+
 		inet_ntop(n->family, n->addr_min.b, a, sizeof(a));
-		sb_printf(b, " to %s", a);
-		if (rs_addr_cmp(&n->addr_min, &n->addr_max)) {
+		sb_printf(b, " to %s%s", brackets ? "[" : "", a);
+		if (n->plen)
+			sb_printf(b, "/%u", n->plen);
+		else if (rs_addr_cmp(&n->addr_min, &n->addr_max)) {
 			inet_ntop(n->family, n->addr_max.b, z, sizeof(z));
 			sb_printf(b, "-%s", z);
 		}
+		if (brackets)
+			sb_printf(b, "]");
 	} else if (n->port_min) {
 		sb_printf(b, " to ");
 	}
@@ -177,6 +184,21 @@ static void print_nat(struct sbuf *b, const struct rs_table *tab, const struct r
 		sb_printf(b, ":%u", n->port_min);
 		if (n->port_max != n->port_min)
 			sb_printf(b, "-%u", n->port_max);
+	}
+	/* nft lists the flags in this order, comma-separated */
+	{
+		const char *sep = " ";
+
+		if (n->flags & RS_NAT_F_RANDOM) {
+			sb_printf(b, "%srandom", sep);
+			sep = ",";
+		}
+		if (n->flags & RS_NAT_F_FULLY_RANDOM) {
+			sb_printf(b, "%sfully-random", sep);
+			sep = ",";
+		}
+		if (n->flags & RS_NAT_F_PERSISTENT)
+			sb_printf(b, "%spersistent", sep);
 	}
 }
 

@@ -376,10 +376,16 @@ static int create_conntrack(struct ct_table *t, uint32_t portid, const struct nl
 	if (req->present & (CTNL_HAS(CTA_NAT_SRC) | CTNL_HAS(CTA_NAT_DST))) {
 		struct ct_nat_range r;
 
-		ct_nat_setup_info(c, nat_range((req->present & CTNL_HAS(CTA_NAT_DST)) ?
-					       &req->nat_dst : NULL, &r), CT_NAT_MANIP_DST);
-		ct_nat_setup_info(c, nat_range((req->present & CTNL_HAS(CTA_NAT_SRC)) ?
-					       &req->nat_src : NULL, &r), CT_NAT_MANIP_SRC);
+		/* nfnetlink_parse_nat_setup(): the range given, else the null
+		 * binding; both through get_unique_tuple() against @t */
+		if (req->present & CTNL_HAS(CTA_NAT_DST))
+			ct_nat_setup(t, c, nat_range(&req->nat_dst, &r), CT_NAT_MANIP_DST);
+		else
+			ct_nat_null_binding(t, c, CT_NAT_MANIP_DST);
+		if (req->present & CTNL_HAS(CTA_NAT_SRC))
+			ct_nat_setup(t, c, nat_range(&req->nat_src, &r), CT_NAT_MANIP_SRC);
+		else
+			ct_nat_null_binding(t, c, CT_NAT_MANIP_SRC);
 	}
 	/* Extensions ctnetlink adds to every entry it creates. */
 	err = -ENOMEM;

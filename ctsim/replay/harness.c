@@ -79,9 +79,13 @@ int ct_offline_start(struct ct_offline *h, uint64_t wall_start, uint64_t time_ba
 	}
 	h->core = (struct ct_core){ .table = &h->table, .settings = &h->settings,
 				    .events = &h->events, .clock = &h->clock };
-	router_init(&h->router, &h->core, NULL, NULL);
-	router_add_if(&h->router, "ct-c0", NULL, 0, NULL, 0);
-	router_add_if(&h->router, "ct-s0", NULL, 0, NULL, 0);
+	router_init(&h->router, &h->core, h->xmit, h->xmit_arg);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct ct_offline_if *f = &h->ifs[i];
+
+		router_add_if(&h->router, i ? "ct-s0" : "ct-c0", f->has4 ? &f->a4 : NULL, f->plen4,
+			      f->has6 ? &f->a6 : NULL, f->plen6);
+	}
 	h->router.forward_all = true;
 	h->router.trace = h->trace;
 	h->router.trace_ctx = h->trace_ctx;

@@ -82,6 +82,16 @@ struct ct_offline {
 	router_trace_fn trace;
 	void *trace_ctx;
 	bool trace_all;			/* every packet, not only meta nftrace ones */
+	/* The router's own addresses on ct-c0 ([0]) and ct-s0 ([1]), set
+	 * before start (masquerade and redirect use them; none by default),
+	 * and where the packets leaving the router go (xmit NULL: nowhere). */
+	struct ct_offline_if {
+		union ct_addr a4, a6;
+		uint8_t plen4, plen6;
+		bool has4, has6;
+	} ifs[2];
+	router_xmit_fn xmit;
+	void *xmit_arg;
 };
 
 /**

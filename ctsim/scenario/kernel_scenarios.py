@@ -148,6 +148,13 @@ class KernelRouter:
             self.rtr("sysctl", "-qw", k)
         for h in hosts:
             rif = "ct-c0" if h["side"] == "client" else "ct-s0"
+            if h.get("router"):
+                # the router's own address on that side (masquerade, redirect)
+                for a, plen in ((h.get("addr4"), 32), (h.get("addr6"), 128)):
+                    if a:
+                        sh("ip", "-n", r, "addr", "add", f"{a}/{plen}", "dev", rif,
+                           *(["nodad"] if plen == 128 else []))
+                continue
             for a, plen in ((h.get("addr4"), 32), (h.get("addr6"), 128)):
                 if not a:
                     continue
@@ -160,6 +167,13 @@ class KernelRouter:
                input="table inet hostdrop { chain in { type filter hook prerouting priority -500; "
                      "policy drop; }; }\n")
         self.socks = {side: self._sock_in(self.ns[side]) for side in ("client", "server")}
+        # what the router sends each host (ETH_P_ALL on its eth0, incoming only)
+        self.taps = {}
+        for side in ("client", "server"):
+            t = self._sock_in(self.ns[side], proto=socket.htons(0x0003))
+            t.bind(("eth0", 0))
+            t.setblocking(False)
+            self.taps[side] = t
 
     @staticmethod
     def _sock_in(ns, family=socket.AF_PACKET, kind=socket.SOCK_DGRAM, proto=0):
@@ -191,6 +205,26 @@ class KernelRouter:
                     return -struct.unpack_from("=i", data, 16)[0]
         finally:
             nl.close()
+
+    def sent(self):
+        """The IP packets the router sent the hosts since the last call, as
+        "c:HEX" / "s:HEX" (the side they left by), as ctsim's trace has them.
+        Link-local and multicast IPv6 (neighbour discovery, MLD) is the
+        router's own chatter, not forwarded traffic."""
+        out = []
+        for side, t in self.taps.items():
+            while True:
+                try:
+                    data, addr = t.recvfrom(65536)
+                except BlockingIOError:
+                    break
+                if addr[2] == socket.PACKET_OUTGOING or addr[1] not in (0x0800, 0x86DD):
+                    continue
+                if addr[1] == 0x86DD and (data[8] == 0xfe and data[9] & 0xc0 == 0x80
+                                          or data[24] == 0xff):
+                    continue
+                out.append(side[0] + ":" + data.hex())
+        return out
 
     def send(self, side, pkt):
         proto = 0x86DD if pkt[0] >> 4 == 6 else 0x0800
@@ -231,15 +265,35 @@ class KernelRouter:
     def delete(self):
         for s in getattr(self, "socks", {}).values():
             s.close()
+        for s in getattr(self, "taps", {}).values():
+            s.close()
         for ns in self.made:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def nat_class(line):
+    """A source port (or ICMP echo id) that NAT moved is random on the
+    kernel (nf_nat_l4proto_unique_tuple() starts at get_random_u16()):
+    compare its class, not its value. The reply tuple's destination port
+    (id) differing from the original source port (id) becomes "~remapped";
+    ports a rule chose (DNAT) are the reply's source port and stay."""
+    toks = line.split()
+    for key, orig_key in (("dport=", "sport="), ("id=", "id=")):
+        o = [i for i, t in enumerate(toks) if t.startswith(orig_key)]
+        r = [i for i, t in enumerate(toks) if t.startswith(key)]
+        if len(o) < 2 or len(r) < 2:
+            continue
+        orig, reply = toks[o[0]][len(orig_key):], toks[r[1]][len(key):]
+        if orig != reply:
+            toks[r[1]] = key + "~remapped"
+    return " ".join(toks)
 
 
 def norm(line):
     # the originator of a conntrack -I/-D/-F event: a netlink port id
     line = re.sub(r" \[USERSPACE\] portid=\d+( progname=\S+)?", "", line)
     line = " ".join(line.split())
-    return re.sub(r"^ipv[46] \d+ ", "", line)
+    return nat_class(re.sub(r"^ipv[46] \d+ ", "", line))
 
 
 def same_line(a, b, tol=TOLERANCE):
@@ -403,13 +457,14 @@ def kernel_run(exp, max_duration, sizing=None):
                 time.sleep(delay)
             kind = s["kind"]
             if kind == "packet":
+                k.sent()
                 k.send(s["side"], bytes.fromhex(s["hex"]))
                 time.sleep(0.005)
                 now = k.probe_counters()
                 hit = [st for st in STATES if now.get(st, 0) != counters.get(st, 0)]
                 counters = now
                 trace.append({"line": s["line"], "ctinfo": hit[0] if len(hit) == 1 else
-                              ("none" if not hit else "+".join(hit))})
+                              ("none" if not hit else "+".join(hit)), "out": k.sent()})
             elif kind == "set":
                 apply(s["name"], s["value"])
             elif kind == "ruleset":
@@ -448,12 +503,79 @@ def kernel_run(exp, max_duration, sizing=None):
             sizing.restore()
 
 
-def compare(sim, kern):
-    """Differences between ctsim's run and the kernel's, as text ('' = agree)."""
+def packet_key(p, exact_ports):
+    """A packet the router sent ("c:HEX"), for comparison: the side it left
+    by, the TTL / hop limit and the IPv4 header checksum left out (ctsim's
+    scenario router forwards everything to the other side, without routing
+    and so without the TTL decrement: a hairpin leaves by the side it came
+    from on the kernel). With
+    exact_ports False the L4 ports (ICMP echo id) and the L4 checksum are
+    left out too: a port NAT reallocated at random is compared by class, as
+    conntrack -L's are (nat_class())."""
+    side, b = p[0], bytearray.fromhex(p[2:])
+    if not b:
+        return p
+    if b[0] >> 4 == 4:
+        b[4:6] = b"\0\0"       # the id of a packet the router makes is its own choice
+        b[8] = 0
+        b[10:12] = b"\0\0"
+        l4, proto = (b[0] & 15) * 4, b[9]
+    else:
+        b[7] = 0
+        l4, proto = 40, b[6]
+    if not exact_ports and len(b) >= l4 + 8:
+        if proto in (6, 17, 136, 132):
+            b[l4:l4 + 4] = b"\0" * 4
+            c = {6: 16, 17: 6, 136: 6}.get(proto)
+            if c is not None and len(b) >= l4 + c + 2:
+                b[l4 + c:l4 + c + 2] = b"\0\0"
+        elif proto in (1, 58):
+            b[l4 + 2:l4 + 6] = b"\0" * 4
+    return b.hex()
+
+
+def l4_ids(p):
+    """The ports (ICMP, ICMPv6: the echo id) of packet "c:HEX"."""
+    b = bytes.fromhex(p[2:])
+    l4, proto = ((b[0] & 15) * 4, b[9]) if b[0] >> 4 == 4 else (40, b[6])
+    return b[l4 + 4:l4 + 6] if proto in (1, 58) else b[l4:l4 + 4]
+
+
+def same_packets(a, b):
+    """The same packets, byte for byte as packet_key() sees them; a pair
+    that differs may differ only where a reallocated port (ICMP id) and the
+    checksum covering it are, and only when those ports do differ."""
+    left = [packet_key(p, True) for p in b]
+    rest_a = []
+    for p in a:
+        k = packet_key(p, True)
+        if k in left:
+            left.remove(k)
+        else:
+            rest_a.append(p)
+    rest_b = [p for p in b if packet_key(p, True) in left]
+    if len(rest_a) != len(rest_b):
+        return False
+    for p in rest_a:
+        m = next((q for q in rest_b if packet_key(q, False) == packet_key(p, False)
+                  and l4_ids(q) != l4_ids(p)), None)
+        if m is None:
+            return False
+        rest_b.remove(m)
+    return True
+
+
+def compare(sim, kern, packets=False):
+    """Differences between ctsim's run and the kernel's, as text ('' = agree).
+    @packets: also the packets the router sent for each packet step."""
     out = []
     for a, b in zip(sim["trace"], kern["trace"]):
         if a["ctinfo"] != b["ctinfo"]:
             out.append(f"line {a['line']}: ct state: ctsim {a['ctinfo']}, kernel {b['ctinfo']}")
+        if packets and not same_packets(a.get("out", []), b.get("out", [])):
+            out.append(f"line {a['line']}: packets sent (- ctsim, + kernel):\n" +
+                       "\n".join(["- " + p for p in a.get("out", [])] +
+                                 ["+ " + p for p in b.get("out", [])]))
     for key, what, ordered in (("table", "conntrack -L", False),
                                ("events", "conntrack -E", True),
                                ("expectations", "conntrack -L expect", False),
@@ -490,7 +612,10 @@ def one(ctsim, path, max_duration, sized=False):
         return {"file": path, "result": "skipped", "why": str(e), "waits_for": exp["waits_for"]}
     except Exception as e:      # a setup failure is a failure, with its reason
         return {"file": path, "result": "error", "why": str(e), "waits_for": exp["waits_for"]}
-    d = compare(sim, kern)
+    # NAT scenarios also compare the packets leaving the router (translated)
+    nat = any(s["kind"] == "ruleset" and "type nat" in (s.get("ruleset") or "")
+              for s in exp["steps"])
+    d = compare(sim, kern, packets=nat)
     return {"file": path, "result": "disagree" if d else "agree", "why": d,
             "waits_for": exp["waits_for"], "title": exp["title"], "source": exp["source"],
             "ctsim_result": sim["result"],

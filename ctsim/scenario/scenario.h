@@ -41,6 +41,8 @@ struct sc_host {
 	union ct_addr a4, a6;
 	bool has4, has6;
 	enum sc_side side;
+	bool router;		/* `router`: the addresses are the router's own on that
+				 * side (masquerade and redirect use them) */
 };
 
 enum sc_kind {

@@ -129,6 +129,7 @@ json_t *scenario_export_json(const struct scenario *sc)
 
 		json_object_set_new(j, "name", json_string(x->name));
 		json_object_set_new(j, "side", json_string(sc_side_name(x->side)));
+		json_object_set_new(j, "router", json_boolean(x->router));
 		json_object_set_new(j, "addr4", x->has4 ? json_string(addr_str(AF_INET, &x->a4, buf,
 				    sizeof(buf))) : json_null());
 		json_object_set_new(j, "addr6", x->has6 ? json_string(addr_str(AF_INET6, &x->a6, buf,

@@ -215,7 +215,7 @@ static void parse_host(struct pctx *x)
 	bool side_given = false;
 
 	if (x->l.nt < 3) {
-		sc_tok_error(&x->l, x->l.nt, "usage: host NAME ADDRESS [ADDRESS6] [side client|server]");
+		sc_tok_error(&x->l, x->l.nt, "usage: host NAME ADDRESS [ADDRESS6] [side client|server] [router]");
 		return;
 	}
 	if (x->l.t[1].len >= sizeof(h.name) || !isalpha((unsigned char)x->l.t[1].s[0])) {
@@ -228,7 +228,7 @@ static void parse_host(struct pctx *x)
 		sc_tok_error(&x->l, 1, "host \"%s\" is already declared", h.name);
 		return;
 	}
-	for (; i < x->l.nt && !sc_is(&x->l, i, "side"); i++) {
+	for (; i < x->l.nt && !sc_is(&x->l, i, "side") && !sc_is(&x->l, i, "router"); i++) {
 		char buf[64];
 		uint8_t tmp[16];
 
@@ -255,6 +255,10 @@ static void parse_host(struct pctx *x)
 		}
 		side_given = true;
 		i += 2;
+	}
+	if (sc_is(&x->l, i, "router")) {
+		h.router = true;
+		i++;
 	}
 	if (i < x->l.nt) {
 		sc_tok_error(&x->l, i, "unexpected word after the host's addresses");

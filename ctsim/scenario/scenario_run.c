@@ -60,8 +60,35 @@ struct run {
 	const char *last_why;
 	FILE *trace;		/* res->trace */
 	size_t trace_len;
+	/* The packets the router sent for the current step, as "c:HEX" /
+	 * "s:HEX" (the side they left by), comma-separated, for the trace. */
+	char *out;
+	size_t outlen, outcap;
 	uint8_t buf[CT_PKT_MAX];
 };
+
+/* The router's xmit: remember what left, and by which side. */
+static void out_packet(void *arg, int oif, const uint8_t *pkt, size_t len)
+{
+	struct run *r = arg;
+	size_t need = r->outlen + 2 * len + 4;
+
+	if (need > r->outcap) {
+		char *n = realloc(r->out, need * 2);
+
+		if (!n)
+			return;
+		r->out = n;
+		r->outcap = need * 2;
+	}
+	if (r->outlen)
+		r->out[r->outlen++] = ',';
+	r->out[r->outlen++] = oif == 0 ? 'c' : 's';
+	r->out[r->outlen++] = ':';
+	for (size_t i = 0; i < len; i++)
+		r->outlen += (size_t)sprintf(r->out + r->outlen, "%02x", pkt[i]);
+	r->out[r->outlen] = 0;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Small strings                                                           */
@@ -645,6 +672,7 @@ static void step(struct run *r, const struct sc_step *s)
 	case SC_PACKET:
 		memcpy(r->buf, s->pkt, s->len);
 		r->res->packets++;
+		r->outlen = 0;
 		r->last_verdict = ct_offline_receive(&r->h, s->side == SC_CLIENT ? CT_OFFLINE_CLIENT
 								 : CT_OFFLINE_SERVER, r->buf, s->len,
 						     ct_clock_wall(&r->h.clock));
@@ -652,8 +680,8 @@ static void step(struct run *r, const struct sc_step *s)
 		r->last_pkt = s;
 		r->last_state = r->h.router.last.ct_state;
 		r->last_why = r->h.router.last.why;
-		fprintf(r->trace, "%u %s %s\n", s->line, r->last_state ? r->last_state : "none",
-			verdict_word(r->last_verdict));
+		fprintf(r->trace, "%u %s %s %s\n", s->line, r->last_state ? r->last_state : "none",
+			verdict_word(r->last_verdict), r->outlen ? r->out : "-");
 		if (r->log) {
 			/* The ruleset drops ct state invalid, but what made the
 			 * packet invalid is conntrack's reason: say both. */
@@ -765,6 +793,8 @@ void scenario_run_traced(const struct scenario *sc, struct sc_result *res, bool 
 	 * their lines collected in memory. */
 	r->h.listening = sc->listener_at_start;
 	r->h.capture = CT_OFFLINE_EVENTS | CT_OFFLINE_EXP_EVENTS;
+	r->h.xmit = out_packet;
+	r->h.xmit_arg = r;
 	r->h.ev_fp = open_memstream(&r->ev, &r->evlen);
 	r->h.xev_fp = open_memstream(&r->xev, &r->xevlen);
 	r->trace = open_memstream(&res->trace, &r->trace_len);
@@ -790,6 +820,25 @@ void scenario_run_traced(const struct scenario *sc, struct sc_result *res, bool 
 	}
 	r->h.print.fp = r->h.ev_fp;
 	ctnl_print_setup(&r->h.print);
+	/* `host ... router`: the router's own addresses on that side (the
+	 * address masquerade picks on the way out, redirect on the way in) */
+	for (unsigned i = 0; i < sc->nhosts; i++) {
+		const struct sc_host *x = &sc->hosts[i];
+		struct router_if *rif = &r->h.router.ifs[x->side == SC_CLIENT ? 0 : 1];
+
+		if (!x->router)
+			continue;
+		if (x->has4) {
+			rif->addr4 = rif->net4 = x->a4;
+			rif->plen4 = 32;
+			rif->has4 = true;
+		}
+		if (x->has6) {
+			rif->addr6 = rif->net6 = x->a6;
+			rif->plen6 = 128;
+			rif->has6 = true;
+		}
+	}
 
 	for (k = 0; k < sc->nsteps; k++)
 		step(r, &sc->steps[k]);
@@ -812,6 +861,7 @@ void scenario_run_traced(const struct scenario *sc, struct sc_result *res, bool 
 	fclose(r->h.xev_fp);
 	free(r->xev);
 	ruleset_free(r->rs);
+	free(r->out);
 	free(r);
 }
 

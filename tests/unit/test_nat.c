@@ -14,7 +14,11 @@
  *     (__nf_nat_alloc_null_binding());
  *   - without NF_NAT_RANGE_MAP_IPS the addresses stay, without
  *     NF_NAT_RANGE_PROTO_SPECIFIED the ports stay; a port inside the range
- *     stays, one outside maps (ctsim: to the first of the range, nat.h);
+ *     stays, one outside moves into the range (nf_nat_l4proto_unique_tuple():
+ *     a random start, so the tests check the class: in range);
+ *   - an address range picks by jhash2 of the addresses (find_best_ips_proto()):
+ *     in range, and the same for the same addresses;
+ *   - a manip already bound is not bound again (nf_nat_setup_info() WARNs);
  *   - only protocols whose tuples carry ports (ct_tuple_has_ports()) get a
  *     port mapped.
  */
@@ -141,17 +145,20 @@ static void assert_tuple_equal(const struct ct_tuple *a, const struct ct_tuple *
 #define REPLY(c) (&(c)->th[CT_DIR_REPLY].tuple)
 
 /* SNAT 10.0.0.1:40000 -> 192.0.2.1:80 to 203.0.113.5, ports 1024-2048: the
- * reply goes back to 203.0.113.5:1024, the original is untouched. */
+ * reply goes back to 203.0.113.5 on a port of the range, the original is
+ * untouched. */
 static void test_snat_tcp_ip_and_port(void **state)
 {
 	struct fixture *f = *state;
 	const struct ct_tuple o = tuple("10.0.0.1", "192.0.2.1", IPPROTO_TCP, 40000, 80);
-	const struct ct_tuple want = tuple("192.0.2.1", "203.0.113.5", IPPROTO_TCP, 80, 1024);
+	struct ct_tuple want = tuple("192.0.2.1", "203.0.113.5", IPPROTO_TCP, 80, 1024);
 	struct conn *c = entry(f, o);
 	struct ct_nat_range r = range(CT_NAT_RANGE_MAP_IPS | CT_NAT_RANGE_PROTO_SPECIFIED,
 				      "203.0.113.5", "203.0.113.5", 1024, 2048);
 
 	ct_nat_setup_info(c, &r, CT_NAT_MANIP_SRC);
+	assert_in_range(REPLY(c)->dport, 1024, 2048);
+	want.dport = REPLY(c)->dport;
 	assert_tuple_equal(REPLY(c), &want);
 	assert_tuple_equal(ORIG(c), &o);
 	assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
@@ -187,16 +194,25 @@ static void test_dnat_tcp_ip_and_port(void **state)
 	assert_int_equal(c->status & NAT_BITS, CT_S_DST_NAT | CT_S_DST_NAT_DONE);
 }
 
-/* An address range maps to its first address (nat.h: no uniqueness search). */
+/* An address range maps into the range, by a hash of the addresses
+ * (find_best_ips_proto()): the same entry twice gets the same address. */
 static void test_dnat_address_range_first(void **state)
 {
 	struct fixture *f = *state;
 	struct conn *c = entry(f, tuple("10.0.0.1", "192.0.2.1", IPPROTO_TCP, 40000, 80));
-	const struct ct_tuple want = tuple("10.1.1.1", "10.0.0.1", IPPROTO_TCP, 80, 40000);
+	struct ct_tuple want = tuple("10.1.1.1", "10.0.0.1", IPPROTO_TCP, 80, 40000);
 	struct ct_nat_range r = range(CT_NAT_RANGE_MAP_IPS, "10.1.1.1", "10.1.1.9", 0, 0);
+	union ct_addr first;
 
 	ct_nat_setup_info(c, &r, CT_NAT_MANIP_DST);
+	assert_in_range(ntohl(REPLY(c)->src.ip), ntohl(addr("10.1.1.1").ip), ntohl(addr("10.1.1.9").ip));
+	first = REPLY(c)->src;
+	want.src = first;
 	assert_tuple_equal(REPLY(c), &want);
+	conn_free_unhashed(&f->t, c);
+	c = f->c = entry(f, tuple("10.0.0.1", "192.0.2.1", IPPROTO_TCP, 40000, 80));
+	ct_nat_setup_info(c, &r, CT_NAT_MANIP_DST);
+	assert_memory_equal(&REPLY(c)->src, &first, sizeof(first));
 	assert_int_equal(c->status & NAT_BITS, CT_S_DST_NAT | CT_S_DST_NAT_DONE);
 }
 
@@ -296,8 +312,18 @@ static void test_port_protocols_mapped(void **state)
 		assert_true(ct_tuple_has_ports(protos[i]));
 		c = entry(f, tuple("10.0.0.1", "192.0.2.1", protos[i], 40000, 80));
 		ct_nat_setup_info(c, &r, CT_NAT_MANIP_SRC);
-		assert_tuple_equal(REPLY(c), &want);
-		assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
+		if (protos[i] == IPPROTO_GRE) {
+			/* GRE keys are mapped only for a PPTP call (an entry
+			 * with a master): nf_nat_l4proto_unique_tuple() */
+			want.dport = 40000;
+			assert_tuple_equal(REPLY(c), &want);
+			assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT_DONE);
+		} else {
+			assert_in_range(REPLY(c)->dport, 5000, 5001);
+			want.dport = REPLY(c)->dport;
+			assert_tuple_equal(REPLY(c), &want);
+			assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
+		}
 		conn_free_unhashed(&f->t, c);
 		f->c = NULL;
 	}
@@ -320,20 +346,27 @@ static void test_portless_protocol_port_untouched(void **state)
 	ct_nat_setup_info(c, &p, CT_NAT_MANIP_SRC);
 	assert_tuple_equal(REPLY(c), &before);
 	assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT_DONE);
+	/* bound once: a second binding of the same manip changes nothing */
+	ct_nat_setup_info(c, &a, CT_NAT_MANIP_SRC);
+	assert_tuple_equal(REPLY(c), &before);
+	conn_free_unhashed(&f->t, c);
+	c = f->c = entry(f, tuple("10.0.0.1", "192.0.2.1", IPPROTO_ESP, 0, 0));
 	ct_nat_setup_info(c, &a, CT_NAT_MANIP_SRC);
 	assert_tuple_equal(REPLY(c), &want);
 	assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
 }
 
-/* ICMP echo: SNAT maps the address, keeps the id (not a port in
- * ct_tuple_has_ports()'s sense) and the reply stays an echo reply. */
+/* ICMP echo: SNAT maps the address; with a proto range the echo id is
+ * mapped into it (l4proto_in_range() reads the id: 0x1234 is outside 1-1,
+ * so it becomes 1); without one it is kept. The reply stays an echo reply. */
 static void test_icmp_snat_keeps_id_and_type(void **state)
 {
 	struct fixture *f = *state;
 	struct ct_tuple o = tuple("10.0.0.1", "192.0.2.1", IPPROTO_ICMP, 0x1234, 0);
-	struct ct_tuple want = tuple("192.0.2.1", "203.0.113.5", IPPROTO_ICMP, 0x1234, 0);
+	struct ct_tuple want = tuple("192.0.2.1", "203.0.113.5", IPPROTO_ICMP, 1, 0);
 	struct ct_nat_range r = range(CT_NAT_RANGE_MAP_IPS | CT_NAT_RANGE_PROTO_SPECIFIED,
 				      "203.0.113.5", NULL, 1, 1);
+	struct ct_nat_range a = range(CT_NAT_RANGE_MAP_IPS, "203.0.113.5", NULL, 0, 0);
 	struct conn *c;
 
 	o.icmp_type = 8;	/* echo request */
@@ -343,6 +376,11 @@ static void test_icmp_snat_keeps_id_and_type(void **state)
 	assert_tuple_equal(REPLY(c), &want);
 	assert_tuple_equal(ORIG(c), &o);
 	assert_int_equal(c->status & NAT_BITS, CT_S_SRC_NAT | CT_S_SRC_NAT_DONE);
+	conn_free_unhashed(&f->t, c);
+	c = f->c = entry(f, o);
+	ct_nat_setup_info(c, &a, CT_NAT_MANIP_SRC);
+	want.sport = 0x1234;
+	assert_tuple_equal(REPLY(c), &want);
 }
 
 /* IPv6 DNAT: the whole 16-byte address is mapped. */
@@ -357,6 +395,143 @@ static void test_dnat_ipv6(void **state)
 	ct_nat_setup_info(c, &r, CT_NAT_MANIP_DST);
 	assert_tuple_equal(REPLY(c), &want);
 	assert_int_equal(c->status & NAT_BITS, CT_S_DST_NAT | CT_S_DST_NAT_DONE);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The rewrite (nat_rewrite.c, nf_nat_manip_pkt())                        */
+
+/* A packet @l4 (its checksum filled by ct_pkt_build()) from @src to @dst,
+ * parsed into @p over @buf. */
+static void build(struct ct_pkt *p, uint8_t *buf, size_t cap, const char *src, const char *dst,
+		  uint8_t proto, const uint8_t *l4, size_t l4len)
+{
+	union ct_addr a = addr(src), b = addr(dst);
+	const char *why;
+	int n = ct_pkt_build(buf, cap, strchr(src, ':') ? AF_INET6 : AF_INET, &a, &b, proto,
+			     l4, l4len);
+
+	assert_true(n > 0);
+	memset(p, 0, sizeof(*p));
+	p->data = buf;
+	p->len = (size_t)n;
+	assert_int_equal(ct_pkt_parse(p, &why), 0);
+}
+
+/* SNAT of a TCP segment and its answer over IPv4 and IPv6: addresses and
+ * ports rewritten, the IPv4 header and TCP checksums still valid (the
+ * incremental update covers the pseudo-header), the answer restored. */
+static void test_rewrite_tcp_both_directions(void **state)
+{
+	static const char *const fam[2][3] = {
+		{ "10.0.0.1", "192.0.2.1", "203.0.113.5" },
+		{ "fd00::1", "2001:db8::1", "2001:db8:ff::5" },
+	};
+	struct fixture *f = *state;
+
+	for (int v = 0; v < 2; v++) {
+		uint8_t l4[24] = { 0x9c, 0x40, 0x00, 0x50, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x50, 0x02,
+				   0xfa, 0xf0 }, buf[128], rbuf[128];
+		struct ct_nat_range r = range(CT_NAT_RANGE_MAP_IPS | CT_NAT_RANGE_PROTO_SPECIFIED,
+					      fam[v][2], fam[v][2], 1024, 1024);
+		struct conn *c = entry(f, tuple(fam[v][0], fam[v][1], IPPROTO_TCP, 40000, 80));
+		union ct_addr to = addr(fam[v][2]), cl = addr(fam[v][0]);
+		struct ct_pkt p, q;
+
+		ct_nat_setup_info(c, &r, CT_NAT_MANIP_SRC);
+		build(&p, buf, sizeof(buf), fam[v][0], fam[v][1], IPPROTO_TCP, l4, 20);
+		assert_true(ct_nat_packet(c, CT_DIR_ORIG, CT_NAT_MANIP_SRC, &p));
+		assert_memory_equal(p.src.b, to.b, v ? 16 : 4);
+		assert_int_equal(p.sport, 1024);
+		assert_true(ct_pkt_l4_csum_ok(&p));
+		if (!v) {
+			const char *why;
+			struct ct_pkt again = { .data = buf, .len = p.len };
+
+			assert_int_equal(ct_pkt_parse(&again, &why), 0);	/* IP checksum */
+		}
+		/* the destination manip does nothing to this direction */
+		assert_false(ct_nat_packet(c, CT_DIR_ORIG, CT_NAT_MANIP_DST, &p));
+		/* the answer: to 203.0.113.5:1024, back to 10.0.0.1:40000 */
+		l4[0] = 0x00; l4[1] = 0x50; l4[2] = 0x04; l4[3] = 0x00;
+		build(&q, rbuf, sizeof(rbuf), fam[v][1], fam[v][2], IPPROTO_TCP, l4, 20);
+		assert_true(ct_nat_packet(c, CT_DIR_REPLY, CT_NAT_MANIP_DST, &q));
+		assert_memory_equal(q.dst.b, cl.b, v ? 16 : 4);
+		assert_int_equal(q.dport, 40000);
+		assert_true(ct_pkt_l4_csum_ok(&q));
+		l4[0] = 0x9c; l4[1] = 0x40; l4[2] = 0x00; l4[3] = 0x50;
+		conn_free_unhashed(&f->t, c);
+		f->c = NULL;
+	}
+}
+
+/* UDP over IPv4 with no checksum (0) keeps none (udp_manip_pkt()); with
+ * one, it stays valid. */
+static void test_rewrite_udp_zero_checksum(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t l4[12] = { 0x9c, 0x40, 0x00, 0x35, 0x00, 0x0c, 0, 0, 'a', 'b', 'c', 'd' };
+	uint8_t buf[64];
+	struct ct_nat_range r = range(CT_NAT_RANGE_MAP_IPS, "203.0.113.5", "203.0.113.5", 0, 0);
+	struct conn *c = entry(f, tuple("10.0.0.1", "192.0.2.1", IPPROTO_UDP, 40000, 53));
+	struct ct_pkt p;
+
+	ct_nat_setup_info(c, &r, CT_NAT_MANIP_SRC);
+	build(&p, buf, sizeof(buf), "10.0.0.1", "192.0.2.1", IPPROTO_UDP, l4, sizeof(l4));
+	assert_true(ct_pkt_l4_csum_ok(&p));
+	assert_true(ct_nat_packet(c, CT_DIR_ORIG, CT_NAT_MANIP_SRC, &p));
+	assert_true(ct_pkt_l4_csum_ok(&p));
+	buf[20 + 6] = buf[20 + 7] = 0;		/* now without a checksum */
+	p.src = addr("10.0.0.1");
+	memcpy(buf + 12, p.src.b, 4);
+	buf[10] = buf[11] = 0;
+	{
+		const char *why;
+		uint32_t sum = 0;
+
+		for (int i = 0; i < 20; i += 2)
+			sum += (uint32_t)(buf[i] << 8 | buf[i + 1]);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		buf[10] = (uint8_t)(~sum >> 8);
+		buf[11] = (uint8_t)~sum;
+		assert_int_equal(ct_pkt_parse(&p, &why), 0);
+	}
+	assert_true(ct_nat_packet(c, CT_DIR_ORIG, CT_NAT_MANIP_SRC, &p));
+	assert_int_equal(buf[20 + 6], 0);
+	assert_int_equal(buf[20 + 7], 0);
+}
+
+/* An ICMP port unreachable about a masqueraded UDP flow, from the server to
+ * the masquerading address: the outer destination and the quoted source go
+ * back to the client, both checksums valid. */
+static void test_icmp_error_translated(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t udp[12] = { 0x9c, 0x40, 0x00, 0x35, 0x00, 0x0c, 0, 0, 'a', 'b', 'c', 'd' };
+	uint8_t quote[64], l4[80] = { 3, 3 }, buf[160];
+	struct ct_nat_range r = range(CT_NAT_RANGE_MAP_IPS, "203.0.113.5", "203.0.113.5", 0, 0);
+	struct conn *c = entry(f, tuple("10.0.0.1", "192.0.2.1", IPPROTO_UDP, 40000, 53));
+	union ct_addr me = addr("203.0.113.5"), srv = addr("192.0.2.1"), cl = addr("10.0.0.1");
+	struct ct_pkt p, inner;
+	const char *why;
+	int n;
+
+	ct_nat_setup_info(c, &r, CT_NAT_MANIP_SRC);
+	/* the quote: the datagram as it left, 203.0.113.5:40000 > 192.0.2.1:53 */
+	n = ct_pkt_build(quote, sizeof(quote), AF_INET, &me, &srv, IPPROTO_UDP, udp, sizeof(udp));
+	assert_true(n > 0);
+	memcpy(l4 + 8, quote, (size_t)n);
+	build(&p, buf, sizeof(buf), "192.0.2.1", "203.0.113.5", IPPROTO_ICMP, l4, 8 + (size_t)n);
+	assert_true(ct_nat_icmp_reply_translation(c, CT_DIR_REPLY, CT_NAT_MANIP_DST, &p));
+	assert_memory_equal(p.dst.b, cl.b, 4);
+	assert_memory_equal(p.src.b, srv.b, 4);
+	assert_true(ct_pkt_l4_csum_ok(&p));
+	assert_int_equal(ct_pkt_icmp_inner(&p, &inner, &why), 0);
+	assert_memory_equal(inner.src.b, cl.b, 4);
+	assert_int_equal(inner.sport, 40000);
+	/* the source manip leaves a reply-direction error alone (no DST_NAT) */
+	assert_true(ct_nat_icmp_reply_translation(c, CT_DIR_REPLY, CT_NAT_MANIP_SRC, &p));
+	assert_memory_equal(p.dst.b, cl.b, 4);
 }
 
 int main(void)
@@ -375,6 +550,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_portless_protocol_port_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_snat_keeps_id_and_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dnat_ipv6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_tcp_both_directions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_udp_zero_checksum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_error_translated, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

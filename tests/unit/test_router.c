@@ -323,12 +323,13 @@ static void test_trace_only_nftrace(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
-/* NAT statements reach the caller (not applied: the NAT issue does that)  */
+/* NAT statements reach the caller and are applied                        */
 
 static void test_nat_results(void **state)
 {
 	struct fixture *f = *state;
 	union ct_addr to = h_addr("10.0.2.9"), dst = h_addr("10.0.2.2");
+	union ct_addr gw = h_addr("10.0.2.1"), cl = h_addr("10.0.1.2");
 	struct ct_pkt sent;
 	const char *reason;
 	const struct router_nat *n;
@@ -361,18 +362,33 @@ static void test_nat_results(void **state)
 	assert_string_equal(n->chain->name, "post");
 	assert_int_equal(n->nat.type, RS_NAT_MASQUERADE);
 
-	/* recorded, not applied: the packet left with its own destination */
+	/* applied (router_nat.c): the packet left DNATed to 10.0.2.9:5353 and
+	 * masqueraded to ctsim's address on ct-s0, its checksums still good */
 	assert_int_equal(f->nsent, 1);
 	memset(&sent, 0, sizeof(sent));
 	sent.data = f->sent.buf;
 	sent.len = f->sent.len;
 	assert_true(ct_pkt_parse(&sent, &reason) >= 0);
-	assert_memory_equal(sent.dst.b, dst.b, 4);
-	assert_int_equal(sent.dport, 53);
+	assert_memory_equal(sent.dst.b, to.b, 4);
+	assert_int_equal(sent.dport, 5353);
+	assert_memory_equal(sent.src.b, gw.b, 4);
+	assert_int_equal(sent.sport, 5000);
+	assert_true(ct_pkt_l4_csum_ok(&sent));
 
-	/* the reply and later packets: no NAT chain runs, nothing recorded */
-	assert_int_equal(send_udp(f, "10.0.2.2", "10.0.1.2", 53, 5000, 1), CT_ACCEPT);
+	/* the reply comes back to ctsim's address and leaves for the client
+	 * as an answer from 10.0.2.2:53; no NAT chain runs, nothing recorded */
+	assert_int_equal(send_udp(f, "10.0.2.9", "10.0.2.1", 5353, 5000, 1), CT_ACCEPT);
 	assert_int_equal(f->r.last.nnat, 0);
+	assert_string_equal(f->r.last.verdict, "forwarded");
+	memset(&sent, 0, sizeof(sent));
+	sent.data = f->sent.buf;
+	sent.len = f->sent.len;
+	assert_true(ct_pkt_parse(&sent, &reason) >= 0);
+	assert_memory_equal(sent.src.b, dst.b, 4);
+	assert_int_equal(sent.sport, 53);
+	assert_memory_equal(sent.dst.b, cl.b, 4);
+	assert_int_equal(sent.dport, 5000);
+	assert_true(ct_pkt_l4_csum_ok(&sent));
 	assert_int_equal(send_udp(f, "10.0.1.2", "10.0.2.2", 5000, 53, 0), CT_ACCEPT);
 	assert_int_equal(f->r.last.nnat, 0);
 }

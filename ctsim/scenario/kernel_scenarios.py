@@ -241,8 +241,9 @@ def same_line(a, b, tol=TOLERANCE):
     return True
 
 
-def diff(expected, actual, ordered):
-    """(equal, text): lines with ' ', '-' ctsim only, '+' kernel only."""
+def diff(expected, actual, ordered, tol=TOLERANCE):
+    """(equal, text): lines with ' ', '-' ctsim only, '+' kernel only;
+    remaining timeouts may differ by @tol seconds."""
     e = [norm(x) for x in expected if x.strip()]
     a = [norm(x) for x in actual if x.strip()]
     if not ordered:
@@ -252,7 +253,7 @@ def diff(expected, actual, ordered):
         a.sort()
         left, out = list(a), []
         for x in e:
-            k = next((i for i, y in enumerate(left) if same_line(x, y)), None)
+            k = next((i for i, y in enumerate(left) if same_line(x, y, tol)), None)
             if k is None:
                 out.append("- " + x)
             else:
@@ -262,11 +263,11 @@ def diff(expected, actual, ordered):
     out, eq = [], len(e) == len(a)
     i = j = 0
     while i < len(e) or j < len(a):
-        if i < len(e) and j < len(a) and same_line(e[i], a[j]):
+        if i < len(e) and j < len(a) and same_line(e[i], a[j], tol):
             out.append("  " + a[j])
             i += 1
             j += 1
-        elif i < len(e) and not any(same_line(e[i], x) for x in a[j:]):
+        elif i < len(e) and not any(same_line(e[i], x, tol) for x in a[j:]):
             out.append("- " + e[i])
             i += 1
             eq = False

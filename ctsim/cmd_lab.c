@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cmd_lab.c — `ctsim lab down`: clean up a lab, also after a crash. */
+/* cmd_lab.c — `ctsim lab down`: clean up a lab, also after a crash (only
+ * namespaces a ctsim lab made and whose process is gone: lab_cleanup()). */
 #include <stdio.h>
 #include <string.h>
 #include "ctsim/cmd.h"
@@ -21,7 +22,7 @@ int cmd_lab(int argc, char **argv)
 		return 2;
 	}
 	if (lab_cleanup(prefix) < 0) {
-		perror("ctsim lab down: ip netns list");
+		perror("ctsim lab down: " LAB_RUN_DIR);
 		return 1;
 	}
 	return 0;

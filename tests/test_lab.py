@@ -117,6 +117,51 @@ def test_lab_down_after_crash(ctsim_factory):
                                         text=True).stdout
 
 
+def test_lab_down_removes_only_dead_labs(ctsim_factory):
+    """`ctsim lab down --prefix P` (issue 17 robustness 6) removes only the
+    namespaces a ctsim lab made whose process is gone: never a running
+    lab's, never a namespace that merely starts with P (not even with an
+    empty prefix); starting a lab over a foreign namespace is refused."""
+    prefix = "ctd%04x-" % (os.getpid() % 0xffff)
+    other = prefix + "other"
+
+    def netns():
+        return subprocess.run(["ip", "netns", "list"], capture_output=True,
+                              text=True).stdout.split()
+
+    def down(p):
+        return subprocess.run([CTSIM, "lab", "down", "--prefix", p], capture_output=True,
+                              text=True, timeout=30)
+
+    subprocess.run(["ip", "netns", "add", other], check=True)
+    try:
+        d = ctsim_factory(["--lab", "--lab-prefix", prefix])
+        for p in (prefix, ""):
+            res = down(p)
+            assert res.returncode == 0, res.stderr
+            assert f"left netns {prefix}client: the running lab of process" in res.stderr
+            assert {other, prefix + "client", prefix + "server"} <= set(netns()), res.stdout
+        assert d.alive
+        d.stop(signal.SIGKILL)          # a crash: nothing cleaned up
+        os.unlink(d.socket)
+        res = down(prefix)
+        assert res.returncode == 0 and f"removed netns {prefix}client" in res.stdout, res
+        left = netns()
+        assert other in left and prefix + "client" not in left, left
+        # a foreign namespace under a lab's name: refused, not deleted
+        subprocess.run(["ip", "netns", "add", prefix + "client"], check=True)
+        res = subprocess.run([CTSIM, "--lab", "--lab-prefix", prefix, "--socket",
+                              f"/tmp/ctd{os.getpid()}.sock"], capture_output=True, text=True,
+                             timeout=30)
+        assert res.returncode != 0 and \
+            f"network namespace {prefix}client exists and was not made by ctsim" in \
+            res.stderr, res.stderr
+        assert prefix + "client" in netns()
+    finally:
+        for n in (other, prefix + "client", prefix + "server"):
+            subprocess.run(["ip", "netns", "del", n], capture_output=True)
+
+
 def test_ruleset_reload_on_sighup(lab_factory, tmp_path):
     """SIGHUP swaps the ruleset atomically and keeps the table; a broken
     file is reported (located) and the old ruleset stays."""

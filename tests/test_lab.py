@@ -162,6 +162,30 @@ def test_lab_down_removes_only_dead_labs(ctsim_factory):
             subprocess.run(["ip", "netns", "del", n], capture_output=True)
 
 
+def test_removed_tun_device_does_not_spin(lab_factory):
+    """A lab interface deleted under the daemon (`ip -n NS link del ct-c0`,
+    issue 17 robustness 5): its reads fail with EBADFD for good; the daemon
+    stops polling it, says so once, and keeps serving the rest (it used to
+    keep the dead device in its loop)."""
+    from test_fd_exhaustion import cpu_ticks
+    lab = lab_factory()
+    lab.run("client", "ping", "-c", "1", "-W", "2", SERVER4, check=True)
+    subprocess.run(["ip", "-n", lab.prefix + "client", "link", "del", "ct-c0"], check=True)
+    time.sleep(0.3)
+    pid, hz = lab.d.proc.pid, os.sysconf("SC_CLK_TCK")
+    t0, c0 = time.monotonic(), cpu_ticks(pid)
+    time.sleep(1.0)
+    used = (cpu_ticks(pid) - c0) / hz / (time.monotonic() - t0)
+    print(f"daemon CPU after the device went: {used:.1%}")
+    assert used < 0.3, f"daemon used {used:.0%} CPU after its TUN device went"
+    # the other host is still routed to (ctsim answers its ping), ctnetlink serves
+    lab.run("server", "ping", "-c", "1", "-W", "2", "10.77.2.1", check=True)
+    assert lab.d.conntrack("-L").returncode == 0
+    assert lab.d.alive
+    log = lab.d.stderr_text()
+    assert log.count("ct-c0 of host client failed") == 1, log
+
+
 def test_ruleset_reload_on_sighup(lab_factory, tmp_path):
     """SIGHUP swaps the ruleset atomically and keeps the table; a broken
     file is reported (located) and the old ruleset stays."""

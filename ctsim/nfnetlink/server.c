@@ -28,6 +28,13 @@
 #define RX_MAX		(256 * 1024)
 /* Events queued behind pending replies before we call it an overrun. */
 #define EVENT_BACKLOG	256
+/* Replies a client may leave unread, beyond what its socket holds: the
+ * kernel's default receive buffer (net.core.rmem_default, 212992 bytes),
+ * each message charged its length plus REPLY_OVERHEAD as an skb's truesize
+ * is. Past it a reply is dropped and the client gets ENOBUFS, as
+ * netlink_unicast() does to a full socket (netlink_overrun()). */
+#define REPLY_BUDGET	212992
+#define REPLY_OVERHEAD	512
 /* Request datagrams read per wake-up. One: epoll is level-triggered and
  * asks again, while a second recv() would almost always find nothing in
  * the common request/answer ping-pong and cost a system call. */
@@ -53,6 +60,7 @@ struct client {
 	bool dead;			/* peer went away: close at the end of the step */
 	struct outbuf *outq, *outq_tail;
 	unsigned outq_len;
+	size_t outq_charge;		/* sum of len + REPLY_OVERHEAD over outq */
 	struct dump *dump;
 	uint32_t ep_events;		/* what epoll currently watches */
 	struct client *next;
@@ -111,6 +119,7 @@ static int enqueue(struct client *cl, const void *buf, size_t len)
 		cl->outq = o;
 	cl->outq_tail = o;
 	cl->outq_len++;
+	cl->outq_charge += len + REPLY_OVERHEAD;
 	return 0;
 }
 
@@ -131,13 +140,19 @@ int server_reply(struct server *srv, struct client *cl, const void *buf, size_t 
 {
 	int r;
 
-	(void)srv;
 	if (cl->dead)
 		return -EPIPE;
 	if (!cl->outq) {
 		r = try_send(cl, buf, len);
 		if (r != 0)
 			return r < 0 ? r : 0;
+	} else if (cl->outq_charge + len + REPLY_OVERHEAD > REPLY_BUDGET) {
+		/* A client that sends requests without reading the answers
+		 * (many in one datagram): drop, ENOBUFS follows. At least one
+		 * reply is always queued, so every single answer fits. */
+		cl->overrun = true;
+		srv->replies_dropped++;
+		return -ENOBUFS;
 	}
 	return enqueue(cl, buf, len);
 }
@@ -171,6 +186,7 @@ static void flush_outq(struct client *cl)
 		if (!cl->outq)
 			cl->outq_tail = NULL;
 		cl->outq_len--;
+		cl->outq_charge -= o->len + REPLY_OVERHEAD;
 		free(o);
 	}
 }

@@ -162,6 +162,12 @@ static void send_event(struct client *cl, const void *buf, size_t len)
 {
 	if (cl->dead)
 		return;
+	/* Congested (netlink_broadcast_deliver(): NETLINK_S_CONGESTED): after
+	 * a loss nothing more is delivered until the reader has taken what
+	 * was queued and been told (ENOBUFS), so the notice sits where the
+	 * events stop. Without ENOBUFS reports the socket is never congested. */
+	if (cl->overrun && !cl->no_enobufs)
+		return;
 	if (!cl->outq) {
 		int r = try_send(cl, buf, len);
 

@@ -186,6 +186,24 @@ def test_removed_tun_device_does_not_spin(lab_factory):
     assert log.count("ct-c0 of host client failed") == 1, log
 
 
+def test_capture_write_error_reported_when_it_happens(lab_factory):
+    """--capture on a full disk (/dev/full: every write fails with ENOSPC,
+    issue 17 robustness 11): the error is reported once while the daemon
+    runs, not only at shutdown, and routing goes on."""
+    lab = lab_factory(["--capture", "/dev/full"])
+    # 4 x 2 x ~1.4 kB: past stdio's buffer, so a write happens
+    lab.run("client", "ping", "-c", "4", "-i", "0.2", "-s", "1400", "-W", "2", SERVER4,
+            check=True)
+    deadline = time.monotonic() + 3
+    while "capture stopped" not in lab.d.stderr_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = lab.d.stderr_text()
+    assert log.count("capture stopped") == 1, log
+    assert "No space left on device" in log, log
+    lab.run("client", "ping", "-c", "1", "-W", "2", SERVER4, check=True)
+    assert lab.d.alive
+
+
 def test_ruleset_reload_on_sighup(lab_factory, tmp_path):
     """SIGHUP swaps the ruleset atomically and keeps the table; a broken
     file is reported (located) and the old ruleset stays."""

@@ -207,6 +207,29 @@ static void end_dump(struct server *srv, struct client *cl)
 	cl->dump = NULL;
 }
 
+/* A socket in a world-writable directory (/tmp): any user could have
+ * taken the path first, or replace it later; clients check the server's
+ * uid (proto/ctsim_wire.h), but say it. */
+static void warn_world_writable(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH))
+		fprintf(stderr, "ctsim: warning: %s is in a world-writable directory (%s): "
+			"another user could take the path; prefer a directory only root "
+			"can write, e.g. %s\n", path, dir, CTSIM_DEFAULT_SOCKET);
+}
+
 /* netlink_dump(): produce datagrams while the socket takes them. */
 static void run_dump(struct server *srv, struct client *cl)
 {
@@ -808,6 +831,14 @@ int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
 		 * ctsim: refuse. Otherwise it is left over from a crash. */
 		probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			struct ucred who;
+			socklen_t wlen = sizeof(who);
+
+			/* say whose: on a world-writable path it may be
+			 * another user's impostor, not a ctsim */
+			if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &who, &wlen) == 0)
+				fprintf(stderr, "ctsim: %s is served by process %ld (uid %ld)\n",
+					path, (long)who.pid, (long)who.uid);
 			close(probe);
 			close(fd);
 			return -EADDRINUSE;
@@ -827,6 +858,7 @@ int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
 		return err;
 	}
 	srv->listen_fd = fd;
+	warn_world_writable(path);
 	if ((err = ct_events_subscribe_exp(e, on_exp_event, srv)))
 		return err;
 	return ct_events_subscribe(e, on_event, srv);

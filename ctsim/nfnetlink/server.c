@@ -35,6 +35,9 @@
  * netlink_unicast() does to a full socket (netlink_overrun()). */
 #define REPLY_BUDGET	212992
 #define REPLY_OVERHEAD	512
+/* The kernel's internal "operation not supported" (include/linux/errno.h),
+ * which some nfnetlink subsystems return to user space as is. */
+#define CT_ENOTSUPP	524
 /* Request datagrams read per wake-up. One: epoll is level-triggered and
  * asks again, while a second recv() would almost always find nothing in
  * the common request/answer ping-pong and cost a system call. */
@@ -617,6 +620,11 @@ static int dispatch(struct server *srv, struct client *cl, const struct nlmsghdr
 		h = ctnetlink_ct_handlers[msg];
 	else if (subsys == NFNL_SUBSYS_CTNETLINK_EXP && msg < IPCTNL_MSG_EXP_MAX)
 		h = ctnetlink_exp_handlers[msg];
+	/* nfnetlink_queue and nfnetlink_log, loaded on a usual kernel, answer
+	 * their PACKET type (which only the kernel sends) with the kernel's
+	 * internal ENOTSUPP (nfqnl_recv_unsupp(), nfulnl_recv_unsupp()). */
+	if ((subsys == NFNL_SUBSYS_QUEUE || subsys == NFNL_SUBSYS_ULOG) && msg == 0)
+		return -CT_ENOTSUPP;
 	if (!h)
 		return -EINVAL;		/* unknown subsystem or type: EINVAL, not EOPNOTSUPP */
 	ct_table_tick(srv->table);
@@ -628,6 +636,18 @@ static void handle_datagram(struct server *srv, struct client *cl, const unsigne
 			    size_t len)
 {
 	size_t off = 0;
+	const struct nlmsghdr *first = (const void *)buf;
+
+	/* nfnetlink_rcv(): a datagram that starts with NFNL_MSG_BATCH_BEGIN
+	 * is a transaction (nfnetlink_rcv_batch()), whatever its flags; no
+	 * subsystem ctsim has takes one (ctnetlink has no commit, nf_tables
+	 * is not emulated): one EOPNOTSUPP for the whole datagram. */
+	if (len >= NLMSG_HDRLEN && first->nlmsg_len >= NLMSG_HDRLEN && first->nlmsg_len <= len &&
+	    first->nlmsg_type == NFNL_MSG_BATCH_BEGIN && cl->uid == 0) {
+		if (first->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct nfgenmsg))
+			send_ack(srv, cl, first, first->nlmsg_len, -EOPNOTSUPP);
+		return;		/* too short: nfnetlink_rcv_skb_batch() ignores it */
+	}
 
 	while (off < len && !cl->dead) {
 		const struct nlmsghdr *nlh = (const void *)(buf + off);

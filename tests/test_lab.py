@@ -347,6 +347,9 @@ def test_topology_file_three_hosts(ctsim_factory, tmp_path):
     # second line keeps a build without the check from bringing a lab up)
     ("host " + "h" * 24 + " ct-c0 10.77.1.2/24 10.77.1.1\nhots\n", "1:6",
      "is longer than 23 characters"),
+    # issue 17 robustness 10: a name with a '/' made a namespace path
+    ("host cl/ient ct-c0 10.77.1.2/24 10.77.1.1\nhots\n", "1:8",
+     "use letters, digits, '.', '_' and '-'"),
 ])
 def test_topology_file_errors(tmp_path, text, where, msg):
     topo = tmp_path / "bad.topo"

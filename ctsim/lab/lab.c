@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lab.c — the classroom lab topology (see lab.h). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -56,6 +57,14 @@ static int parse_addr(const char *s, union ct_addr *a, int family)
 {
 	memset(a, 0, sizeof(*a));
 	return inet_pton(family, s, family == AF_INET ? (void *)&a->ip : (void *)a->ip6) == 1 ? 0 : -1;
+}
+
+const char *lab_name_bad(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
+			return s;
+	return NULL;
 }
 
 void lab_default(struct lab *l, const char *prefix)
@@ -122,6 +131,9 @@ int lab_load(struct lab *l, const char *path, const char *prefix, char *err, siz
 			FAIL(w[0], "too many hosts (at most %d)", LAB_MAX_HOSTS);
 		if (strlen(w[1]) > LAB_NAME_MAX)
 			FAIL(w[1], "host name \"%s\" is longer than %d characters", w[1], LAB_NAME_MAX);
+		if (lab_name_bad(w[1]))
+			FAIL(lab_name_bad(w[1]), "host name \"%s\": use letters, digits, '.', '_' "
+			     "and '-' (it names a namespace)", w[1]);
 		if (strlen(w[2]) >= 16)
 			FAIL(w[2], "interface name \"%s\" is longer than 15 characters", w[2]);
 		h = &tmp.host[tmp.n];

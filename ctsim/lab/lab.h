@@ -49,6 +49,12 @@ struct lab {
 	unsigned n;
 };
 
+/** lab_name_bad - the first character of @s that does not belong in a
+ *  namespace name part (letters, digits, '.', '_', '-'), or NULL. Spaces,
+ *  '/' and control characters would make names `ip netns` and
+ *  /run/netns/ cannot carry, or that read as something else. */
+const char *lab_name_bad(const char *s);
+
 /** lab_default - the two-host topology above, namespaces named @prefix + host. */
 void lab_default(struct lab *l, const char *prefix);
 

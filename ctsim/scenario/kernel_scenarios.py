@@ -229,11 +229,15 @@ def norm(line):
 
 
 def same_line(a, b, tol=TOLERANCE):
+    """Equal but for the remaining timeout, within @tol: the number after
+    the protocol number ("tcp 6 120"), or first on an expectation line
+    ("300 proto=6 ..."). Every other number must be equal."""
     ta, tb = a.split(), b.split()
     if len(ta) != len(tb):
         return False
-    for x, y in zip(ta, tb):
-        if x.isdigit() and y.isdigit():
+    for i, (x, y) in enumerate(zip(ta, tb)):
+        timeout = i == 0 or ta[i - 1].isdigit()
+        if timeout and x.isdigit() and y.isdigit():
             if abs(int(x) - int(y)) > tol:
                 return False
         elif x != y:
@@ -400,6 +404,9 @@ def compare(sim, kern):
     for a, b in zip(sim["trace"], kern["trace"]):
         if a["ctinfo"] != b["ctinfo"]:
             out.append(f"line {a['line']}: ct state: ctsim {a['ctinfo']}, kernel {b['ctinfo']}")
+    if len(sim["trace"]) != len(kern["trace"]):
+        out.append(f"{len(sim['trace'])} packets traced by ctsim, {len(kern['trace'])} "
+                   "by the kernel")
     for key, what, ordered in (("table", "conntrack -L", False),
                                ("events", "conntrack -E", True),
                                ("expectations", "conntrack -L expect", False),

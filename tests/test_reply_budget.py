@@ -19,6 +19,11 @@ CLIENTS = 20
 CTL_MAGIC = 0x4d535443
 
 
+def asan_build(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -44,8 +49,11 @@ def test_unread_replies_are_bounded(ctsim):
     assert served(connect(ctsim.socket), 5.0)
     growth = rss_kb(pid) - base
     print(f"daemon RSS growth for {CLIENTS} non-reading clients: {growth} kB")
-    # ~1 MB per client before (every answer queued); now at most the budget
-    assert growth < CLIENTS * 400, f"daemon grew {growth} kB for {CLIENTS} non-reading clients"
+    # ~1 MB per client before (every answer queued); now at most the budget.
+    # (Under ASan freed memory sits in quarantine: RSS says little there,
+    # the count of answers below is the check.)
+    if not asan_build(pid):
+        assert growth < CLIENTS * 400, f"daemon grew {growth} kB for {CLIENTS} non-reading clients"
 
     # a client that reads now gets part of its answers, then the loss notice
     s = socks[0]
@@ -60,7 +68,10 @@ def test_unread_replies_are_bounded(ctsim):
             acks += 1
     except TimeoutError:
         pass
-    assert 0 < acks < per_dgram, (acks, per_dgram)
+    print(f"answers read: {acks} of {per_dgram}")
+    # what the socket holds plus the budget (212992 / (44 + 512) answers),
+    # not all of them
+    assert 0 < acks < per_dgram // 4, (acks, per_dgram)
     assert notice, f"no ENOBUFS notice after {acks} of {per_dgram} answers"
     # the connection still works
     assert served(s, 5.0)

@@ -370,7 +370,7 @@ def _prop_one(tmp_path, seed, conns):
     s1, s2 = ks.stats_sum(sim["stats"]), ks.stats_sum(kern["stats"])
     rest += [f"conntrack -S {k}: ctsim {s1[k]}, kernel {s2[k]}" for k in ks.STATS if s1[k] != s2[k]]
     rest = "\n".join(rest)
-    return n, n - sum(": ctsim " in x for x in bad), bad, rest, str(path)
+    return n, n - sum(": ctsim " in x for x in bad), bad, rest, str(path), kern["max_lag"]
 
 
 def test_tcp_property_per_packet(tmp_path):
@@ -382,8 +382,19 @@ def test_tcp_property_per_packet(tmp_path):
     files = int(os.environ.get("CTSIM_TCP_PROP_FILES", "32"))
     conns = int(os.environ.get("CTSIM_TCP_PROP_CONNS", "8"))
     base = int(os.environ.get("CTSIM_TCP_PROP_SEED", "0"))
+    seeds = list(range(base, base + files))
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        res = list(pool.map(lambda s: _prop_one(tmp_path, s, conns), range(base, base + files)))
+        res = list(pool.map(lambda s: _prop_one(tmp_path, s, conns), seeds))
+    # A kernel run that fell behind the scenario clock (a loaded machine)
+    # lets the kernel's real-time timers expire entries the scenario still
+    # has: run such a disagreeing file once more, alone. Its second result
+    # counts, and the rerun is reported.
+    rerun = [i for i, r in enumerate(res) if (r[2] or r[3]) and r[5] > 2.0]
+    for i in rerun:
+        res[i] = _prop_one(tmp_path, seeds[i], conns)
+    if rerun:
+        print(f"\nTCP property test: {len(rerun)} files rerun alone (their kernel run lagged "
+              f"> 2 s): seeds {[seeds[i] for i in rerun][:20]}")
     packets = sum(r[0] for r in res)
     agree = sum(r[1] for r in res)
     files_agree = sum(not r[3] for r in res)

@@ -346,6 +346,7 @@ def kernel_run(exp, max_duration):
             events = listen()
         trace = []
         counters = k.probe_counters()
+        lag = 0.0       # how late a step ran: the kernel's timers run in real time
         t0 = time.monotonic()
         for s in exp["steps"]:
             if s in pre:
@@ -353,6 +354,7 @@ def kernel_run(exp, max_duration):
             delay = t0 + s["t"] - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            lag = max(lag, -delay)
             kind = s["kind"]
             if kind == "packet":
                 k.send(s["side"], bytes.fromhex(s["hex"]))
@@ -390,7 +392,7 @@ def kernel_run(exp, max_duration):
         if events:
             unlisten(events)
         return {"trace": trace, "table": table, "events": log, "stats": stats,
-                "expectations": expectations, "exp_events": xlog}
+                "expectations": expectations, "exp_events": xlog, "max_lag": lag}
     finally:
         for p in events or ():
             if p.poll() is None:

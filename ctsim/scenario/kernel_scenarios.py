@@ -231,12 +231,13 @@ def norm(line):
 def same_line(a, b, tol=TOLERANCE):
     """Equal but for the remaining timeout, within @tol: the number after
     the protocol number ("tcp 6 120"), or first on an expectation line
-    ("300 proto=6 ..."). Every other number must be equal."""
+    ("300 proto=6 ...", "[NEW] 300 proto=6 ..."). Every other number must
+    be equal."""
     ta, tb = a.split(), b.split()
     if len(ta) != len(tb):
         return False
     for i, (x, y) in enumerate(zip(ta, tb)):
-        timeout = i == 0 or ta[i - 1].isdigit()
+        timeout = i == 0 or ta[i - 1].isdigit() or ta[i - 1].startswith("[")
         if timeout and x.isdigit() and y.isdigit():
             if abs(int(x) - int(y)) > tol:
                 return False

@@ -41,7 +41,8 @@ struct ctnl_client *ctctl_conn(const struct ctctl_args *a)
 		fprintf(stderr, "ctctl: %s%s%s: cannot connect to ctsim at %s: %s (%s)%s\n",
 			a->where ? a->where : "", a->where ? ": " : "", a->argv[0],
 			path, strerror(err), strerrorname_np(err) ? strerrorname_np(err) : "?",
-			err == ENOENT || err == ECONNREFUSED ? "; is ctsim running?" : "");
+			err == ENOENT || err == ECONNREFUSED ? "; is ctsim running?" :
+			err == EACCES ? "; the server there runs neither as root nor as you" : "");
 	}
 	return conn;
 }

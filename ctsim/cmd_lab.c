@@ -355,7 +355,7 @@ static int lab_down_cmd(int argc, char **argv)
 		return 2;
 	}
 	if (lab_cleanup(prefix) < 0) {
-		perror("ctsim lab down: ip netns list");
+		perror("ctsim lab down: " LAB_RUN_DIR);
 		return 1;
 	}
 	return 0;

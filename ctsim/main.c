@@ -244,6 +244,14 @@ int main(int argc, char **argv)
 					LAB_PREFIX_MAX);
 				return 2;
 			}
+			if (lab_name_bad(optarg)) {
+				fprintf(stderr, "ctsim: --lab-prefix: \"%s\": character %zu (%s): use "
+					"letters, digits, '.', '_' and '-'\n", optarg,
+					(size_t)(lab_name_bad(optarg) - optarg) + 1,
+					isspace((unsigned char)*lab_name_bad(optarg)) ? "a space" :
+					"not allowed");
+				return 2;
+			}
 			lab_prefix = optarg;
 			break;
 		case 'r':

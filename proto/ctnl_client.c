@@ -89,6 +89,18 @@ struct ctnl_client *ctnl_client_open(const char *path, uint32_t groups)
 		goto fail;
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		goto fail;
+	{
+		/* only a daemon run by root or by us (proto/ctsim_wire.h) */
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+			goto fail;
+		if (!ctsim_wire_peer_trusted(cred.uid)) {
+			errno = EACCES;
+			goto fail;
+		}
+	}
 
 	/* The first thing on the connection: bind, as a netlink socket would. */
 	err = client_send_ctl(c, CTSIM_CTL_BIND, CTSIM_BIND_AUTO,

@@ -53,7 +53,9 @@ int ctnl_msg_put_error(void *buf, size_t cap, const struct nlmsghdr *req,
 	echo = capped ? sizeof(struct nlmsghdr) : req->nlmsg_len;
 	if (echo < sizeof(struct nlmsghdr))
 		echo = sizeof(struct nlmsghdr);
-	len = MNL_NLMSG_HDRLEN + sizeof(e->error) + echo;
+	/* netlink_ack() appends the request with nlmsg_append(): padded to
+	 * alignment, and the padding counts in the error's nlmsg_len */
+	len = MNL_NLMSG_HDRLEN + sizeof(e->error) + MNL_ALIGN(echo);
 	if (buf == NULL || cap < MNL_ALIGN(len))
 		return -EMSGSIZE;
 

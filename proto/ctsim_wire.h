@@ -47,6 +47,8 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #define CTSIM_CTL_MAGIC		0x4d535443u	/* "CTSM" little-endian; > 1 GiB as a length */
 #define CTSIM_DEFAULT_SOCKET	"/run/ctsim/ctnetlink.sock"
@@ -137,5 +139,17 @@ static inline int ctsim_wire_is_ctl(const void *buf, size_t len)
 
 /* Multicast group (1..6, 0 = not an event) of a datagram coming down. */
 int ctsim_wire_event_group(const void *buf, size_t len);
+
+/*
+ * Who answers: a client reads the daemon's credentials once connected
+ * (getsockopt SO_PEERCRED) and trusts only a daemon run by root or by its
+ * own user: on a socket path in a world-writable directory (/tmp) any user
+ * could have bound first and would answer with forged entries. Refused
+ * connections fail with EACCES.
+ */
+static inline int ctsim_wire_peer_trusted(uid_t peer)
+{
+	return peer == 0 || peer == getuid() || peer == geteuid();
+}
 
 #endif /* CTSIM_PROTO_WIRE_H */

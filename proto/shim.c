@@ -620,6 +620,26 @@ static int do_bind(int fd, struct nlsock *s, uint32_t pid, uint32_t groups)
 /* socket, close, dup                                                       */
 /* ------------------------------------------------------------------------ */
 
+/* Is the daemon behind @fd run by root or by us (ctsim_wire_peer_trusted())?
+ * Says once on stderr why not. */
+static bool peer_trusted(int fd, const char *path)
+{
+	static atomic_bool said_untrusted;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (real.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		say_once(&said_untrusted, "ctsim at %s: cannot check who answers: %s",
+			 path, strerror(errno));
+		return false;
+	}
+	if (ctsim_wire_peer_trusted(cred.uid))
+		return true;
+	say_once(&said_untrusted, "refusing %s: its server runs as uid %ld, neither root nor "
+		 "you (an impostor?)", path, (long)cred.uid);
+	return false;
+}
+
 /*
  * Create an AF_UNIX SOCK_SEQPACKET socket with the SOCK_CLOEXEC/SOCK_NONBLOCK
  * flags of @type and connect it to the daemon. Returns the fd, or -1 with
@@ -645,6 +665,11 @@ static int connect_daemon(int type)
 		real.close(fd);
 		errno = saved;
 		goto unreachable;
+	}
+	if (!peer_trusted(fd, path)) {
+		real.close(fd);
+		errno = EACCES;
+		return -1;
 	}
 	if ((type & SOCK_NONBLOCK) &&
 	    real.fcntl(fd, F_SETFL, real.fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {

@@ -152,6 +152,24 @@ CASES = {
                                        send(W.ct_msg(W.CT_DELETE, REQ | ACK, W.tuple_attr(W.CTA_TUPLE_ORIG, "10.7.0.1", "10.1.0.1"))),
                                        send(W.ct_msg(W.CT_DELETE, REQ, W.tuple_attr(W.CTA_TUPLE_ORIG, "10.7.0.2", "10.1.0.1")), 0.5)],
                                       False),
+    # errno parity, issue 17 robustness 12
+    "labels_3_bytes": ([send(W.ct_msg(W.CT_NEW, REQ | ACK | W.NLM_F_CREATE,
+                                      *W.udp_entry_attrs(src="10.9.0.3"),
+                                      W.attr(22, b"\1\2\3")))], False),      # CTA_LABELS
+    "filter_garbage": ([send(W.ct_dump(W.attr(W.CTA_FILTER, b"\xff\xff\xff\xff\x01\x02\x03\x04"),
+                                       family=W.AF_INET))], False),
+    "filter_orig_flags_all": ([send(W.ct_dump(W.nest(W.CTA_FILTER, W.be32(1, 0xffffffff)),
+                                              family=W.AF_INET))], False),
+    "filter_orig_flags_all_host_order": ([send(W.ct_dump(W.nest(W.CTA_FILTER,
+                                                                W.attr(1, b"\xff\xff\xff\xff")),
+                                                         family=W.AF_INET))], False),
+    "subsystem_3": ([send(W.ct_msg(0, REQ | ACK, subsys=3))], False),
+    "subsystem_4": ([send(W.ct_msg(0, REQ | ACK, subsys=4))], False),
+    "batch_begin": ([send(W.nlmsg(0x10, REQ, W.nfgen(res_id=1), subsys=None) + GET_MISSING)], False),
+    "batch_begin_no_request": ([send(W.nlmsg(0x10, 0, W.nfgen(res_id=1), subsys=None) +
+                                     GET_MISSING)], False),
+    "unaligned_request": ([send(_with_len(GET_MISSING + b"\x06\x00\x63\x00\x01\x02",
+                                          len(GET_MISSING) + 6))], False),
     # size
     "64k_of_attributes": ([send(_get(MISSING, PAD_64K))], False),
     "190k_of_attributes": ([send(_get(MISSING, PAD_190K), 3.0)], True),

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """ctctl end to end: the CLI against a real ctsim daemon.
 
-Binaries come from $CTSIM_BUILD (default /work/main/build):
-  ctctl/ctctl, ctsim/ctsim, proto/ctsim-exec (+ the shim).
-Tests that need the daemon are skipped when it is not built; the parser,
-usage errors, --help and batch mode are checked without it.
+Binaries come from $CTSIM_BUILD as for the rest of the suite (conftest.py):
+ctctl/ctctl, ctsim/ctsim, proto/ctsim-exec (+ the shim). The daemon is
+conftest's (sanitizer environment, its stderr checked for reports, its exit
+status checked). The parser, usage errors, --help and batch mode are checked
+without it.
 """
 import json
 import os
@@ -17,16 +18,14 @@ import time
 
 import pytest
 
-BUILD = os.environ.get("CTSIM_BUILD", "/work/main/build")
-CTCTL = os.path.join(BUILD, "ctctl", "ctctl")
-CTSIM = os.path.join(BUILD, "ctsim", "ctsim")
-CTSIM_EXEC = os.path.join(BUILD, "proto", "ctsim-exec")
+from conftest import CTCTL_BIN, CTSIM_BIN, CTSIM_EXEC as _EXEC
 
-pytestmark = pytest.mark.skipif(not os.access(CTCTL, os.X_OK),
-                                reason=f"ctctl not built at {CTCTL}")
+CTCTL = str(CTCTL_BIN)
+CTSIM = str(CTSIM_BIN)
+CTSIM_EXEC = str(_EXEC)
 
-needs_daemon = pytest.mark.skipif(not os.access(CTSIM, os.X_OK),
-                                  reason=f"ctsim not built at {CTSIM}")
+# a missing binary is a failure, not a skip
+needs_daemon = pytest.mark.usefixtures()
 
 
 def ctctl(*args, sock=None, stdin=None, check=None, env=None):
@@ -40,27 +39,9 @@ def ctctl(*args, sock=None, stdin=None, check=None, env=None):
 
 
 @pytest.fixture
-def sock(tmp_path):
-    """A running ctsim on a private socket; stopped with SIGTERM afterwards."""
-    if not os.access(CTSIM, os.X_OK):
-        pytest.skip(f"ctsim not built at {CTSIM}")
-    path = str(tmp_path / "ct.sock")
-    proc = subprocess.Popen([CTSIM, "--socket", path],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(200):
-        if os.path.exists(path) or proc.poll() is not None:
-            break
-        time.sleep(0.025)
-    if not os.path.exists(path):
-        proc.kill()
-        pytest.fail("ctsim did not create its socket: "
-                    + proc.stderr.read().decode(errors="replace"))
-    yield path
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def sock(ctsim):
+    """A running ctsim (conftest's daemon: sanitizer and exit checks)."""
+    return ctsim.socket
 
 
 TCP = ["tcp", "src", "1.1.1.1", "dst", "2.2.2.2", "sport", "10", "dport", "20"]
@@ -241,7 +222,6 @@ def test_stats_text(sock):
 
 
 @needs_daemon
-@pytest.mark.skipif(not os.access(CTSIM_EXEC, os.X_OK), reason="ctsim-exec not built")
 def test_list_text_equals_conntrack(sock):
     add_tcp(sock)
     ctctl("add", *TCP[:2], "1.1.1.3", *TCP[3:], "state", "ESTABLISHED", "timeout", "50",

@@ -117,6 +117,93 @@ def test_lab_down_after_crash(ctsim_factory):
                                         text=True).stdout
 
 
+def test_lab_down_removes_only_dead_labs(ctsim_factory):
+    """`ctsim lab down --prefix P` (issue 17 robustness 6) removes only the
+    namespaces a ctsim lab made whose process is gone: never a running
+    lab's, never a namespace that merely starts with P (not even with an
+    empty prefix); starting a lab over a foreign namespace is refused."""
+    prefix = "ctd%04x-" % (os.getpid() % 0xffff)
+    other = prefix + "other"
+
+    def netns():
+        return subprocess.run(["ip", "netns", "list"], capture_output=True,
+                              text=True).stdout.split()
+
+    def down(p):
+        return subprocess.run([CTSIM, "lab", "down", "--prefix", p], capture_output=True,
+                              text=True, timeout=30)
+
+    subprocess.run(["ip", "netns", "add", other], check=True)
+    try:
+        d = ctsim_factory(["--lab", "--lab-prefix", prefix])
+        for p in (prefix, ""):
+            res = down(p)
+            assert res.returncode == 0, res.stderr
+            assert f"left netns {prefix}client: the running lab of process" in res.stderr
+            assert {other, prefix + "client", prefix + "server"} <= set(netns()), res.stdout
+        assert d.alive
+        d.stop(signal.SIGKILL)          # a crash: nothing cleaned up
+        os.unlink(d.socket)
+        res = down(prefix)
+        assert res.returncode == 0 and f"removed netns {prefix}client" in res.stdout, res
+        left = netns()
+        assert other in left and prefix + "client" not in left, left
+        # a foreign namespace under a lab's name: refused, not deleted
+        subprocess.run(["ip", "netns", "add", prefix + "client"], check=True)
+        res = subprocess.run([CTSIM, "--lab", "--lab-prefix", prefix, "--socket",
+                              f"/tmp/ctd{os.getpid()}.sock"], capture_output=True, text=True,
+                             timeout=30)
+        assert res.returncode != 0 and \
+            f"network namespace {prefix}client exists and was not made by ctsim" in \
+            res.stderr, res.stderr
+        assert prefix + "client" in netns()
+    finally:
+        for n in (other, prefix + "client", prefix + "server"):
+            subprocess.run(["ip", "netns", "del", n], capture_output=True)
+
+
+def test_removed_tun_device_does_not_spin(lab_factory):
+    """A lab interface deleted under the daemon (`ip -n NS link del ct-c0`,
+    issue 17 robustness 5): its reads fail with EBADFD for good; the daemon
+    stops polling it, says so once, and keeps serving the rest (it used to
+    keep the dead device in its loop)."""
+    from test_fd_exhaustion import cpu_ticks
+    lab = lab_factory()
+    lab.run("client", "ping", "-c", "1", "-W", "2", SERVER4, check=True)
+    subprocess.run(["ip", "-n", lab.prefix + "client", "link", "del", "ct-c0"], check=True)
+    time.sleep(0.3)
+    pid, hz = lab.d.proc.pid, os.sysconf("SC_CLK_TCK")
+    t0, c0 = time.monotonic(), cpu_ticks(pid)
+    time.sleep(1.0)
+    used = (cpu_ticks(pid) - c0) / hz / (time.monotonic() - t0)
+    print(f"daemon CPU after the device went: {used:.1%}")
+    assert used < 0.3, f"daemon used {used:.0%} CPU after its TUN device went"
+    # the other host is still routed to (ctsim answers its ping), ctnetlink serves
+    lab.run("server", "ping", "-c", "1", "-W", "2", "10.77.2.1", check=True)
+    assert lab.d.conntrack("-L").returncode == 0
+    assert lab.d.alive
+    log = lab.d.stderr_text()
+    assert log.count("ct-c0 of host client failed") == 1, log
+
+
+def test_capture_write_error_reported_when_it_happens(lab_factory):
+    """--capture on a full disk (/dev/full: every write fails with ENOSPC,
+    issue 17 robustness 11): the error is reported once while the daemon
+    runs, not only at shutdown, and routing goes on."""
+    lab = lab_factory(["--capture", "/dev/full"])
+    # 4 x 2 x ~1.4 kB: past stdio's buffer, so a write happens
+    lab.run("client", "ping", "-c", "4", "-i", "0.2", "-s", "1400", "-W", "2", SERVER4,
+            check=True)
+    deadline = time.monotonic() + 3
+    while "capture stopped" not in lab.d.stderr_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = lab.d.stderr_text()
+    assert log.count("capture stopped") == 1, log
+    assert "No space left on device" in log, log
+    lab.run("client", "ping", "-c", "1", "-W", "2", SERVER4, check=True)
+    assert lab.d.alive
+
+
 def test_ruleset_reload_on_sighup(lab_factory, tmp_path):
     """SIGHUP swaps the ruleset atomically and keeps the table; a broken
     file is reported (located) and the old ruleset stays."""
@@ -260,6 +347,9 @@ def test_topology_file_three_hosts(ctsim_factory, tmp_path):
     # second line keeps a build without the check from bringing a lab up)
     ("host " + "h" * 24 + " ct-c0 10.77.1.2/24 10.77.1.1\nhots\n", "1:6",
      "is longer than 23 characters"),
+    # issue 17 robustness 10: a name with a '/' made a namespace path
+    ("host cl/ient ct-c0 10.77.1.2/24 10.77.1.1\nhots\n", "1:8",
+     "use letters, digits, '.', '_' and '-'"),
 ])
 def test_topology_file_errors(tmp_path, text, where, msg):
     topo = tmp_path / "bad.topo"

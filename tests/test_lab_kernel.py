@@ -573,3 +573,79 @@ def test_ct_state_marks(results, case):
     problems += diff_conntrack_output(rk["events"], rc["events"], sort=False)
     assert not problems, ("\n".join(problems) + "\n" + show(rk, rc, "list") +
                           show(rk, rc, "events"))
+
+
+# --------------------------------------------------------------------------
+# TTL / hop limit running out at the router (issue 17): ip_forward() and
+# ip6_forward() answer with ICMP time exceeded from the router's address on
+# the way back, as traceroute expects; conntrack sees that error in OUTPUT.
+# --------------------------------------------------------------------------
+
+# send one UDP datagram to DST:5000 from SPORT with TTL/hop limit 1 (after a
+# normal request/reply first when WARM), print the time exceeded that comes
+# back: "SRC TYPE CODE QUOTED-SPORT", or "none"
+TTL_PROBE = """\
+import select, socket, struct, sys, time
+dst, sport, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3] == '1'
+v6 = ':' in dst
+fam = socket.AF_INET6 if v6 else socket.AF_INET
+icmp = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+u = socket.socket(fam, socket.SOCK_DGRAM)
+u.bind(('', sport)); u.settimeout(2)
+if warm:
+    u.sendto(b'warm', (dst, 5000)); u.recv(100)
+if v6:
+    u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 1)
+else:
+    u.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1)
+u.sendto(b'ttl', (dst, 5000))
+end = time.monotonic() + 2
+while time.monotonic() < end:
+    if not select.select([icmp], [], [], 0.1)[0]:
+        continue
+    d, a = icmp.recvfrom(2000)
+    if not v6:
+        d = d[(d[0] & 15) * 4:]
+    if d[0] == (3 if v6 else 11):
+        q = d[8:]
+        off = 40 if v6 else (q[0] & 15) * 4
+        print(a[0], d[0], d[1], struct.unpack('!H', q[off:off + 2])[0])
+        sys.exit(0)
+print('none')
+"""
+
+TTL_CASES = [(S4, 40060, False), (S6, 40160, False), (S4, 40061, True), (S6, 40161, True)]
+
+
+@pytest.mark.parametrize("dst,sport,warm", TTL_CASES,
+                         ids=["udp_ttl1", "udp6_hop1", "udp_ttl1_established",
+                              "udp6_hop1_established"])
+def test_ttl_exceeded(worlds, dst, sport, warm):
+    """A datagram whose TTL (hop limit) runs out at the router: the client gets
+    ICMP time exceeded (type 11 / ICMPv6 3, code 0) from the router's address
+    on its link, quoting the datagram; conntrack -L, -E and -S deltas agree
+    with the kernel's (the expiring packet's new entry is never confirmed;
+    with an earlier reply the error is related to the flow's entry)."""
+    out = {}
+
+    def traffic(w):
+        res = w.run("client", PY, "-c", TTL_PROBE, dst, sport, int(warm))
+        assert res.returncode == 0, (w.name, res.stderr)
+        out[w.name] = res.stdout.strip()
+
+    case = Case(f"ttl_{sport}", traffic, 0.3, None)
+    kw, cw = worlds("plain")
+    rk, rc = run_case(kw, case), run_case(cw, case)
+    gw = "10.77.1.1" if ":" not in dst else "fd77:1::1"
+    assert out["kernel"] == f"{gw} {3 if ':' in dst else 11} 0 {sport}", out
+    assert out["ctsim"] == out["kernel"], out
+    problems = diff_conntrack_output(rk["list"], rc["list"])
+    problems += diff_conntrack_output(rk["events"], rc["events"], sort=False)
+    assert not problems, "\n".join(problems) + "\n" + show(rk, rc, "list") + \
+        show(rk, rc, "events")
+    diff = {k: (rk["stats"].get(k), rc["stats"].get(k))
+            for k in sorted(set(rk["stats"]) | set(rc["stats"]))
+            if rk["stats"].get(k) != rc["stats"].get(k)}
+    assert not diff, f"(kernel, ctsim) per counter: {diff}; kernel {rk['stats']} ctsim {rc['stats']}"
+    assert rc["counters"] == rk["counters"], f"kernel {rk['counters']} ctsim {rc['counters']}"
+    assert rc["routes"]

@@ -81,6 +81,8 @@ def test_verbose_logs_reloads(lab_factory):  # noqa: F811
     (["--seed", "-1"], '--seed: "-1" is not a number'),                     # was 2^32-1
     (["--seed", "4294967296"], '--seed: "4294967296" is not a number from 0 to 4294967295'),
     (["--lab-prefix", "p" * 300], "--lab-prefix: 300 characters, at most 23"),  # was cut
+    (["--lab-prefix", "a b"], '--lab-prefix: "a b": character 2 (a space)'),   # was taken
+    (["--lab-prefix", "x/y-"], '--lab-prefix: "x/y-": character 2 (not allowed)'),
 ])
 def test_bad_option_values_are_refused(args, message):
     """issue 17, robustness 10: these were taken silently (strtoul() of ""

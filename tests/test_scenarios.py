@@ -143,13 +143,23 @@ MALFORMED = [
      "bad.ct:6:52-56: Error: policy must be accept or drop\n"
      "\t\ttype filter hook forward priority filter; policy acept;\n"
      "\t\t                                                 ^^^^^\n"),
+    # issue 17 robustness 10: data escapes and NUL bytes were taken silently
+    ("host c 10.0.0.1\nhost s 10.0.0.2\n+0 c > s udp 1 > 2 data \"\\x\"\n",
+     "bad.ct:3:26-27: Error: data: \\x needs two hex digits (escapes: \\r \\n \\t \\\\ "
+     "\\xHH with two hex digits)\n+0 c > s udp 1 > 2 data \"\\x\"\n" + " " * 25 + "^^\n"),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\n+0 c > s udp 1 > 2 data \"a\\qb\"\n",
+     "bad.ct:3:27-28: Error: data: unknown escape (escapes: \\r \\n \\t \\\\ "
+     "\\xHH with two hex digits)\n+0 c > s udp 1 > 2 data \"a\\qb\"\n" + " " * 26 + "^^\n"),
+    ("host c 10.0.0.1\nhost s 10.0.0.2\n# a comment\0 and what follows\n+0 c > s udp 1 > 2\n",
+     "bad.ct:3:12-12: Error: a NUL byte: a scenario is text (write bytes in data \"...\" as "
+     "\\x00)\n# a comment\n" + " " * 11 + "^\n"),
 ]
 
 
 @pytest.mark.parametrize("text,err", MALFORMED,
                          ids=["host", "packet", "tcpflag", "time", "expect", "expect-block",
                               "insert-expect-master", "insert-expect-proto", "set", "set-buckets-late",
-                              "ruleset"])
+                              "ruleset", "data-x", "data-escape", "nul-byte"])
 def test_malformed_is_located_and_nothing_runs(tmp_path, text, err):
     (tmp_path / "bad.ct").write_text(text)
     # a good file next to it does not run either

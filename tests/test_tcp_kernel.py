@@ -10,9 +10,11 @@ Each scenario exercises one part of tcp_in_window()/nf_conntrack_tcp_packet()
 (docs/tcp.md): simultaneous open, out-of-window data, window scaling, SACK,
 RST checks, challenge ACKs, the SYN/ACK resync, reopen, pickup, retransmissions.
 """
+import math
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -212,7 +214,9 @@ def test_tcp_random_same_as_kernel(tmp_path, router, seed):  # noqa: F811
 # (default 32 x 8, about 2800 packets, ~25 s). The agreement rate is printed
 # (pytest -s) and every disagreement is listed in the failure.
 
-PROP_FLAGS = ["S", "S.", ".", ".", ".", "P.", "P.", "P.", "F.", "F.", "R", "R.", "F", "SF", "U."]
+PROP_FLAGS = ["S", "S.", ".", ".", ".", "P.", "P.", "P.", "F.", "F.", "R", "R", "R.", "U.",
+              # combinations no TCP sends (tcp_error()), mixed into the flows
+              "F", "SF", "FPU", "", "SR", "FR.", "SF."]
 
 
 def _prop_exchange(rnd, sport):
@@ -241,11 +245,13 @@ def _prop_exchange(rnd, sport):
         return s + (" " + extra if extra else "")
 
     out = []
-    hs = rnd.choice(["full", "full", "full", "syn", "simul", "none"])
+    hs = rnd.choice(["full", "full", "full", "syn", "simul", "none", "stray", "half_simul"])
     wins = [0, 10, 100, 1000, 65535]
-    if hs in ("full", "syn", "simul"):
+    if hs in ("full", "syn", "simul", "half_simul"):
         out.append(pkt(True, "S", cseq, 0, rnd.choice(wins[1:]), extra=opts()))
-        if hs == "simul":
+        if hs == "half_simul":      # the server's SYN only (issue 17 A)
+            out.append(pkt(False, "S", sseq, 0, rnd.choice(wins[1:]), extra=opts()))
+        elif hs == "simul":
             out.append(pkt(False, "S", sseq, 0, rnd.choice(wins[1:]), extra=opts()))
             out.append(pkt(True, "S.", cseq, sseq + 1, rnd.choice(wins[1:]), extra=opts()))
             out.append(pkt(False, "S.", sseq, cseq + 1, rnd.choice(wins[1:]), extra=opts()))
@@ -255,13 +261,44 @@ def _prop_exchange(rnd, sport):
         cseq += 1
         if hs != "syn":
             sseq += 1
+    elif hs == "stray":
+        # a SYN, then a SYN/ACK acknowledging something else (issue 17 B)
+        out.append(pkt(True, "S", cseq, 0, rnd.choice(wins[1:]), extra=opts()))
+        out.append(pkt(False, "S.", sseq, cseq + rnd.choice([1, 2, -25, -100000,
+                                                            rnd.randint(0, 2**32)]),
+                       rnd.choice(wins[1:]), extra=opts()))
+        cseq += 1
+        sseq += 1
+
+    def rst_burst():
+        """An RST without ACK (ack 0) from either side: exact, at 0 or far
+        off; then packets from both sides (issue 17: the kernel checks an
+        RST from the side of the SYN it follows against the window)."""
+        rc = rnd.random() < 0.5
+        rseq = (cseq if rc else sseq) + rnd.choice([0, 1, 70000, rnd.randint(0, 2**32)])
+        if rnd.random() < 0.2:
+            rseq = 0
+        out.append(pkt(rc, "R", rseq, 0, rnd.choice(wins)))
+        for _ in range(rnd.randint(0, 2)):
+            fc = rnd.random() < 0.5
+            out.append(pkt(fc, rnd.choice(["S", ".", "P.", "R", "F."]),
+                           cseq if fc else sseq, sseq if fc else cseq, rnd.choice(wins)))
+
+    if rnd.random() < 0.3:                  # right after the handshake
+        rst_burst()
     for _ in range(rnd.randint(4, 14)):
         fc = rnd.random() < 0.55
         fl = rnd.choice(PROP_FLAGS)
         mine, theirs = (cseq, sseq) if fc else (sseq, cseq)
         seq = mine + rnd.choice([0, 0, 0, 0, -1, 1, -500, 700, 20000, -70000, 100000,
                                  rnd.randint(0, 2**32)])
+        if "R" in fl and rnd.random() < 0.15:
+            seq = 0                                     # RST answering a SYN
         ack = theirs + rnd.choice([0, 0, 0, 1, -1, 300, -70000, 100000])
+        if "." not in fl and rnd.random() < 0.7:
+            ack = 0                                     # no ACK flag: the field is 0
+        elif rnd.random() < 0.05:
+            ack = 0                                     # a broken stack's ack 0
         ln = rnd.choice([0, 0, 1, 100, 1400]) if "R" not in fl and "S" not in fl else 0
         extra = opts() if "S" in fl else ""
         line = pkt(fc, fl, seq, ack, rnd.choice(wins), ln, extra)
@@ -273,6 +310,8 @@ def _prop_exchange(rnd, sport):
                 cseq += adv
             else:
                 sseq += adv
+        if ("S" in fl or "R" in fl) and rnd.random() < 0.3:
+            rst_burst()
     return out
 
 
@@ -297,12 +336,6 @@ def prop_scenario(seed, conns):
     return "\n".join(lines) + "\n"
 
 
-# the default TCP timeouts a remaining timeout can belong to (the property
-# test sets none): CLOSE, LAST_ACK, SYN_RECV/CLOSE_WAIT, SYN_SENT/FIN_WAIT/
-# TIME_WAIT/SYN_SENT2, UNACK/RETRANS/pickup, ESTABLISHED
-TIMEOUT_CLASSES = (10, 30, 60, 120, 300, 432000)
-
-
 def _prop_one(tmp_path, seed, conns):
     import kernel_scenarios as ks
     from conftest import CTSIM_BIN
@@ -310,7 +343,12 @@ def _prop_one(tmp_path, seed, conns):
     path.write_text(prop_scenario(seed, conns))
     exp = ks.ctsim_json(str(CTSIM_BIN), "export", str(path), "--json")
     sim = ks.ctsim_json(str(CTSIM_BIN), "run", str(path), "--json")["scenarios"][0]
+    t0 = time.monotonic()
     kern = ks.kernel_run(exp, 60)
+    # the kernel run is slower than the scenario clock (reading the probe
+    # after each packet takes ~10 ms): its remaining timeouts may be lower
+    # by that much, and no more
+    tol = 2 + math.ceil(max(0.0, time.monotonic() - t0 - exp["duration"]))
     src = path.read_text().splitlines()
     bad = []
     for a, b in zip(sim["trace"], kern["trace"]):
@@ -320,31 +358,19 @@ def _prop_one(tmp_path, seed, conns):
     n = len(sim["trace"])
     if len(kern["trace"]) != n:
         bad.append(f"seed {seed}: {n} packets in ctsim, {len(kern['trace'])} in the kernel")
-    # conntrack -L and -E: state, flags, tuples exact; the timeout by class
-    # (the kernel run is slower than the scenario clock: reading the probe
-    # after each packet takes ~10 ms, so remaining timeouts drift); -S exact
-    def cls(lines):
-        out = []
-        for x in lines:
-            x = ks.norm(x)
-            m = re.search(r"\btcp 6 (\d+)", x)
-            if m:
-                v = int(m.group(1))
-                c = next((k for k in TIMEOUT_CLASSES if v <= k), v)
-                x = x[:m.start(1)] + f"T{c}" + x[m.end(1):]
-            out.append(x)
-        return out
+    # conntrack -L and -E: state, flags, tuples exact, the remaining
+    # timeouts within the run's drift (tol); -S exact
     rest = []
-    eq, d = ks.diff(cls(sim["table"]), cls(kern["table"]), ordered=False)
+    eq, d = ks.diff(sim["table"], kern["table"], ordered=False, tol=tol)
     if not eq:
-        rest.append("conntrack -L (- ctsim, + kernel):\n" + d)
-    eq, d = ks.diff(cls(sim["events"]), cls(kern["events"]), ordered=True)
+        rest.append(f"conntrack -L (- ctsim, + kernel; timeouts within {tol} s):\n" + d)
+    eq, d = ks.diff(sim["events"], kern["events"], ordered=True, tol=tol)
     if not eq:
         rest.append("conntrack -E (- ctsim, + kernel):\n" + d)
     s1, s2 = ks.stats_sum(sim["stats"]), ks.stats_sum(kern["stats"])
     rest += [f"conntrack -S {k}: ctsim {s1[k]}, kernel {s2[k]}" for k in ks.STATS if s1[k] != s2[k]]
     rest = "\n".join(rest)
-    return n, n - sum(" ct state: " in x for x in bad), bad, rest, str(path)
+    return n, n - sum(": ctsim " in x for x in bad), bad, rest, str(path), kern["max_lag"]
 
 
 def test_tcp_property_per_packet(tmp_path):
@@ -356,8 +382,19 @@ def test_tcp_property_per_packet(tmp_path):
     files = int(os.environ.get("CTSIM_TCP_PROP_FILES", "32"))
     conns = int(os.environ.get("CTSIM_TCP_PROP_CONNS", "8"))
     base = int(os.environ.get("CTSIM_TCP_PROP_SEED", "0"))
+    seeds = list(range(base, base + files))
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        res = list(pool.map(lambda s: _prop_one(tmp_path, s, conns), range(base, base + files)))
+        res = list(pool.map(lambda s: _prop_one(tmp_path, s, conns), seeds))
+    # A kernel run that fell behind the scenario clock (a loaded machine)
+    # lets the kernel's real-time timers expire entries the scenario still
+    # has: run such a disagreeing file once more, alone. Its second result
+    # counts, and the rerun is reported.
+    rerun = [i for i, r in enumerate(res) if (r[2] or r[3]) and r[5] > 2.0]
+    for i in rerun:
+        res[i] = _prop_one(tmp_path, seeds[i], conns)
+    if rerun:
+        print(f"\nTCP property test: {len(rerun)} files rerun alone (their kernel run lagged "
+              f"> 2 s): seeds {[seeds[i] for i in rerun][:20]}")
     packets = sum(r[0] for r in res)
     agree = sum(r[1] for r in res)
     files_agree = sum(not r[3] for r in res)

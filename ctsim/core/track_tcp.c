@@ -837,11 +837,18 @@ static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const
 			/* inexact: stay ESTABLISHED, a challenge ACK will follow */
 			next = old;
 		}
-		if ((((ct->status & CT_S_SEEN_REPLY) && tcp->last_index == TCP_SYN_SET) ||
+		/* An RST to a SYN or ACK we let through: no window check, it
+		 * may acknowledge what we did not track. An RST answering a
+		 * SYN comes from the other side: Linux 6.18 checks an RST
+		 * from the SYN's own side against the window (issue 17;
+		 * scenarios tcp_rst_after_syn_same_side.ct and
+		 * tcp_issue17_seq_[ab].ct: after a reply SYN, a reply RST
+		 * with ack 0 and a far sequence is INVALID on the kernel,
+		 * the same RST from the client closes). */
+		if ((((ct->status & CT_S_SEEN_REPLY) && tcp->last_index == TCP_SYN_SET &&
+		      tcp->last_dir != dir) ||
 		     (!(ct->status & CT_S_ASSURED) && tcp->last_index == TCP_ACK_SET)) &&
 		    s.ack == tcp->last_end)
-			/* an RST to a SYN or ACK we ignored: no window check,
-			 * it may acknowledge what we did not track */
 			goto in_window;
 		/* an RST answering the challenge ACK we let through */
 		if (old == sSS && tcp->last_index == TCP_ACK_SET &&

@@ -267,7 +267,7 @@ static bool decrement_ttl(struct ct_pkt *p)
 /* The ladder                                                              */
 
 static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstamp,
-		     struct conn *attach);
+		     const struct ct_skb *answers);
 static void send_reject(struct router *r, const struct ct_skb *skb, const struct rs_result *res);
 
 /* A packet's tracer (only when r->trace is set): conntrack's steps come
@@ -509,11 +509,12 @@ static inline __attribute__((always_inline)) int postrouting(struct router *r, i
 	return finish(r, skb, CT_ACCEPT, what);
 }
 
-/* __ip_local_out() for a packet ctsim itself sends. @attach: the entry of
- * the packet this one answers (nf_ct_attach(), used by reject), or NULL. */
+/* __ip_local_out() for a packet ctsim itself sends. @answers: the packet
+ * this one answers (reject, ICMP errors), whose entry it carries, or NULL. */
 static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstamp,
-		     struct conn *attach)
+		     const struct ct_skb *answers)
 {
+	struct conn *attach = answers ? answers->ct : NULL;
 	struct ct_skb skb;
 	struct trace_pkt tp;
 	const char *reason;
@@ -526,11 +527,12 @@ static int local_out(struct router *r, uint8_t *data, size_t len, uint64_t tstam
 	if (r->trace)
 		trace_begin(r, &tp, &skb);
 	if (attach) {
-		/* nf_ct_attach(): the answer travels in the reply direction of
-		 * the entry it answers, so conntrack leaves it alone. */
+		/* nf_ct_attach(): the answer travels against the packet it
+		 * answers, related to its entry, so conntrack leaves it alone. */
 		conn_get(attach);
 		skb.ct = attach;
-		skb.ctinfo = CT_INFO_RELATED_REPLY;
+		skb.ctinfo = answers->ctinfo >= CT_INFO_ESTABLISHED_REPLY ? CT_INFO_RELATED
+									  : CT_INFO_RELATED_REPLY;
 	}
 	r->stats.local_out++;
 	if (run_hook(r, CT_HOOK_OUTPUT, &skb) == CT_DROP)
@@ -657,6 +659,38 @@ static const union ct_addr *ingress_addr(const struct router *r, const struct ct
 	return i->has6 ? &i->addr6 : NULL;
 }
 
+/* icmp_send() / icmpv6_send(): an ICMP (@type, @code for the packet's
+ * family) answering @skb, from ctsim's address on the interface it came in
+ * by, quoting as much of it as fits (576 bytes in all for IPv4, 1280 for
+ * IPv6), sent by ctsim's OUTPUT path with @skb's entry attached (as
+ * icmp_glue_bits() does: conntrack does not look at it again, even when
+ * the entry is not confirmed). Never for an ICMP error or a later fragment. */
+static void send_icmp_error(struct router *r, const struct ct_skb *skb, uint8_t type,
+			    uint8_t code)
+{
+	const struct ct_pkt *p = &skb->pkt;
+	const union ct_addr *from = ingress_addr(r, p);
+	uint8_t l4[1300], out[1400];
+	size_t quote;
+	int n;
+
+	if (!from || p->is_fragment || is_icmp_error(p))
+		return;
+	quote = p->len;
+	if (p->family == AF_INET && quote > 576 - 28)
+		quote = 576 - 28;
+	if (p->family == AF_INET6 && quote > 1280 - 48)
+		quote = 1280 - 48;
+	memset(l4, 0, 8);
+	l4[0] = type;
+	l4[1] = code;
+	memcpy(l4 + 8, p->data, quote);
+	n = ct_pkt_build(out, sizeof(out), p->family, from, &p->src,
+			 p->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, l4, 8 + quote);
+	if (n > 0)
+		local_out(r, out, (size_t)n, p->tstamp_ns, skb);
+}
+
 /* The `reject` statement: nf_send_unreach() / nf_send_reset() (and their
  * IPv6 twins). The answer leaves by ctsim's OUTPUT path, attached to the
  * rejected packet's entry. */
@@ -664,7 +698,6 @@ static void send_reject(struct router *r, const struct ct_skb *skb, const struct
 {
 	const struct ct_pkt *p = &skb->pkt;
 	uint8_t l4[1300], out[1400];
-	size_t l4len;
 	int n;
 
 	if (p->is_fragment || is_icmp_error(p))
@@ -698,31 +731,16 @@ static void send_reject(struct router *r, const struct ct_skb *skb, const struct
 		l4[13] = flags;
 		n = ct_pkt_build(out, sizeof(out), p->family, &p->dst, &p->src, IPPROTO_TCP, l4, 20);
 	} else {
-		const union ct_addr *from = ingress_addr(r, p);
 		uint8_t code = res->reject_code;
-		size_t quote;
 
-		if (!from)
-			return;
 		if (res->reject_kind == RS_REJECT_ICMPX)
 			code = icmpx_code(p->family, code);
-		/* The error quotes as much of the packet as fits: 576 bytes
-		 * in all for IPv4 (icmp_send()), 1280 for IPv6. */
-		quote = p->len;
-		if (p->family == AF_INET && quote > 576 - 28)
-			quote = 576 - 28;
-		if (p->family == AF_INET6 && quote > 1280 - 48)
-			quote = 1280 - 48;
-		memset(l4, 0, 8);
-		l4[0] = p->family == AF_INET ? 3 : 1;	/* destination unreachable */
-		l4[1] = code;
-		memcpy(l4 + 8, p->data, quote);
-		l4len = 8 + quote;
-		n = ct_pkt_build(out, sizeof(out), p->family, from, &p->src,
-				 p->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, l4, l4len);
+		/* destination unreachable */
+		send_icmp_error(r, skb, p->family == AF_INET ? 3 : 1, code);
+		return;
 	}
 	if (n > 0)
-		local_out(r, out, (size_t)n, p->tstamp_ns, skb->ct);
+		local_out(r, out, (size_t)n, p->tstamp_ns, skb);
 }
 
 int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns)
@@ -813,6 +831,8 @@ int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_
 	if (!r->forward_all && !decrement_ttl(&skb.pkt)) {
 		r->stats.ttl_exceeded++;
 		r->last.why = "TTL exceeded";
+		/* ip_forward()/ip6_forward(): time exceeded in transit */
+		send_icmp_error(r, &skb, skb.pkt.family == AF_INET ? 11 : 3, 0);
 		v = finish(r, &skb, CT_DROP, "");
 		goto out;
 	}

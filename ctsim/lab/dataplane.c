@@ -15,14 +15,39 @@
  * the ctnetlink clients. */
 #define RX_BURST 64
 
+/* The errors of a TUN device whose interface is gone (tun_get() finds no
+ * device: EBADFD), as opposed to a full queue or an interface set down. */
+static bool link_gone(int err)
+{
+	return err == EBADFD || err == ENODEV || err == ENXIO;
+}
+
+/* A TUN device that fails for good (its interface deleted: EBADFD, or
+ * its namespace gone): stop polling it, say so once, serve the others.
+ * Without this a level-triggered epoll wakes for it forever. */
+static void drop_link(struct dataplane *dp, int i, int err)
+{
+	struct lab_host *h = &dp->lab.host[i];
+
+	fprintf(stderr, "ctsim: lab: %s of host %s failed (%s): no longer served; "
+		"the other hosts are\n", h->ifname, h->name, strerror(err));
+	epoll_ctl(dp->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	close(h->fd);
+	h->fd = -1;
+}
+
 static void xmit(void *arg, int oif, const uint8_t *pkt, size_t len)
 {
 	struct dataplane *dp = arg;
 	int fd = dp->lab.host[oif].fd;
 
 	/* A TUN write never blocks for long; a full queue drops, as a NIC does. */
-	if (fd >= 0 && write(fd, pkt, len) < 0 && errno != EAGAIN)
-		perror("ctsim: write to TUN");
+	if (fd >= 0 && write(fd, pkt, len) < 0 && errno != EAGAIN) {
+		if (link_gone(errno))
+			drop_link(dp, oif, errno);
+		else
+			perror("ctsim: write to TUN");
+	}
 }
 
 static struct ruleset *load_ruleset(const char *path)
@@ -84,6 +109,10 @@ void dataplane_handle(struct dataplane *dp, void *cookie)
 	for (int n = 0; n < RX_BURST; n++) {
 		ssize_t len = read(dp->lab.host[i].fd, buf, sizeof(buf));
 
+		if (len < 0 && link_gone(errno)) {
+			drop_link(dp, i, errno);
+			return;
+		}
 		if (len <= 0)
 			return;
 		uint64_t now = ct_clock_wall(dp->core.clock);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lab.c — the classroom lab topology (see lab.h). */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -54,6 +57,14 @@ static int parse_addr(const char *s, union ct_addr *a, int family)
 {
 	memset(a, 0, sizeof(*a));
 	return inet_pton(family, s, family == AF_INET ? (void *)&a->ip : (void *)a->ip6) == 1 ? 0 : -1;
+}
+
+const char *lab_name_bad(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
+			return s;
+	return NULL;
 }
 
 void lab_default(struct lab *l, const char *prefix)
@@ -120,6 +131,9 @@ int lab_load(struct lab *l, const char *path, const char *prefix, char *err, siz
 			FAIL(w[0], "too many hosts (at most %d)", LAB_MAX_HOSTS);
 		if (strlen(w[1]) > LAB_NAME_MAX)
 			FAIL(w[1], "host name \"%s\" is longer than %d characters", w[1], LAB_NAME_MAX);
+		if (lab_name_bad(w[1]))
+			FAIL(lab_name_bad(w[1]), "host name \"%s\": use letters, digits, '.', '_' "
+			     "and '-' (it names a namespace)", w[1]);
 		if (strlen(w[2]) >= 16)
 			FAIL(w[2], "interface name \"%s\" is longer than 15 characters", w[2]);
 		h = &tmp.host[tmp.n];
@@ -367,13 +381,126 @@ static void remove_etc(const struct lab_host *h)
 	rmdir(path);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Which namespaces are ctsim's: LAB_RUN_DIR/NAME holds the owner's pid     */
+
+static void record_path(const char *netns, char *path, size_t n)
+{
+	snprintf(path, n, "%s/%s", LAB_RUN_DIR, netns);
+}
+
+/* The pid recorded for @netns: 0 when there is no record. */
+static long record_owner(const char *netns)
+{
+	char path[256], buf[32];
+	FILE *f;
+	long pid = 0;
+
+	record_path(netns, path, sizeof(path));
+	if (!(f = fopen(path, "r")))
+		return 0;
+	if (fgets(buf, sizeof(buf), f))
+		pid = strtol(buf, NULL, 10);
+	fclose(f);
+	return pid > 0 ? pid : -1;	/* -1: a record, but unreadable: owner gone */
+}
+
+/* Is process @pid a running ctsim? (A recycled pid is not.) */
+static bool ctsim_alive(long pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((f = fopen(path, "r"))) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	return strncmp(comm, "ctsim", 5) == 0;
+}
+
+static int record(const char *netns, char *err, size_t errlen)
+{
+	char path[256];
+	FILE *f;
+
+	if ((mkdir("/run/ctsim", 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(LAB_RUN_DIR, 0755) < 0 && errno != EEXIST))
+		goto fail;
+	record_path(netns, path, sizeof(path));
+	if (!(f = fopen(path, "w")))
+		goto fail;
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) == 0)
+		return 0;
+fail:
+	snprintf(err, errlen, "cannot record the lab in %s: %s", LAB_RUN_DIR, strerror(errno));
+	return -1;
+}
+
+static void unrecord(const char *netns)
+{
+	char path[256];
+
+	record_path(netns, path, sizeof(path));
+	unlink(path);
+}
+
+static bool netns_exists(const char *netns)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", netns);
+	return stat(path, &st) == 0;
+}
+
+/* Before making @h: remove what a dead lab left under its name; refuse a
+ * running lab's namespace or one ctsim did not make. */
+static int claim(const struct lab_host *h, char *err, size_t errlen)
+{
+	long owner;
+
+	if (!netns_exists(h->netns)) {
+		unrecord(h->netns);
+		return 0;
+	}
+	owner = record_owner(h->netns);
+	if (owner == 0) {
+		snprintf(err, errlen, "network namespace %s exists and was not made by ctsim "
+			 "(choose another --lab-prefix, or remove it)", h->netns);
+		return -1;
+	}
+	if (ctsim_alive(owner)) {
+		snprintf(err, errlen, "network namespace %s belongs to the running lab of "
+			 "process %ld", h->netns, owner);
+		return -1;
+	}
+	run(NULL, 0, "ip", "netns", "del", h->netns, NULL);	/* a crashed run's */
+	remove_etc(h);
+	unrecord(h->netns);
+	return 0;
+}
+
 int lab_up(struct lab *l, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < l->n; i++)
-		run(NULL, 0, "ip", "netns", "del", l->host[i].netns, NULL);	/* leftovers */
+		l->host[i].made = false;
+	for (unsigned i = 0; i < l->n; i++)
+		if (claim(&l->host[i], err, errlen) < 0)
+			return -1;
 	for (unsigned i = 0; i < l->n; i++) {
-		if (host_up(&l->host[i], err, errlen) < 0 ||
-		    write_etc(l, &l->host[i], err, errlen) < 0) {
+		struct lab_host *h = &l->host[i];
+
+		if (record(h->netns, err, errlen) < 0) {
+			lab_down(l);
+			return -1;
+		}
+		h->made = true;		/* recorded first: a crash mid-way leaves a record */
+		if (host_up(h, err, errlen) < 0 || write_etc(l, h, err, errlen) < 0) {
 			lab_down(l);
 			return -1;
 		}
@@ -386,8 +513,12 @@ void lab_down(struct lab *l)
 	for (unsigned i = 0; i < l->n; i++) {
 		struct lab_host *h = &l->host[i];
 
-		run(NULL, 0, "ip", "netns", "del", h->netns, NULL);
-		remove_etc(h);
+		if (h->made) {
+			run(NULL, 0, "ip", "netns", "del", h->netns, NULL);
+			remove_etc(h);
+			unrecord(h->netns);
+			h->made = false;
+		}
 		if (h->fd >= 0)
 			close(h->fd);
 		h->fd = -1;
@@ -396,27 +527,39 @@ void lab_down(struct lab *l)
 
 int lab_cleanup(const char *prefix)
 {
-	FILE *p = popen("ip netns list", "r");
-	char line[256];
+	DIR *d = opendir(LAB_RUN_DIR);
+	struct dirent *e;
 	int n = 0;
 
-	if (!p)
-		return -1;
-	while (fgets(line, sizeof(line), p)) {
-		line[strcspn(line, " \n")] = '\0';
-		if (strncmp(line, prefix, strlen(prefix)) == 0 &&
-		    run(NULL, 0, "ip", "netns", "del", line, NULL) == 0) {
-			struct lab_host h;
+	if (!d)
+		return errno == ENOENT ? 0 : -1;	/* no lab ever ran here */
+	while ((e = readdir(d))) {
+		struct lab_host h;
+		long owner;
 
-			if (strlen(line) < sizeof(h.netns)) {
-				memcpy(h.netns, line, strlen(line) + 1);
-				remove_etc(&h);
-			}
-			printf("removed netns %s\n", line);
-			n++;
+		if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
+		    strlen(e->d_name) >= sizeof(h.netns))
+			continue;
+		memcpy(h.netns, e->d_name, strlen(e->d_name) + 1);
+		owner = record_owner(h.netns);
+		if (ctsim_alive(owner)) {
+			fprintf(stderr, "left netns %s: the running lab of process %ld\n",
+				h.netns, owner);
+			continue;
 		}
+		if (!netns_exists(h.netns)) {	/* removed by hand: drop the record */
+			remove_etc(&h);
+			unrecord(h.netns);
+			continue;
+		}
+		if (run(NULL, 0, "ip", "netns", "del", h.netns, NULL) < 0)
+			continue;
+		remove_etc(&h);
+		unrecord(h.netns);
+		printf("removed netns %s\n", h.netns);
+		n++;
 	}
-	pclose(p);
+	closedir(d);
 	return n;
 }
 

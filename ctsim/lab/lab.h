@@ -40,6 +40,7 @@ struct lab_host {
 	uint8_t plen4, plen6;
 	bool has4, has6;
 	int fd;			/* the TUN fd, -1 when down */
+	bool made;		/* its namespace is ours (lab_up() made it) */
 };
 
 struct lab {
@@ -47,6 +48,12 @@ struct lab {
 	struct lab_host host[LAB_MAX_HOSTS];
 	unsigned n;
 };
+
+/** lab_name_bad - the first character of @s that does not belong in a
+ *  namespace name part (letters, digits, '.', '_', '-'), or NULL. Spaces,
+ *  '/' and control characters would make names `ip netns` and
+ *  /run/netns/ cannot carry, or that read as something else. */
+const char *lab_name_bad(const char *s);
 
 /** lab_default - the two-host topology above, namespaces named @prefix + host. */
 void lab_default(struct lab *l, const char *prefix);
@@ -57,17 +64,32 @@ void lab_default(struct lab *l, const char *prefix);
  */
 int lab_load(struct lab *l, const char *path, const char *prefix, char *err, size_t errlen);
 
+/* Where each lab namespace is recorded while ctsim owns it: a file named
+ * after the namespace, holding the owning process id. */
+#define LAB_RUN_DIR "/run/ctsim/labs"
+
 /**
- * lab_up - create the namespaces, TUN devices, addresses and routes. Any
- * leftover namespace of the same name (a crashed run) is removed first.
- * On failure everything made so far is removed and @err says what failed.
+ * lab_up - create the namespaces, TUN devices, addresses and routes, and
+ * record each namespace under LAB_RUN_DIR. A namespace of the same name
+ * left by a ctsim lab whose process is gone is removed first; one that a
+ * running lab owns, or that ctsim did not make, is refused (never
+ * deleted). On failure everything made so far is removed and @err says
+ * what failed.
  */
 int lab_up(struct lab *l, char *err, size_t errlen);
 
-/** lab_down - remove the namespaces (their TUN interfaces go with them). */
+/** lab_down - remove the namespaces lab_up() made (their TUN interfaces go
+ * with them) and their records. */
 void lab_down(struct lab *l);
 
-/** lab_cleanup - `ctsim lab down`: delete every namespace named @prefix*. */
+/**
+ * lab_cleanup - `ctsim lab down`: remove the namespaces named @prefix* that
+ * a ctsim lab made (recorded under LAB_RUN_DIR) and whose process is gone,
+ * one "removed netns NAME" line each on stdout; a running lab's are left
+ * (a line on stderr says whose), and namespaces ctsim did not make are
+ * never touched. Returns how many were removed, -1 if the records cannot
+ * be read.
+ */
 int lab_cleanup(const char *prefix);
 
 /** lab_print - the topology, one host a line (for the banner and docs). */

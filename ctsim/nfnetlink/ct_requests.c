@@ -541,8 +541,9 @@ static int filter_build(const struct ctnl_ct *req, uint8_t family, struct ct_fil
 		return 0;
 	f->orig_flags = req->filter_orig;
 	f->reply_flags = req->filter_reply;
+	/* cta_filter_nla_policy: NLA_POLICY_MASK(NLA_U32, CTA_FILTER_F_ALL) */
 	if ((f->orig_flags | f->reply_flags) & ~CT_TF_ALL)
-		return -EOPNOTSUPP;
+		return -EINVAL;
 	if (f->orig_flags || f->reply_flags) {
 		if (family != AF_INET && family != AF_INET6)
 			return -EOPNOTSUPP;

@@ -28,6 +28,16 @@
 #define RX_MAX		(256 * 1024)
 /* Events queued behind pending replies before we call it an overrun. */
 #define EVENT_BACKLOG	256
+/* Replies a client may leave unread, beyond what its socket holds: the
+ * kernel's default receive buffer (net.core.rmem_default, 212992 bytes),
+ * each message charged its length plus REPLY_OVERHEAD as an skb's truesize
+ * is. Past it a reply is dropped and the client gets ENOBUFS, as
+ * netlink_unicast() does to a full socket (netlink_overrun()). */
+#define REPLY_BUDGET	212992
+#define REPLY_OVERHEAD	512
+/* The kernel's internal "operation not supported" (include/linux/errno.h),
+ * which some nfnetlink subsystems return to user space as is. */
+#define CT_ENOTSUPP	524
 /* Request datagrams read per wake-up. One: epoll is level-triggered and
  * asks again, while a second recv() would almost always find nothing in
  * the common request/answer ping-pong and cost a system call. */
@@ -53,6 +63,7 @@ struct client {
 	bool dead;			/* peer went away: close at the end of the step */
 	struct outbuf *outq, *outq_tail;
 	unsigned outq_len;
+	size_t outq_charge;		/* sum of len + REPLY_OVERHEAD over outq */
 	struct dump *dump;
 	uint32_t ep_events;		/* what epoll currently watches */
 	uint16_t trace;			/* CTSIM_CTL_TRACE flags | TRACE_ON; 0: not tracing */
@@ -117,6 +128,7 @@ static int enqueue(struct client *cl, const void *buf, size_t len)
 		cl->outq = o;
 	cl->outq_tail = o;
 	cl->outq_len++;
+	cl->outq_charge += len + REPLY_OVERHEAD;
 	return 0;
 }
 
@@ -137,13 +149,19 @@ int server_reply(struct server *srv, struct client *cl, const void *buf, size_t 
 {
 	int r;
 
-	(void)srv;
 	if (cl->dead)
 		return -EPIPE;
 	if (!cl->outq) {
 		r = try_send(cl, buf, len);
 		if (r != 0)
 			return r < 0 ? r : 0;
+	} else if (cl->outq_charge + len + REPLY_OVERHEAD > REPLY_BUDGET) {
+		/* A client that sends requests without reading the answers
+		 * (many in one datagram): drop, ENOBUFS follows. At least one
+		 * reply is always queued, so every single answer fits. */
+		cl->overrun = true;
+		srv->replies_dropped++;
+		return -ENOBUFS;
 	}
 	return enqueue(cl, buf, len);
 }
@@ -152,6 +170,12 @@ int server_reply(struct server *srv, struct client *cl, const void *buf, size_t 
 static void send_event(struct client *cl, const void *buf, size_t len)
 {
 	if (cl->dead)
+		return;
+	/* Congested (netlink_broadcast_deliver(): NETLINK_S_CONGESTED): after
+	 * a loss nothing more is delivered until the reader has taken what
+	 * was queued and been told (ENOBUFS), so the notice sits where the
+	 * events stop. Without ENOBUFS reports the socket is never congested. */
+	if (cl->overrun && !cl->no_enobufs)
 		return;
 	if (!cl->outq) {
 		int r = try_send(cl, buf, len);
@@ -177,6 +201,7 @@ static void flush_outq(struct client *cl)
 		if (!cl->outq)
 			cl->outq_tail = NULL;
 		cl->outq_len--;
+		cl->outq_charge -= o->len + REPLY_OVERHEAD;
 		free(o);
 	}
 }
@@ -189,6 +214,29 @@ static void end_dump(struct server *srv, struct client *cl)
 		cl->dump->done(srv, cl->dump);
 	free(cl->dump);
 	cl->dump = NULL;
+}
+
+/* A socket in a world-writable directory (/tmp): any user could have
+ * taken the path first, or replace it later; clients check the server's
+ * uid (proto/ctsim_wire.h), but say it. */
+static void warn_world_writable(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH))
+		fprintf(stderr, "ctsim: warning: %s is in a world-writable directory (%s): "
+			"another user could take the path; prefer a directory only root "
+			"can write, e.g. %s\n", path, dir, CTSIM_DEFAULT_SOCKET);
 }
 
 /* netlink_dump(): produce datagrams while the socket takes them. */
@@ -918,6 +966,11 @@ static int dispatch(struct server *srv, struct client *cl, const struct nlmsghdr
 	if (subsys == NFNL_SUBSYS_NFTABLES || nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN ||
 	    nlh->nlmsg_type == NFNL_MSG_BATCH_END)
 		return -EOPNOTSUPP;
+	/* nfnetlink_queue and nfnetlink_log, loaded on a usual kernel, answer
+	 * their PACKET type (which only the kernel sends) with the kernel's
+	 * internal ENOTSUPP (nfqnl_recv_unsupp(), nfulnl_recv_unsupp()). */
+	if ((subsys == NFNL_SUBSYS_QUEUE || subsys == NFNL_SUBSYS_ULOG) && msg == 0)
+		return -CT_ENOTSUPP;
 	if (!h)
 		return -EINVAL;		/* unknown subsystem or type: EINVAL, not EOPNOTSUPP */
 	ct_table_tick(srv->table);
@@ -929,6 +982,18 @@ static void handle_datagram(struct server *srv, struct client *cl, const unsigne
 			    size_t len)
 {
 	size_t off = 0;
+	const struct nlmsghdr *first = (const void *)buf;
+
+	/* nfnetlink_rcv(): a datagram that starts with NFNL_MSG_BATCH_BEGIN
+	 * is a transaction (nfnetlink_rcv_batch()), whatever its flags; no
+	 * subsystem ctsim has takes one (ctnetlink has no commit, nf_tables
+	 * is not emulated): one EOPNOTSUPP for the whole datagram. */
+	if (len >= NLMSG_HDRLEN && first->nlmsg_len >= NLMSG_HDRLEN && first->nlmsg_len <= len &&
+	    first->nlmsg_type == NFNL_MSG_BATCH_BEGIN && cl->uid == 0) {
+		if (first->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct nfgenmsg))
+			send_ack(srv, cl, first, first->nlmsg_len, -EOPNOTSUPP);
+		return;		/* too short: nfnetlink_rcv_skb_batch() ignores it */
+	}
 
 	while (off < len && !cl->dead) {
 		const struct nlmsghdr *nlh = (const void *)(buf + off);
@@ -1132,6 +1197,14 @@ int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
 		 * ctsim: refuse. Otherwise it is left over from a crash. */
 		probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			struct ucred who;
+			socklen_t wlen = sizeof(who);
+
+			/* say whose: on a world-writable path it may be
+			 * another user's impostor, not a ctsim */
+			if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &who, &wlen) == 0)
+				fprintf(stderr, "ctsim: %s is served by process %ld (uid %ld)\n",
+					path, (long)who.pid, (long)who.uid);
 			close(probe);
 			close(fd);
 			return -EADDRINUSE;
@@ -1151,6 +1224,7 @@ int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
 		return err;
 	}
 	srv->listen_fd = fd;
+	warn_world_writable(path);
 	if ((err = ct_events_subscribe_exp(e, on_exp_event, srv)))
 		return err;
 	return ct_events_subscribe(e, on_event, srv);

@@ -55,6 +55,7 @@ struct server {
 	int32_t next_negative_portid;	/* autobind rover, as netlink_autobind() */
 	unsigned ncpus;
 	unsigned long rx_errors;	/* malformed datagrams seen (framing) */
+	unsigned long replies_dropped;	/* replies past a client's budget (ENOBUFS) */
 	bool accept_paused;		/* out of descriptors: listener not polled */
 	bool accept_fail_logged;	/* the EMFILE line was printed */
 	/* ctsim's own operations (CTSIM_CTL_RELOAD, _RULESET) on the data
@@ -102,7 +103,10 @@ bool server_owns(const struct server *srv, void *data);
 
 /* For handlers. */
 
-/** server_reply - send one datagram to @cl, queueing it if the socket is full. */
+/** server_reply - send one datagram to @cl, queueing it if the socket is
+ *  full; past the client's reply budget (unread answers beyond what a
+ *  kernel socket buffer holds) the datagram is dropped, the client gets
+ *  ENOBUFS later, and -ENOBUFS is returned. */
 int server_reply(struct server *srv, struct client *cl, const void *buf, size_t len);
 /** server_start_dump - attach @d (copied) to @cl and start producing it.
  *  -EBUSY if a dump is already running on that client. */

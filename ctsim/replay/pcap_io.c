@@ -309,7 +309,16 @@ int ct_pcap_write(struct ct_pcap_writer *w, uint64_t ts_ns, const uint8_t *l3, s
 	h.ts.tv_sec = (time_t)(ts_ns / 1000000000ull);
 	h.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000ull);
 	h.caplen = h.len = (bpf_u_int32)len;
+	errno = 0;
 	pcap_dump((u_char *)w->dump, &h, l3);
+	/* pcap_dump() says nothing: a failed write (a full disk) shows in
+	 * the stream's error flag as soon as stdio flushes its buffer, so
+	 * the caller hears of it within a few packets, not at the end. */
+	if (ferror(pcap_dump_file(w->dump))) {
+		snprintf(err, CT_PCAP_ERRLEN, "%s: write error: %s", w->path,
+			 errno ? strerror(errno) : "unknown");
+		return -1;
+	}
 	return 0;
 }
 

@@ -79,7 +79,9 @@ struct ct_pcap_writer *ct_pcap_create(const char *path, char *err);
 
 /**
  * ct_pcap_write - append one packet (@l3: the IPv4/IPv6 header on)
- * Returns 0, or -1 with @err set (e.g. a write error, reported when flushing).
+ * Returns 0, or -1 with @err set: a packet too long, or a write error (a
+ * full disk), seen as soon as the stream's buffer is flushed, i.e. within
+ * a few kilobytes of packets; the writer should then be finished.
  */
 int ct_pcap_write(struct ct_pcap_writer *w, uint64_t ts_ns, const uint8_t *l3, size_t len,
 		  char *err);

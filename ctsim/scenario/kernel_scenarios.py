@@ -297,11 +297,16 @@ def norm(line):
 
 
 def same_line(a, b, tol=TOLERANCE):
+    """Equal but for the remaining timeout, within @tol: the number after
+    the protocol number ("tcp 6 120"), or first on an expectation line
+    ("300 proto=6 ...", "[NEW] 300 proto=6 ..."). Every other number must
+    be equal."""
     ta, tb = a.split(), b.split()
     if len(ta) != len(tb):
         return False
-    for x, y in zip(ta, tb):
-        if x.isdigit() and y.isdigit():
+    for i, (x, y) in enumerate(zip(ta, tb)):
+        timeout = i == 0 or ta[i - 1].isdigit() or ta[i - 1].startswith("[")
+        if timeout and x.isdigit() and y.isdigit():
             if abs(int(x) - int(y)) > tol:
                 return False
         elif x != y:
@@ -309,8 +314,9 @@ def same_line(a, b, tol=TOLERANCE):
     return True
 
 
-def diff(expected, actual, ordered):
-    """(equal, text): lines with ' ', '-' ctsim only, '+' kernel only."""
+def diff(expected, actual, ordered, tol=TOLERANCE):
+    """(equal, text): lines with ' ', '-' ctsim only, '+' kernel only;
+    remaining timeouts may differ by @tol seconds."""
     e = [norm(x) for x in expected if x.strip()]
     a = [norm(x) for x in actual if x.strip()]
     if not ordered:
@@ -320,7 +326,7 @@ def diff(expected, actual, ordered):
         a.sort()
         left, out = list(a), []
         for x in e:
-            k = next((i for i, y in enumerate(left) if same_line(x, y)), None)
+            k = next((i for i, y in enumerate(left) if same_line(x, y, tol)), None)
             if k is None:
                 out.append("- " + x)
             else:
@@ -330,11 +336,11 @@ def diff(expected, actual, ordered):
     out, eq = [], len(e) == len(a)
     i = j = 0
     while i < len(e) or j < len(a):
-        if i < len(e) and j < len(a) and same_line(e[i], a[j]):
+        if i < len(e) and j < len(a) and same_line(e[i], a[j], tol):
             out.append("  " + a[j])
             i += 1
             j += 1
-        elif i < len(e) and not any(same_line(e[i], x) for x in a[j:]):
+        elif i < len(e) and not any(same_line(e[i], x, tol) for x in a[j:]):
             out.append("- " + e[i])
             i += 1
             eq = False
@@ -448,6 +454,7 @@ def kernel_run(exp, max_duration, sizing=None):
             events = listen()
         trace = []
         counters = k.probe_counters()
+        lag = 0.0       # how late a step ran: the kernel's timers run in real time
         t0 = time.monotonic()
         for s in exp["steps"]:
             if s in pre:
@@ -455,6 +462,7 @@ def kernel_run(exp, max_duration, sizing=None):
             delay = t0 + s["t"] - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            lag = max(lag, -delay)
             kind = s["kind"]
             if kind == "packet":
                 k.sent()
@@ -493,7 +501,7 @@ def kernel_run(exp, max_duration, sizing=None):
         if events:
             unlisten(events)
         return {"trace": trace, "table": table, "events": log, "stats": stats,
-                "expectations": expectations, "exp_events": xlog}
+                "expectations": expectations, "exp_events": xlog, "max_lag": lag}
     finally:
         for p in events or ():
             if p.poll() is None:
@@ -576,6 +584,9 @@ def compare(sim, kern, packets=False):
             out.append(f"line {a['line']}: packets sent (- ctsim, + kernel):\n" +
                        "\n".join(["- " + p for p in a.get("out", [])] +
                                  ["+ " + p for p in b.get("out", [])]))
+    if len(sim["trace"]) != len(kern["trace"]):
+        out.append(f"{len(sim['trace'])} packets traced by ctsim, {len(kern['trace'])} "
+                   "by the kernel")
     for key, what, ordered in (("table", "conntrack -L", False),
                                ("events", "conntrack -E", True),
                                ("expectations", "conntrack -L expect", False),

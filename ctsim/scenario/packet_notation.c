@@ -292,9 +292,23 @@ static int parse_data(struct sc_line *x, unsigned i, uint8_t *out, size_t cap)
 
 			ch = (char)strtoul(hex, NULL, 16);
 			k += 3;
-		} else if (ch == '\\' && k + 1 < t->len) {
-			ch = t->s[++k];
-			ch = ch == 'r' ? '\r' : ch == 'n' ? '\n' : ch == 't' ? '\t' : ch;
+		} else if (ch == '\\') {
+			char e = k + 1 < t->len ? t->s[k + 1] : '\0';
+
+			if (e != 'r' && e != 'n' && e != 't' && e != '\\') {
+				/* \x without two hex digits, an unknown escape or a
+				 * lone backslash: say so, do not guess */
+				unsigned col = t->col + (unsigned)k;
+
+				sc_error_at(x, col, col + (e ? (e == 'x' ? (unsigned)(k + 2 < t->len) +
+							     (unsigned)(k + 3 < t->len) + 1 : 1) : 0),
+					    "data: %s (escapes: \\r \\n \\t \\\\ \\xHH with two hex digits)",
+					    e == 'x' ? "\\x needs two hex digits" :
+					    e ? "unknown escape" : "a backslash ends the text");
+				return -1;
+			}
+			ch = e == 'r' ? '\r' : e == 'n' ? '\n' : e == 't' ? '\t' : '\\';
+			k++;
 		}
 		if (n == cap) {
 			sc_tok_error(x, i, "data: too long");

@@ -1309,6 +1309,27 @@ struct scenario *scenario_parse_file(const char *path, struct rs_errors *errs)
 	}
 	fclose(f);
 	text[len] = '\0';
+	if (memchr(text, '\0', len)) {
+		/* Not text: everything after the first NUL would vanish unseen. */
+		const char *nul = memchr(text, '\0', len), *bol = text;
+		unsigned lineno = 1;
+		struct sc_line l;
+
+		for (const char *q = text; q < nul; q++)
+			if (*q == '\n') {
+				lineno++;
+				bol = q + 1;
+			}
+		memset(&l, 0, sizeof(l));
+		l.name = path;
+		l.errs = errs;
+		l.lineno = lineno;
+		l.line = bol;		/* printed up to the NUL */
+		sc_error_at(&l, (unsigned)(nul - bol) + 1, (unsigned)(nul - bol) + 1,
+			    "a NUL byte: a scenario is text (write bytes in data \"...\" as \\x00)");
+		free(text);
+		return NULL;
+	}
 	sc = scenario_parse_string(path, text, errs);
 	free(text);
 	return sc;

@@ -23,12 +23,18 @@
 #include "ctsim/cmd.h"
 #include "ctsim/lab/dataplane.h"
 #include "ctsim/core/event.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/gc.h"
 #include "ctsim/nfnetlink/server.h"
 #include "ctsim/core/settings.h"
 #include "ctsim/core/table.h"
 #include "helpers/helpers.h"
 
 #define GC_INTERVAL_MS	100
+/* Wall time one GC slice may take before the loop serves clients again (the
+ * kernel's worker takes 10 ms, GC_SCAN_MAX_DURATION, but runs beside the
+ * data path; here the slice holds up requests and packets). */
+#define GC_SLICE_NS	2000000ull
 /* After activity, keep polling without sleeping for this long: clients wait
  * for each answer (conntrack -R sends one request per entry), and waking a
  * sleeping CPU costs more than the work. */
@@ -346,12 +352,13 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "ctsim: listening on %s\n", path);
 
-	for (bool running = true, busy = false; running;) {
+	for (bool running = true, busy = false, gc_more = false; running;) {
 		static uint64_t busy_until;
+		static struct ct_gc_pace gc;
 		struct epoll_event evs[64];
 		struct timespec ts;
 		uint64_t now;
-		int n = epoll_wait(epfd, evs, 64, busy ? 0 : -1);
+		int n = epoll_wait(epfd, evs, 64, busy || gc_more ? 0 : -1);
 
 		if (n < 0 && errno != EINTR) {
 			perror("ctsim: epoll_wait");
@@ -359,7 +366,8 @@ int main(int argc, char **argv)
 		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * CT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-		if (n > 0)
+		/* (a GC tick alone is not activity: no spinning after it) */
+		if (n > 1 || (n == 1 && evs[0].data.ptr != &tfd))
 			busy_until = now + BUSY_POLL_NS;
 		busy = now < busy_until;
 		for (int i = 0; i < n; i++) {
@@ -376,19 +384,27 @@ int main(int argc, char **argv)
 				}
 			} else if (p == &tfd) {
 				uint64_t ticks;
-				uint32_t per_tick = table.nbuckets / (1000 / GC_INTERVAL_MS) + 1;
 
 				if (read(tfd, &ticks, sizeof(ticks)) < 0)
 					continue;
-				/* gc_worker(): a bounded slice per tick, a full
-				 * pass about every second. */
+				/* gc_worker()'s pacing (core/gc.h): a pass when
+				 * the timeout estimate says so, in slices;
+				 * expectations at every tick. */
 				ct_table_tick(&table);
-				ct_table_gc(&table, per_tick);
+				if (ct_gc_due(&table, &gc))
+					gc_more = ct_gc_step(&table, &gc, GC_SLICE_NS);
+				else
+					ct_expect_gc(&table);
 			} else if (dataplane_owns(&dp, p)) {
 				dataplane_handle(&dp, p);
 			} else {
 				server_handle(&srv, p, evs[i].events);
 			}
+		}
+		if (gc_more && n <= 0) {
+			/* An unfinished pass goes on when nothing waits. */
+			ct_table_tick(&table);
+			gc_more = ct_gc_step(&table, &gc, GC_SLICE_NS);
 		}
 	}
 	fprintf(stderr, "ctsim: stopped\n");

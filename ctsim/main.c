@@ -23,12 +23,18 @@
 #include "ctsim/cmd.h"
 #include "ctsim/lab/dataplane.h"
 #include "ctsim/core/event.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/gc.h"
 #include "ctsim/nfnetlink/server.h"
 #include "ctsim/core/settings.h"
 #include "ctsim/core/table.h"
 #include "helpers/helpers.h"
 
 #define GC_INTERVAL_MS	100
+/* Wall time one GC slice may take before the loop serves clients again (the
+ * kernel's worker takes 10 ms, GC_SCAN_MAX_DURATION, but runs beside the
+ * data path; here the slice holds up requests and packets). */
+#define GC_SLICE_NS	2000000ull
 /* After activity, keep polling without sleeping for this long: clients wait
  * for each answer (conntrack -R sends one request per entry), and waking a
  * sleeping CPU costs more than the work. */
@@ -162,7 +168,6 @@ int main(int argc, char **argv)
 	struct server srv;
 	char err[512];
 	int opt, epfd, sfd, tfd, rc, status = 0;
-	uint64_t gc_due = 0;		/* ctsim_gc_pacing kernel: the next pass */
 	bool serving = false;
 	sigset_t mask;
 
@@ -367,12 +372,13 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "ctsim: listening on %s\n", path);
 
-	for (bool running = true, busy = false; running;) {
+	for (bool running = true, busy = false, gc_more = false; running;) {
 		static uint64_t busy_until;
+		static struct ct_gc_pace gc;
 		struct epoll_event evs[64];
 		struct timespec ts;
 		uint64_t now;
-		int n = epoll_wait(epfd, evs, 64, busy ? 0 : -1);
+		int n = epoll_wait(epfd, evs, 64, busy || gc_more ? 0 : -1);
 
 		if (n < 0 && errno != EINTR) {
 			perror("ctsim: epoll_wait");
@@ -380,7 +386,8 @@ int main(int argc, char **argv)
 		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * CT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-		if (n > 0)
+		/* (a GC tick alone is not activity: no spinning after it) */
+		if (n > 1 || (n == 1 && evs[0].data.ptr != &tfd))
 			busy_until = now + BUSY_POLL_NS;
 		busy = now < busy_until;
 		for (int i = 0; i < n; i++) {
@@ -397,33 +404,40 @@ int main(int argc, char **argv)
 				}
 			} else if (p == &tfd) {
 				uint64_t ticks;
-				uint32_t per_tick = table.nbuckets / (1000 / GC_INTERVAL_MS) + 1;
 
 				if (read(tfd, &ticks, sizeof(ticks)) < 0)
 					continue;
-				/* gc_worker(): a bounded slice per tick, a full
-				 * pass about every second; or, with ctsim_gc_pacing
-				 * kernel, whole passes next_run apart. */
 				ct_table_tick(&table);
-				if (settings.gc_pacing == CT_GC_PACING_KERNEL) {
-					if (table.gc_kick) {	/* a pass within a second */
-						table.gc_kick = false;
-						if (gc_due > table.now + 1000000000ull)
-							gc_due = table.now + 1000000000ull;
-					}
-					if (table.now >= gc_due) {
-						ct_table_gc(&table, table.nbuckets - table.gc_bucket);
-						gc_due = table.now + (table.gc_next_run ? table.gc_next_run
-									 : GC_INTERVAL_MS * 1000000ull);
-					}
+				if (settings.gc_pacing == CT_GC_PACING_CTSIM) {
+					/* a bounded slice per tick, a full pass
+					 * about every second */
+					ct_table_gc(&table, table.nbuckets / (1000 / GC_INTERVAL_MS) + 1);
 				} else {
-					ct_table_gc(&table, per_tick);
+					/* gc_worker()'s pacing (core/gc.h): a pass
+					 * when the timeout estimate says so, in
+					 * slices; expectations at every tick. A
+					 * table-full event asks for a pass within a
+					 * second (overflow.c) */
+					if (table.gc_kick) {
+						table.gc_kick = false;
+						if (!gc.next_bucket && gc.next_run > table.now + 1000000000ull)
+							gc.next_run = table.now + 1000000000ull;
+					}
+					if (ct_gc_due(&table, &gc))
+						gc_more = ct_gc_step(&table, &gc, GC_SLICE_NS);
+					else
+						ct_expect_gc(&table);
 				}
 			} else if (dataplane_owns(&dp, p)) {
 				dataplane_handle(&dp, p);
 			} else {
 				server_handle(&srv, p, evs[i].events);
 			}
+		}
+		if (gc_more && n <= 0) {
+			/* An unfinished pass goes on when nothing waits. */
+			ct_table_tick(&table);
+			gc_more = ct_gc_step(&table, &gc, GC_SLICE_NS);
 		}
 	}
 	fprintf(stderr, "ctsim: stopped\n");

@@ -81,8 +81,9 @@ static const struct setting_row rows[] = {
 	  "ctsim: emergency: idle seconds after which an entry expires in emergency mode" },
 	{ "ctsim_overflow_emergency_recovery", S(overflow_emergency_recovery), 30, 1, 99,
 	  "ctsim: emergency: leave the mode below (100 - N) % of nf_conntrack_max" },
-	{ "ctsim_gc_pacing", S(gc_pacing), 0, 0, 1,
-	  "ctsim: GC passes: ctsim (one a second, in slices) or kernel (gc_worker()'s adaptive 1..60 s)" },
+	{ "ctsim_gc_pacing", S(gc_pacing), CT_GC_PACING_AUTO, 0, CT_GC_PACING_AUTO,
+	  "ctsim: GC passes: ctsim (one a second, in slices), kernel (gc_worker()'s adaptive "
+	  "1..60 s) or auto (kernel in the daemon, ctsim on virtual time)" },
 };
 
 /* Settings whose values are names: value -> name, NULL past the last (the

@@ -731,7 +731,7 @@ bool ct_table_chain_too_long(struct ct_table *t, const struct conn *c)
 
 const char *ct_gc_pacing_name(uint32_t v)
 {
-	static const char *const names[] = { "ctsim", "kernel" };
+	static const char *const names[] = { "ctsim", "kernel", "auto" };
 
 	return v < sizeof(names) / sizeof(names[0]) ? names[v] : NULL;
 }

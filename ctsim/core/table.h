@@ -357,6 +357,9 @@ bool ct_table_chain_too_long(struct ct_table *t, const struct conn *c);
 /* ctsim_gc_pacing values. */
 #define CT_GC_PACING_CTSIM	0	/* a slice every 100 ms, a pass a second */
 #define CT_GC_PACING_KERNEL	1	/* whole passes, gc_worker()'s next_run apart */
+#define CT_GC_PACING_AUTO	2	/* the default: kernel in the daemon (core/gc.c: an idle
+					 * table costs next to nothing), ctsim on virtual time
+					 * (replay and scenarios: their DESTROY timings) */
 
 /** ct_gc_pacing_name - the setting's name of pacing @v, NULL past the last. */
 const char *ct_gc_pacing_name(uint32_t v);

@@ -126,6 +126,10 @@ struct router_trace {
 	struct router_nat nat[ROUTER_MAX_NAT];	/* most ROUTER_MAX_NAT; also those of an answer
 					 * ctsim sent for this packet: echo reply) */
 };
+/* router_receive() resets only the fields before nat[] (nnat covers it):
+ * new fields go before it. */
+_Static_assert(offsetof(struct router_trace, nat) + sizeof(((struct router_trace *)0)->nat) ==
+	       sizeof(struct router_trace), "struct router_trace: nat[] must stay last");
 
 /*
  * One traced step of a packet: exactly one of

@@ -151,7 +151,7 @@ unsigned ct_offline_list(struct ct_offline *h, FILE *fp)
 
 /* Packets read ahead of the one being fed (see ct_offline_replay_pcap()). */
 #define RP_AHEAD	2
-#define RP_RING		(RP_AHEAD + 1)
+#define RP_RING		4	/* >= RP_AHEAD + 1, a power of two: indexes are masks */
 
 /* A writable copy of a packet (the router edits it), read ahead. */
 struct rp_slot {

@@ -341,7 +341,8 @@ static void test_gc_next_run(void **state)
 	assert_true(f->t.gc_next_run > 40ull * CT_NSEC_PER_SEC &&
 		    f->t.gc_next_run < 50ull * CT_NSEC_PER_SEC);
 	assert_string_equal(ct_gc_pacing_name(CT_GC_PACING_KERNEL), "kernel");
-	assert_null(ct_gc_pacing_name(2));
+	assert_string_equal(ct_gc_pacing_name(CT_GC_PACING_AUTO), "auto");
+	assert_null(ct_gc_pacing_name(3));
 }
 
 /* adaptive: pf's factor (end - count) / (end - start) on every timeout. */

@@ -11,6 +11,8 @@ PKGS=(
   # installed like a Debian tool (tests/test_packaging.py): man pages, bash
   # completion, the .deb (tests/tools/build-deb.sh)
   scdoc man-db bash-completion debhelper dpkg-dev build-essential
+  # systemd-analyze verify of the unit (test_packaging.py); nothing is started
+  systemd
   # run and test: the real conntrack and the kernel side
   conntrack nftables iproute2 procps util-linux sed
   python3 python3-pytest python3-pyroute2 python3-yaml python3-scapy

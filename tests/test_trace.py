@@ -325,11 +325,19 @@ def test_bad_trace_argument(tmp_path):
 # Against the kernel's nft monitor trace
 # --------------------------------------------------------------------------
 
+def sigint_default():
+    """nft monitor installs no SIGINT handler: a suite started in the
+    background (SIGINT ignored, inherited by every child) could not stop it
+    with the SIGINT that makes it exit cleanly. Give it the default action."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def kernel_trace(router, pcap, ruleset):  # noqa: F811
     subprocess.run(["ip", "netns", "exec", router.rtr, "nft", "-f", "-"],
                    input="flush ruleset\n" + ruleset, check=True, capture_output=True, text=True)
     mon = subprocess.Popen(["ip", "netns", "exec", router.rtr, "nft", "monitor", "trace"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=sigint_default)
     try:
         time.sleep(0.5)
         subprocess.run([sys.executable, "-c", SENDER, str(pcap), str(GAP), router.cli, router.srv,
@@ -640,7 +648,8 @@ def test_ipv6_trace_and_log_same_as_kernel(tmp_path, router):  # noqa: F811
     old = open(knob).read().strip()
     kfd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
     mon = subprocess.Popen(["ip", "netns", "exec", router.rtr, "nft", "monitor", "trace"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=sigint_default)
     try:
         os.lseek(kfd, 0, os.SEEK_END)
         with open(knob, "w") as f:

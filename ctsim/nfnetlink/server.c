@@ -535,6 +535,8 @@ static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ct
 		}
 	} else if (req->a == CTSIM_PROC_SETTINGS) {
 		ct_settings_print(srv->settings, f);
+	} else if (req->a == CTSIM_PROC_TABLE) {
+		ct_table_report(srv->table, f);
 	} else {
 		rep.err = EINVAL;
 	}

@@ -57,3 +57,26 @@ def test_policy_set_live_and_table_view(ctsim_factory):
 def test_stats_rejects_other_words(ctsim):
     res = ctsim.ctctl("stats", "chains")
     assert res.returncode != 0 and "buckets" in res.stderr, res.stderr
+
+
+def test_gc_policy_starts_at_once(ctsim_factory):
+    """adaptive acts through the GC: set live, it starts within a second even
+    with the kernel's pacing (whose next pass is up to 60 s away). 9 UDP
+    entries of 30 s in a table of 10, 20 s idle: pf's factor at 9 of
+    [6, 12) is 1/2 (15 s), so entries go until the factor's timeout exceeds
+    their idle time: at 7, (12 - 7) / 6 * 30 = 25 s > 20 s."""
+    import time
+    d = ctsim_factory(["--set", "nf_conntrack_max=10", "--set", "nf_conntrack_buckets=1",
+                       "--set", "ctsim_gc_pacing=kernel"])
+    for n in range(1, 10):
+        assert d.conntrack("-I", "-p", "udp", "-s", f"10.9.0.{n}", "-d", "10.9.1.1", "--sport",
+                           "1000", "--dport", "53", "-t", "30").returncode == 0
+    assert d.ctctl("advance", "20s").returncode == 0
+    time.sleep(1.5)
+    assert d.ctctl("count").stdout.strip() == "9"      # kernel policy: nothing early
+    assert d.ctctl("set", "ctsim_overflow_policy", "adaptive").returncode == 0
+    deadline = time.monotonic() + 5
+    while d.ctctl("count").stdout.strip() != "7" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert d.ctctl("count").stdout.strip() == "7"
+    assert "expired early 2, emergency entered 0" in d.ctctl("stats", "buckets").stdout

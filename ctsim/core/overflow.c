@@ -434,11 +434,11 @@ void ct_table_report(const struct ct_table *t, FILE *out)
 		if (hist[k])
 			fprintf(out, " %u%s:%u", k, k == 8 ? "+" : "", hist[k]);
 	fprintf(out, "\nlongest chain %u\n", longest);
-	if (!o->full)
-		return;
-	fprintf(out, "table full %llu times, %llu packets dropped, %llu log lines, %llu suppressed\n",
-		(unsigned long long)o->full, (unsigned long long)o->refused,
-		(unsigned long long)o->logged, (unsigned long long)o->suppressed);
+	if (o->full)
+		fprintf(out, "table full %llu times, %llu packets dropped, %llu log lines, "
+			"%llu suppressed\n", (unsigned long long)o->full,
+			(unsigned long long)o->refused, (unsigned long long)o->logged,
+			(unsigned long long)o->suppressed);
 	class_line(out, "early_drop", o->early_dropped);
 	class_line(out, "gc_killed", o->gc_killed);
 	class_line(out, "evicted", o->evicted);
@@ -446,7 +446,7 @@ void ct_table_report(const struct ct_table *t, FILE *out)
 		fprintf(out, "evicted live %llu nat %llu\n", (unsigned long long)o->evicted_assured,
 			(unsigned long long)o->evicted_nat);
 	if (o->expired_adaptive || o->emergency_entered)
-		fprintf(out, "expired early %llu emergency entered %llu\n",
+		fprintf(out, "expired early %llu, emergency entered %llu\n",
 			(unsigned long long)o->expired_adaptive,
 			(unsigned long long)o->emergency_entered);
 }

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "ctctl/ctctl.h"
+#include "proto/ctsim_wire.h"
 
 #define CT_MSG(m)	CTNL_MSG(NFNL_SUBSYS_CTNETLINK, m)
 
@@ -409,14 +410,36 @@ static int stats_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
+/* `stats buckets`: ctsim's own view of the table (CTSIM_PROC_TABLE): size,
+ * overflow policy, chain-length histogram, what the table-full path did.
+ * The kernel has no message for it; ctsim only. */
+static int stats_buckets(struct ctctl_args *a)
+{
+	struct ctnl_client *conn;
+	const void *data;
+	int r;
+
+	if (!(conn = ctctl_conn(a)))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_data(conn, CTSIM_CTL_PROC, 0, CTSIM_PROC_TABLE, 0, &data);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r < 0)
+		return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
+	fwrite(data, 1, (size_t)r, stdout);
+	return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+}
+
 int ctctl_ct_stats(struct ctctl_args *a)
 {
 	struct ctctl_req req = { CT_MSG(IPCTNL_MSG_CT_GET_STATS_CPU), NLM_F_DUMP, AF_UNSPEC, 0,
 				 .cb = stats_cb };
 	int r;
 
+	if (a->argc == 2 && !strcmp(a->argv[1], "buckets"))
+		return stats_buckets(a);
 	if (a->argc > 1)
-		return ctctl_usage_error(a, 1, "\"stats\" takes no arguments");
+		return ctctl_usage_error(a, 1, "\"stats\" takes no arguments but \"buckets\"");
 	if (!ctctl_conn(a))
 		return CTCTL_FAIL;
 	ctnl_print_begin_list();

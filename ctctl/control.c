@@ -278,7 +278,8 @@ int ctctl_ctl_set(struct ctctl_args *a)
  * tuple is conntrack -G's (a bare `get` was an error there: no tuple). */
 int ctctl_ctl_get(struct ctctl_args *a)
 {
-	if (a->argc > 1 && strncmp(a->argv[1], "nf_", 3) && strncmp(a->argv[1], "net.", 4))
+	if (a->argc > 1 && strncmp(a->argv[1], "nf_", 3) && strncmp(a->argv[1], "net.", 4) &&
+	    strncmp(a->argv[1], "ctsim_", 6))
 		return ctctl_ct_get(a);
 	if (a->argc > 2)
 		return ctctl_usage_error(a, 2, "\"get\" takes at most one NAME");

@@ -54,7 +54,7 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "list conntrack entries (like conntrack -L)", false },
 	{ "get", { NULL }, ctctl_ctl_get, KWS_TUPLE, NULL,
 	  SELECTOR "\n"
-	  "   or: get [ NAME ]   a sysctl of the daemon (nf_conntrack_..., net.netfilter....), or all",
+	  "   or: get [ NAME ]   a sysctl of the daemon (nf_conntrack_..., net.netfilter...., ctsim_...), or all",
 	  "show one entry (like conntrack -G), or the daemon's sysctls", false },
 	{ "add", { NULL }, ctctl_ct_add,
 	  KWS_TUPLE | KWB(KW_STATE) | KWB(KW_TIMEOUT) | KWB(KW_MARK) | KWB(KW_STATUS), NULL,
@@ -75,7 +75,10 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "delete all entries (like conntrack -F)", false },
 	{ "count", { NULL }, ctctl_ct_count, 0, NULL, "",
 	  "print the number of entries (like conntrack -C)", false },
-	{ "stats", { NULL }, ctctl_ct_stats, 0, NULL, "",
+	{ "stats", { NULL }, ctctl_ct_stats, 0, (const char *const[]){ "buckets", NULL },
+	  "[ buckets ]\n"
+	  "buckets: ctsim's own table view: count, max, buckets, overflow policy, the\n"
+	  "         chain-length histogram and what the table-full path did (ctsim only)",
 	  "print the per-CPU statistics (like conntrack -S)", false },
 	{ "monitor", { NULL }, ctctl_ct_monitor,
 	  KWS_TUPLE | KWB(KW_MARK) | KWB(KW_STATE) | KWB(KW_STATUS), (const char *const[]){ "new", "update", "destroy", "all", NULL },

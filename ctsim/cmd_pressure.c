@@ -365,6 +365,47 @@ static void print_json(const struct workload *w, const struct result *rs, unsign
 	fprintf(out, "\n]}\n");
 }
 
+/* --sweep: the legitimate handshakes completed per policy (rows) and flood
+ * rate (columns), the data of the issue's success-rate-against-flood-rate
+ * figure; res[p * nr + k] is policy row p at rate rates[k]. */
+static void print_sweep(const struct workload *w, const struct result *rs, unsigned np,
+			const unsigned *rates, unsigned nr, bool json, FILE *out)
+{
+	if (json) {
+		fprintf(out, "{\"workload\": {\"max\": %u, \"buckets\": %u, \"idle\": %u, "
+			"\"time_wait\": %u, \"flood\": %u, \"legit\": %u}, \"rates\": [",
+			w->base.max, w->base.buckets, w->idle, w->tw, w->flood, w->legit);
+		for (unsigned k = 0; k < nr; k++)
+			fprintf(out, "%s%u", k ? ", " : "", rates[k]);
+		fprintf(out, "], \"legit_ok\": {");
+		for (unsigned p = 0; p < np; p++) {
+			fprintf(out, "%s\"%s\": [", p ? ", " : "", rs[p * nr].policy);
+			for (unsigned k = 0; k < nr; k++)
+				fprintf(out, "%s%u", k ? ", " : "", rs[p * nr + k].legit_ok);
+			fprintf(out, "]");
+		}
+		fprintf(out, "}}\n");
+		return;
+	}
+	fprintf(out, "workload: nf_conntrack_max=%u buckets=%u, %u idle established + %u TIME_WAIT, "
+		"%u-SYN flood after %.0f s, then %u legitimate handshakes 0.1 s apart\n\n"
+		"legitimate handshakes completed, by flood rate (SYN/s):\n%-13s",
+		w->base.max, w->base.buckets, w->idle, w->tw, w->flood, w->wait, w->legit, "policy");
+	for (unsigned k = 0; k < nr; k++)
+		fprintf(out, " %9u", rates[k]);
+	fputc('\n', out);
+	for (unsigned p = 0; p < np; p++) {
+		fprintf(out, "%-13s", rs[p * nr].policy);
+		for (unsigned k = 0; k < nr; k++) {
+			char cell[24];
+
+			snprintf(cell, sizeof(cell), "%u/%u", rs[p * nr + k].legit_ok, w->legit);
+			fprintf(out, " %9s", cell);
+		}
+		fputc('\n', out);
+	}
+}
+
 static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max, unsigned *v)
 {
 	char *end;
@@ -386,11 +427,13 @@ static void usage(FILE *out)
 		"Usage: ctsim pressure [--policy NAME[,NAME...]] [--max N] [--buckets N]\n"
 		"                      [--idle N] [--time-wait N] [--flood N] [--rate PPS] [--wait S]\n"
 		"                      [--legit N] [--set NAME=VALUE]... [--seed N] [--json] [--quick]\n"
-		"                      [--list-policies]\n"
+		"                      [--sweep PPS,PPS...] [--list-policies]\n"
 		"Runs the table-full workload (defaults: nf_conntrack_max 64, 16 buckets, 40 idle\n"
 		"established, 20 TIME_WAIT, 600 SYNs at 1000/s after 30 s, 10 legitimate handshakes)\n"
 		"on a virtual clock under each policy (default: all) and prints a table.\n"
-		"The GC is paced as the kernel's (--set ctsim_gc_pacing=ctsim: a pass a second).\n");
+		"The GC is paced as the kernel's (--set ctsim_gc_pacing=ctsim: a pass a second).\n"
+		"--sweep runs the workload at each flood rate (same SYN count) and prints the\n"
+		"legitimate handshakes completed per policy and rate (--json: the same as data).\n");
 }
 
 int cmd_pressure(int argc, char **argv)
@@ -410,14 +453,15 @@ int cmd_pressure(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "list-policies", no_argument, NULL, 'L' },
+		{ "sweep", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct workload w = { .idle = 40, .tw = 20, .flood = 600, .legit = 10, .wait = 30,
 			      .rate = 1000, .seed = 1 };
 	bool json = false, want[CT_OVF_MAX] = { false }, any = false;
-	struct result res[CT_OVF_MAX];
-	unsigned n = 0, v;
+	struct result res[CT_OVF_MAX], *sweep = NULL;
+	unsigned n = 0, v, rates[16], nrates = 0;
 	char err[256];
 	int c;
 
@@ -505,6 +549,27 @@ int cmd_pressure(int argc, char **argv)
 			}
 			break;
 		}
+		case 'R': {
+			char *list = strdup(optarg), *save = NULL;
+			int bad = !list;
+
+			nrates = 0;
+			for (char *tok = list ? strtok_r(list, ",", &save) : NULL; tok && !bad;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (nrates == 16) {
+					fprintf(stderr, "ctsim pressure: --sweep: at most 16 rates\n");
+					bad = 1;
+				} else if (parse_uint("--sweep", tok, 1, 100000000, &rates[nrates++])) {
+					bad = 1;
+				}
+			}
+			free(list);
+			if (!bad && !nrates)
+				fprintf(stderr, "ctsim pressure: --sweep: no rate given\n");
+			if (bad || !nrates)
+				return 2;
+			break;
+		}
 		case 'j':
 			json = true;
 			break;
@@ -529,6 +594,29 @@ int cmd_pressure(int argc, char **argv)
 	if (w.idle + w.tw > w.base.max)
 		fprintf(stderr, "ctsim pressure: note: %u idle + %u TIME_WAIT flows exceed "
 			"nf_conntrack_max %u before the flood\n", w.idle, w.tw, w.base.max);
+	if (nrates) {
+		unsigned np = 0;
+
+		if (!(sweep = calloc((size_t)CT_OVF_MAX * nrates, sizeof(*sweep)))) {
+			fprintf(stderr, "ctsim pressure: out of memory\n");
+			return 1;
+		}
+		for (unsigned p = 0; p < CT_OVF_MAX; p++) {
+			if (any && !want[p])
+				continue;
+			for (unsigned k = 0; k < nrates; k++) {
+				w.rate = rates[k];
+				if (run_one(&w, p, &sweep[np * nrates + k]) < 0) {
+					free(sweep);
+					return 1;
+				}
+			}
+			np++;
+		}
+		print_sweep(&w, sweep, np, rates, nrates, json, stdout);
+		free(sweep);
+		return 0;
+	}
 	for (unsigned p = 0; p < CT_OVF_MAX; p++) {
 		if (any && !want[p])
 			continue;

@@ -114,6 +114,35 @@ def test_gc_rescue_depends_on_pacing():
     assert f["legit_ok"] > k["legit_ok"]
 
 
+def test_flood_rate_sweep():
+    """--sweep: the legitimate handshakes per policy and flood rate (the data
+    of the issue's success-rate-against-flood-rate figure). Each cell equals
+    a single run at that rate; a slow flood lasts long enough for the
+    kernel's own GC kill pass (the 200-entry workload above), a fast one
+    does not; wait-first admits everything at every rate."""
+    args = ("--max", "200", "--buckets", "32", "--idle", "150", "--time-wait", "45",
+            "--flood", "3000", "--policy", "kernel,wait-first")
+    rates = [100, 1000, 10000]
+    res = pressure("--json", "--sweep", ",".join(map(str, rates)), *args)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["rates"] == rates and sorted(data["legit_ok"]) == ["kernel", "wait-first"]
+    for pol, row in data["legit_ok"].items():
+        for rate, got in zip(rates, row, strict=True):
+            _, single = results(*args, "--rate", str(rate))
+            assert got == single[pol]["legit_ok"], (pol, rate)
+    k = data["legit_ok"]["kernel"]
+    assert k[0] > k[-1], k
+    assert data["legit_ok"]["wait-first"] == [10, 10, 10]
+    text = pressure("--sweep", "100,10000", *args)
+    assert text.returncode == 0, text.stderr
+    assert re.search(r"^policy\s+100\s+10000$", text.stdout, re.M), text.stdout
+    assert re.search(rf"^kernel\s+{k[0]}/10\s+{k[-1]}/10$", text.stdout, re.M), text.stdout
+    for bad in ("", "0", "100,x", ",".join(["1"] * 17)):
+        r = pressure("--sweep", bad)
+        assert r.returncode == 2 and "--sweep" in r.stderr, (bad, r.stderr)
+
+
 SENDER = r"""
 import socket, sys
 for p in range(int(sys.argv[2]), int(sys.argv[2]) + int(sys.argv[3])):

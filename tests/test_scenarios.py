@@ -222,7 +222,7 @@ def test_live_subset_agrees_with_offline():
         assert lines.get(f) == "agree", out + err
     assert lines[files[-1]].startswith("skipped: needs virtual time"), out
     assert out.strip().endswith(f"{len(files) - 1} agree, 0 differ, 0 errors, 1 skipped; "
-                                "0 non-waiting differences"), out
+                                "0 non-waiting differences; 0 waiting, 0 unexpectedly passing"), out
 
 
 def test_live_compare_reports_differences():
@@ -286,6 +286,45 @@ def test_kernel_unexpected_pass_fails(tmp_path):
     doc = json.loads(res.stdout)
     assert [r["unexpectedly_passing"] for r in doc["scenarios"]] == [False, True]
     assert doc["summary"]["unexpectedly_passing"] == 1 and doc["summary"]["waiting"] == 1
+
+
+@needs_kernel
+def test_live_unexpected_pass_fails(tmp_path):
+    """--live: as --kernel, a waiting scenario that ctsim passes and the lab
+    agrees with fails the run and is named; the still-waiting ones are
+    listed with what the lab made of them."""
+    base = ("host c 10.66.1.2 side client\nhost s 10.66.2.2 side server\n"
+            "+0 c > s udp 1000 > 53\n")
+    (tmp_path / "a.ct").write_text("# waits-for: issue-99\n" + base + "expect ctinfo related\n")
+    (tmp_path / "b.ct").write_text("# waits-for: issue-98\n" + base + "expect ctinfo new\n")
+    res = subprocess.run([str(CTSIM), "scenario", "run", "--live", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert (f"unexpectedly passing (it waits for issue-98): {tmp_path}/b.ct: "
+            "remove its waits-for line") in res.stdout, res.stdout
+    assert f"waiting: {tmp_path}/a.ct (waits for issue-99): live agree" in res.stdout
+    assert res.stdout.rstrip().endswith("1 waiting, 1 unexpectedly passing"), res.stdout
+
+
+def test_kernel_verdicts_compared():
+    """--kernel compares verdicts through what reached the hosts (a helper's
+    drop is invisible to any nft chain of the router): a packet one side
+    dropped and the other forwarded is a disagreement, both dropping or
+    both sending is not."""
+    import kernel_scenarios     # ctsim/scenario/, on sys.path through conftest.py
+    sim = {"trace": [{"line": 3, "ctinfo": "established", "verdict": "drop", "out": []},
+                     {"line": 4, "ctinfo": "established", "verdict": "accept", "out": ["s:45"]},
+                     {"line": 5, "ctinfo": "new", "verdict": "drop", "out": []}],
+           "table": [], "events": [], "stats": "", "expectations": [], "exp_events": []}
+    kern = {"trace": [{"line": 3, "ctinfo": "established", "out": ["s:45"]},
+                      {"line": 4, "ctinfo": "established", "out": []},
+                      {"line": 5, "ctinfo": "new", "out": []}],
+            "table": [], "events": [], "stats": "", "expectations": [], "exp_events": []}
+    d = kernel_scenarios.compare(sim, kern).splitlines()
+    assert d == ["line 3: verdict: ctsim drop (0 packet(s) sent), kernel forwarded or "
+                 "answered (1 packet(s) sent)",
+                 "line 4: verdict: ctsim accept (1 packet(s) sent), kernel dropped "
+                 "(0 packet(s) sent)"], d
 
 
 def test_verbose_shows_what_the_helper_did():

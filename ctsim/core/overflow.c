@@ -403,3 +403,50 @@ void ct_chain_hist(const struct ct_table *t, uint32_t *hist, unsigned nhist, uin
 			*longest = n;
 	}
 }
+
+/* One "WHAT class n class n ..." line of per-class counts, none if all 0. */
+static void class_line(FILE *out, const char *what, const uint64_t *n)
+{
+	uint64_t sum = 0;
+
+	for (unsigned k = 0; k < CT_OVC_MAX; k++)
+		sum += n[k];
+	if (!sum)
+		return;
+	fprintf(out, "%s %llu:", what, (unsigned long long)sum);
+	for (unsigned k = 0; k < CT_OVC_MAX; k++)
+		if (n[k])
+			fprintf(out, " %s %llu", ct_ovf_class_name(k), (unsigned long long)n[k]);
+	fputc('\n', out);
+}
+
+void ct_table_report(const struct ct_table *t, FILE *out)
+{
+	const struct ct_settings *s = t->settings;
+	const struct ct_overflow_stats *o = &t->ovf;
+	uint32_t hist[9], longest;
+
+	ct_chain_hist(t, hist, 9, &longest);
+	fprintf(out, "count %u max %u buckets %u\n", t->count, s->max, t->nbuckets);
+	fprintf(out, "policy %s\n", ct_overflow_policy_name(s->overflow_policy));
+	fprintf(out, "chains (nodes per bucket, 2 per entry):");
+	for (unsigned k = 0; k < 9; k++)
+		if (hist[k])
+			fprintf(out, " %u%s:%u", k, k == 8 ? "+" : "", hist[k]);
+	fprintf(out, "\nlongest chain %u\n", longest);
+	if (o->full)
+		fprintf(out, "table full %llu times, %llu packets dropped, %llu log lines, "
+			"%llu suppressed\n", (unsigned long long)o->full,
+			(unsigned long long)o->refused, (unsigned long long)o->logged,
+			(unsigned long long)o->suppressed);
+	class_line(out, "early_drop", o->early_dropped);
+	class_line(out, "gc_killed", o->gc_killed);
+	class_line(out, "evicted", o->evicted);
+	if (o->evicted_assured || o->evicted_nat)
+		fprintf(out, "evicted live %llu nat %llu\n", (unsigned long long)o->evicted_assured,
+			(unsigned long long)o->evicted_nat);
+	if (o->expired_adaptive || o->emergency_entered)
+		fprintf(out, "expired early %llu, emergency entered %llu\n",
+			(unsigned long long)o->expired_adaptive,
+			(unsigned long long)o->emergency_entered);
+}

@@ -535,6 +535,8 @@ static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ct
 		}
 	} else if (req->a == CTSIM_PROC_SETTINGS) {
 		ct_settings_print(srv->settings, f);
+	} else if (req->a == CTSIM_PROC_TABLE) {
+		ct_table_report(srv->table, f);
 	} else {
 		rep.err = EINVAL;
 	}
@@ -753,6 +755,11 @@ static void do_settings(struct server *srv, struct client *cl, const struct ctsi
 				rep.err = r == -1 ? ENOENT : r < 0 ? EINVAL : 0;
 				if (!r) {
 					srv->events->mode = srv->settings->events;
+					/* a policy acting through the GC (adaptive,
+					 * emergency) starts within a second, not at
+					 * a pass up to 60 s away (overflow.c) */
+					if (!strncmp(arg, "ctsim_overflow_", 15))
+						srv->table->gc_kick = true;
 					if (srv->verbose)
 						fprintf(stderr, "ctsim: client pid %ld: set %s = %s\n",
 							(long)cl->pid, arg, eq + 1);

@@ -13,6 +13,10 @@ compares:
 * the ct state of every packet (new, established, related, invalid,
   untracked), read from per-state counters of a probe chain at prerouting
   priority -150 (after conntrack): the kernel's "verdict" on each packet;
+* the verdict on every packet: whether anything reached a host after it
+  (the hosts' eth0 taps: a helper's drop happens after every nft chain of
+  the router, so only the receiving side sees it), against what ctsim's
+  router sent;
 * ``conntrack -L`` and ``conntrack -L expect`` at the end, and the
   ``conntrack -E`` and ``conntrack -E expect`` logs of the run, normalised
   only in remaining timeouts (within 2 s: the kernel run takes real time)
@@ -573,6 +577,21 @@ def same_packets(a, b):
     return True
 
 
+def verdict_diff(a, b):
+    """The verdicts on one packet step, ctsim's @a and the kernel's @b, as
+    what reached the hosts: the kernel's side is what the taps on the
+    hosts' eth0 saw after the packet (the receiving host's own counter: a
+    probe chain on the router cannot see a helper's drop, which happens in
+    nf_confirm() after every nft chain), ctsim's what its router sent.
+    '' when both sent something or both nothing; otherwise the difference
+    (a drop only one of them made, or a reject only one answered)."""
+    if "out" not in a or "out" not in b or bool(a["out"]) == bool(b["out"]):
+        return ""
+    return (f"verdict: ctsim {a.get('verdict', '?')} ({len(a['out'])} packet(s) sent), "
+            f"kernel {'forwarded or answered' if b['out'] else 'dropped'} "
+            f"({len(b['out'])} packet(s) sent)")
+
+
 def compare(sim, kern, packets=False):
     """Differences between ctsim's run and the kernel's, as text ('' = agree).
     @packets: also the packets the router sent for each packet step."""
@@ -580,6 +599,9 @@ def compare(sim, kern, packets=False):
     for a, b in zip(sim["trace"], kern["trace"]):
         if a["ctinfo"] != b["ctinfo"]:
             out.append(f"line {a['line']}: ct state: ctsim {a['ctinfo']}, kernel {b['ctinfo']}")
+        v = verdict_diff(a, b)
+        if v:
+            out.append(f"line {a['line']}: {v}")
         if packets and not same_packets(a.get("out", []), b.get("out", [])):
             out.append(f"line {a['line']}: packets sent (- ctsim, + kernel):\n" +
                        "\n".join(["- " + p for p in a.get("out", [])] +

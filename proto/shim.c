@@ -1661,15 +1661,18 @@ int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
  *                                                    ctsim's statistics
  * for reading get a memory file with ctsim's text (CTSIM_CTL_PROC, which
  * the daemon answers for every uid: the kernel's files are world-readable).
+ * /proc/net/nf_conntrack (root only, as the kernel's -r--r-----) gets the
+ * entries' text (CTSIM_PROC_CONNTRACK; at most what one control datagram
+ * holds, ~64 KiB, else EMSGSIZE).
  * Root's writes of a setting change ctsim's (sysctl_write() below; others:
  * EACCES). Refused with EACCES and one line on stderr: opening the count or
- * statistics for writing, and the other conntrack files (/proc/net/nf_conntrack, nf_conntrack_expect,
+ * statistics for writing, and the other conntrack files (/proc/net/nf_conntrack_expect,
  * stat/nf_conntrack_expect …), whose text ctsim does not produce. A setting
  * ctsim does not know: ENOENT. Only absolute paths are recognised (not
  * openat() relative to a directory fd); static programs (the supervisor)
  * are not covered.
  */
-enum proc_kind { PROC_NONE, PROC_COUNT, PROC_STAT, PROC_SETTING, PROC_REFUSE };
+enum proc_kind { PROC_NONE, PROC_COUNT, PROC_STAT, PROC_SETTING, PROC_CONNTRACK, PROC_REFUSE };
 
 #define SYSCTL_DIR	"/proc/sys/net/netfilter/"
 
@@ -1705,6 +1708,8 @@ static enum proc_kind proc_kind(const char *path, const char **name)
 	p += 4;
 	if (strcmp(p, "stat/nf_conntrack") == 0)
 		return PROC_STAT;
+	if (strcmp(p, "nf_conntrack") == 0)
+		return PROC_CONNTRACK;
 	if (strncmp(p, "nf_conntrack", 12) == 0 || strncmp(p, "stat/nf_conntrack", 17) == 0)
 		return PROC_REFUSE;
 	return PROC_NONE;
@@ -1935,7 +1940,8 @@ static int proc_open(const char *path, int flags)
 		return -1;
 	}
 	text = proc_query(kind == PROC_COUNT ? CTSIM_PROC_COUNT :
-			  kind == PROC_STAT ? CTSIM_PROC_STAT : CTSIM_PROC_SETTINGS, &len);
+			  kind == PROC_STAT ? CTSIM_PROC_STAT :
+			  kind == PROC_CONNTRACK ? CTSIM_PROC_CONNTRACK : CTSIM_PROC_SETTINGS, &len);
 	if (!text)
 		return -1;
 	if (kind == PROC_SETTING) {

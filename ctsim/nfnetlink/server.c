@@ -535,6 +535,12 @@ static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ct
 		}
 	} else if (req->a == CTSIM_PROC_SETTINGS) {
 		ct_settings_print(srv->settings, f);
+	} else if (req->a == CTSIM_PROC_CONNTRACK) {
+		/* -r--r----- root: the entries are root's to read */
+		if (cl->uid != 0)
+			rep.err = EACCES;
+		else if (proc_conntrack_text(srv->table, f) < 0)
+			rep.err = ENOMEM;
 	} else {
 		rep.err = EINVAL;
 	}

@@ -16,6 +16,7 @@
 #define CTSIM_SERVER_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "ctsim/core/table.h"
@@ -132,6 +133,12 @@ extern const ctnetlink_handler ctnetlink_helper_handlers[CTNL_HELPER_MSGS];
 int ctnetlink_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
 /** dump_fill_empty - a dump fill function for lists that are always empty. */
 int dump_fill_empty(struct server *srv, struct client *cl, struct dump *d, void *buf, size_t cap);
+
+/**
+ * proc_conntrack_text - write /proc/net/nf_conntrack's text for @t to @out
+ * (proc_text.c): one line per entry as ct_seq_show(). 0, or -1 (no memory).
+ */
+int proc_conntrack_text(struct ct_table *t, FILE *out);
 
 /**
  * ctnetlink_ct_event_msg - encode a conntrack event as ctnetlink_conntrack_event()

@@ -43,8 +43,8 @@
  *     answer are kept in a private queue ("stash") and returned by the next
  *     receive; poll() does not see them (only a re-bind with groups already
  *     subscribed can produce this);
- *   - NETLINK_LISTEN_ALL_NSID produces no cmsg; sendmmsg/recvmmsg/readv/
- *     writev are not intercepted; closes by raw system calls are not seen.
+ *   - NETLINK_LISTEN_ALL_NSID produces no cmsg; sendmmsg/recvmmsg are not
+ *     intercepted; closes by raw system calls are not seen.
  */
 
 /*
@@ -118,6 +118,7 @@ typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*iov_fn)(int, const struct iovec *, int);
 typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
 typedef ssize_t (*send_fn)(int, const void *, size_t, int);
 typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, __SOCKADDR_ARG, socklen_t *);
@@ -150,6 +151,7 @@ static struct {
 	recv_fn recv;
 	read_fn read;
 	write_fn write;
+	iov_fn readv, writev;
 	close_fn close;
 	dup_fn dup;
 	dup2_fn dup2;
@@ -192,6 +194,8 @@ static void resolve_real(void)
 	RESOLVE(recv, "recv", recv_fn);
 	RESOLVE(read, "read", read_fn);
 	RESOLVE(write, "write", write_fn);
+	RESOLVE(readv, "readv", iov_fn);
+	RESOLVE(writev, "writev", iov_fn);
 	RESOLVE(close, "close", close_fn);
 	RESOLVE(dup, "dup", dup_fn);
 	RESOLVE(dup2, "dup2", dup2_fn);
@@ -1479,6 +1483,41 @@ ssize_t read(int fd, void *buf, size_t len)
 	ssize_t r = try_recv(fd, &m, 0);
 
 	return r == -2 ? real.read(fd, buf, len) : r;
+}
+
+/* readv()/writev() on a netlink socket are recvmsg()/sendmsg() without an
+ * address or flags (sock_read_iter()/sock_write_iter()). UIO_MAXIOV bounds
+ * the vector: EINVAL beyond it or below 0, as import_iovec(). */
+ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	ssize_t r;
+
+	init();
+	if (!maybe_ours(fd))
+		return real.readv(fd, iov, cnt);
+	if (cnt < 0 || cnt > 1024) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = try_recv(fd, &m, 0);
+	return r == -2 ? real.readv(fd, iov, cnt) : r;
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	ssize_t r;
+
+	init();
+	if (!maybe_ours(fd))
+		return real.writev(fd, iov, cnt);
+	if (cnt < 0 || cnt > 1024) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = try_send(fd, &m, 0);
+	return r == -2 ? real.writev(fd, iov, cnt) : r;
 }
 
 /* ------------------------------------------------------------------------ */

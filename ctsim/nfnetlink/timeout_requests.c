@@ -141,7 +141,8 @@ static int put_attr(struct nlmsghdr *nlh, size_t cap, uint16_t type, const void 
 		return -EMSGSIZE;
 	a->nla_type = type;
 	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
-	memcpy((char *)a + NLA_HDRLEN, data, len);
+	if (len)	/* a nest header has no payload (data NULL) */
+		memcpy((char *)a + NLA_HDRLEN, data, len);
 	memset((char *)a + NLA_HDRLEN + len, 0, need - NLA_HDRLEN - len);
 	nlh->nlmsg_len = (uint32_t)(NLMSG_ALIGN(nlh->nlmsg_len) + need);
 	return 0;

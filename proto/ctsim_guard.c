@@ -76,8 +76,8 @@
  *
  * Known limits: a dup() of
  * an emulated socket to an fd outside the reserved range is a plain unix
- * socket to ctsim (still never the kernel); readv/writev/sendmmsg/recvmmsg
- * are not emulated; x86-64 only (the filter kills other ABIs).
+ * socket to ctsim (still never the kernel); sendmmsg/recvmmsg are not
+ * emulated (readv/writev are, as recvmsg/sendmsg); x86-64 only (the filter kills other ABIs).
  *
  * Exit status: COMMAND's (exec), 127 if the filter cannot be installed or
  * COMMAND cannot be run, with one line on stderr.
@@ -142,6 +142,7 @@ static const int fd_calls[] = {
 	SCMP_SYS(bind), SCMP_SYS(connect), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(read), SCMP_SYS(write),
+	SCMP_SYS(readv), SCMP_SYS(writev),
 };
 
 /*
@@ -669,6 +670,13 @@ static int get_umsg(const struct seccomp_notif *req, struct umsg *m)
 		m->iov[0].iov_base = (void *)(uintptr_t)a[1];
 		m->iov[0].iov_len = (size_t)a[2];
 		return 0;
+	case SYS_readv:
+	case SYS_writev:
+		/* import_iovec(): a negative or over-long count is EINVAL */
+		if ((int)a[2] < 0 || (int)a[2] > MAX_IOV)
+			return -EINVAL;
+		m->iovlen = (size_t)(int)a[2];
+		return m->iovlen ? mem_read(pid, a[1], m->iov, m->iovlen * sizeof(struct iovec)) : 0;
 	case SYS_sendto:
 	case SYS_recvfrom:
 		m->iov[0].iov_base = (void *)(uintptr_t)a[1];
@@ -1241,11 +1249,13 @@ static void handle(const struct seccomp_notif *req)
 	case SYS_sendto:
 	case SYS_sendmsg:
 	case SYS_write:
+	case SYS_writev:
 		r = nl_send(req, fd, s);
 		break;
 	case SYS_recvfrom:
 	case SYS_recvmsg:
 	case SYS_read:
+	case SYS_readv:
 		if (!nl_recv(req, fd, s)) {
 			park(req, fd);
 			return;

@@ -91,6 +91,7 @@ enum ctsim_proc_file {
 	CTSIM_PROC_SETTINGS,	/* every setting, "name = value" lines (ctsim --list-settings) */
 	CTSIM_PROC_TABLE,	/* ctsim's own: size, policy, chain histogram, table-full
 				 * counts (ct_table_report(); `ctctl stats buckets`) */
+	CTSIM_PROC_CONNTRACK,	/* /proc/net/nf_conntrack (root only: EACCES otherwise) */
 };
 
 #define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */

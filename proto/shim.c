@@ -43,8 +43,8 @@
  *     answer are kept in a private queue ("stash") and returned by the next
  *     receive; poll() does not see them (only a re-bind with groups already
  *     subscribed can produce this);
- *   - NETLINK_LISTEN_ALL_NSID produces no cmsg; sendmmsg/recvmmsg/readv/
- *     writev are not intercepted; closes by raw system calls are not seen.
+ *   - NETLINK_LISTEN_ALL_NSID produces no cmsg; sendmmsg/recvmmsg are not
+ *     intercepted; closes by raw system calls are not seen.
  */
 
 /*
@@ -70,6 +70,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -117,6 +118,7 @@ typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*iov_fn)(int, const struct iovec *, int);
 typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
 typedef ssize_t (*send_fn)(int, const void *, size_t, int);
 typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, __SOCKADDR_ARG, socklen_t *);
@@ -149,6 +151,7 @@ static struct {
 	recv_fn recv;
 	read_fn read;
 	write_fn write;
+	iov_fn readv, writev;
 	close_fn close;
 	dup_fn dup;
 	dup2_fn dup2;
@@ -191,6 +194,8 @@ static void resolve_real(void)
 	RESOLVE(recv, "recv", recv_fn);
 	RESOLVE(read, "read", read_fn);
 	RESOLVE(write, "write", write_fn);
+	RESOLVE(readv, "readv", iov_fn);
+	RESOLVE(writev, "writev", iov_fn);
 	RESOLVE(close, "close", close_fn);
 	RESOLVE(dup, "dup", dup_fn);
 	RESOLVE(dup2, "dup2", dup2_fn);
@@ -247,6 +252,9 @@ struct nlsock {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* The /proc view's writers of a setting (see sysctl_write()). */
+static int sysctl_w_find(int fd, char *name);
+static ssize_t sysctl_write(const char *name, const void *buf, size_t len);
 static struct nlsock **fdtab;	/* fdtab[fd]: state, or NULL: not ours */
 static size_t fdtab_len;
 static atomic_int nl_fds;	/* entries in fdtab: 0 = fast path everywhere */
@@ -1211,7 +1219,12 @@ ssize_t write(int fd, const void *buf, size_t len)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t r = try_send(fd, &m, 0);
+	char name[64];
+	ssize_t r;
+
+	if (sysctl_w_find(fd, name))
+		return sysctl_write(name, buf, len);
+	r = try_send(fd, &m, 0);
 
 	return r == -2 ? real.write(fd, buf, len) : r;
 }
@@ -1472,6 +1485,41 @@ ssize_t read(int fd, void *buf, size_t len)
 	return r == -2 ? real.read(fd, buf, len) : r;
 }
 
+/* readv()/writev() on a netlink socket are recvmsg()/sendmsg() without an
+ * address or flags (sock_read_iter()/sock_write_iter()). UIO_MAXIOV bounds
+ * the vector: EINVAL beyond it or below 0, as import_iovec(). */
+ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	ssize_t r;
+
+	init();
+	if (!maybe_ours(fd))
+		return real.readv(fd, iov, cnt);
+	if (cnt < 0 || cnt > 1024) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = try_recv(fd, &m, 0);
+	return r == -2 ? real.readv(fd, iov, cnt) : r;
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	ssize_t r;
+
+	init();
+	if (!maybe_ours(fd))
+		return real.writev(fd, iov, cnt);
+	if (cnt < 0 || cnt > 1024) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = try_send(fd, &m, 0);
+	return r == -2 ? real.writev(fd, iov, cnt) : r;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Socket options                                                           */
 /* ------------------------------------------------------------------------ */
@@ -1652,15 +1700,18 @@ int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
  *                                                    ctsim's statistics
  * for reading get a memory file with ctsim's text (CTSIM_CTL_PROC, which
  * the daemon answers for every uid: the kernel's files are world-readable).
- * Refused with EACCES and one line on stderr: opening them for writing
- * (ctsim's settings change with its --settings file, not through /proc) and
- * the other conntrack files (/proc/net/nf_conntrack, nf_conntrack_expect,
+ * /proc/net/nf_conntrack (root only, as the kernel's -r--r-----) gets the
+ * entries' text (CTSIM_PROC_CONNTRACK; at most what one control datagram
+ * holds, ~64 KiB, else EMSGSIZE).
+ * Root's writes of a setting change ctsim's (sysctl_write() below; others:
+ * EACCES). Refused with EACCES and one line on stderr: opening the count or
+ * statistics for writing, and the other conntrack files (/proc/net/nf_conntrack_expect,
  * stat/nf_conntrack_expect …), whose text ctsim does not produce. A setting
  * ctsim does not know: ENOENT. Only absolute paths are recognised (not
  * openat() relative to a directory fd); static programs (the supervisor)
  * are not covered.
  */
-enum proc_kind { PROC_NONE, PROC_COUNT, PROC_STAT, PROC_SETTING, PROC_REFUSE };
+enum proc_kind { PROC_NONE, PROC_COUNT, PROC_STAT, PROC_SETTING, PROC_CONNTRACK, PROC_REFUSE };
 
 #define SYSCTL_DIR	"/proc/sys/net/netfilter/"
 
@@ -1696,6 +1747,8 @@ static enum proc_kind proc_kind(const char *path, const char **name)
 	p += 4;
 	if (strcmp(p, "stat/nf_conntrack") == 0)
 		return PROC_STAT;
+	if (strcmp(p, "nf_conntrack") == 0)
+		return PROC_CONNTRACK;
 	if (strncmp(p, "nf_conntrack", 12) == 0 || strncmp(p, "stat/nf_conntrack", 17) == 0)
 		return PROC_REFUSE;
 	return PROC_NONE;
@@ -1705,7 +1758,8 @@ static enum proc_kind proc_kind(const char *path, const char **name)
  * Ask ctsim for the text of @what (CTSIM_PROC_*). Returns a malloc'ed
  * buffer (length in *@len) or NULL with errno.
  */
-static char *proc_query(uint32_t what, size_t *len)
+static char *ctl_roundtrip(uint16_t op, uint32_t a, const char *payload, size_t plen,
+			   size_t *len)
 {
 	struct ctsim_ctl c;
 	char *buf = NULL;
@@ -1714,8 +1768,24 @@ static char *proc_query(uint32_t what, size_t *len)
 
 	if (fd < 0)
 		return NULL;
-	if (ctl_send(fd, CTSIM_CTL_PROC, 0, what, 0) < 0)
-		goto fail;
+	if (!payload) {
+		if (ctl_send(fd, op, 0, a, 0) < 0)
+			goto fail;
+	} else {
+		/* one datagram: the header, then @plen bytes (CTSIM_CTL_SET) */
+		char req[sizeof(struct ctsim_ctl) + 256];
+		struct ctsim_ctl h = { .magic = CTSIM_CTL_MAGIC, .op = op, .a = a,
+				       .b = (uint32_t)plen, .pid = (uint32_t)getpid() };
+
+		if (plen > sizeof(req) - sizeof(h)) {
+			errno = EINVAL;
+			goto fail;
+		}
+		memcpy(req, &h, sizeof(h));
+		memcpy(req + sizeof(h), payload, plen);
+		if (real.send(fd, req, sizeof(h) + plen, MSG_NOSIGNAL) < 0)
+			goto fail;
+	}
 	buf = malloc(CTSIM_CTL_DGRAM_MAX);
 	if (!buf) {
 		errno = ENOMEM;
@@ -1739,7 +1809,7 @@ static char *proc_query(uint32_t what, size_t *len)
 		if (n < 0 || !ctsim_wire_is_ctl(buf, (size_t)n))
 			continue;
 		memcpy(&c, buf, sizeof(c));
-		if (c.op != CTSIM_CTL_REPLY || c.a != CTSIM_CTL_PROC)
+		if (c.op != CTSIM_CTL_REPLY || c.a != op)
 			continue;
 		if (c.err) {
 			errno = c.err;
@@ -1760,6 +1830,96 @@ fail:
 	real.close(fd);
 	errno = saved;
 	return NULL;
+}
+
+static char *proc_query(uint32_t what, size_t *len)
+{
+	return ctl_roundtrip(CTSIM_CTL_PROC, what, NULL, 0, len);
+}
+
+/*
+ * Writes of a setting by root (`sysctl -w`, `echo 0 > …`) change ctsim's
+ * setting (CTSIM_CTL_SET, as `ctctl set`): the open gives a memory file
+ * remembered here with the setting's name, and each write() to it is one
+ * proc_dointvec() write: its text (blanks trimmed) is the new value, an
+ * invalid one fails that write with EINVAL. Non-root: EACCES at the open
+ * (the kernel's files are 0644). Dynamic programs only.
+ */
+#define SYSCTL_WRITERS	16
+/* Keyed by the memory file's inode, not the fd: `echo 0 > FILE` in a shell
+ * dup2()s the fd to 1 and closes the original before writing. The newest
+ * SYSCTL_WRITERS writers are remembered (a closed one's inode may linger:
+ * only a memory file of ours could carry it). */
+static struct { dev_t dev; ino_t ino; char name[64]; } sysctl_w[SYSCTL_WRITERS];
+static int sysctl_w_n;		/* writers ever opened (0: write() checks nothing) */
+
+static int sysctl_w_find(int fd, char *name)
+{
+	struct stat st;
+	int found = 0;
+
+	if (!__atomic_load_n(&sysctl_w_n, __ATOMIC_RELAXED) || !name)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 0)
+		return 0;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < SYSCTL_WRITERS; i++) {
+		if (sysctl_w[i].name[0] && sysctl_w[i].ino == st.st_ino &&
+		    sysctl_w[i].dev == st.st_dev) {
+			memcpy(name, sysctl_w[i].name, sizeof(sysctl_w[i].name));
+			found = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+static int sysctl_w_add(int fd, const char *name)
+{
+	struct stat st;
+
+	if (strlen(name) >= sizeof(sysctl_w[0].name) || fstat(fd, &st) < 0)
+		return 0;
+	pthread_mutex_lock(&lock);
+	{
+		int i = sysctl_w_n++ % SYSCTL_WRITERS;
+
+		sysctl_w[i].dev = st.st_dev;
+		sysctl_w[i].ino = st.st_ino;
+		strcpy(sysctl_w[i].name, name);
+	}
+	pthread_mutex_unlock(&lock);
+	return 1;
+}
+
+/* One write() of @len bytes to the setting @name: len, or -1 with errno. */
+static ssize_t sysctl_write(const char *name, const void *buf, size_t len)
+{
+	char arg[200], *r;
+	const char *v = buf, *e = v + len;
+	size_t rlen = 0;
+	int n;
+
+	while (v < e && (*v == ' ' || *v == '\t' || *v == '\n'))
+		v++;
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\0'))
+		e--;
+	n = snprintf(arg, sizeof(arg), "%s=%.*s", name, (int)(e - v), v);
+	if (n < 0 || (size_t)n >= sizeof(arg) || v == e) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = ctl_roundtrip(CTSIM_CTL_SET, 0, arg, (size_t)n, &rlen);
+	if (!r) {
+		/* EROFS: read-only while ctsim runs (buckets); the kernel's
+		 * read-only files refuse writers with EACCES */
+		if (errno == EROFS)
+			errno = EACCES;
+		return -1;
+	}
+	free(r);
+	return (ssize_t)len;
 }
 
 /* A memory file holding @len bytes of @text, positioned at 0. */
@@ -1802,14 +1962,25 @@ static int proc_open(const char *path, int flags)
 		errno = EACCES;
 		return -1;
 	}
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC))) {
+	if (kind == PROC_SETTING &&
+	    ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))) {
+		if (geteuid() != 0) {
+			errno = EACCES;		/* -rw-r--r-- root */
+			return -1;
+		}
+		if ((flags & O_ACCMODE) == O_RDONLY) {
+			errno = EINVAL;
+			return -1;
+		}
+	} else if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC))) {
 		say_once(&said_proc_write, "%s: writing is refused under ctsim-exec (it would change "
 			 "the host's conntrack; ctsim's settings come from its --settings file)", path);
 		errno = EACCES;
 		return -1;
 	}
 	text = proc_query(kind == PROC_COUNT ? CTSIM_PROC_COUNT :
-			  kind == PROC_STAT ? CTSIM_PROC_STAT : CTSIM_PROC_SETTINGS, &len);
+			  kind == PROC_STAT ? CTSIM_PROC_STAT :
+			  kind == PROC_CONNTRACK ? CTSIM_PROC_CONNTRACK : CTSIM_PROC_SETTINGS, &len);
 	if (!text)
 		return -1;
 	if (kind == PROC_SETTING) {
@@ -1838,6 +2009,21 @@ static int proc_open(const char *path, int flags)
 			free(text);
 			errno = ENOENT;
 			return -1;
+		}
+		if ((flags & O_ACCMODE) != O_RDONLY) {
+			/* a writer: an empty memory file; writes go to ctsim */
+			if (flags & O_TRUNC)
+				outlen = 0;
+			fd = memfile(out, outlen, flags);
+			saved = errno;
+			free(text);
+			if (fd >= 0 && !sysctl_w_add(fd, name)) {
+				real.close(fd);
+				errno = EMFILE;
+				return -1;
+			}
+			errno = saved;
+			return fd;
 		}
 	} else {
 		out = text;
@@ -1946,6 +2132,22 @@ int __openat64_2(int dirfd, const char *path, int flags)
 	return real.openat64_2(dirfd, path, flags);
 }
 
+static ssize_t proc_cookie_write(void *cookie, const char *buf, size_t len)
+{
+	char name[64];
+
+	if (!sysctl_w_find((int)(intptr_t)cookie, name)) {
+		errno = EBADF;
+		return -1;
+	}
+	return sysctl_write(name, buf, len);
+}
+
+static int proc_cookie_close(void *cookie)
+{
+	return close((int)(intptr_t)cookie);
+}
+
 /* fopen(): glibc opens through an internal, not interposable, open. */
 static FILE *proc_fopen(fopen_fn fn, const char *path, const char *mode)
 {
@@ -1963,6 +2165,21 @@ static FILE *proc_fopen(fopen_fn fn, const char *path, const char *mode)
 	fd = proc_open(path, flags);
 	if (fd < 0)
 		return NULL;
+	if (flags != O_RDONLY && flags != (O_RDONLY | O_CLOEXEC)) {
+		/* a setting's writer: stdio writes through glibc's internal
+		 * write, which the shim cannot see: a cookie stream instead */
+		cookie_io_functions_t io = { .write = proc_cookie_write,
+					     .close = proc_cookie_close };
+
+		f = fopencookie((void *)(intptr_t)fd, "w", io);
+		if (!f) {
+			int saved = errno;
+
+			close(fd);
+			errno = saved;
+		}
+		return f;
+	}
 	f = fdopen(fd, "r");
 	if (!f) {
 		int saved = errno;

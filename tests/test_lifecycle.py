@@ -344,17 +344,39 @@ def test_non_root_proc_fallback_shows_ctsim(ctsim_factory, kernel_ns):
         ref_ns.delete()
 
 
-def test_proc_writes_and_unemulated_files_refused(ctsim, kernel_ns):
-    """Root's sysctl -w under ctsim-exec must not change the namespace's
-    kernel setting; files ctsim does not produce are refused, not the host's."""
-    before = kernel_ns.run(["sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose"]).stdout
-    res = kernel_ns.run([CTSIM_EXEC, "--socket", ctsim.socket, "sysctl", "-w",
-                         "net.netfilter.nf_conntrack_tcp_loose=0"])
-    assert res.returncode != 0
-    assert "writing is refused under ctsim-exec" in res.stderr
-    assert kernel_ns.run(["sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose"]).stdout == before
-    assert before.strip() == "1"
-    for path in ("/proc/net/nf_conntrack", "/proc/self/net/nf_conntrack_expect"):
+def test_proc_writes_set_ctsim_and_unemulated_files_refused(ctsim, kernel_ns):
+    """Root's sysctl -w under ctsim-exec changes ctsim's setting (as `ctctl
+    set`), never the namespace's kernel one, with the kernel's answers (a
+    second kernel netns does the same writes for real); files ctsim does not
+    produce are refused, not the host's."""
+    before = kernel_ns.run(["sysctl", "-a", "--pattern", "nf_conntrack"]).stdout
+    assert "net.netfilter.nf_conntrack_tcp_loose = 1" in before
+    ref_ns = KernelNetns()
+    try:
+        for cmd in (["sysctl", "-w", "net.netfilter.nf_conntrack_tcp_loose=0"],
+                    ["sysctl", "-w", "net.netfilter.nf_conntrack_udp_timeout=abc"],
+                    ["sysctl", "-w", "net.netfilter.nf_conntrack_bogus=1"],
+                    ["sysctl", "-w", "net.netfilter.nf_conntrack_tcp_timeout_close=17"],
+                    ["sh", "-c", "echo 44 > /proc/sys/net/netfilter/nf_conntrack_udp_timeout"],
+                    ["sh", "-c", "echo x > /proc/sys/net/netfilter/nf_conntrack_udp_timeout"],
+                    ["/usr/bin/python3", "-c", "open('/proc/sys/net/netfilter/"
+                     "nf_conntrack_icmp_timeout', 'w').write('9\\n')"]):
+            got = kernel_ns.run([CTSIM_EXEC, "--socket", ctsim.socket, *cmd])
+            want = ref_ns.run(cmd)
+            assert (got.returncode, got.stdout, got.stderr) == \
+                (want.returncode, want.stdout, want.stderr), cmd
+        for name, value in (("nf_conntrack_tcp_loose", "0"),
+                            ("nf_conntrack_tcp_timeout_close", "17"),
+                            ("nf_conntrack_udp_timeout", "44"),
+                            ("nf_conntrack_icmp_timeout", "9")):
+            res = ctsim.ctctl("get", name)
+            assert res.stdout.split()[-1] == value, (name, res)
+            assert ref_ns.run(["sysctl", "-n", f"net.netfilter.{name}"]).stdout.strip() == value
+    finally:
+        ref_ns.delete()
+    assert kernel_ns.run(["sysctl", "-a", "--pattern", "nf_conntrack"]).stdout == before
+
+    for path in ("/proc/net/nf_conntrack_expect", "/proc/self/net/nf_conntrack_expect"):
         res = kernel_ns.run([CTSIM_EXEC, "--socket", ctsim.socket, "cat", path])
         assert res.returncode != 0 and res.stdout == "", res
         assert "not emulated, refused" in res.stderr
@@ -363,3 +385,68 @@ def test_proc_writes_and_unemulated_files_refused(ctsim, kernel_ns):
     lines = res.stdout.splitlines()
     assert lines[0].startswith("entries  clashres found new invalid")
     assert all(l.startswith("00000000  ") for l in lines[1:]) and len(lines) >= 2
+
+
+def test_proc_write_non_root_refused(ctsim_factory, kernel_ns):
+    """A non-root writer gets the kernel's EACCES (the files are 0644), and
+    ctsim's setting stays."""
+    d = ctsim_factory(mode="0666")
+    cmd = ["sysctl", "-w", "net.netfilter.nf_conntrack_tcp_loose=0"]
+    with traversable(d.socket):
+        got = kernel_ns.run([*NOBODY, CTSIM_EXEC, "--socket", d.socket, *cmd])
+    want = kernel_ns.run([*NOBODY, *cmd])
+    assert want.returncode == 1 and "permission denied" in want.stderr, want
+    assert (got.returncode, got.stdout, got.stderr) == (want.returncode, want.stdout, want.stderr)
+    assert d.ctctl("get", "nf_conntrack_tcp_loose").stdout.split()[-1] == "1"
+
+
+PROC_ENTRIES = [
+    ["-s", "10.0.0.1", "-d", "10.0.0.2", "-p", "tcp", "--sport", "1", "--dport", "2",
+     "--state", "ESTABLISHED", "-t", "300", "-u", "ASSURED", "-m", "5"],
+    ["-s", "10.0.0.1", "-d", "10.0.0.2", "-p", "udp", "--sport", "1", "--dport", "2",
+     "-t", "300", "-w", "3"],
+    ["-s", "fd00::1", "-d", "fd00::2", "-p", "icmpv6", "--icmpv6-type", "128",
+     "--icmpv6-code", "0", "--icmpv6-id", "5", "-t", "30"],
+    ["-s", "2001:db8::5", "-d", "2001:db8:1::9", "-p", "tcp", "--sport", "7", "--dport", "8",
+     "--state", "SYN_SENT", "-t", "100"],
+]
+
+
+def test_proc_net_nf_conntrack_served(ctsim, kernel_ns):
+    """/proc/net/nf_conntrack under ctsim-exec is ctsim's table in the
+    kernel's format (ct_seq_show(): full IPv6 addresses, zone=0, use+1),
+    compared with a kernel netns holding the same entries; the namespace's
+    own kernel entry never shows; non-root gets EACCES as on the kernel."""
+    def norm(text):     # the remaining timeout (5th field), and bucket order
+        return sorted(re.sub(r"^(\S+\s+\d+\s+\S+\s+\d+) \d+", r"\1 T", l)
+                      for l in text.splitlines())
+
+    assert kernel_ns.conntrack("-I", "-s", "10.66.0.1", "-d", "10.66.0.2", "-p", "udp",
+                               "--sport", "9", "--dport", "9", "-t", "500").returncode == 0
+    ref_ns = KernelNetns()
+    try:
+        for e in PROC_ENTRIES:
+            assert ref_ns.conntrack("-I", *e).returncode == 0
+            assert ctsim.conntrack("-I", *e).returncode == 0
+        want = ref_ns.run(["cat", "/proc/net/nf_conntrack"])
+        got = kernel_ns.run([CTSIM_EXEC, "--socket", ctsim.socket, "cat",
+                             "/proc/net/nf_conntrack"])
+        assert got.returncode == 0, got.stderr
+        assert len(want.stdout.splitlines()) == len(PROC_ENTRIES)
+        assert norm(got.stdout) == norm(want.stdout), (got.stdout, want.stdout)
+        assert "10.66.0.1" not in got.stdout
+        kw = ref_ns.run([*NOBODY, "cat", "/proc/net/nf_conntrack"])
+        assert kw.returncode == 1 and "Permission denied" in kw.stderr, kw
+    finally:
+        ref_ns.delete()
+    assert "10.66.0.1" in kernel_ns.run(["cat", "/proc/net/nf_conntrack"]).stdout
+
+
+def test_proc_net_nf_conntrack_non_root(ctsim_factory, kernel_ns):
+    d = ctsim_factory(mode="0666")
+    assert d.conntrack("-I", *PROC_ENTRIES[0]).returncode == 0
+    with traversable(d.socket):
+        got = kernel_ns.run([*NOBODY, CTSIM_EXEC, "--socket", d.socket, "cat",
+                             "/proc/net/nf_conntrack"])
+    want = kernel_ns.run([*NOBODY, "cat", "/proc/net/nf_conntrack"])
+    assert (got.returncode, got.stdout, got.stderr) == (want.returncode, want.stdout, want.stderr)

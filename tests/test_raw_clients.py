@@ -163,6 +163,21 @@ def test_static_client_socket_semantics(kernel_ns, ctsim, rawct):
     assert want.returncode == 0 and got.returncode == 0, (want, got)
     assert got.stdout.splitlines() == want.stdout.splitlines()
     assert "recvmsg_flags_trunc=1" in got.stdout and "fork_child_ok=1" in got.stdout
+    assert "readv_error=-22" in got.stdout and "writev_bad_count=22" in got.stdout
+
+
+def test_dynamic_client_socket_semantics_through_shim(kernel_ns, ctsim, tmp_path):
+    """The same choreography from a dynamically linked build: the shim (not
+    the supervisor) answers it, readv/writev included, as the kernel does."""
+    out = tmp_path / "rawct-dyn"
+    res = subprocess.run(["gcc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", str(out),
+                          str(CLIENTS / "rawct.c")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    want = kernel_ns.run([out, "semantics"], timeout=30)
+    got = under_exec(kernel_ns, ctsim.socket, [out, "semantics"])
+    assert want.returncode == 0 and got.returncode == 0, (want, got)
+    assert got.stdout.splitlines() == want.stdout.splitlines()
+    assert "readv_error=-22" in got.stdout and "writev=20" in got.stdout
 
 
 def test_static_client_socket_churn(kernel_ns, ctsim, rawct):

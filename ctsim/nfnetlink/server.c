@@ -537,6 +537,12 @@ static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ct
 		ct_settings_print(srv->settings, f);
 	} else if (req->a == CTSIM_PROC_TABLE) {
 		ct_table_report(srv->table, f);
+	} else if (req->a == CTSIM_PROC_CONNTRACK) {
+		/* -r--r----- root: the entries are root's to read */
+		if (cl->uid != 0)
+			rep.err = EACCES;
+		else if (proc_conntrack_text(srv->table, f) < 0)
+			rep.err = ENOMEM;
 	} else {
 		rep.err = EINVAL;
 	}
@@ -967,6 +973,10 @@ static int dispatch(struct server *srv, struct client *cl, const struct nlmsghdr
 		h = ctnetlink_ct_handlers[msg];
 	else if (subsys == NFNL_SUBSYS_CTNETLINK_EXP && msg < IPCTNL_MSG_EXP_MAX)
 		h = ctnetlink_exp_handlers[msg];
+	else if (subsys == NFNL_SUBSYS_CTNETLINK_TIMEOUT && msg < CTNL_TIMEOUT_MSGS)
+		h = ctnetlink_timeout_handlers[msg];
+	else if (subsys == NFNL_SUBSYS_CTHELPER && msg < CTNL_HELPER_MSGS)
+		h = ctnetlink_helper_handlers[msg];
 	/* ctsim: nf_tables (and the batches only it uses) is not emulated;
 	 * say so plainly instead of the kernel's EINVAL for a missing
 	 * subsystem, so that nft under ctsim-exec fails clearly (issue 14). */
@@ -1232,6 +1242,9 @@ int server_open(struct server *srv, const char *path, unsigned mode, int epfd,
 	}
 	srv->listen_fd = fd;
 	warn_world_writable(path);
+	srv->timeouts = calloc(1, sizeof(*srv->timeouts));
+	if (!srv->timeouts)
+		return -ENOMEM;
 	if ((err = ct_events_subscribe_exp(e, on_exp_event, srv)))
 		return err;
 	return ct_events_subscribe(e, on_event, srv);
@@ -1251,4 +1264,9 @@ void server_close(struct server *srv)
 		unlink(srv->path);
 	}
 	srv->listen_fd = -1;
+	if (srv->timeouts) {
+		ct_timeout_free_all(srv->timeouts);
+		free(srv->timeouts);
+		srv->timeouts = NULL;
+	}
 }

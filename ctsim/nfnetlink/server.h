@@ -16,10 +16,12 @@
 #define CTSIM_SERVER_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "ctsim/core/table.h"
 #include "ctsim/core/event.h"
+#include "ctsim/core/timeout_policy.h"
 #include "ctsim/hooks/router.h"
 
 struct server;
@@ -76,6 +78,9 @@ struct server {
 	 * them (and log always with verbose). NULL: no lab, ENOTSUP. Set with
 	 * server_set_router(). */
 	struct router *router;
+	/* The cttimeout subsystem's named policies (`nfct timeout`), created
+	 * empty by server_open() and freed by server_close(). */
+	struct ct_timeout_policies *timeouts;
 };
 
 /**
@@ -116,12 +121,24 @@ uint32_t client_portid(const struct client *cl);
 /* Handlers (ct_requests.c, exp_requests.c) and their event encoder. */
 extern const ctnetlink_handler ctnetlink_ct_handlers[IPCTNL_MSG_MAX];
 extern const ctnetlink_handler ctnetlink_exp_handlers[IPCTNL_MSG_EXP_MAX];
+/* timeout_requests.c: cttimeout (IPCTNL_MSG_TIMEOUT_*) and cthelper
+ * (NFNL_MSG_CTHELPER_*) subsystems, indexed by message type. */
+#define CTNL_TIMEOUT_MSGS	5	/* IPCTNL_MSG_TIMEOUT_MAX */
+#define CTNL_HELPER_MSGS	3	/* NFNL_MSG_CTHELPER_MAX */
+extern const ctnetlink_handler ctnetlink_timeout_handlers[CTNL_TIMEOUT_MSGS];
+extern const ctnetlink_handler ctnetlink_helper_handlers[CTNL_HELPER_MSGS];
 
 /** ctnetlink_start_stats_cpu_dump - the per-CPU statistics dump shared by
  *  CT_GET_STATS_CPU and EXP_GET_STATS_CPU (ct_requests.c). */
 int ctnetlink_start_stats_cpu_dump(struct server *srv, struct client *cl, const struct nlmsghdr *nlh);
 /** dump_fill_empty - a dump fill function for lists that are always empty. */
 int dump_fill_empty(struct server *srv, struct client *cl, struct dump *d, void *buf, size_t cap);
+
+/**
+ * proc_conntrack_text - write /proc/net/nf_conntrack's text for @t to @out
+ * (proc_text.c): one line per entry as ct_seq_show(). 0, or -1 (no memory).
+ */
+int proc_conntrack_text(struct ct_table *t, FILE *out);
 
 /**
  * ctnetlink_ct_event_msg - encode a conntrack event as ctnetlink_conntrack_event()

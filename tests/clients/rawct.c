@@ -24,6 +24,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/netlink.h>
@@ -324,6 +325,35 @@ static int semantics(void)
 	send_dump(fd);
 	FACT("blocking_read_entries", drain_dump(fd) >= 0);
 	waitpid(child, NULL, 0);
+	close(fd);
+	/* writev/readv: sendmsg/recvmsg without address or flags; a CT_GET
+	 * without a tuple is answered with EINVAL and the request echoed */
+	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER);
+	{
+		struct nlmsghdr *h = start(IPCTNL_MSG_CT_GET, NLM_F_ACK, AF_INET);
+		struct iovec out[2], in[2];
+		struct nlmsghdr got;
+		unsigned char rest[256];
+		struct nlmsgerr *e = (struct nlmsgerr *)rest;
+		volatile int bad_count = -1, many_count = 2000;
+
+		h->nlmsg_len = (uint32_t)len;
+		out[0] = (struct iovec){ buf, 6 };
+		out[1] = (struct iovec){ buf + 6, len - 6 };
+		r = (int)writev(fd, out, 2);
+		FACT("writev", r);
+		in[0] = (struct iovec){ &got, sizeof(got) };
+		in[1] = (struct iovec){ rest, sizeof(rest) };
+		r = (int)readv(fd, in, 2);
+		FACT("readv", r);
+		FACT("readv_type", got.nlmsg_type);
+		FACT("readv_error", e->error);
+		/* counts the compiler cannot see: the call is meant to fail */
+		r = (int)readv(fd, in, bad_count);
+		FACT("readv_bad_count", r < 0 ? errno : 0);
+		r = (int)writev(fd, out, many_count);
+		FACT("writev_bad_count", r < 0 ? errno : 0);
+	}
 	close(fd);
 	return 0;
 }

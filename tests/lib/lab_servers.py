@@ -89,9 +89,50 @@ def masters(conn):
     return sorted(out)
 
 
+CTA_SEQ_ADJ_ORIG, CTA_SEQ_ADJ_REPLY = 15, 16
+CTA_EXPECT_TUPLE, CTA_EXPECT_NAT, CTA_EXPECT_FN = 2, 10, 11
+CTA_EXPECT_NAT_DIR, CTA_EXPECT_NAT_TUPLE = 1, 2
+IPCTNL_MSG_EXP_GET = 1
+
+
+def natinfo(conn):
+    """What NAT helpers leave in ctnetlink, as raw attributes decoded: each
+    entry's CTA_SEQ_ADJ_ORIG / _REPLY (correction position, offsets before
+    and after) and each expectation's CTA_EXPECT_NAT (direction, tuple)
+    and CTA_EXPECT_FN. Sorted lines."""
+    import wire
+    out = []
+    for m in conn.dump(wire.ct_dump()):
+        a = m.attrs()
+        for t, name in ((CTA_SEQ_ADJ_ORIG, "orig"), (CTA_SEQ_ADJ_REPLY, "reply")):
+            if t in a:
+                s = wire.parse_attrs(a[t])
+                vals = "/".join(str(struct.unpack(">I", s[k])[0]) for k in (1, 2, 3))
+                out.append(f"{_tuple_text(a[wire.CTA_TUPLE_ORIG])} seqadj-{name}={vals}")
+    req = wire.ct_msg(IPCTNL_MSG_EXP_GET, wire.NLM_F_REQUEST | wire.NLM_F_DUMP,
+                      family=wire.AF_UNSPEC, subsys=wire.SUBSYS_EXP)
+    for m in conn.dump(req):
+        a = m.attrs()
+        line = "expect " + _tuple_text(a[CTA_EXPECT_TUPLE])
+        if CTA_EXPECT_NAT in a:
+            n = wire.parse_attrs(a[CTA_EXPECT_NAT])
+            line += " nat-dir=%d" % struct.unpack(">I", n[CTA_EXPECT_NAT_DIR])[0]
+            line += " nat-tuple=[" + _tuple_text(n[CTA_EXPECT_NAT_TUPLE]) + "]"
+        if CTA_EXPECT_FN in a:
+            line += " fn=" + a[CTA_EXPECT_FN].rstrip(b"\0").decode()
+        out.append(line)
+    return sorted(out)
+
+
 def main(argv):
     if argv[0] == "ftp":
         serve_ftp(argv[1], argv[2], float(argv[3]) if len(argv) > 3 else 0.0)
+    elif argv[0] == "natinfo":
+        import wire
+        conn = wire.CtsimConn(argv[1]) if len(argv) > 1 else wire.KernelConn()
+        with conn:
+            for line in natinfo(conn):
+                print(line)
     elif argv[0] == "masters":
         import wire
         conn = wire.CtsimConn(argv[1]) if len(argv) > 1 else wire.KernelConn()

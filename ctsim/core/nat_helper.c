@@ -15,22 +15,27 @@
 
 #define IP_MAXPACKET_LEN 65535
 
-/* The TCP checksum from scratch over the pseudo-header and the segment. */
-static void tcp_csum_recalc(struct ct_pkt *p)
+/* nf_nat_csum_recalc() without offload: the TCP/UDP checksum (at @at in
+ * the L4 header) from scratch over the pseudo-header and the segment; a
+ * UDP sum of 0 is sent as 0xffff (CSUM_MANGLED_0). */
+static void l4_csum_recalc(struct ct_pkt *p, uint8_t proto, size_t at)
 {
 	const size_t alen = p->family == AF_INET ? 4 : 16;
 	uint8_t *th = p->data + p->l4off;
 	size_t seglen = p->len - p->l4off;
 	uint32_t sum = 0;
+	uint16_t c;
 
-	th[16] = th[17] = 0;
+	th[at] = th[at + 1] = 0;
 	sum = ct_csum_add(sum, p->src.b, alen);
 	sum = ct_csum_add(sum, p->dst.b, alen);
-	sum += IPPROTO_TCP + (uint32_t)seglen;
+	sum += proto + (uint32_t)seglen;
 	sum = ct_csum_add(sum, th, seglen);
-	sum = ct_csum_fold(sum);
-	th[16] = (uint8_t)(sum >> 8);
-	th[17] = (uint8_t)sum;
+	c = ct_csum_fold(sum);
+	if (proto == IPPROTO_UDP && c == 0)
+		c = 0xffff;
+	th[at] = (uint8_t)(c >> 8);
+	th[at + 1] = (uint8_t)c;
 }
 
 /* mangle_contents(): the IP length follows the new payload; IPv4's header
@@ -57,14 +62,14 @@ static void ip_len_update(struct ct_pkt *p)
 	}
 }
 
-bool ct_nat_mangle_tcp_packet(struct ct_pkt *p, struct conn *ct, enum ct_dir dir,
-			      size_t match_off, size_t match_len, const char *rep,
-			      size_t rep_len)
+/* mangle_contents(): @rep replaces @match_len bytes at @match_off of the
+ * payload starting at @dataoff; the IP length follows. */
+static bool mangle_contents(struct ct_pkt *p, size_t dataoff, size_t match_off,
+			    size_t match_len, const char *rep, size_t rep_len)
 {
-	size_t dataoff = (size_t)p->l4off + p->tcp_doff, start = dataoff + match_off;
-	size_t end = start + match_len, newlen;
+	size_t start = dataoff + match_off, end = start + match_len, newlen;
 
-	if (p->l4proto != IPPROTO_TCP || p->l4_truncated || end > p->len || end < start)
+	if (p->l4_truncated || end > p->len || end < start)
 		return false;
 	newlen = p->len - match_len + rep_len;
 	if (newlen > IP_MAXPACKET_LEN)
@@ -83,7 +88,17 @@ bool ct_nat_mangle_tcp_packet(struct ct_pkt *p, struct conn *ct, enum ct_dir dir
 	p->len = newlen;
 	p->l4len = (uint16_t)(newlen - p->l4off);
 	ip_len_update(p);
-	tcp_csum_recalc(p);
+	return true;
+}
+
+bool ct_nat_mangle_tcp_packet(struct ct_pkt *p, struct conn *ct, enum ct_dir dir,
+			      size_t match_off, size_t match_len, const char *rep,
+			      size_t rep_len)
+{
+	if (p->l4proto != IPPROTO_TCP ||
+	    !mangle_contents(p, (size_t)p->l4off + p->tcp_doff, match_off, match_len, rep, rep_len))
+		return false;
+	l4_csum_recalc(p, IPPROTO_TCP, 16);
 	if (rep_len != match_len)
 		ct_seqadj_set(ct, dir, p->tcp_seq, (int32_t)rep_len - (int32_t)match_len);
 	return true;
@@ -100,6 +115,22 @@ static uint32_t random_below(struct ct_table *t, uint32_t n)
 	s ^= s << 25;
 	s ^= s >> 27;
 	return (uint32_t)(((s * 0x2545f4914f6cdd1dull) >> 32) % n);
+}
+
+bool ct_nat_mangle_udp_packet(struct ct_pkt *p, size_t match_off, size_t match_len,
+			      const char *rep, size_t rep_len)
+{
+	uint8_t *uh;
+
+	if (p->l4proto != IPPROTO_UDP ||
+	    !mangle_contents(p, (size_t)p->l4off + 8, match_off, match_len, rep, rep_len))
+		return false;
+	uh = p->data + p->l4off;
+	uh[4] = (uint8_t)(p->l4len >> 8);
+	uh[5] = (uint8_t)p->l4len;
+	if (uh[6] || uh[7])	/* a zero checksum stays zero */
+		l4_csum_recalc(p, IPPROTO_UDP, 6);
+	return true;
 }
 
 uint16_t ct_nat_exp_find_port(struct ct_table *t, struct ct_expect *exp, uint16_t port)

@@ -35,6 +35,15 @@ bool ct_nat_mangle_tcp_packet(struct ct_pkt *p, struct conn *ct, enum ct_dir dir
 			      size_t rep_len);
 
 /**
+ * ct_nat_mangle_udp_packet - nf_nat_mangle_udp_packet(): as
+ * ct_nat_mangle_tcp_packet() for the UDP payload of @p: the UDP length
+ * follows, the checksum is recomputed unless it was 0 (none); no sequence
+ * numbers to adjust.
+ */
+bool ct_nat_mangle_udp_packet(struct ct_pkt *p, size_t match_off, size_t match_len,
+			      const char *rep, size_t rep_len);
+
+/**
  * ct_nat_exp_find_port - nf_nat_exp_find_port(): register @exp with its
  * destination port @port, or, when that clashes with another master's
  * expectation (-EBUSY), with random ports between @port and 65535 (128

@@ -32,6 +32,7 @@ from test_lab_kernel import KernelWorld, CtsimWorld, start_ctsim, stop_ctsim
 HERE = Path(__file__).resolve().parent
 SERVERS = str(HERE / "lib" / "lab_servers.py")
 C4, S4, R2 = "10.77.1.2", "10.77.2.2", "10.77.2.1"
+S6 = "fd77:2::2"
 
 RULESET = """\
 table inet labnf {
@@ -47,6 +48,12 @@ table ip labnfnat {
 		ip saddr 10.77.1.0/24 ip daddr 10.77.2.0/24 masquerade
 	}
 }
+table ip6 labnfnat6 {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		ip6 saddr fd77:1::/64 ip6 daddr fd77:2::/64 masquerade
+	}
+}
 """
 
 # case: (curl options, the command curl must send, active)
@@ -55,6 +62,9 @@ CASES = {
     "eprt": (["-P", "-"], "EPRT |1|", True),
     "pasv": (["--ftp-pasv", "--disable-epsv"], "PASV", False),
     "epsv": (["--ftp-pasv"], "EPSV", False),
+    # IPv6: "EPRT |2|fd77:1::2|P|" becomes "|2|fd77:0002:...:0001|P|", 30 bytes
+    # longer: the rest of the control connection needs the seq adjustment
+    "eprt6": (["-g", "-P", "-"], "EPRT |2|", True),
 }
 
 
@@ -88,7 +98,13 @@ def worlds(tmp_path_factory):
         for w in pair:
             # pyftpdlib, waiting 1.5 s after PORT/EPRT so the expectation can be read
             w.start("server", PY, SERVERS, "ftp", S4, str(root), "1.5")
+            # IPv6: EPRT comes back in the kernel's long form (see lab_servers.py)
+            w.start("server", PY, SERVERS, "ftp", S6, str(root), "1.5", "foreign")
             wait_port(w, "server", "tcp", 21)
+            deadline = time.monotonic() + 10
+            while f"[{S6}]:21 " not in w.run("server", "ss", "-ltn").stdout:
+                assert time.monotonic() < deadline, w.bg_logs()
+                time.sleep(0.05)
         yield pair
     finally:
         problems = stop_ctsim(lab) if lab is not None else []
@@ -100,10 +116,10 @@ def worlds(tmp_path_factory):
             pytest.fail("\n\n".join(problems), pytrace=False)
 
 
-def listing(w):
+def listing(w, family):
     """conntrack -L with the ports other than 21 (curl's and the server's
     own random choices) as PORT."""
-    res = w.conntrack("-L")
+    res = w.conntrack("-L", "-f", family)
     assert res.returncode == 0, (w.name, res.stderr)
     return re.sub(r"port=(\d+)", lambda m: m[0] if m[1] == "21" else "port=PORT", res.stdout)
 
@@ -115,8 +131,8 @@ def data_entries(text):
 
 def fetch(w, case):
     opts, command, active = CASES[case]
-    curl = ["curl", "-sS", "-v", "--max-time", "10", *opts,
-            f"ftp://{S4}/file.txt"]
+    host = f"[{S6}]" if case.endswith("6") else S4
+    curl = ["curl", "-sS", "-v", "--max-time", "10", *opts, f"ftp://{host}/file.txt"]
     ns = w.k.ns("client") if isinstance(w, KernelWorld) else w.lab.ns("client")
     p = subprocess.Popen(["ip", "netns", "exec", ns, *curl],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -147,12 +163,26 @@ def test_ftp_through_masquerade(worlds, case):
         rc, out, err, info = fetch(w, case)
         # the data connection worked: the whole file came through
         assert rc == 0 and out == "through the NAT\n" * 200, (w.name, case, rc, err[-2000:])
-        results[w.name] = (listing(w), info)
-    (kl, ki), (cl, ci) = results["kernel"], results["ctsim"]
+        results[w.name] = (listing(w, "ipv6" if case.endswith("6") else "ipv4"), info,
+                           natinfo(w))
+    (kl, ki, kn), (cl, ci, cn) = results["kernel"], results["ctsim"]
     problems = diff_conntrack_output(kl, cl)
     assert not problems, f"kernel:\n{kl}\nctsim:\n{cl}\n" + "\n".join(problems)
     data = data_entries(kl)
     assert len(data) == 1, kl
+    if case == "eprt6":
+        # CTA_SEQ_ADJ_ORIG / _REPLY of the control connection, raw: the
+        # correction point is the client's (random) sequence number, the
+        # offsets the kernel's (0 before, 30 after; nothing the other way)
+        def seqadj(lines):
+            return [re.sub(r"sport=\d+", "sport=P", re.sub(r"=\d+/", "=POS/", l))
+                    for l in lines if "seqadj" in l]
+        assert seqadj(kn) == seqadj(cn), (kn, cn)
+        assert any(l.endswith("seqadj-orig=POS/0/30") for l in seqadj(kn)), kn
+        assert any(l.endswith("seqadj-reply=POS/0/0") for l in seqadj(kn)), kn
+        assert re.search(rf"src={S6} dst=fd77:2::1 sport=PORT dport=PORT .*"
+                         rf"src=fd77:1::2 dst={S6}", data[0]), data
+        return
     if CASES[case][2]:
         # the server connected to the router (the rewritten PORT), the
         # entry's reply goes to the client: DNAT by nf_nat_follow_master()

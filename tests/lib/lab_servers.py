@@ -29,7 +29,7 @@ sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "ctsim", "scenario"))
 
 
-def serve_ftp(addr, root, delay=0.0):
+def serve_ftp(addr, root, delay=0.0, foreign=False):
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
@@ -45,6 +45,10 @@ def serve_ftp(addr, root, delay=0.0):
             time.sleep(delay)
             return super().ftp_EPRT(line)
 
+    # pyftpdlib compares the PORT/EPRT address with the peer's as strings;
+    # the kernel's FTP NAT writes IPv6 in the long form (%pI6), which then
+    # looks foreign although it is the peer's own address
+    Handler.permit_foreign_addresses = foreign
     auth = DummyAuthorizer()
     auth.add_anonymous(root, perm="elrw")
     Handler.authorizer = auth
@@ -126,7 +130,8 @@ def natinfo(conn):
 
 def main(argv):
     if argv[0] == "ftp":
-        serve_ftp(argv[1], argv[2], float(argv[3]) if len(argv) > 3 else 0.0)
+        serve_ftp(argv[1], argv[2], float(argv[3]) if len(argv) > 3 else 0.0,
+                  len(argv) > 4 and argv[4] == "foreign")
     elif argv[0] == "natinfo":
         import wire
         conn = wire.CtsimConn(argv[1]) if len(argv) > 1 else wire.KernelConn()

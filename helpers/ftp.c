@@ -18,6 +18,11 @@
  * prefix of a pattern or lacks its terminator — that packet is DROPPED so
  * the sender retransmits it whole ("partial matching").
  *
+ * Through NAT (the master has IPS_SRC_NAT or IPS_DST_NAT), the NAT hook
+ * ftp_nat() (nf_nat_ftp.c) registers the expectation on a free port and
+ * rewrites the numbers to the address the other side sees; a length change
+ * is recorded for the sequence adjustment (ctsim/core/seqadj.c).
+ *
  * An announced address other than the sender's is not expected unless
  * `loose` is set (ct_ftp_loose), as the kernel's module parameter.
  *

@@ -54,7 +54,7 @@ struct ct_expect {
 	 * when saved_addr or saved_proto is set. */
 	union ct_addr saved_addr;
 	uint16_t saved_proto;		/* host order */
-	uint8_t dir;			/* enum ct_dir */
+	uint32_t dir;			/* enum ct_dir (ctnetlink may set any value) */
 	bool follow_master;
 };
 

@@ -128,10 +128,50 @@ def natinfo(conn):
     return sorted(out)
 
 
+def expnat(conn):
+    """Expectations with CTA_EXPECT_NAT / CTA_EXPECT_FN created through
+    ctnetlink for the FTP master 127.0.0.1:40000 -> :21: the errno of each
+    request, then natinfo()."""
+    import wire
+    flags = wire.NLM_F_REQUEST | wire.NLM_F_ACK | wire.NLM_F_CREATE
+
+    def req(dport, nat=None, fn=None):
+        attrs = [wire.tuple_attr(2, "127.0.0.1", "127.0.0.1", 6, 0, dport),
+                 wire.tuple_attr(3, "255.255.255.255", "255.255.255.255", 6, 0, 0xffff),
+                 wire.tuple_attr(1, "127.0.0.1", "127.0.0.1", 6, 40000, 21),
+                 wire.be32(4, 100)]
+        if nat is not None:
+            attrs.append(wire.nest(CTA_EXPECT_NAT, *nat))
+        if fn is not None:
+            attrs.append(wire.attr(CTA_EXPECT_FN, fn.encode() + b"\0"))
+        msgs = [m for d in conn.exchange(wire.ct_msg(0, flags, *attrs, subsys=wire.SUBSYS_EXP))
+                for m in wire.split(d)]
+        errs = [m.error for m in msgs if m.type == wire.NLMSG_ERROR]
+        return errs[0] if errs else None
+
+    whole = [wire.be32(CTA_EXPECT_NAT_DIR, 1),
+             wire.tuple_attr(CTA_EXPECT_NAT_TUPLE, "0.0.0.0", "0.0.0.0", 6, 5000, 0)]
+    # the ftp policy keeps one expectation per master: the last one created
+    # (with both attributes) is the one dumped
+    out = [f"fn only {req(10243, None, 'nat-follow-master')}",
+           f"nat only {req(10242, whole)}",
+           f"unknown fn {req(10244, whole, 'no-such-fn')}",
+           f"nat without tuple {req(10245, whole[:1])}",
+           f"nat without dir {req(10246, whole[1:])}",
+           f"nat+fn {req(10241, whole, 'nat-follow-master')}"]
+    return out + natinfo(conn)
+
+
 def main(argv):
     if argv[0] == "ftp":
         serve_ftp(argv[1], argv[2], float(argv[3]) if len(argv) > 3 else 0.0,
                   len(argv) > 4 and argv[4] == "foreign")
+    elif argv[0] == "expnat":
+        import wire
+        conn = wire.CtsimConn(argv[1]) if len(argv) > 1 else wire.KernelConn()
+        with conn:
+            for line in expnat(conn):
+                print(line)
     elif argv[0] == "natinfo":
         import wire
         conn = wire.CtsimConn(argv[1]) if len(argv) > 1 else wire.KernelConn()

@@ -575,11 +575,16 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 		enum ct_dir dir = skb->ctinfo >= CT_INFO_ESTABLISHED_REPLY ? CT_DIR_REPLY
 									    : CT_DIR_ORIG;
 
+		uint32_t seq = skb->pkt.tcp_seq, ack = skb->pkt.tcp_ack;
+
 		if (!ct_seqadj_packet(ct, dir, &skb->pkt)) {
 			t->stats.cpu.drop++;
 			CT_TRACE(skb, CT_TR_HELPER, "dropped by sequence adjustment (nf_ct_seq_adjust())");
 			return CT_DROP;
 		}
+		if (seq != skb->pkt.tcp_seq || ack != skb->pkt.tcp_ack)
+			CT_TRACE(skb, CT_TR_HELPER, "sequence adjusted (nf_ct_seq_adjust()): seq %u -> %u, "
+				 "ack %u -> %u", seq, skb->pkt.tcp_seq, ack, skb->pkt.tcp_ack);
 	}
 
 	/* Only a new entry, and only from its original direction (a REJECT

@@ -22,8 +22,9 @@
  * client) and that port; class 0, policy max 3, 180 s. A failed insertion
  * drops the packet but the loop goes on (ret = NF_DROP, no break).
  *
- * Registered for IPv4 and IPv6, UDP. nf_nat_amanda (rewriting the ports of
- * a NATed master) is not emulated: ctsim has no NAT of expectations.
+ * Registered for IPv4 and IPv6, UDP. For a NATed master, the NAT hook
+ * (nf_nat_amanda.c) registers each expectation on a free port and writes
+ * that port into the reply.
  *
  * Deliberate hardening (docs/helpers.md): the kernel stores the number in
  * a u16 (htons(simple_strtoul())), so 65536..99999 wrap (70000 is 4464,
@@ -33,6 +34,8 @@
 #include <netinet/in.h>
 #include <string.h>
 #include "ctsim/core/expect.h"
+#include "ctsim/core/nat_helper.h"
+#include <stdio.h>
 #include "helpers/helpers.h"
 
 #define AMANDA_MASTER_TIMEOUT	300	/* module parameter master_timeout */
@@ -114,12 +117,50 @@ static int amanda_help(struct ct_helper_ctx *x)
 		port = (uint16_t)v;
 		ct_expect_init(&exp, ct, 0, orig->l3num, &orig->src, &orig->dst,
 			       IPPROTO_TCP, NULL, &port);
-		if (ct_expect_related(t, &exp, 0, false) != 0) {
+		if (ct_helper_amanda.nat && (ct->status & (CT_S_SRC_NAT | CT_S_DST_NAT))) {
+			struct ct_helper_match m = { .off = (size_t)off, .len = i, .exp = &exp };
+
+			/* ret = nf_nat_amanda(...): the last one's verdict */
+			ret = ct_helper_amanda.nat(x, &m);
+			/* the buffer may have moved; the kernel keeps its offsets */
+			end = ct_helper_payload(x, &d);
+		} else if (ct_expect_related(t, &exp, 0, false) != 0) {
 			ct_helper_log(x, "cannot add expectation");
 			ret = CT_DROP;		/* and the loop goes on, as the kernel */
 		}
 	}
 	return ret;
+}
+
+/* nf_nat_amanda.c help(): the connection comes from the Amanda server
+ * (the original direction) and is bound like its master; the port, free
+ * or the next one found, is written back into the reply. */
+static int amanda_nat(struct ct_helper_ctx *x, const struct ct_helper_match *m)
+{
+	struct ct_table *t = x->core->table;
+	struct ct_expect *exp = m->exp;
+	char buf[sizeof("65535")];
+	uint16_t port;
+	int len;
+
+	exp->saved_proto = exp->tuple.dport;
+	exp->dir = CT_DIR_ORIG;
+	exp->follow_master = true;
+	if (!(port = ct_nat_exp_find_port(t, exp, exp->saved_proto))) {
+		ct_helper_log(x, "all ports in use");
+		return CT_DROP;
+	}
+	len = snprintf(buf, sizeof(buf), "%u", port);
+	if (ct_nat_mangle_udp_packet(&x->skb->pkt, m->off, m->len, buf, (size_t)len))
+		return CT_ACCEPT;
+	ct_helper_log(x, "cannot mangle packet");
+	{
+		struct ct_expect *e = ct_expect_find(t, &exp->tuple, ct_expect_zone(exp));
+
+		if (e && e->master == x->ct)
+			ct_expect_unlink(t, e, 0, false);
+	}
+	return CT_DROP;
 }
 
 const struct ct_helper ct_helper_amanda = {
@@ -128,6 +169,7 @@ const struct ct_helper ct_helper_amanda = {
 	.expect_class_max = 0,
 	.policy = { { .max_expected = 3, .timeout = 180, .name = "amanda" } },
 	.help = amanda_help,
+	.nat = amanda_nat,
 	.what = "CONNECT DATA/MESG/INDEX ports in the reply: TCP to them",
 	.module = "nf_conntrack_amanda",
 };

@@ -18,6 +18,11 @@
  * prefix of a pattern or lacks its terminator — that packet is DROPPED so
  * the sender retransmits it whole ("partial matching").
  *
+ * Through NAT (the master has IPS_SRC_NAT or IPS_DST_NAT), the NAT hook
+ * ftp_nat() (nf_nat_ftp.c) registers the expectation on a free port and
+ * rewrites the numbers to the address the other side sees; a length change
+ * is recorded for the sequence adjustment (ctsim/core/seqadj.c).
+ *
  * An announced address other than the sender's is not expected unless
  * `loose` is set (ct_ftp_loose), as the kernel's module parameter.
  *
@@ -32,6 +37,8 @@
 #include <string.h>
 #include <strings.h>
 #include "ctsim/core/expect.h"
+#include "ctsim/core/nat_helper.h"
+#include <stdio.h>
 #include "helpers/helpers.h"
 
 bool ct_ftp_loose;
@@ -189,7 +196,11 @@ static size_t try_epsv_response(const char *data, size_t dlen, struct ftp_cmd *c
 	return get_port(data, 3, dlen, delim, &cmd->port);
 }
 
+/* enum nf_ct_ftp_type: what the NAT hook writes back */
+enum ftp_type { FTP_PORT, FTP_PASV, FTP_EPRT, FTP_EPSV };
+
 struct ftp_search {
+	enum ftp_type type;
 	const char *pattern;
 	size_t plen;
 	char skip, term;
@@ -198,18 +209,19 @@ struct ftp_search {
 
 static const struct ftp_search search[2][2] = {
 	[CT_DIR_ORIG] = {
-		{ "PORT", 4, ' ', '\r', try_rfc959 },
-		{ "EPRT", 4, ' ', '\r', try_eprt },
+		{ FTP_PORT, "PORT", 4, ' ', '\r', try_rfc959 },
+		{ FTP_EPRT, "EPRT", 4, ' ', '\r', try_eprt },
 	},
 	[CT_DIR_REPLY] = {
-		{ "227 ", 4, 0, 0, try_rfc1123 },
-		{ "229 ", 4, '(', ')', try_epsv_response },
+		{ FTP_PASV, "227 ", 4, 0, 0, try_rfc1123 },
+		{ FTP_EPSV, "229 ", 4, '(', ')', try_epsv_response },
 	},
 };
 
-/* find_pattern(): 1 match, 0 no match, -1 partial or malformed. */
+/* find_pattern(): 1 match, 0 no match, -1 partial or malformed. On a
+ * match, *@numoff and *@numlen locate the numbers (what NAT rewrites). */
 static int find_pattern(const char *data, size_t dlen, const struct ftp_search *s,
-			struct ftp_cmd *cmd)
+			struct ftp_cmd *cmd, size_t *numoff, size_t *numlen)
 {
 	size_t i = s->plen;
 
@@ -223,8 +235,12 @@ static int find_pattern(const char *data, size_t dlen, const struct ftp_search *
 				return -1;
 		i++;	/* past the skip character */
 	}
-	if (!s->getnum(data + i, dlen - i, cmd, s->term))
+	if (!(*numlen = s->getnum(data + i, dlen - i, cmd, s->term)))
 		return -1;
+	*numoff = i;
+	if (s->getnum == try_rfc1123)	/* its numbers start at the first digit */
+		while (!isdigit((unsigned char)data[*numoff]))
+			(*numoff)++, (*numlen)--;
 	return 1;
 }
 
@@ -268,7 +284,7 @@ static int ftp_help(struct ct_helper_ctx *x)
 	const union ct_addr *daddr;
 	const uint8_t *payload;
 	const char *data;
-	size_t datalen, i;
+	size_t datalen, i, numoff = 0, numlen = 0;
 	bool ends_in_nl;
 	uint32_t seq;
 	int found = 0, ret = CT_ACCEPT;
@@ -295,7 +311,7 @@ static int ftp_help(struct ct_helper_ctx *x)
 	cmd.l3num = snd->l3num;
 	cmd.addr = snd->src;	/* EPSV does not name the address */
 	for (i = 0; i < 2; i++) {
-		found = find_pattern(data, datalen, &search[dir][i], &cmd);
+		found = find_pattern(data, datalen, &search[dir][i], &cmd, &numoff, &numlen);
 		if (found)
 			break;
 	}
@@ -321,7 +337,15 @@ static int ftp_help(struct ct_helper_ctx *x)
 		daddr = &cmd.addr;
 	}
 	ct_expect_init(&exp, ct, 0, cmd.l3num, &other->src, daddr, IPPROTO_TCP, NULL, &cmd.port);
-	if (ct_expect_related(x->core->table, &exp, 0, false) != 0) {
+	/* "Now, NAT might want to mangle the packet, and register the
+	 * (possibly changed) expectation itself." */
+	if (ct_helper_ftp.nat && (ct->status & (CT_S_SRC_NAT | CT_S_DST_NAT))) {
+		struct ct_helper_match m = {
+			.type = search[dir][i].type, .off = numoff, .len = numlen, .exp = &exp,
+		};
+
+		ret = ct_helper_ftp.nat(x, &m);
+	} else if (ct_expect_related(x->core->table, &exp, 0, false) != 0) {
 		ct_helper_log(x, "cannot add expectation");
 		ret = CT_DROP;
 	}
@@ -331,6 +355,72 @@ out_update_nl:
 	return ret;
 }
 
+/* nf_nat_ftp_fmt_cmd(): the numbers as the command writes them */
+static int ftp_fmt_cmd(uint8_t l3num, enum ftp_type type, char *buf, size_t n,
+		       const union ct_addr *a, uint16_t port)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	switch (type) {
+	case FTP_PORT:
+	case FTP_PASV:
+		return snprintf(buf, n, "%u,%u,%u,%u,%u,%u", a->b[0], a->b[1], a->b[2], a->b[3],
+				port >> 8, port & 0xff);
+	case FTP_EPRT:
+		if (l3num == AF_INET) {
+			inet_ntop(AF_INET, a->b, s, sizeof(s));
+			return snprintf(buf, n, "|1|%s|%u|", s, port);
+		}
+		/* %pI6: eight groups of four hex digits, uncompressed */
+		return snprintf(buf, n, "|2|%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:"
+				"%02x%02x:%02x%02x|%u|", a->b[0], a->b[1], a->b[2], a->b[3],
+				a->b[4], a->b[5], a->b[6], a->b[7], a->b[8], a->b[9], a->b[10],
+				a->b[11], a->b[12], a->b[13], a->b[14], a->b[15], port);
+	case FTP_EPSV:
+		return snprintf(buf, n, "|||%u|", port);
+	}
+	return 0;
+}
+
+/* nf_nat_ftp(): the data connection will come from wherever this packet
+ * goes, to the address the other side sees of the sender; the expectation
+ * is registered on a free port and the payload names that address and
+ * port. The new connection is bound like its master
+ * (ct_nat_follow_master()). */
+static int ftp_nat(struct ct_helper_ctx *x, const struct ct_helper_match *m)
+{
+	struct ct_table *t = x->core->table;
+	struct ct_expect *exp = m->exp;
+	struct conn *ct = x->ct;
+	const int dir = x->dir;
+	const union ct_addr newaddr = ct->th[!dir].tuple.dst;
+	char buf[sizeof("|1||65535|") + INET6_ADDRSTRLEN + 8];
+	uint16_t port;
+	int len;
+
+	exp->saved_proto = exp->tuple.dport;
+	exp->dir = (uint8_t)!dir;
+	exp->follow_master = true;
+	if (!(port = ct_nat_exp_find_port(t, exp, exp->saved_proto))) {
+		ct_helper_log(x, "all ports in use");
+		return CT_DROP;
+	}
+	len = ftp_fmt_cmd(ct->th[CT_DIR_ORIG].tuple.l3num, (enum ftp_type)m->type, buf,
+			  sizeof(buf), &newaddr, port);
+	if (len > 0 && (size_t)len < sizeof(buf) &&
+	    ct_nat_mangle_tcp_packet(&x->skb->pkt, ct, x->dir, m->off, m->len, buf, (size_t)len))
+		return CT_ACCEPT;
+	ct_helper_log(x, "cannot mangle packet");
+	/* nf_ct_unexpect_related() */
+	{
+		struct ct_expect *e = ct_expect_find(t, &exp->tuple, ct_expect_zone(exp));
+
+		if (e && e->master == ct)
+			ct_expect_unlink(t, e, 0, false);
+	}
+	return CT_DROP;
+}
+
 const struct ct_helper ct_helper_ftp = {
 	.name = "ftp",
 	.l4num = IPPROTO_TCP,
@@ -338,6 +428,7 @@ const struct ct_helper ct_helper_ftp = {
 	.policy = { { .max_expected = 1, .timeout = 5 * 60, .name = "ftp" } },
 	.data_len = sizeof(struct ftp_master),
 	.help = ftp_help,
+	.nat = ftp_nat,
 	.what = "PORT/EPRT from the client, 227/229 replies: the data connection",
 	.module = "nf_conntrack_ftp",
 };

@@ -34,6 +34,8 @@
 #include <string.h>
 #include <strings.h>
 #include "ctsim/core/expect.h"
+#include "ctsim/core/nat_helper.h"
+#include <stdio.h>
 #include "helpers/helpers.h"
 
 #define IRC_MAX_DCC	8	/* max_dcc_channels */
@@ -66,7 +68,8 @@ static bool dec(const char **p, const char *end, unsigned long long max, unsigne
  * name, "chat") up to its blank, then "<ip> <port>". A '\n' must come
  * later in the packet. Returns false if malformed.
  */
-static bool parse_dcc(const char *data, const char *end, uint32_t *ip, uint16_t *port)
+static bool parse_dcc(const char *data, const char *end, uint32_t *ip, uint16_t *port,
+		      const char **ad_beg, const char **ad_end)
 {
 	unsigned long long v;
 	const char *nl;
@@ -83,6 +86,7 @@ static bool parse_dcc(const char *data, const char *end, uint32_t *ip, uint16_t 
 	nl = memchr(data, '\n', (size_t)(end - data));
 	if (!nl)
 		return false;
+	*ad_beg = data;		/* what NAT rewrites: "<ip> <port>" */
 	if (!dec(&data, nl, 0xffffffffull, &v))
 		return false;
 	*ip = (uint32_t)v;
@@ -91,6 +95,7 @@ static bool parse_dcc(const char *data, const char *end, uint32_t *ip, uint16_t 
 	if (!dec(&data, nl, 0xffff, &v))
 		return false;
 	*port = (uint16_t)v;
+	*ad_end = data;
 	return true;
 }
 
@@ -131,6 +136,7 @@ static int irc_help(struct ct_helper_ctx *x)
 	/* strlen(" :\1DCC SENT t AAAAAAAA P\1\n") = 26 = 19 + MINMATCHLEN + 2 */
 	while (end - data > 19 + MINMATCHLEN) {
 		struct ct_expect exp;
+		const char *ad_beg, *ad_end;
 		uint32_t ip;
 		uint16_t port;
 		size_t k;
@@ -146,7 +152,7 @@ static int irc_help(struct ct_helper_ctx *x)
 		if (k == sizeof(dcc_kinds) / sizeof(dcc_kinds[0]))
 			continue;
 		data += strlen(dcc_kinds[k]);
-		if (!parse_dcc(data, end, &ip, &port)) {
+		if (!parse_dcc(data, end, &ip, &port, &ad_beg, &ad_end)) {
 			ct_helper_log(x, "unable to parse dcc command");
 			continue;
 		}
@@ -156,6 +162,14 @@ static int irc_help(struct ct_helper_ctx *x)
 			continue;
 		}
 		ct_expect_init(&exp, ct, 0, AF_INET, NULL, &other->dst, IPPROTO_TCP, NULL, &port);
+		if (ct_helper_irc.nat && (ct->status & (CT_S_SRC_NAT | CT_S_DST_NAT))) {
+			struct ct_helper_match m = {
+				.off = (size_t)(ad_beg - (const char *)payload),
+				.len = (size_t)(ad_end - ad_beg), .exp = &exp,
+			};
+
+			return ct_helper_irc.nat(x, &m);
+		}
 		if (ct_expect_related(x->core->table, &exp, 0, false) != 0) {
 			ct_helper_log(x, "cannot add expectation");
 			return CT_DROP;
@@ -163,6 +177,39 @@ static int irc_help(struct ct_helper_ctx *x)
 		return CT_ACCEPT;
 	}
 	return CT_ACCEPT;
+}
+
+/* nf_nat_irc.c help(): the DCC address becomes the one the server sees
+ * the client as (the master's reply destination), on a free port; the
+ * offered connection is bound like its master. */
+static int irc_nat(struct ct_helper_ctx *x, const struct ct_helper_match *m)
+{
+	struct ct_table *t = x->core->table;
+	struct ct_expect *exp = m->exp;
+	struct conn *ct = x->ct;
+	const union ct_addr newaddr = ct->th[CT_DIR_REPLY].tuple.dst;
+	char buf[sizeof("4294967296 65635")];
+	uint16_t port;
+	int len;
+
+	exp->saved_proto = exp->tuple.dport;
+	exp->dir = CT_DIR_REPLY;
+	exp->follow_master = true;
+	if (!(port = ct_nat_exp_find_port(t, exp, exp->saved_proto))) {
+		ct_helper_log(x, "all ports in use");
+		return CT_DROP;
+	}
+	len = snprintf(buf, sizeof(buf), "%u %u", (unsigned)ntohl(newaddr.ip), port);
+	if (ct_nat_mangle_tcp_packet(&x->skb->pkt, ct, x->dir, m->off, m->len, buf, (size_t)len))
+		return CT_ACCEPT;
+	ct_helper_log(x, "cannot mangle packet");
+	{
+		struct ct_expect *e = ct_expect_find(t, &exp->tuple, ct_expect_zone(exp));
+
+		if (e && e->master == ct)
+			ct_expect_unlink(t, e, 0, false);
+	}
+	return CT_DROP;
 }
 
 const struct ct_helper ct_helper_irc = {
@@ -173,6 +220,7 @@ const struct ct_helper ct_helper_irc = {
 	.policy = { { .max_expected = IRC_MAX_DCC, .timeout = IRC_DCC_TIMEOUT, .name = "irc" } },
 	.data_len = 0,
 	.help = irc_help,
+	.nat = irc_nat,
 	.what = "DCC CHAT/SEND/... in PRIVMSG: a connection to the offered port",
 	.module = "nf_conntrack_irc",
 };

@@ -44,7 +44,8 @@
  * Expires saturates; a REGISTER refresh is capped at INT_MAX jiffies
  * (the kernel's `expires * HZ` wraps in 32 bits).
  *
- * Not emulated: NAT (nf_nat_sip hooks and the TCP sequence adjustment, forced_dport),
+ * Not emulated: NAT (nf_nat_sip hooks: no .nat op; the sequence adjustment exists in
+ * ctsim/core/seqadj.c for the helpers that have one), forced_dport,
  * sip_external_media, the module parameters other than their defaults.
  */
 #include <arpa/inet.h>

@@ -30,7 +30,29 @@ static int tftp_help(struct ct_helper_ctx *x)
 		return CT_ACCEPT;	/* DATA, ACK, ERROR, unknown: nothing */
 	ct_expect_init(&exp, x->ct, 0, reply->l3num, &reply->src, &reply->dst,
 		       IPPROTO_UDP, NULL, &reply->dport);
+	if (ct_helper_tftp.nat && (x->ct->status & (CT_S_SRC_NAT | CT_S_DST_NAT))) {
+		struct ct_helper_match m = { .exp = &exp };
+
+		return ct_helper_tftp.nat(x, &m);
+	}
 	if (ct_expect_related(x->core->table, &exp, 0, false) != 0) {
+		ct_helper_log(x, "cannot add expectation");
+		return CT_DROP;
+	}
+	return CT_ACCEPT;
+}
+
+/* nf_nat_tftp.c help(): nothing in the payload names an address; the
+ * transfer comes back to the translated client and is bound like the
+ * request (nf_nat_follow_master()), to the client's own port. */
+static int tftp_nat(struct ct_helper_ctx *x, const struct ct_helper_match *m)
+{
+	struct ct_expect *exp = m->exp;
+
+	exp->saved_proto = x->ct->th[CT_DIR_ORIG].tuple.sport;
+	exp->dir = CT_DIR_REPLY;
+	exp->follow_master = true;
+	if (ct_expect_related(x->core->table, exp, 0, false) != 0) {
 		ct_helper_log(x, "cannot add expectation");
 		return CT_DROP;
 	}
@@ -43,6 +65,7 @@ const struct ct_helper ct_helper_tftp = {
 	.expect_class_max = 0,
 	.policy = { { .max_expected = 1, .timeout = 5 * 60, .name = "tftp" } },
 	.help = tftp_help,
+	.nat = tftp_nat,
 	.what = "RRQ/WRQ: the server's answer from any port",
 	.module = "nf_conntrack_tftp",
 };

@@ -14,8 +14,10 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -172,6 +174,36 @@ def test_expect_commands_vs_kernel(ctsim, kernel_ns):
             c = ctsim.conntrack(*args)
             assert (k.returncode, norm(k.stderr)) == (c.returncode, norm(c.stderr)), args
             assert norm(k.stdout) == norm(c.stdout), args
+    finally:
+        kproc.kill()
+        kproc.wait()
+
+
+def test_expect_nat_vs_kernel(ctsim, kernel_ns):
+    """Expectations created through ctnetlink with CTA_EXPECT_NAT and
+    CTA_EXPECT_FN (ctnetlink_alloc_expect(), ctnetlink_parse_expect_nat()):
+    the same errnos and the same attributes dumped back as the kernel's."""
+    servers = str(Path(__file__).resolve().parent / "lib" / "lab_servers.py")
+    kproc = _kernel_master(kernel_ns)
+    try:
+        for _ in range(50):
+            if "helper=ftp" in kernel_ns.conntrack("-L", "-o", "extended").stdout:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the kernel did not attach the ftp helper (nf_conntrack_ftp missing?)")
+        assert ctsim_master(ctsim) is None
+        # "nat-follow-master" is registered by nf_nat: make sure it is loaded
+        kernel_ns.run([NFT, "-f", "-"], input="table ip n { chain p { type nat hook "
+                      "postrouting priority srcnat; policy accept; } }\n")
+        k = kernel_ns.run(["python3", servers, "expnat"])
+        c = subprocess.run([sys.executable, servers, "expnat", ctsim.socket],
+                           capture_output=True, text=True)
+        assert k.returncode == 0 and c.returncode == 0, (k.stderr, c.stderr)
+        assert k.stdout == c.stdout, f"kernel:\n{k.stdout}\nctsim:\n{c.stdout}"
+        assert "nat+fn 0\n" in c.stdout, c.stdout
+        assert ("dport=10241 nat-dir=1 nat-tuple=[proto=6 src=0.0.0.0 dst=0.0.0.0 sport=5000 "
+                "dport=0] fn=nat-follow-master") in c.stdout, c.stdout
     finally:
         kproc.kill()
         kproc.wait()

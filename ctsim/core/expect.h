@@ -45,6 +45,17 @@ struct ct_expect {
 	uint32_t class;
 	uint32_t timeout;		/* seconds: used by ct_expect_related() when the
 					 * master has no helper policy */
+	/* NAT (nf_nat_ftp() and the other NAT helpers, nf_nat_helper.c):
+	 * exp->saved_addr / saved_proto, what the expected connection is
+	 * mapped back to (any address: 0), exp->dir, the direction it comes
+	 * from, and exp->expectfn = nf_nat_follow_master (ctnetlink names it
+	 * "nat-follow-master"): init_conntrack() binds the new entry like its
+	 * master (ct_nat_follow_master()). ctnetlink shows CTA_EXPECT_NAT
+	 * when saved_addr or saved_proto is set. */
+	union ct_addr saved_addr;
+	uint16_t saved_proto;		/* host order */
+	uint32_t dir;			/* enum ct_dir (ctnetlink may set any value) */
+	bool follow_master;
 };
 
 struct ct_expect_table {

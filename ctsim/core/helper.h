@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include "ctsim/core/pipeline.h"
 
+struct ct_expect;
+
 #define CT_HELPER_CLASS_MAX	4	/* NF_CT_MAX_EXPECT_CLASSES */
 
 /* struct nf_conntrack_expect_policy */
@@ -35,6 +37,17 @@ struct ct_exp_policy {
 	unsigned max_expected;	/* per master and class; 0 = unlimited */
 	unsigned timeout;	/* seconds */
 	const char *name;	/* class name, e.g. "ftp", "audio" */
+};
+
+/* What a helper's help() found, for its NAT hook: the match in the
+ * payload (offset from the payload's start, length), which pattern
+ * (helper-specific: enum nf_ct_ftp_type for FTP), and the expectation it
+ * built but did not register — the NAT hook registers it, possibly with
+ * another port (nf_nat_exp_find_port()). */
+struct ct_helper_match {
+	unsigned type;
+	size_t off, len;
+	struct ct_expect *exp;
 };
 
 /* What help() gets (skb, protoff, ct, ctinfo). */
@@ -63,6 +76,14 @@ struct ct_helper {
 	 * GRE tracker's new() on its first packet (track_gre.c says why
 	 * there). NULL: nothing. */
 	void (*expectfn)(struct ct_table *t, struct conn *ct);
+	/* The helper's NAT hook (the kernel's nf_nat_ftp_hook and friends,
+	 * set by the nf_nat_* module): help() calls it instead of
+	 * registering the expectation itself when the master is translated
+	 * (IPS_SRC_NAT or IPS_DST_NAT). It rewrites the payload
+	 * (ct_nat_mangle_tcp_packet()), registers @m->exp and returns
+	 * CT_ACCEPT or CT_DROP. NULL: no NAT support, the expectation is
+	 * registered untranslated. */
+	int (*nat)(struct ct_helper_ctx *x, const struct ct_helper_match *m);
 	/* For `ctsim explain helpers`: what it reads and what it expects,
 	 * and the kernel module it emulates. */
 	const char *what, *module;

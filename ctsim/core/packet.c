@@ -14,6 +14,7 @@
 #include "ctsim/core/csum.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -770,4 +771,10 @@ int ct_pkt_build(uint8_t *buf, size_t cap, uint8_t family, const union ct_addr *
 		break;
 	}
 	return (int)(hlen + l4len);
+}
+
+void ct_pkt_release(struct ct_pkt *p)
+{
+	free(p->grown);
+	p->grown = NULL;
 }

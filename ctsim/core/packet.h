@@ -75,7 +75,15 @@ struct ct_pkt {
 	char iifname[16], oifname[16];
 	uint64_t tstamp_ns;	/* capture or arrival time (clock of the run) */
 	bool nftrace;		/* meta nftrace set 1 */
+	/* A buffer of the packet's own, when a NAT helper made it longer
+	 * than the caller's (ct_nat_mangle_tcp_packet()): data points into
+	 * it; freed by ct_pkt_release(). */
+	uint8_t *grown;
 };
+
+/** ct_pkt_release - free @p's own buffer if it has one (p->grown); @p's
+ *  data must not be used afterwards. */
+void ct_pkt_release(struct ct_pkt *p);
 
 /**
  * ct_pkt_parse - parse and validate the L3 header and locate L4

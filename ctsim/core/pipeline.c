@@ -29,7 +29,9 @@
 #include "ctsim/core/gre_keymap.h"
 #include "ctsim/core/helper.h"
 #include "ctsim/core/l4proto.h"
+#include "ctsim/core/nat_helper.h"
 #include "ctsim/core/pipeline.h"
+#include "ctsim/core/seqadj.h"
 
 /* ---------------------------------------------------------------------- */
 /* The trackers (nf_conntrack_l4proto registrations)                       */
@@ -299,6 +301,10 @@ static struct conn *init_conntrack(struct ct_core *core, struct ct_skb *skb,
 			ct->ext->helper = exp.helper;
 			ct->ext->has |= CONN_EXT_HELPER;
 		}
+		/* init_conntrack(): exp->expectfn(ct, exp), here only ever
+		 * nf_nat_follow_master() (PPTP's runs from the GRE tracker) */
+		if (exp.follow_master)
+			ct_nat_follow_master(t, ct, &exp);
 		t->stats.exp.new++;
 	}
 	return ct;
@@ -562,6 +568,24 @@ int ct_confirm(struct ct_core *core, struct ct_skb *skb)
 	}
 	if (ct && skb->helper_note[0])
 		CT_TRACE(skb, CT_TR_HELPER, "%s", skb->helper_note);
+	/* nf_confirm(): then nf_ct_seq_adjust() when IPS_SEQ_ADJUST is set
+	 * (not for ICMP errors RELATED_REPLY, nor loopback packets) */
+	if (ct && (ct->status & CT_S_SEQ_ADJUST) && skb->ctinfo != CT_INFO_RELATED_REPLY &&
+	    skb->pkt.l4proto == IPPROTO_TCP && ct->th[0].tuple.l4num == IPPROTO_TCP) {
+		enum ct_dir dir = skb->ctinfo >= CT_INFO_ESTABLISHED_REPLY ? CT_DIR_REPLY
+									    : CT_DIR_ORIG;
+
+		uint32_t seq = skb->pkt.tcp_seq, ack = skb->pkt.tcp_ack;
+
+		if (!ct_seqadj_packet(ct, dir, &skb->pkt)) {
+			t->stats.cpu.drop++;
+			CT_TRACE(skb, CT_TR_HELPER, "dropped by sequence adjustment (nf_ct_seq_adjust())");
+			return CT_DROP;
+		}
+		if (seq != skb->pkt.tcp_seq || ack != skb->pkt.tcp_ack)
+			CT_TRACE(skb, CT_TR_HELPER, "sequence adjusted (nf_ct_seq_adjust()): seq %u -> %u, "
+				 "ack %u -> %u", seq, skb->pkt.tcp_seq, ack, skb->pkt.tcp_ack);
+	}
 
 	/* Only a new entry, and only from its original direction (a REJECT
 	 * reply attached in the other direction is left alone). */

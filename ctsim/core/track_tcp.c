@@ -22,6 +22,7 @@
  */
 #include <string.h>
 #include "ctsim/core/l4proto.h"
+#include "ctsim/core/seqadj.h"
 #include "ctsim/core/track_tcp.h"
 
 /* ---------------------------------------------------------------------- */
@@ -503,7 +504,15 @@ static enum tcp_action tcp_in_window(const struct ct_l4_ctx *x, struct conn *ct,
 		tcp_trace_win(x, tcp, s, dir, true);
 	if (tcp->flags[!dir] & CT_TCP_F_SACK_PERM)
 		tcp_sack(s, &sack);
-	/* NAT sequence adjustment (nf_ct_seq_offset()): no seqadj yet, offset 0 */
+	/* NAT sequence adjustment (nf_ct_seq_offset()): the receiver acks
+	 * the stream as a NAT helper changed it; the tracker counts in the
+	 * sender's numbers */
+	{
+		int32_t off = ct_seqadj_offset(ct, !dir, ack - 1);
+
+		ack -= (uint32_t)off;
+		sack -= (uint32_t)off;
+	}
 
 	if (sender->td_maxwin == 0) {
 		if (syn) {

@@ -448,6 +448,7 @@ static int finish(struct router *r, struct ct_skb *skb, int verdict, const char 
 	r->last.verdict = verdict == CT_DROP ? "dropped" : what;
 	if (__builtin_expect(skb->tracer != NULL, 0))
 		trace_end(r, (struct trace_pkt *)skb->tracer);
+	ct_pkt_release(&skb->pkt);	/* a NAT helper's longer copy, if any */
 	return verdict;
 }
 

@@ -284,6 +284,31 @@ void export_exp_from_expect(const struct ct_table *t, const struct ct_expect *e,
 		o->present |= CTNL_HAS(CTA_EXPECT_HELP_NAME);
 		snprintf(o->helper, sizeof(o->helper), "%s", ct_helper_name(master));
 	}
+	/* CTA_EXPECT_NAT when a NAT helper saved where the connection goes
+	 * back to: the direction, and a tuple with the saved address as
+	 * source (any: zero), the master's protocol and the saved port */
+	{
+		static const union ct_addr any;
+
+		if (memcmp(&e->saved_addr, &any, sizeof(any)) != 0 || e->saved_proto) {
+			struct ct_tuple nt;
+
+			memset(&nt, 0, sizeof(nt));
+			nt.l3num = master->th[CT_DIR_ORIG].tuple.l3num;
+			nt.l4num = master->th[CT_DIR_ORIG].tuple.l4num;
+			nt.src = e->saved_addr;
+			nt.sport = e->saved_proto;
+			o->present |= CTNL_HAS(CTA_EXPECT_NAT);
+			o->nat_present = (1u << CTA_EXPECT_NAT_DIR) | (1u << CTA_EXPECT_NAT_TUPLE);
+			o->nat_dir = e->dir;
+			put_exp_tuple(&o->nat_tuple, &nt);
+		}
+	}
+	/* CTA_EXPECT_FN: the registered name of exp->expectfn */
+	if (e->follow_master) {
+		o->present |= CTNL_HAS(CTA_EXPECT_FN);
+		snprintf(o->fn, sizeof(o->fn), "%s", "nat-follow-master");
+	}
 }
 
 unsigned export_print_expectations(struct ct_table *t)

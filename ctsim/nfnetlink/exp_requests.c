@@ -307,8 +307,25 @@ static int create_expect(struct ct_table *t, uint32_t portid, const struct nlmsg
 		exp.flags = req->flags & ~(uint32_t)CT_EXP_F_USERSPACE;
 	if (req->present & CTNL_HAS(CTA_EXPECT_CLASS) && helper)
 		exp.class = req->class;
-	if (req->present & CTNL_HAS(CTA_EXPECT_FN))
-		return -EINVAL;		/* no expectfn is registered by name */
+	/* nf_ct_helper_expectfn_find_by_name(): the one registered with NAT */
+	if (req->present & CTNL_HAS(CTA_EXPECT_FN)) {
+		if (strcmp(req->fn, "nat-follow-master") != 0)
+			return -EINVAL;
+		exp.follow_master = true;
+	}
+	/* ctnetlink_parse_expect_nat(): both parts, a whole tuple */
+	if (req->present & CTNL_HAS(CTA_EXPECT_NAT)) {
+		struct ct_tuple nt;
+
+		if (!(req->nat_present & (1u << CTA_EXPECT_NAT_DIR)) ||
+		    !(req->nat_present & (1u << CTA_EXPECT_NAT_TUPLE)))
+			return -EINVAL;
+		if ((err = exp_tuple(m->th[CT_DIR_ORIG].tuple.l3num, &req->nat_tuple, &nt)))
+			return err;
+		exp.saved_addr = nt.src;
+		exp.saved_proto = nt.sport;
+		exp.dir = req->nat_dir;
+	}
 	exp.timeout = req->timeout;
 	err = ct_expect_related(t, &exp, portid, nlh->nlmsg_flags & NLM_F_ECHO);
 	return err;

@@ -58,6 +58,7 @@ agrees with the kernel; 1 otherwise; 2 for usage errors.
 import argparse
 import concurrent.futures
 import ctypes
+import fcntl
 import json
 import os
 import re
@@ -146,6 +147,7 @@ class KernelRouter:
                                            "eth0").stdout)[0]["address"]
             self.mac["router-" + side] = json.loads(sh("ip", "-j", "-n", r, "link", "show",
                                                        rif).stdout)[0]["address"]
+            self._tx_csum_off(r, rif)
         for k in ("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
                   "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
                   "net.ipv4.conf.all.send_redirects=0"):
@@ -178,6 +180,22 @@ class KernelRouter:
             t.bind(("eth0", 0))
             t.setblocking(False)
             self.taps[side] = t
+
+    @classmethod
+    def _tx_csum_off(cls, ns, dev):
+        """`ethtool -K DEV tx off` (ETHTOOL_STXCSUM through SIOCETHTOOL): a
+        NAT helper that changes a payload's length recomputes the TCP
+        checksum, and on a device with checksum offload the kernel leaves
+        only the pseudo-header sum for the NIC to complete
+        (nf_nat_csum_recalc(), CHECKSUM_PARTIAL), which a veth hands to the
+        peer as is. Without offload the router writes what a wire carries."""
+        s = cls._sock_in(ns, socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            val = ctypes.create_string_buffer(struct.pack("II", 0x17, 0), 8)  # ETHTOOL_STXCSUM
+            ifr = struct.pack("16sP", dev.encode(), ctypes.addressof(val)) + bytes(16)
+            fcntl.ioctl(s.fileno(), 0x8946, ifr)                             # SIOCETHTOOL
+        finally:
+            s.close()
 
     @staticmethod
     def _sock_in(ns, family=socket.AF_PACKET, kind=socket.SOCK_DGRAM, proto=0):

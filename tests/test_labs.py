@@ -878,3 +878,45 @@ def test_lab10_nat_decided_once(start_lab, tmp_path):
     ours = [re.sub(r"portid=\d+", "portid=N", l) for l in journal(lab)]
     kern = [re.sub(r"portid=\d+", "portid=N", l) for l in kern]
     assert same_events(ours, kern), "\n".join(ours + ["--- kernel"] + kern)
+
+
+def test_lab11_dnat_port_forward(start_lab, tmp_path):
+    labdir = copy_lab("11-dnat-port-forward", tmp_path)
+    lab = start_lab(None, labdir=labdir)
+    lab.start("server", PY, "-c", HTTP_SERVE, "0.0.0.0", "80")
+    wait_port(lab, "server", "tcp", 80)
+
+    def curl(host):
+        return lab.run(host, "curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}",
+                       "http://10.77.1.1:8080/").stdout
+    assert curl("client") == "200"
+    # the wrong step: the hairpin without source NAT fails (the server gets
+    # a packet from its own address, and its answer would not come back)
+    assert curl("server") != "200"
+    lab.fails('FAIL  expect counter "masquerade" in chain post', "hint: add a masquerade rule",
+              "FAIL  expect entry tcp 6 src=server dst=10.77.1.1")
+    shutil.copy(labdir / "solution.nft", labdir / "ruleset.nft")
+    lab.ctctl("reload")
+    assert curl("server") == "200"
+    lab.passes()
+    ours = sorted(shape(re.sub(r"\s\d+ (TIME_WAIT|ESTABLISHED|SYN_SENT)", r" T \1", l))
+                  for l in lab.conntrack("-L").stdout.splitlines() if "dport=8080" in l)
+
+    # a kernel router: the same port forward and hairpin, the same entries
+    (tmp_path / "k").mkdir()
+    first = (LABS / "11-dnat-port-forward" / "ruleset.nft").read_text()
+    with KernelRouter(lab_prefix("k11"), first, workdir=str(tmp_path / "k")) as k:
+        k.start("server", PY, "-c", HTTP_SERVE, "0.0.0.0", "80")
+        wait_port(k, "server", "tcp", 80)
+
+        def kcurl(host):
+            return k.run(host, "curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}",
+                         "http://10.77.1.1:8080/").stdout
+        assert kcurl("client") == "200"
+        assert kcurl("server") != "200"
+        k.run("router", "nft", "flush", "ruleset", check=True)
+        k.nft("router", (labdir / "solution.nft").read_text())
+        assert kcurl("server") == "200"
+        kern = sorted(shape(re.sub(r"\s\d+ (TIME_WAIT|ESTABLISHED|SYN_SENT)", r" T \1", l))
+                      for l in k.conntrack("-L").stdout.splitlines() if "dport=8080" in l)
+    assert ours == kern, "\n".join(ours + ["--- kernel"] + kern)

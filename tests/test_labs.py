@@ -920,3 +920,36 @@ def test_lab11_dnat_port_forward(start_lab, tmp_path):
         kern = sorted(shape(re.sub(r"\s\d+ (TIME_WAIT|ESTABLISHED|SYN_SENT)", r" T \1", l))
                       for l in k.conntrack("-L").stdout.splitlines() if "dport=8080" in l)
     assert ours == kern, "\n".join(ours + ["--- kernel"] + kern)
+
+
+def test_lab14_table_full(start_lab):
+    # no kernel comparison here: nf_conntrack_max is global to the machine
+    # (tests/test_table_full_kernel.py does it, opt-in, for a second)
+    lab = start_lab("14-table-full")
+    lab.start("server", PY, "hold.py")
+    wait_port(lab, "server", "tcp", 80)
+    res = lab.run("client", PY, "syns.py", "100", check=True)
+    assert "100 SYNs sent" in res.stdout
+    st = lab.conntrack("-S").stdout
+    assert int(re.search(r"early_drop=(\d+)", st).group(1)) >= 36, st
+    assert len(lab.conntrack("-L").stdout.splitlines()) <= 64
+    # the wrong step: fewer connections than the table holds: no drop
+    few = lab.start("client", PY, "connect.py", "20")
+    lab.fails("FAIL  expect count 64 tcp dport=80", "FAIL  expect stats drop=1..")
+    assert "20 connections open, 0 failed" in lab.bg_logs()
+    many = lab.start("client", PY, "connect.py", "50")
+    deadline = time.monotonic() + 60
+    while "connections open" not in lab.bg_logs().split("20 connections open")[-1]:
+        assert time.monotonic() < deadline, lab.bg_logs()
+        time.sleep(0.2)
+    # 44 more fit (all 64 ASSURED), 6 were refused by a full table
+    assert "44 connections open, 6 failed" in lab.bg_logs(), lab.bg_logs()
+    assert "nf_conntrack: table full, dropping packet" in lab.text()
+    lab.fails("FAIL  expect event [DESTROY] tcp src=client dst=server dport=80 [ASSURED]")
+    # a policy beyond the kernel's, set while the lab runs
+    lab.ctctl("set", "ctsim_overflow_policy", "lru")
+    res = lab.run("client", PY, "-c", "import socket; s=socket.create_connection(('10.77.2.2', 80), 2);"
+                  " print('open')", check=True)
+    assert res.stdout.strip() == "open"
+    lab.passes()
+    assert len(lab.conntrack("-L").stdout.splitlines()) == 64

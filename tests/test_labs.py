@@ -953,3 +953,61 @@ def test_lab14_table_full(start_lab):
     assert res.stdout.strip() == "open"
     lab.passes()
     assert len(lab.conntrack("-L").stdout.splitlines()) == 64
+
+
+def test_lab17_trace(start_lab, tmp_path):
+    lab = start_lab("17-trace")
+    lab.start("server", PY, "-c", HTTP_SERVE, "0.0.0.0", "8080")
+    wait_port(lab, "server", "tcp", 8080)
+    out = open(tmp_path / "trace.txt", "w+")
+    tr = subprocess.Popen([str(CTCTL_BIN), "--socket", lab.sock, "trace"], stdout=out,
+                          stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.5)
+        res = lab.run("client", "curl", "-4", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                      "http://server:8080/")
+        assert res.stdout == "200"
+        # the wrong step: only the traced connection, nothing dropped yet
+        lab.fails('FAIL  expect counter "meta l4proto tcp counter" in chain fw',
+                  "hint: the last rule of fw counts")
+        time.sleep(0.5)
+    finally:
+        tr.terminate()
+        tr.wait(timeout=10)
+    out.seek(0)
+    lines = out.read().splitlines()
+    first = [l.split(" ", 3)[3] for l in lines if l.startswith("trace id 00000001 ")]
+    # the worksheet's order: the packet, conntrack's verdict, the rule, confirmation
+    want = ["inet lab17 pre packet: iif \"ct-c0\" ip saddr 10.77.1.2 ip daddr 10.77.2.2",
+            "inet lab17 pre rule tcp dport 8080 counter meta nftrace set 1 (verdict continue)",
+            "conntrack prerouting lookup:",
+            "conntrack prerouting ctinfo: IP_CT_NEW (ct state new)",
+            "conntrack prerouting tracker: tcp NONE --syn/orig--> SYN_SENT",
+            "inet lab17 fw rule iifname \"ct-c*\" tcp dport 8080 ct state new counter accept "
+            "(verdict accept)",
+            "conntrack postrouting confirm: confirmed:",
+            "ctsim forwarded"]
+    at = 0
+    for w in want:
+        while at < len(first) and not first[at].startswith(w):
+            at += 1
+        assert at < len(first), (w, first)
+    # the SYN-ACK: the reply direction, ct state established
+    assert any("IP_CT_ESTABLISHED_REPLY" in l for l in lines if l.startswith("trace id 00000002 "))
+
+    # step 2: a filtered trace (no nftrace rule needed) of a dropped connection
+    out2 = open(tmp_path / "trace2.txt", "w+")
+    tr = subprocess.Popen([str(CTCTL_BIN), "--socket", lab.sock, "trace", "dport", "8081"],
+                          stdout=out2, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.5)
+        lab.run("client", "curl", "-4", "-s", "-m1", "http://server:8081/")
+        time.sleep(0.5)
+    finally:
+        tr.terminate()
+        tr.wait(timeout=10)
+    out2.seek(0)
+    text = out2.read()
+    assert "inet lab17 fw policy drop" in text and "ctsim dropped" in text, text
+    assert "dport 8080" not in text
+    lab.passes()

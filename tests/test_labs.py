@@ -1011,3 +1011,46 @@ def test_lab17_trace(start_lab, tmp_path):
     assert "inet lab17 fw policy drop" in text and "ctsim dropped" in text, text
     assert "dport 8080" not in text
     lab.passes()
+
+
+def test_lab16_events_and_loss(start_lab, tmp_path):
+    lab = start_lab("16-events-loss")
+    # step 1: a filtered listener with timestamps, as the worksheet's
+    out = open(tmp_path / "ev.txt", "w+")
+    ev = subprocess.Popen([str(CTSIM_EXEC), "--socket", lab.sock, CONNTRACK, "-E", "-e",
+                           "NEW,DESTROY", "-o", "timestamp"], stdout=out,
+                          stderr=subprocess.STDOUT)
+    time.sleep(0.5)
+    lab.run("client", "ping", "-c1", "-W2", "server", check=True)
+    # the wrong step: not waiting for the entry's end
+    lab.fails("FAIL  expect events", "hint: ping -c1 server")
+    lab.ctctl("advance", "31s")
+    time.sleep(0.5)
+    ev.send_signal(signal.SIGINT)
+    ev.wait(timeout=10)
+    out.seek(0)
+    lines = [l for l in out.read().splitlines() if l.strip() and "flow events" not in l]
+    # NEW and DESTROY only (the echo reply's [UPDATE] is filtered out), stamped
+    assert [l.split()[1] for l in lines if "icmp" in l] == ["[NEW]", "[DESTROY]"], lines
+    assert all(re.match(r"\[\d+\.\d+\]\s+\[(NEW|DESTROY)\]", l) for l in lines), lines
+
+    # step 2: a listener that does not read during a burst loses events
+    burst = tmp_path / "burst.txt"
+    burst.write_text(lab.run("client", PY, "burst.py", "3000", check=True).stdout)
+    out2 = open(tmp_path / "ev2.txt", "w+")
+    ev = subprocess.Popen([str(CTSIM_EXEC), "--socket", lab.sock, CONNTRACK, "-E"],
+                          stdout=out2, stderr=subprocess.STDOUT)
+    time.sleep(0.5)
+    ev.send_signal(signal.SIGSTOP)
+    lab.fails("FAIL  expect count 3000.. udp dst=10.0.0.3")
+    lab.ctctl("-b", burst)
+    time.sleep(0.5)
+    ev.send_signal(signal.SIGCONT)
+    time.sleep(1.0)
+    ev.send_signal(signal.SIGINT)
+    ev.wait(timeout=10)
+    out2.seek(0)
+    text = out2.read()
+    got = text.count("[NEW] udp")
+    assert "ENOBUFS" in text and got < 3000, (got, text[-300:])
+    lab.passes()

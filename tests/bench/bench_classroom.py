@@ -14,7 +14,8 @@ lab's server namespace, then
   (--ping-interval, default 0.05 s) and a curl loop (one request every
   --curl-interval s) — while the first lab's client pings its server
   (--probes pings, 0.1 s apart): the RTT a student at the keyboard sees
-  (avg, p95, max), and each busy lab's CPU.
+  (avg, p95, max), each busy lab's CPU, and the whole machine's CPU use
+  (all cores, everything running: the students' programs included).
 
 The anchor is the same probe through a classroom of one idle lab, measured
 first in the same run: each N's RTT is printed as a ratio to it. "Fits"
@@ -67,6 +68,12 @@ def children(pid):
         return [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
     except OSError:
         return []
+
+
+def machine_busy():
+    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(f) - f[3] - f[4], sum(f)
 
 
 def mem_available_kib():
@@ -163,11 +170,11 @@ def measure(ctsim, n, args, tmp):
                                    f"while :; do curl -s -o /dev/null http://10.77.2.2:8000/; "
                                    f"sleep {args.curl_interval}; done"))
         time.sleep(0.5)
-        b0 = room.sample()
+        b0, m0 = room.sample(), machine_busy()
         t0 = time.monotonic()
         rtts, lost = probe(room, args.probes)
         secs = time.monotonic() - t0
-        b1 = room.sample()
+        b1, m1 = room.sample(), machine_busy()
         busy_cpu = cpu_pct(b0, b1, secs)[1:] or [0.0]
         for p in load:
             p.kill()
@@ -181,6 +188,7 @@ def measure(ctsim, n, args, tmp):
             "rtt_p95_ms": pctl(rtts, 0.95),
             "rtt_max_ms": max(rtts) if rtts else float("nan"),
             "probes_lost": lost,
+            "machine_busy_pct": 100.0 * (m1[0] - m0[0]) / max(1, m1[1] - m0[1]),
         }
     finally:
         room.down()
@@ -218,12 +226,14 @@ def main():
     print(f"anchor: ping through 1 idle lab, avg {base:.3f} ms; {os.cpu_count()} CPUs; "
           f"memory budget {budget // 1024} MiB")
     print(f"{'labs':>4} {'RSS/lab':>9} {'idle CPU':>9} {'busy CPU':>9} {'RTT avg':>8} "
-          f"{'p95':>7} {'max':>7} {'ratio':>6} {'lost':>4} {'interactive':>11} {'fit(mem)':>8}")
+          f"{'p95':>7} {'max':>7} {'ratio':>6} {'lost':>4} {'machine':>7} {'interactive':>11} "
+          f"{'fit(mem)':>8}")
     for r in rows:
         print(f"{r['labs']:>4} {r['rss_kib_per_lab'] / 1024:>7.1f}Mi {r['idle_cpu_pct_per_lab']:>8.2f}%"
               f" {r['busy_cpu_pct_per_lab']:>8.2f}% {r['rtt_avg_ms']:>6.3f}ms"
               f" {r['rtt_p95_ms']:>5.2f}ms {r['rtt_max_ms']:>5.2f}ms {r['rtt_ratio_to_anchor']:>6.2f}"
-              f" {r['probes_lost']:>4} {'yes' if r['interactive'] else 'no':>11}"
+              f" {r['probes_lost']:>4} {r['machine_busy_pct']:>6.0f}%"
+              f" {'yes' if r['interactive'] else 'no':>11}"
               f" {r['fit_by_memory']:>8}")
 
 

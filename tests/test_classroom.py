@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, CTCTL_BIN, ROOT
+from conftest import BUILD, CTCTL_BIN, ROOT, _sanitizer_report
 from labutil import lab_prefix
 
 CTSIM = str(BUILD / "ctsim" / "ctsim")
@@ -71,8 +71,16 @@ def test_classroom_of_three_independent_labs(room):
     passed = lambda r: int(r.stdout.strip().splitlines()[-1].split()[0])   # noqa: E731
     assert passed(c2) > passed(c1), (c2.stdout, c1.stdout)
 
+    # down removes the labs' output, and a sanitizer build reports at exit:
+    # keep the logs open to read them afterwards
+    logs = [open(rundir / f"student{n:02d}.log") for n in (1, 2, 3)]
     res = run("down", "--dir", rundir)
     assert res.returncode == 0 and "3 labs stopped" in res.stdout, res.stderr
+    for f in logs:
+        text = f.read()
+        f.close()
+        assert "ctsim: stopped" in text, text
+        assert not _sanitizer_report(text), text
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert prefix not in netns, netns
     assert run("list", "--dir", rundir).returncode == 1

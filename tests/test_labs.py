@@ -1054,3 +1054,58 @@ def test_lab16_events_and_loss(start_lab, tmp_path):
     got = text.count("[NEW] udp")
     assert "ENOBUFS" in text and got < 3000, (got, text[-300:])
     lab.passes()
+
+
+def test_lab17_nft_lines_same_as_a_kernel_router(start_lab, tmp_path):
+    """The trace's nft lines (packet, rule, policy) of the worksheet's
+    connection, ctsim's ``ctctl trace`` against a kernel router's ``nft
+    monitor trace``: the SYN and the SYN-ACK meet the same rules with the
+    same verdicts."""
+    from test_trace import NFT_LINE, by_packet, normalise, trace_lines
+
+    def norm(line):
+        line = normalise(line).replace('"ct-c*"', '"eth1"')
+        line = re.sub(r" ip id \d+", "", line)
+        return re.sub(r" tcp (sport|dport) [1-9]\d{4}", r" tcp \1 P", line)
+
+    def first_two(lines, chain=None):
+        pks = by_packet(trace_lines("\n".join(lines)), chain)
+        pks = [pk for pk in pks if " ip saddr 10.77." in pk[0] or " ip saddr 10.77." in
+               " ".join(pk[:2])]
+        return [[norm(l) for l in pk if NFT_LINE.match(l)] for pk in pks[:2]]
+
+    lab = start_lab("17-trace")
+    lab.start("server", PY, "-c", HTTP_SERVE, "0.0.0.0", "8080")
+    wait_port(lab, "server", "tcp", 8080)
+    out = open(tmp_path / "trace.txt", "w+")
+    tr = subprocess.Popen([str(CTCTL_BIN), "--socket", lab.sock, "trace"], stdout=out,
+                          stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.5)
+        assert lab.run("client", "curl", "-4", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                       "http://10.77.2.2:8080/").stdout == "200"
+        time.sleep(0.5)
+    finally:
+        tr.terminate()
+        tr.wait(timeout=10)
+    out.seek(0)
+    ours = first_two(out.read().splitlines())
+
+    text = (LABS / "17-trace" / "ruleset.nft").read_text().replace('"ct-c*"', '"eth1"')
+    (tmp_path / "k").mkdir()
+    with KernelRouter(lab_prefix("k17"), text, workdir=str(tmp_path / "k")) as k:
+        k.start("server", PY, "-c", HTTP_SERVE, "0.0.0.0", "8080")
+        wait_port(k, "server", "tcp", 8080)
+        mon = k.popen("router", "nft", "monitor", "trace", stdout=subprocess.PIPE,
+                      stderr=subprocess.STDOUT, text=True)
+        try:
+            time.sleep(0.5)
+            assert k.run("client", "curl", "-4", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                         "http://10.77.2.2:8080/").stdout == "200"
+            time.sleep(0.5)
+        finally:
+            mon.send_signal(signal.SIGINT)
+            kout = mon.communicate(timeout=10)[0]
+    kern = first_two(kout.splitlines(), "pre")
+    assert len(ours) == len(kern) == 2, (ours, kout)
+    assert ours == kern, "\n".join(map(str, ours + ["--- kernel"] + kern))

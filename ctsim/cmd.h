@@ -30,6 +30,10 @@ int lab_side_path(char *buf, size_t len, const char *socket, const char *suffix)
  *  to @out (PATH_MAX bytes); 0, or -1 if there is no such lab. */
 int lab_resolve_dir(const char *arg, char *out, size_t len);
 
+/** cmd_classroom - `ctsim classroom start N [DIR] | list | down`: N
+ *  independent labs, one per student (own prefix, own socket); docs/lab.md. */
+int cmd_classroom(int argc, char **argv);
+
 /** cmd_replay - `ctsim replay FILE.pcap [options]`: see docs/replay.md. */
 int cmd_replay(int argc, char **argv);
 

@@ -54,6 +54,8 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "ruleset", cmd_ruleset, "ruleset check|show FILE" },
 	{ "lab", cmd_lab, "lab start DIR | check [DIR|NN] | down [--prefix PREFIX]  (docs/labs)" },
+	{ "classroom", cmd_classroom,
+	  "classroom start N [DIR] [--dir RUNDIR] [--prefix PREFIX] | list | down  (docs/lab.md)" },
 	{ "explain", cmd_explain,
 	  "explain tcp|helpers|hooks  (the TCP state table, a reason per cell; the helpers; the hook ladder)" },
 	{ "replay", cmd_replay,

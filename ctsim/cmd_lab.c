@@ -280,6 +280,10 @@ static int lab_start(int argc, char **argv)
 		if (!c)
 			usleep(50000);
 	}
+	/* a burst (conntrack -R of thousands, a flood) must not outrun the
+	 * recorder while it writes: the most the daemon queues for one client */
+	if (c)
+		ctnl_client_setsockopt(c, CTSIM_SO_EVENT_BACKLOG, CTSIM_EVENT_BACKLOG_MAX);
 	jf = fopen(journal, "w");
 	if (jf) {
 		FILE *inf = fopen(info, "w");

@@ -231,6 +231,14 @@ int ctnl_client_recv_line(struct ctnl_client *c, int timeout_ms, const char **li
 	return (int)ctl->b;
 }
 
+int ctnl_client_setsockopt(struct ctnl_client *c, uint32_t opt, uint32_t val)
+{
+	struct ctsim_ctl req = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_SETSOCKOPT,
+				 .a = opt, .b = val };
+
+	return send(c->fd, &req, sizeof(req), 0) == (ssize_t)sizeof(req) ? 0 : -errno;
+}
+
 int ctnl_client_control(struct ctnl_client *c, uint16_t op, uint32_t a, uint32_t b)
 {
 	int r = ctnl_client_control_data(c, op, 0, a, b, NULL);

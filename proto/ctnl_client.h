@@ -79,6 +79,15 @@ int ctnl_client_recv_line(struct ctnl_client *c, int timeout_ms, const char **li
 			  uint16_t *flags);
 
 /**
+ * ctnl_client_setsockopt - set a SOL_NETLINK option (or ctsim's own
+ * CTSIM_SO_EVENT_BACKLOG) of @c's socket in the daemon: CTSIM_CTL_SETSOCKOPT
+ * with a = @opt, b = @val, which the daemon does not answer (as
+ * setsockopt() on a netlink socket sends nothing). Returns 0 or -errno of
+ * the send.
+ */
+int ctnl_client_setsockopt(struct ctnl_client *c, uint32_t opt, uint32_t val);
+
+/**
  * ctnl_client_control - one of ctsim's own operations (ctsim_wire.h:
  * CTSIM_CTL_ADVANCE with @a seconds and @b nanoseconds, CTSIM_CTL_RELOAD),
  * waiting for its CTSIM_CTL_REPLY. Returns 0 or a negative errno (EPERM,

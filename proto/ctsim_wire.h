@@ -57,7 +57,7 @@
 enum ctsim_ctl_op {
 	CTSIM_CTL_BIND = 1,	/* a = port id (0 = autobind), b = groups bitmask; flags: CTSIM_BIND_* */
 	CTSIM_CTL_BIND_REPLY,	/* a = port id assigned, err = 0 or a positive errno (EADDRINUSE) */
-	CTSIM_CTL_SETSOCKOPT,	/* a = SOL_NETLINK option, b = value */
+	CTSIM_CTL_SETSOCKOPT,	/* a = SOL_NETLINK option (or CTSIM_SO_*), b = value */
 	CTSIM_CTL_ENOBUFS,	/* daemon -> client: events were lost */
 	/* ctsim's own operations, beyond what a kernel offers (ctctl uses them):
 	 * each is answered by CTSIM_CTL_REPLY with err = 0 or a positive errno. */
@@ -93,6 +93,15 @@ enum ctsim_proc_file {
 				 * counts (ct_table_report(); `ctctl stats buckets`) */
 	CTSIM_PROC_CONNTRACK,	/* /proc/net/nf_conntrack (root only: EACCES otherwise) */
 };
+
+/* ctsim's own option for CTSIM_CTL_SETSOCKOPT (no SOL_NETLINK option has
+ * this number): b = how many events the daemon may queue for this client
+ * beyond what its socket holds before it calls it an overrun (ENOBUFS); the
+ * default is 256, root may raise it up to CTSIM_EVENT_BACKLOG_MAX. A
+ * recorder that must not lose a burst (`ctsim lab start`'s journal) asks for
+ * more, as `conntrack -E -b` enlarges its socket buffer on a kernel. */
+#define CTSIM_SO_EVENT_BACKLOG	0x10001
+#define CTSIM_EVENT_BACKLOG_MAX	65536u
 
 #define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */
 #define CTSIM_RULESET_JSON	0x1	/* the listing as `nft -j list ruleset` */

@@ -57,6 +57,7 @@ struct client {
 	pid_t pid;			/* the peer's, for the -v log */
 	uint32_t portid;
 	uint32_t groups;		/* multicast groups bitmask (1 << (group-1)) */
+	uint32_t event_backlog;		/* events queued before an overrun (CTSIM_SO_EVENT_BACKLOG) */
 	bool bound;
 	bool cap_ack, ext_ack, no_enobufs, broadcast_error;
 	bool overrun;			/* events were lost: ENOBUFS pending */
@@ -182,7 +183,7 @@ static void send_event(struct client *cl, const void *buf, size_t len)
 
 		if (r != 0)
 			return;
-	} else if (cl->outq_len < EVENT_BACKLOG && enqueue(cl, buf, len) == 0) {
+	} else if (cl->outq_len < cl->event_backlog && enqueue(cl, buf, len) == 0) {
 		return;
 	}
 	/* The receive queue is full: the kernel drops the message and the
@@ -363,6 +364,7 @@ static void accept_clients(struct server *srv)
 			return;
 		}
 		cl->fd = fd;
+		cl->event_backlog = EVENT_BACKLOG;
 		/* The kernel checks CAP_NET_ADMIN per request
 		 * (netlink_net_capable()); we know the peer's uid. */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
@@ -457,6 +459,11 @@ static void do_setsockopt(struct server *srv, struct client *cl, const struct ct
 		break;
 	case NETLINK_EXT_ACK:
 		cl->ext_ack = req->b;
+		break;
+	case CTSIM_SO_EVENT_BACKLOG:	/* ctsim's own: see ctsim_wire.h */
+		if (cl->uid == 0 && req->b >= EVENT_BACKLOG)
+			cl->event_backlog = req->b < CTSIM_EVENT_BACKLOG_MAX ? req->b
+									     : CTSIM_EVENT_BACKLOG_MAX;
 		break;
 	default:
 		break;	/* PKTINFO, LISTEN_ALL_NSID, GET_STRICT_CHK: no effect here */

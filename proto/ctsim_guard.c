@@ -491,31 +491,6 @@ static int answer(const struct seccomp_notif *req, int64_t r)
 /* Supervisor: netlink emulation (as in shim.c)                             */
 /* ------------------------------------------------------------------------ */
 
-/* ctsim_wire_event_group(): the multicast group of a datagram coming down. */
-static int event_group(const void *buf, size_t len)
-{
-	struct nlmsghdr h;
-
-	if (len < sizeof(h))
-		return 0;
-	memcpy(&h, buf, sizeof(h));
-	if (h.nlmsg_seq != 0 || (h.nlmsg_flags & NLM_F_MULTI))
-		return 0;
-	switch (h.nlmsg_type) {
-	case (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW:
-		return (h.nlmsg_flags & NLM_F_CREATE) ? NFNLGRP_CONNTRACK_NEW
-						      : NFNLGRP_CONNTRACK_UPDATE;
-	case (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE:
-		return NFNLGRP_CONNTRACK_DESTROY;
-	case (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_NEW:
-		return NFNLGRP_CONNTRACK_EXP_NEW;
-	case (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_DELETE:
-		return NFNLGRP_CONNTRACK_EXP_DESTROY;
-	default:
-		return 0;
-	}
-}
-
 static uint32_t group_mask(int group)
 {
 	return group > 0 && group <= 32 ? 1u << (group - 1) : 0;
@@ -864,7 +839,7 @@ static int nl_recv(const struct seccomp_notif *req, int fd, struct nlsock *s)
 			}
 			off += c;
 		}
-		group = event_group(dgram, n);
+		group = ctsim_wire_event_group(dgram, n);
 		mflags = n > cap ? MSG_TRUNC : 0;
 		/* the sender: the kernel, with the event's group */
 		if (m->name) {

@@ -47,6 +47,10 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
+#include <linux/netlink.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -149,8 +153,39 @@ static inline int ctsim_wire_is_ctl(const void *buf, size_t len)
 	return len >= sizeof(*c) && c->magic == CTSIM_CTL_MAGIC;
 }
 
-/* Multicast group (1..6, 0 = not an event) of a datagram coming down. */
-int ctsim_wire_event_group(const void *buf, size_t len);
+/*
+ * ctsim_wire_event_group - the multicast group (1..6; 0: not an event) of a
+ * datagram coming down, recovered from its header the way conntrack itself
+ * tells events apart (ctnetlink_conntrack_event() and
+ * ctnetlink_expect_event() choose type and flags from the group): events
+ * are the only messages with seq 0 and without NLM_F_MULTI of these types.
+ * Inline, header-only: the shim and ctsim-exec-guard, which link nothing of
+ * libproto, use this one copy too.
+ */
+static inline int ctsim_wire_event_group(const void *buf, size_t len)
+{
+	struct nlmsghdr h;
+
+	if (buf == NULL || ctsim_wire_is_ctl(buf, len) || len < sizeof(h))
+		return 0;
+	memcpy(&h, buf, sizeof(h));	/* any alignment */
+	if (h.nlmsg_seq != 0 || (h.nlmsg_flags & NLM_F_MULTI))
+		return 0;
+	switch (h.nlmsg_type) {
+	case (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW:
+		return (h.nlmsg_flags & NLM_F_CREATE) ? NFNLGRP_CONNTRACK_NEW
+						      : NFNLGRP_CONNTRACK_UPDATE;
+	case (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE:
+		return NFNLGRP_CONNTRACK_DESTROY;
+	case (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_NEW:
+		return (h.nlmsg_flags & NLM_F_CREATE) ? NFNLGRP_CONNTRACK_EXP_NEW
+						      : NFNLGRP_CONNTRACK_EXP_UPDATE;
+	case (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_DELETE:
+		return NFNLGRP_CONNTRACK_EXP_DESTROY;
+	default:
+		return 0;
+	}
+}
 
 /*
  * Who answers: a client reads the daemon's credentials once connected

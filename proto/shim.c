@@ -448,37 +448,6 @@ static int wait_fd(int fd, short events, int timeout_ms)
 	return r;
 }
 
-/*
- * The multicast group (1..6) of a datagram coming down, 0 for unicast.
- * The same rule as ctsim_wire_event_group() (proto/ctnl_msg.c), kept here so
- * the shim stays a self-contained shared object: events are the only
- * messages with seq 0 and without NLM_F_MULTI of these types
- * (ctnetlink_conntrack_event(), ctnetlink_expect_event()).
- */
-static int event_group(const void *buf, size_t len)
-{
-	struct nlmsghdr h;
-
-	if (len < sizeof(h))
-		return 0;
-	memcpy(&h, buf, sizeof(h));
-	if (h.nlmsg_seq != 0 || (h.nlmsg_flags & NLM_F_MULTI))
-		return 0;
-	switch (h.nlmsg_type) {
-	case (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW:
-		return (h.nlmsg_flags & NLM_F_CREATE) ? NFNLGRP_CONNTRACK_NEW
-						      : NFNLGRP_CONNTRACK_UPDATE;
-	case (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE:
-		return NFNLGRP_CONNTRACK_DESTROY;
-	case (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_NEW:
-		return NFNLGRP_CONNTRACK_EXP_NEW;
-	case (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_DELETE:
-		return NFNLGRP_CONNTRACK_EXP_DESTROY;
-	default:
-		return 0;
-	}
-}
-
 /* netlink_group_mask(): the legacy bitmask of one group (0: none). */
 static uint32_t group_mask(int group)
 {
@@ -1243,7 +1212,7 @@ ssize_t write(int fd, const void *buf, size_t len)
 static void finish_recv(struct msghdr *msg, const void *head, size_t headlen,
 			size_t n, size_t cap, bool pktinfo)
 {
-	int group = event_group(head, headlen);
+	int group = ctsim_wire_event_group(head, headlen);
 	int mflags = n > cap ? MSG_TRUNC : 0;
 
 	if (msg->msg_name) {

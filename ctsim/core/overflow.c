@@ -6,6 +6,7 @@
 #include <string.h>
 #include "ctsim/core/overflow.h"
 #include "ctsim/core/table.h"
+#include "ctsim/core/track_tcp.h"
 
 #define NS	1000000000ull
 #define PPM	1000000ull
@@ -109,28 +110,13 @@ enum ct_ovf_class ct_ovf_class_of(const struct conn *c)
 	}
 }
 
-/* tcp_can_early_drop(): the closing states. */
-static bool tcp_closing(const struct conn *c)
-{
-	switch (c->proto.tcp.state) {
-	case CT_TCP_FIN_WAIT:
-	case CT_TCP_LAST_ACK:
-	case CT_TCP_TIME_WAIT:
-	case CT_TCP_CLOSE:
-	case CT_TCP_CLOSE_WAIT:
-		return true;
-	default:
-		return false;
-	}
-}
-
 bool ct_can_early_drop(const struct conn *c)
 {
 	if (!(c->status & CT_S_ASSURED))
 		return true;
 	switch (l4num(c)) {
 	case IPPROTO_TCP:
-		return tcp_closing(c);
+		return ct_tcp_can_early_drop(c);
 	case IPPROTO_SCTP:	/* sctp_can_early_drop() */
 		switch (c->proto.sctp.state) {
 		case CT_SCTP_SHUTDOWN_SENT:
@@ -197,7 +183,7 @@ static uint64_t rank(const struct ct_table *t, const struct conn *c, uint32_t p)
 		idle = top - 1;
 	switch (p) {
 	case CT_OVF_WAIT_FIRST:
-		if (l4num(c) != IPPROTO_TCP || !tcp_closing(c))
+		if (l4num(c) != IPPROTO_TCP || !ct_tcp_can_early_drop(c))
 			return 0;
 		return (c->proto.tcp.state == CT_TCP_TIME_WAIT ? 2 * top : top) + idle;
 	case CT_OVF_MIN_LIFETIME:

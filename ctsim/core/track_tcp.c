@@ -657,7 +657,7 @@ static bool tcp_established(const struct conn *ct)	/* nf_conntrack_tcp_establish
 	return ct->proto.tcp.state == sES && (ct->status & CT_S_ASSURED);
 }
 
-static bool tcp_can_early_drop(const struct conn *ct)
+bool ct_tcp_can_early_drop(const struct conn *ct)
 {
 	switch (ct->proto.tcp.state) {
 	case CT_TCP_FIN_WAIT:
@@ -826,7 +826,7 @@ static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const
 			break;
 		/* Closing: the tuple may be reused already, our sequence
 		 * data is stale; take the RST as it is. */
-		if (tcp_can_early_drop(ct))
+		if (ct_tcp_can_early_drop(ct))
 			goto in_window;
 		if ((tcp->flags[!dir] & CT_TCP_F_MAXACK_SET) && tcp->last_index != TCP_SYN_SET) {
 			uint32_t seq = s.seq;

@@ -70,4 +70,12 @@ unsigned ct_tcp_transition(enum ct_dir dir, enum ct_tcp_index index, unsigned st
  */
 void ct_tcp_print_table(FILE *out);
 
+/**
+ * ct_tcp_can_early_drop - tcp_can_early_drop(): is @ct's TCP state a
+ * closing one (FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE), whose
+ * sequence data may be stale and which the GC may kill when the table is
+ * nearly full (core/overflow.c)?
+ */
+bool ct_tcp_can_early_drop(const struct conn *ct);
+
 #endif

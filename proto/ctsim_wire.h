@@ -77,6 +77,19 @@ enum ctsim_ctl_op {
 	CTSIM_CTL_GET,		/* b bytes of a NAME follow (0: every setting); REPLY payload:
 				 * "name = value" lines (ENOENT: unknown name) */
 	CTSIM_CTL_PROC,		/* a = CTSIM_PROC_*: the text of a conntrack /proc file */
+	CTSIM_CTL_STEP,		/* the lab's data plane held and released by hand: a =
+				 * CTSIM_STEP_*, b = packets for CTSIM_STEP_NEXT; REPLY
+				 * payload: text (for NEXT each packet's trace and its entry
+				 * after it); root only (EPERM), ENOTSUP without a lab,
+				 * EINVAL: NEXT while not paused, or an unknown a */
+};
+
+/* CTSIM_CTL_STEP's a (`ctctl pause`, `ctctl step [N]`, `ctctl resume`). */
+enum ctsim_step_op {
+	CTSIM_STEP_STATUS = 0,	/* paused or not, packets held */
+	CTSIM_STEP_PAUSE,	/* hold every packet the hosts send from now on */
+	CTSIM_STEP_NEXT,	/* release b held packets (oldest first), traced */
+	CTSIM_STEP_RESUME,	/* release all held packets, stop holding */
 };
 
 /*

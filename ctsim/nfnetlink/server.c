@@ -500,6 +500,40 @@ static void do_ruleset(struct server *srv, struct client *cl, const struct ctsim
 }
 
 /*
+ * CTSIM_CTL_STEP: `ctctl pause / step [N] / resume` (ctsim_wire.h). Root
+ * only: holding the data plane changes what every host sees, as any
+ * change of the network would need CAP_NET_ADMIN.
+ */
+static void do_step(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	unsigned char *dg = NULL;
+	size_t len = 0;
+
+	if (cl->uid != 0)
+		rep.err = EPERM;
+	else if (req->a > CTSIM_STEP_RESUME || req->flags)
+		rep.err = EINVAL;
+	else if (!srv->step)
+		rep.err = ENOTSUP;
+	else if (!(dg = malloc(CTSIM_CTL_DGRAM_MAX)))
+		rep.err = ENOMEM;
+	else
+		rep.err = srv->step(srv->step_arg, req->a, req->b, (char *)dg + sizeof(rep),
+				    CTSIM_CTL_DGRAM_MAX - sizeof(rep), &len);
+	if (rep.err)
+		len = 0;
+	rep.b = (uint32_t)len;
+	if (dg) {
+		memcpy(dg, &rep, sizeof(rep));
+		server_reply(srv, cl, dg, sizeof(rep) + len);
+		free(dg);
+	} else {
+		server_reply(srv, cl, &rep, sizeof(rep));
+	}
+}
+
+/*
  * CTSIM_CTL_PROC: the text of a conntrack /proc file (ctsim_wire.h), for
  * every uid, as the kernel's files are world-readable. CTSIM_PROC_STAT has
  * the layout of ct_cpu_seq_show() (net/netfilter/nf_conntrack_standalone.c):
@@ -865,6 +899,9 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		break;
 	case CTSIM_CTL_PROC:
 		do_proc(srv, cl, req);
+		break;
+	case CTSIM_CTL_STEP:
+		do_step(srv, cl, req);
 		break;
 	case CTSIM_CTL_TRACE:
 		do_trace(srv, cl, req, len);

@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""`ctctl pause / step [N] / resume` against a running lab (issue 12, item
+3): the daemon holds the packets the hosts send; each `step` releases the
+oldest into the router and prints its trace and its entry after it (state,
+status bits, timeout, TCP windows); `resume` releases the rest.
+"""
+import time
+
+from labutil import CLIENT4, SERVER4, lab_factory  # noqa: F401
+
+SEND = ("import sys\nfrom scapy.all import IP, TCP, send\n"
+        "send(IP(dst=sys.argv[1])/TCP(sport=int(sys.argv[2]), dport=9, flags=sys.argv[3], "
+        "seq=1000, window=512), verbose=False)\n")
+
+SEND_UDP = ("import sys\nfrom scapy.all import IP, UDP, send\n"
+            "send(IP(dst=sys.argv[1])/UDP(sport=int(sys.argv[2]), dport=9), verbose=False)\n")
+
+
+def test_pause_step_resume(lab_factory):  # noqa: F811
+    lab = lab_factory([], tag="cst")
+    ctl = lab.d.ctctl
+
+    def listing():
+        res = ctl("list")
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    res = ctl("step")
+    assert res.returncode == 1 and "the data plane is not paused (ctctl pause first)" \
+        in res.stderr, res.stderr
+    res = ctl("pause")
+    assert res.returncode == 0 and res.stdout == "paused, 0 packets held\n", res
+    # a SYN from the client: held, so no entry yet
+    lab.run("client", "/usr/bin/python3", "-c", SEND, SERVER4, "41001", "S", check=True)
+    time.sleep(0.3)
+    assert "sport=41001" not in listing()
+    res = ctl("step")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert out.startswith("packet 1 from ct-c0, held "), out
+    for want in (f"conntrack prerouting lookup: proto 6 src={CLIENT4} dst={SERVER4} "
+                 "sport=41001 dport=9: no entry; new entry id",
+                 "ctinfo: IP_CT_NEW (ct state new)",
+                 "tracker: tcp NONE --syn/orig--> SYN_SENT: SYN opens a connection",
+                 "ctsim forwarded",
+                 "entry after:", "state SYN_SENT", "status: CONFIRMED",
+                 "timeout: 120 s left",
+                 "window original td_end=1001 td_maxend=1001 td_maxwin=512"):
+        assert want in out, (want, out)
+    assert "sport=41001" in listing()
+    # the server's RST (nothing listens on port 9) is held in turn
+    time.sleep(0.3)
+    res = ctl("step", "5")
+    out = res.stdout
+    assert res.returncode == 0, res.stderr
+    assert out.startswith("packet 1 from ct-s0"), out
+    assert "tracker: tcp SYN_SENT --rst/reply--> CLOSE" in out, out
+    # the RST kills the entry at once (tcp_packet(): nf_ct_kill_acct())
+    assert "killed now (nf_ct_kill_acct)" in out, out
+    assert out.endswith("entry after: no entry\npaused, 0 packets held\n"), out
+    res = ctl("step")
+    assert res.stdout == "no packet held\npaused, 0 packets held\n", res
+    # held while paused, released by resume
+    # (UDP: the server's port unreachable is RELATED and leaves the entry)
+    lab.run("client", "/usr/bin/python3", "-c", SEND_UDP, SERVER4, "41002", check=True)
+    time.sleep(0.3)
+    assert ctl("pause").stdout == "paused, 1 packets held\n"
+    res = ctl("resume")
+    assert res.returncode == 0 and res.stdout == "released 1 packets\nrunning, 0 packets held\n", res
+    assert "sport=41002" in listing()
+    # usage
+    for args, msg in [(("step", "0"), "expected a number of packets"),
+                      (("step", "x"), "expected a number of packets"),
+                      (("step", "1", "2"), "takes one number at most"),
+                      (("pause", "now"), "takes no arguments")]:
+        res = ctl(*args)
+        assert res.returncode == 2 and msg in res.stderr, (args, res.stderr)
+
+
+def test_step_without_lab(ctsim):
+    res = ctsim.ctctl("pause")
+    assert res.returncode == 1 and "this ctsim has no data plane" in res.stderr, res.stderr

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctsim/core/describe.h"
+#include "ctsim/core/ct_timeout.h"
 #include "ctsim/core/helper.h"
 #include "ctsim/core/packet.h"
 #include "ctsim/core/track_tcp.h"
@@ -179,6 +180,15 @@ size_t ct_conn_describe(const struct ct_table *t, const struct conn *c, char *bu
 			put(&o, "  ext seqadj\n");
 		if (e->has & CONN_EXT_TSTAMP)
 			put(&o, "  ext tstamp\n");
+		if (e->has & CONN_EXT_TIMEOUT) {
+			uint8_t l4 = c->th[CT_DIR_ORIG].tuple.l4num;
+
+			put(&o, "  ext timeout policy:");
+			for (unsigned i = 0; i < CT_TO_MAX; i++)
+				if (ct_timeout_state_name(l4, i))
+					put(&o, " %s=%u", ct_timeout_state_name(l4, i), e->timeouts[i]);
+			put(&o, "\n");
+		}
 	}
 	return o.len;
 }

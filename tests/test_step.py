@@ -159,11 +159,11 @@ def tmux():
         subprocess.run(base + ["kill-server"], capture_output=True)
 
 
-def screen_until(base, want, timeout=20):
+def screen_until(base, want, timeout=20, target="s"):
     end = time.time() + timeout
     text = ""
     while time.time() < end:
-        text = subprocess.run(base + ["capture-pane", "-p", "-J", "-S", "-2000", "-t", "s"],
+        text = subprocess.run(base + ["capture-pane", "-p", "-J", "-S", "-2000", "-t", target],
                               capture_output=True, text=True).stdout
         if all(w in text for w in want):
             return text
@@ -187,12 +187,15 @@ def test_step_and_quiz_in_a_terminal(pcap, tmux):
     screen_until(tmux, ["STEP-EXIT=0"])
 
     cmd = f"env {env} {CTSIM} replay {pcap} --quiz; echo QUIZ-EXIT=$?; sleep 60"
-    subprocess.run(tmux + ["new-window", "-t", "s", cmd], check=True)
-    screen_until(tmux, ["packet 1/14", "ct state (new, established"])
-    subprocess.run(tmux + ["send-keys", "-t", "s", "new", "Enter"], check=True)
-    screen_until(tmux, ["TCP state of the entry after it"])
-    subprocess.run(tmux + ["send-keys", "-t", "s", "SYN_RECV", "Enter"], check=True)
+    # a session of its own: the pane read is the quiz's, whatever tmux
+    # considers the current window
+    subprocess.run(tmux + ["new-session", "-d", "-s", "q", "-x", "200", "-y", "50", cmd],
+                   check=True)
+    screen_until(tmux, ["packet 1/14", "ct state (new, established"], target="q")
+    subprocess.run(tmux + ["send-keys", "-t", "q", "new", "Enter"], check=True)
+    screen_until(tmux, ["TCP state of the entry after it"], target="q")
+    subprocess.run(tmux + ["send-keys", "-t", "q", "SYN_RECV", "Enter"], check=True)
     screen_until(tmux, ["ct state: new — right", "TCP state: SYN_SENT — wrong", "score: 1/2",
-                        "packet 2/14"])
-    subprocess.run(tmux + ["send-keys", "-t", "s", "quit", "Enter"], check=True)
-    screen_until(tmux, ["quiz: 1 of 2 right", "QUIZ-EXIT=0"])
+                        "packet 2/14"], target="q")
+    subprocess.run(tmux + ["send-keys", "-t", "q", "quit", "Enter"], check=True)
+    screen_until(tmux, ["quiz: 1 of 2 right", "QUIZ-EXIT=0"], target="q")

@@ -111,7 +111,9 @@ def test_same_as_kernel(tmp_path, router):  # noqa: F811
     res = replay(pcap, "--ruleset", rs)
     _, table, _, _ = split_output(res.stdout)
     got = "\n".join(table) + "\n"
-    assert_conntrack_equal(k_list, got, what="ct timeout: conntrack -L")
+    # tolerance 3 s: the kernel's listing is read after the sender finished,
+    # which takes longer than the capture's gaps on a loaded machine
+    assert_conntrack_equal(k_list, got, tolerance=3, what="ct timeout: conntrack -L")
     # and the values are the policy's, not the defaults (so the comparison
     # above is not between two runs that both ignore the policy)
     for sport, want in ((40000, 120), (40001, 432000), (40002, 44), (40003, 33), (40004, 5),

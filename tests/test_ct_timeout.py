@@ -12,6 +12,7 @@ entry by `ct timeout set "NAME"` replaces the timeout sysctls for that entry
 * Listing: `ctsim ruleset show` prints the object as `nft list ruleset`
   does (only the values that differ from the defaults).
 """
+import json
 import os
 import shutil
 import subprocess
@@ -167,6 +168,21 @@ def test_listing_as_nft(tmp_path):
                            capture_output=True, text=True)
         assert k.returncode == 0, k.stderr
         assert k.stdout == want
+        # JSON: nft -j's "ct timeout" objects (ctsim has no object handles)
+        kj = subprocess.run(["unshare", "-n", "sh", "-c", f"nft -f {rs} && nft -j list ruleset"],
+                            capture_output=True, text=True, check=True).stdout
+        cj = subprocess.run([str(CTSIM), "ruleset", "show", "-j", str(rs)], capture_output=True,
+                            text=True, check=True).stdout
+
+        def objs(doc):
+            out = []
+            for item in json.loads(doc)["nftables"]:
+                if "ct timeout" in item:
+                    o = dict(item["ct timeout"])
+                    o.pop("handle", None)
+                    out.append(o)
+            return out
+        assert objs(cj) == objs(kj) and len(objs(cj)) == 3, (cj, kj)
 
 
 BAD = [

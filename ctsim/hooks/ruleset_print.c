@@ -441,7 +441,21 @@ static void print_timeout(struct rs_out *o, const struct rs_table *tab, const st
 	out_str(o, "name", "\tct timeout %s {\n", to->pol.name);
 	out_str(o, "protocol", "\t\tprotocol %s\n", to->pol.l4proto == 6 ? "tcp" : "udp");
 	out_str(o, "l3proto", "\t\tl3proto %s\n", rs_family_name(to->l3proto));
-	out_str(o, "policy", "\t\tpolicy = { %s }\n\t}\n", pol);
+	out_str(o, NULL, "\t\tpolicy = { %s }\n\t}\n", pol);
+	/* JSON: as nft -j, "policy": { "established": 120, ... }, null when empty */
+	if (!n) {
+		if (out_json(o))
+			json_object_set_new(o->obj, "policy", json_null());
+		return;
+	}
+	out_nest(o, "policy");
+	for (unsigned i = 0; i < CT_TO_MAX; i++) {
+		const char *name = ct_timeout_state_name(to->pol.l4proto, i);
+
+		if (name && (to->pol.given & (1u << i)) && to->pol.values[i] != def[i])
+			out_num(o, name, to->pol.values[i]);
+	}
+	out_close(o);
 }
 
 static void print_rule(struct rs_out *o, const struct rs_table *tab, const struct rs_chain *ch,

@@ -342,3 +342,24 @@ int ctctl_ctl_step(struct ctctl_args *a)
 		verb, why, strerrorname_np(-r));
 	return CTCTL_FAIL;
 }
+
+/* `table`: count/max, buckets and chain lengths, unconfirmed and dying
+ * entries, expectations per helper (CTSIM_CTL_PROC, CTSIM_PROC_TABLE). */
+int ctctl_ctl_table(struct ctctl_args *a)
+{
+	struct ctnl_client *conn;
+	const void *text;
+	int r;
+
+	if (a->argc > 1)
+		return ctctl_usage_error(a, 1, "\"table\" takes no arguments");
+	if (!(conn = ctctl_conn(a)))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_data(conn, CTSIM_CTL_PROC, 0, CTSIM_PROC_TABLE, 0, &text);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r < 0)
+		return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
+	fwrite(text, 1, (size_t)r, stdout);
+	return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+}

@@ -218,6 +218,8 @@ int ctctl_ctl_reload(struct ctctl_args *a);
 int ctctl_ctl_ruleset(struct ctctl_args *a);
 /* `pause`, `step [N]`, `resume`: the lab's data plane by hand (control.c). */
 int ctctl_ctl_step(struct ctctl_args *a);
+/* `table`: the daemon's table internals (control.c). */
+int ctctl_ctl_table(struct ctctl_args *a);
 int ctctl_ctl_trace(struct ctctl_args *a);
 int ctctl_ctl_log(struct ctctl_args *a);
 int ctctl_ctl_set(struct ctctl_args *a);

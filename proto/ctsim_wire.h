@@ -102,6 +102,9 @@ enum ctsim_proc_file {
 	CTSIM_PROC_COUNT = 1,	/* /proc/sys/net/netfilter/nf_conntrack_count */
 	CTSIM_PROC_STAT,	/* /proc/net/stat/nf_conntrack */
 	CTSIM_PROC_SETTINGS,	/* every setting, "name = value" lines (ctsim --list-settings) */
+	CTSIM_PROC_TABLE,	/* ctsim's own view of the table (`ctctl table`): count/max,
+				 * buckets and chain lengths, unconfirmed and dying entries,
+				 * expectations per helper */
 };
 
 #define CTSIM_BIND_AUTO		0x1	/* a = preferred port id (the pid), daemon picks if taken */

@@ -100,3 +100,33 @@ def test_pause_step_resume(lab_factory):  # noqa: F811
 def test_step_without_lab(ctsim):
     res = ctsim.ctctl("pause")
     assert res.returncode == 1 and "this ctsim has no data plane" in res.stderr, res.stderr
+
+
+def test_table_internals(ctsim):
+    """`ctctl table`: count/max, buckets and the chain-length histogram
+    (2 nodes per entry), unconfirmed and dying lists, expectations."""
+    def table():
+        res = ctsim.ctctl("table")
+        assert res.returncode == 0, res.stderr
+        return res.stdout.splitlines()
+
+    lines = table()
+    assert re.fullmatch(r"entries 0 \(nf_conntrack_count\), max \d+ \(nf_conntrack_max\)",
+                        lines[0]), lines
+    m = re.fullmatch(r"buckets (\d+) \(nf_conntrack_buckets\); nodes per bucket \(2 per entry\): "
+                     r"0:(\d+); longest chain 0", lines[1])
+    assert m and m[1] == m[2], lines
+    assert lines[2:] == ["unconfirmed 0 (between packets)",
+                         "dying 0 (unlinked, still referenced)",
+                         lines[4]] and lines[4].startswith("expectations 0, max "), lines
+    for sport in (1, 2):
+        res = ctsim.ctctl("add", "tcp", "src", "10.0.0.1", "dst", "10.0.0.2", "sport", str(sport),
+                          "dport", "80", "state", "ESTABLISHED", "timeout", "50")
+        assert res.returncode == 0, res.stderr
+    lines = table()
+    assert lines[0].startswith("entries 2 (nf_conntrack_count)"), lines
+    # four nodes: in four buckets, or fewer with a longer chain
+    hist = dict(kv.split(":") for kv in lines[1].split(": ", 1)[1].split(";")[0].split())
+    assert sum(int(k.rstrip("+")) * int(v) for k, v in hist.items()) == 4, lines
+    res = ctsim.ctctl("table", "x")
+    assert res.returncode == 2 and "takes no arguments" in res.stderr, res.stderr

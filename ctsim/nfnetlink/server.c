@@ -19,6 +19,9 @@
 #include "proto/ctnl.h"
 #include "proto/ctsim_wire.h"
 #include "ctsim/nfnetlink/server.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
+#include "ctsim/core/overflow.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -540,6 +543,48 @@ static void do_step(struct server *srv, struct client *cl, const struct ctsim_ct
  * a header, then one line per CPU with the global count first; ctsim keeps
  * its counters on CPU 0.
  */
+/* `ctctl table`: what the kernel keeps in the table but shows nowhere in one
+ * place (nf_conntrack_count/max, the hash's chain lengths, the dying list,
+ * expectations per helper). */
+static void table_internals(struct ct_table *t, FILE *f)
+{
+	uint32_t hist[9], longest;
+	unsigned dying = 0, nhelp = 0, counts[16] = { 0 };
+	const struct ct_helper *helpers[16];
+	struct ct_expect_table *xt = t->expect;
+
+	ct_chain_hist(t, hist, 9, &longest);
+	fprintf(f, "entries %u (nf_conntrack_count), max %u (nf_conntrack_max)\n", t->count,
+		t->settings->max);
+	fprintf(f, "buckets %u (nf_conntrack_buckets); nodes per bucket (2 per entry):", t->nbuckets);
+	for (unsigned k = 0; k < 9; k++)
+		if (hist[k])
+			fprintf(f, " %u%s:%u", k, k == 8 ? "+" : "", hist[k]);
+	fprintf(f, "; longest chain %u\n", longest);
+	/* the kernel's per-CPU unconfirmed lists: ctsim confirms or frees a
+	 * new entry within its packet's pass, so between packets none is left */
+	fputs("unconfirmed 0 (between packets)\n", f);
+	for (const struct conn *c = t->dying; c; c = c->dying_next)
+		dying++;
+	fprintf(f, "dying %u (unlinked, still referenced)\n", dying);
+	fprintf(f, "expectations %u, max %u (nf_conntrack_expect_max)", xt ? xt->count : 0,
+		t->settings->expect_max);
+	for (const struct ct_expect *e = xt ? xt->head : NULL; e; e = e->next) {
+		unsigned i;
+
+		for (i = 0; i < nhelp && helpers[i] != e->helper; i++)
+			;
+		if (i == nhelp && nhelp < 16)
+			helpers[nhelp++] = e->helper;
+		if (i < nhelp)
+			counts[i]++;
+	}
+	for (unsigned i = 0; i < nhelp; i++)
+		fprintf(f, "%s %s %u", i ? "," : ";", helpers[i] ? helpers[i]->name : "(none)",
+			counts[i]);
+	fputc('\n', f);
+}
+
 static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
 {
 	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
@@ -569,6 +614,8 @@ static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ct
 		}
 	} else if (req->a == CTSIM_PROC_SETTINGS) {
 		ct_settings_print(srv->settings, f);
+	} else if (req->a == CTSIM_PROC_TABLE) {
+		table_internals(srv->table, f);
 	} else {
 		rep.err = EINVAL;
 	}

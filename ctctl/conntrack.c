@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "ctctl/ctctl.h"
+#include "proto/ctsim_wire.h"
 
 #define CT_MSG(m)	CTNL_MSG(NFNL_SUBSYS_CTNETLINK, m)
 
@@ -210,6 +211,42 @@ int ctctl_ct_get(struct ctctl_args *a)
 		return CTCTL_USAGE;
 	req.family = s.family;
 	return ctctl_request(a, &req) < 0 ? CTCTL_FAIL : CTCTL_OK;
+}
+
+/* `explain TUPLE`: the entry's internals from the daemon (ctsim only):
+ * state, status bits by name, timeout, TCP windows, extensions. */
+int ctctl_ct_explain(struct ctctl_args *a)
+{
+	struct ctctl_spec s;
+	struct ctnl_ct ct = { 0 };
+	struct ctsim_explain ex = { 0 };
+	struct ctnl_client *conn;
+	const void *text;
+	size_t dlen;
+	int r;
+
+	if ((r = ctctl_parse_words(a, KWS_TUPLE, NULL, &s)) != CTCTL_OK)
+		return r;
+	if (!selector_to_ct(a, &s, &ct))
+		return CTCTL_USAGE;
+	memcpy(ex.src, ct.orig.t.src.b, sizeof(ex.src));
+	memcpy(ex.dst, ct.orig.t.dst.b, sizeof(ex.dst));
+	ex.sport = ct.orig.t.sport;
+	ex.dport = ct.orig.t.dport;
+	ex.icmp_type = ct.orig.t.icmp_type;
+	ex.icmp_code = ct.orig.t.icmp_code;
+	ex.l3num = ct.orig.t.l3num;
+	ex.l4num = ct.orig.t.l4num;
+	ex.zone = (ct.present & CTNL_HAS(CTA_ZONE)) ? ct.zone : 0;
+	if (!(conn = ctctl_conn(a)))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_payload(conn, CTSIM_CTL_EXPLAIN, 0, &ex, sizeof(ex), &text, &dlen);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r < 0)
+		return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
+	fwrite(text, 1, dlen, stdout);
+	return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
 }
 
 /* ---- add / update --------------------------------------------------------- */

@@ -204,6 +204,8 @@ void ctctl_disconnect(void);
  * code (CTCTL_OK, _FAIL, _USAGE); errors are printed. */
 int ctctl_ct_list(struct ctctl_args *a);
 int ctctl_ct_get(struct ctctl_args *a);
+/* `explain TUPLE`: the entry's internals (ctsim only; conntrack.c). */
+int ctctl_ct_explain(struct ctctl_args *a);
 int ctctl_ct_add(struct ctctl_args *a);
 int ctctl_ct_update(struct ctctl_args *a);
 int ctctl_ct_delete(struct ctctl_args *a);

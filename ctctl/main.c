@@ -115,6 +115,8 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "print the ruleset's log statement lines until Ctrl-C, as dmesg -w (ctsim only)", false },
 	{ "set", { NULL }, ctctl_ctl_set, 0, NULL, "NAME VALUE   (e.g. set nf_conntrack_tcp_loose 0)",
 	  "change a sysctl of the running daemon, from the next packet on (ctsim only)", false },
+	{ "explain", { NULL }, ctctl_ct_explain, KWS_TUPLE, NULL, "TUPLE   (as for get)",
+	  "one entry's internals: status bits, timeout, TCP windows, extensions (ctsim only)", false },
 	{ "table", { NULL }, ctctl_ctl_table, 0, NULL, "",
 	  "the table's internals: count, buckets, chain lengths, expectations (ctsim only)", false },
 	{ "pause", { NULL }, ctctl_ctl_step, 0, NULL, "",

@@ -130,3 +130,26 @@ def test_table_internals(ctsim):
     assert sum(int(k.rstrip("+")) * int(v) for k, v in hist.items()) == 4, lines
     res = ctsim.ctctl("table", "x")
     assert res.returncode == 2 and "takes no arguments" in res.stderr, res.stderr
+
+
+def test_explain_entry(ctsim):
+    """`ctctl explain TUPLE`: the entry's internals, found by a tuple of
+    either direction; ENOENT for none."""
+    res = ctsim.ctctl("add", "tcp", "src", "10.0.0.1", "dst", "10.0.0.2", "sport", "1234",
+                      "dport", "80", "state", "ESTABLISHED", "timeout", "50", "mark", "7")
+    assert res.returncode == 0, res.stderr
+    want = ["state ESTABLISHED",
+            "original: proto 6 src=10.0.0.1 dst=10.0.0.2 sport=1234 dport=80",
+            "reply   : proto 6 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=1234",
+            "status: CONFIRMED", "mark 7", "window original td_end="]
+    for args in (("src", "10.0.0.1", "dst", "10.0.0.2", "sport", "1234", "dport", "80"),
+                 ("src", "10.0.0.2", "dst", "10.0.0.1", "sport", "80", "dport", "1234")):
+        res = ctsim.ctctl("explain", "tcp", *args)
+        assert res.returncode == 0, res.stderr
+        for w in want:
+            assert w in res.stdout, (w, res.stdout)
+        left = int(res.stdout.split("timeout: ")[1].split()[0])
+        assert 48 <= left <= 50, res.stdout
+    res = ctsim.ctctl("explain", "tcp", "src", "10.0.0.1", "dst", "10.0.0.2", "sport", "9",
+                      "dport", "80")
+    assert res.returncode == 1 and "ENOENT" in res.stderr, res.stderr

@@ -19,6 +19,7 @@
 #include "proto/ctnl.h"
 #include "proto/ctsim_wire.h"
 #include "ctsim/nfnetlink/server.h"
+#include "ctsim/core/describe.h"
 #include "ctsim/core/expect.h"
 #include "ctsim/core/helper.h"
 #include "ctsim/core/overflow.h"
@@ -503,6 +504,52 @@ static void do_ruleset(struct server *srv, struct client *cl, const struct ctsim
 }
 
 /*
+ * CTSIM_CTL_EXPLAIN: `ctctl explain TUPLE`, the entry's internals
+ * (ct_conn_describe()); the tuple may be of either direction, as a
+ * conntrack -G lookup (nf_conntrack_find_get() finds both).
+ */
+static void do_explain(struct server *srv, struct client *cl, const struct ctsim_ctl *req,
+		       const unsigned char *payload, size_t plen)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	struct ctsim_explain ex;
+	struct ct_zone zone = { 0, CT_ZONE_DIR_BOTH };
+	struct conn *c = NULL;
+	enum ct_dir dir;
+	unsigned char dg[sizeof(rep) + 4096];
+	size_t len = 0;
+
+	if (req->b != sizeof(ex) || plen < sizeof(ex)) {
+		rep.err = EINVAL;
+	} else {
+		struct ct_tuple tu;
+
+		memcpy(&ex, payload, sizeof(ex));
+		memset(&tu, 0, sizeof(tu));
+		memcpy(tu.src.b, ex.src, sizeof(ex.src));
+		memcpy(tu.dst.b, ex.dst, sizeof(ex.dst));
+		tu.sport = ex.sport;
+		tu.dport = ex.dport;
+		tu.icmp_type = ex.icmp_type;
+		tu.icmp_code = ex.icmp_code;
+		tu.l3num = ex.l3num;
+		tu.l4num = ex.l4num;
+		zone.id = ex.zone;
+		c = ct_table_find(srv->table, &tu, &zone, CT_DIR_ORIG, &dir);
+		if (!c)
+			c = ct_table_find(srv->table, &tu, &zone, CT_DIR_REPLY, &dir);
+		if (!c)
+			rep.err = ENOENT;
+		else
+			len = ct_conn_describe(srv->table, c, (char *)dg + sizeof(rep),
+					       sizeof(dg) - sizeof(rep));
+	}
+	rep.b = (uint32_t)len;
+	memcpy(dg, &rep, sizeof(rep));
+	server_reply(srv, cl, dg, sizeof(rep) + len);
+}
+
+/*
  * CTSIM_CTL_STEP: `ctctl pause / step [N] / resume` (ctsim_wire.h). Root
  * only: holding the data plane changes what every host sees, as any
  * change of the network would need CAP_NET_ADMIN.
@@ -949,6 +996,9 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		break;
 	case CTSIM_CTL_STEP:
 		do_step(srv, cl, req);
+		break;
+	case CTSIM_CTL_EXPLAIN:
+		do_explain(srv, cl, req, (const unsigned char *)(req + 1), len - sizeof(*req));
 		break;
 	case CTSIM_CTL_TRACE:
 		do_trace(srv, cl, req, len);

@@ -213,6 +213,42 @@ int ctctl_ct_get(struct ctctl_args *a)
 	return ctctl_request(a, &req) < 0 ? CTCTL_FAIL : CTCTL_OK;
 }
 
+/* `explain TUPLE`: the entry's internals from the daemon (ctsim only):
+ * state, status bits by name, timeout, TCP windows, extensions. */
+int ctctl_ct_explain(struct ctctl_args *a)
+{
+	struct ctctl_spec s;
+	struct ctnl_ct ct = { 0 };
+	struct ctsim_explain ex = { 0 };
+	struct ctnl_client *conn;
+	const void *text;
+	size_t dlen;
+	int r;
+
+	if ((r = ctctl_parse_words(a, KWS_TUPLE, NULL, &s)) != CTCTL_OK)
+		return r;
+	if (!selector_to_ct(a, &s, &ct))
+		return CTCTL_USAGE;
+	memcpy(ex.src, ct.orig.t.src.b, sizeof(ex.src));
+	memcpy(ex.dst, ct.orig.t.dst.b, sizeof(ex.dst));
+	ex.sport = ct.orig.t.sport;
+	ex.dport = ct.orig.t.dport;
+	ex.icmp_type = ct.orig.t.icmp_type;
+	ex.icmp_code = ct.orig.t.icmp_code;
+	ex.l3num = ct.orig.t.l3num;
+	ex.l4num = ct.orig.t.l4num;
+	ex.zone = (ct.present & CTNL_HAS(CTA_ZONE)) ? ct.zone : 0;
+	if (!(conn = ctctl_conn(a)))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_payload(conn, CTSIM_CTL_EXPLAIN, 0, &ex, sizeof(ex), &text, &dlen);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r < 0)
+		return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
+	fwrite(text, 1, dlen, stdout);
+	return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+}
+
 /* ---- add / update --------------------------------------------------------- */
 
 /* Fill the changeable attributes (status, timeout, mark, protoinfo) of @ct
@@ -410,34 +446,19 @@ static int stats_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
-/* `stats buckets`: ctsim's own view of the table (CTSIM_PROC_TABLE): size,
- * overflow policy, chain-length histogram, what the table-full path did.
- * The kernel has no message for it; ctsim only. */
-static int stats_buckets(struct ctctl_args *a)
-{
-	struct ctnl_client *conn;
-	const void *data;
-	int r;
-
-	if (!(conn = ctctl_conn(a)))
-		return CTCTL_FAIL;
-	r = ctnl_client_control_data(conn, CTSIM_CTL_PROC, 0, CTSIM_PROC_TABLE, 0, &data);
-	if (r == -ECONNRESET || r == -EPIPE)
-		ctctl_disconnect();
-	if (r < 0)
-		return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
-	fwrite(data, 1, (size_t)r, stdout);
-	return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
-}
-
 int ctctl_ct_stats(struct ctctl_args *a)
 {
 	struct ctctl_req req = { CT_MSG(IPCTNL_MSG_CT_GET_STATS_CPU), NLM_F_DUMP, AF_UNSPEC, 0,
 				 .cb = stats_cb };
 	int r;
 
-	if (a->argc == 2 && !strcmp(a->argv[1], "buckets"))
-		return stats_buckets(a);
+	if (a->argc == 2 && !strcmp(a->argv[1], "buckets")) {
+		/* the same view as `table` (ctsim only) */
+		struct ctctl_args one = *a;
+
+		one.argc = 1;
+		return ctctl_ctl_table(&one);
+	}
 	if (a->argc > 1)
 		return ctctl_usage_error(a, 1, "\"stats\" takes no arguments but \"buckets\"");
 	if (!ctctl_conn(a))

@@ -285,3 +285,84 @@ int ctctl_ctl_get(struct ctctl_args *a)
 		return ctctl_usage_error(a, 2, "\"get\" takes at most one NAME");
 	return settings_op(a, CTSIM_CTL_GET, a->argc == 2 ? a->argv[1] : "");
 }
+
+/* `pause`, `step [N]`, `resume` (CTSIM_CTL_STEP): the daemon holds the
+ * packets the lab's hosts send and releases them by hand; `step` prints
+ * each released packet's trace and its entry after it. */
+int ctctl_ctl_step(struct ctctl_args *a)
+{
+	const char *verb = a->argv[0];
+	struct ctnl_client *conn;
+	unsigned op, n = 0;
+	const void *text;
+	const char *why = NULL;
+	int r;
+
+	if (!strcmp(verb, "step")) {
+		char *end;
+		unsigned long v = 1;
+
+		if (a->argc > 2)
+			return ctctl_usage_error(a, 2, "\"step\" takes one number at most");
+		if (a->argc == 2) {
+			errno = 0;
+			v = strtoul(a->argv[1], &end, 10);
+			if (*end || end == a->argv[1] || errno || v < 1 || v > 1024u ||
+			    a->argv[1][0] == '-')
+				return ctctl_usage_error(a, 1, "\"%s\": expected a number of packets, 1 "
+							 "to %u", a->argv[1], 1024u);
+		}
+		op = CTSIM_STEP_NEXT;
+		n = (unsigned)v;
+	} else {
+		if (a->argc > 1)
+			return ctctl_usage_error(a, 1, "\"%s\" takes no arguments", verb);
+		op = !strcmp(verb, "pause") ? CTSIM_STEP_PAUSE : CTSIM_STEP_RESUME;
+	}
+	if (!(conn = ctctl_conn(a)))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_data(conn, CTSIM_CTL_STEP, 0, op, n, &text);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r >= 0) {
+		fwrite(text, 1, (size_t)r, stdout);
+		return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+	}
+	switch (-r) {
+	case EOPNOTSUPP:
+		why = "this ctsim has no data plane (it was started without --lab)";
+		break;
+	case EINVAL:
+		why = op == CTSIM_STEP_NEXT ? "the data plane is not paused (ctctl pause first)"
+					    : "the daemon does not know this request (older ctsim?)";
+		break;
+	}
+	if (!why)
+		return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
+	fprintf(stderr, "ctctl: %s%s%s: %s (%s)\n", a->where ? a->where : "", a->where ? ": " : "",
+		verb, why, strerrorname_np(-r));
+	return CTCTL_FAIL;
+}
+
+/* `table` (also `stats buckets`): count/max, buckets and chain lengths,
+ * unconfirmed and dying entries, expectations per helper, the overflow
+ * policy and what the table-full path did (CTSIM_CTL_PROC,
+ * CTSIM_PROC_TABLE). */
+int ctctl_ctl_table(struct ctctl_args *a)
+{
+	struct ctnl_client *conn;
+	const void *text;
+	int r;
+
+	if (a->argc > 1)
+		return ctctl_usage_error(a, 1, "\"table\" takes no arguments");
+	if (!(conn = ctctl_conn(a)))
+		return CTCTL_FAIL;
+	r = ctnl_client_control_data(conn, CTSIM_CTL_PROC, 0, CTSIM_PROC_TABLE, 0, &text);
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r < 0)
+		return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
+	fwrite(text, 1, (size_t)r, stdout);
+	return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+}

@@ -204,6 +204,8 @@ void ctctl_disconnect(void);
  * code (CTCTL_OK, _FAIL, _USAGE); errors are printed. */
 int ctctl_ct_list(struct ctctl_args *a);
 int ctctl_ct_get(struct ctctl_args *a);
+/* `explain TUPLE`: the entry's internals (ctsim only; conntrack.c). */
+int ctctl_ct_explain(struct ctctl_args *a);
 int ctctl_ct_add(struct ctctl_args *a);
 int ctctl_ct_update(struct ctctl_args *a);
 int ctctl_ct_delete(struct ctctl_args *a);
@@ -216,6 +218,10 @@ int ctctl_expect(struct ctctl_args *a);
 int ctctl_ctl_advance(struct ctctl_args *a);
 int ctctl_ctl_reload(struct ctctl_args *a);
 int ctctl_ctl_ruleset(struct ctctl_args *a);
+/* `pause`, `step [N]`, `resume`: the lab's data plane by hand (control.c). */
+int ctctl_ctl_step(struct ctctl_args *a);
+/* `table`: the daemon's table internals (control.c). */
+int ctctl_ctl_table(struct ctctl_args *a);
 int ctctl_ctl_trace(struct ctctl_args *a);
 int ctctl_ctl_log(struct ctctl_args *a);
 int ctctl_ctl_set(struct ctctl_args *a);

@@ -118,6 +118,18 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "print the ruleset's log statement lines until Ctrl-C, as dmesg -w (ctsim only)", false },
 	{ "set", { NULL }, ctctl_ctl_set, 0, NULL, "NAME VALUE   (e.g. set nf_conntrack_tcp_loose 0)",
 	  "change a sysctl of the running daemon, from the next packet on (ctsim only)", false },
+	{ "explain", { NULL }, ctctl_ct_explain, KWS_TUPLE, NULL, "TUPLE   (as for get)",
+	  "one entry's internals: status bits, timeout, TCP windows, extensions (ctsim only)", false },
+	{ "table", { NULL }, ctctl_ctl_table, 0, NULL, "",
+	  "the table's internals: count, buckets, chain lengths, expectations (ctsim only)", false },
+	{ "pause", { NULL }, ctctl_ctl_step, 0, NULL, "",
+	  "hold every packet the lab's hosts send, until step or resume (ctsim only)", false },
+	{ "step", { NULL }, ctctl_ctl_step, 0, NULL, "[ N ]\n"
+	  "release the N oldest held packets (1 to 1024, default 1); for each, its trace and\n"
+	  "its entry after it: state, status bits, timeout, TCP windows",
+	  "release held packets one at a time with their trace (ctsim only)", false },
+	{ "resume", { NULL }, ctctl_ctl_step, 0, NULL, "",
+	  "release every held packet and stop holding (ctsim only)", false },
 	{ "help", { NULL }, ctctl_cmd_help, 0, NULL, "[ VERB ]",
 	  "show the verbs, or one verb's syntax", false },
 	{ "quit", { "exit", NULL }, ctctl_cmd_quit, 0, NULL, "",

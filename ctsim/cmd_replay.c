@@ -29,6 +29,7 @@
 
 #include "proto/ctnl_print.h"
 #include "ctsim/cmd.h"
+#include "ctsim/cmd_replay_step.h"
 #include "ctsim/nfnetlink/conn_export.h"
 #include "ctsim/core/expect.h"
 #include "ctsim/hooks/ruleset.h"
@@ -46,6 +47,7 @@ struct replay {
 	const char *path, *ruleset_path, *topology_path, *output_path;
 	bool want_expect, want_events, want_stats, want_counters, json;
 	int trace;		/* 0 off, 1 packets with meta nftrace, 2 every packet */
+	int interactive;	/* 0, 1 --step, 2 --quiz (cmd_replay_step.c) */
 
 	struct ct_offline h;	/* the core (started at the first packet) */
 	struct ruleset *rs;
@@ -96,6 +98,9 @@ static void usage(FILE *f)
 		"                                       topology file (default: the lab's built-in ones)\n"
 		"             --output FILE.pcap        write the packets as they leave the router (NAT\n"
 		"                                       applied), raw IP\n"
+		"             --step                    one packet at a time: the entry before and\n"
+		"                                       after, the trace (commands on stdin)\n"
+		"             --quiz                    predict each packet's ct state, keep score\n"
 		"             -j | --json               one JSON object with all of it\n"
 		"             -p | --pretty             indented JSON\n"
 		"             -h | --help }\n"
@@ -197,7 +202,7 @@ static int output(struct replay *rp)
 static int parse_args(struct replay *rp, int argc, char **argv)
 {
 	enum { O_RULESET = 256, O_SET, O_EVENTS, O_STATS, O_EXPECT, O_COUNTERS, O_TRACE, O_TOPOLOGY,
-	       O_OUTPUT };
+	       O_OUTPUT, O_STEP, O_QUIZ };
 	static const struct option opts[] = {
 		{ "ruleset", required_argument, NULL, O_RULESET },
 		{ "set", required_argument, NULL, O_SET },
@@ -208,6 +213,8 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 		{ "trace", optional_argument, NULL, O_TRACE },
 		{ "topology", required_argument, NULL, O_TOPOLOGY },
 		{ "output", required_argument, NULL, O_OUTPUT },
+		{ "step", no_argument, NULL, O_STEP },
+		{ "quiz", no_argument, NULL, O_QUIZ },
 		{ "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -235,6 +242,8 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 			break;
 		case O_TOPOLOGY: rp->topology_path = optarg; break;
 		case O_OUTPUT: rp->output_path = optarg; break;
+		case O_STEP: rp->interactive = 1; break;
+		case O_QUIZ: rp->interactive = 2; break;
 		case 'j': rp->json = true; break;
 		case 'p': rp->json = rp->h.print.pretty = true; break;
 		case 'h': usage(stdout); return 0;
@@ -266,6 +275,12 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 		return 2;
 	}
 	rp->path = argv[optind];
+	if (rp->interactive && (rp->json || rp->trace || rp->output_path || rp->want_events ||
+				rp->want_stats || rp->want_expect || rp->want_counters)) {
+		fprintf(stderr, "ctsim replay: --%s takes only --ruleset, --set and --topology\n",
+			rp->interactive == 1 ? "step" : "quiz");
+		return 2;
+	}
 	return -1;	/* go on */
 }
 
@@ -344,6 +359,16 @@ int cmd_replay(int argc, char **argv)
 
 	if (set_topology(&rp) < 0)
 		return 1;
+	if (rp.interactive) {
+		static struct replay_step_cfg cfg;
+
+		cfg.path = rp.path;
+		cfg.ruleset_path = rp.ruleset_path;
+		cfg.settings = rp.h.settings;
+		memcpy(cfg.ifs, rp.h.ifs, sizeof(cfg.ifs));
+		cfg.quiz = rp.interactive == 2;
+		return replay_step_run(&cfg);
+	}
 	rs_errors_init(&errs);
 	rp.rs = rp.ruleset_path ? ruleset_parse_file(rp.ruleset_path, &errs) : ruleset_default();
 	if (!rp.rs) {

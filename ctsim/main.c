@@ -371,6 +371,8 @@ int main(int argc, char **argv)
 		srv.reload_arg = &dp;
 		srv.ruleset = dataplane_ruleset;
 		srv.ruleset_arg = &dp;
+		srv.step = dataplane_step;
+		srv.step_arg = &dp;
 	}
 	fprintf(stderr, "ctsim: listening on %s\n", path);
 

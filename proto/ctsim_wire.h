@@ -81,6 +81,35 @@ enum ctsim_ctl_op {
 	CTSIM_CTL_GET,		/* b bytes of a NAME follow (0: every setting); REPLY payload:
 				 * "name = value" lines (ENOENT: unknown name) */
 	CTSIM_CTL_PROC,		/* a = CTSIM_PROC_*: the text of a conntrack /proc file */
+	CTSIM_CTL_EXPLAIN,	/* `ctctl explain TUPLE`: b bytes of a struct ctsim_explain
+				 * follow; REPLY payload: the entry's internals as text
+				 * (state, status bits, timeout, TCP windows, extensions);
+				 * ENOENT: no such entry; EINVAL: malformed */
+	CTSIM_CTL_STEP,		/* the lab's data plane held and released by hand: a =
+				 * CTSIM_STEP_*, b = packets for CTSIM_STEP_NEXT; REPLY
+				 * payload: text (for NEXT each packet's trace and its entry
+				 * after it); root only (EPERM), ENOTSUP without a lab,
+				 * EINVAL: NEXT while not paused, or an unknown a */
+};
+
+/* CTSIM_CTL_EXPLAIN's payload: a tuple of either direction (the fields of
+ * struct ct_tuple, proto/ctnl.h: ports and ICMP id in host order), and the
+ * zone. */
+struct ctsim_explain {
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;		/* ICMP: sport = id */
+	uint8_t icmp_type, icmp_code;
+	uint8_t l3num, l4num;
+	uint16_t zone;
+	uint16_t pad;
+};
+
+/* CTSIM_CTL_STEP's a (`ctctl pause`, `ctctl step [N]`, `ctctl resume`). */
+enum ctsim_step_op {
+	CTSIM_STEP_STATUS = 0,	/* paused or not, packets held */
+	CTSIM_STEP_PAUSE,	/* hold every packet the hosts send from now on */
+	CTSIM_STEP_NEXT,	/* release b held packets (oldest first), traced */
+	CTSIM_STEP_RESUME,	/* release all held packets, stop holding */
 };
 
 /*
@@ -93,8 +122,10 @@ enum ctsim_proc_file {
 	CTSIM_PROC_COUNT = 1,	/* /proc/sys/net/netfilter/nf_conntrack_count */
 	CTSIM_PROC_STAT,	/* /proc/net/stat/nf_conntrack */
 	CTSIM_PROC_SETTINGS,	/* every setting, "name = value" lines (ctsim --list-settings) */
-	CTSIM_PROC_TABLE,	/* ctsim's own: size, policy, chain histogram, table-full
-				 * counts (ct_table_report(); `ctctl stats buckets`) */
+	CTSIM_PROC_TABLE,	/* ctsim's own view of the table (`ctctl table`, `ctctl stats
+				 * buckets`): count/max, buckets and chain lengths, unconfirmed
+				 * and dying entries, expectations per helper, the overflow
+				 * policy and what the table-full path did (ct_overflow_report()) */
 	CTSIM_PROC_CONNTRACK,	/* /proc/net/nf_conntrack (root only: EACCES otherwise) */
 };
 

@@ -17,6 +17,8 @@ PKGS=(
   conntrack nftables iproute2 procps util-linux sed
   python3 python3-pytest python3-pyroute2 python3-yaml python3-scapy
   libnl-utils strace
+  # step and quiz modes driven in a real terminal (tests/test_step.py)
+  tmux
   # raw-syscall clients under ctsim-exec (tests/test_raw_clients.py): a Go
   # program on vishvananda/netlink; conntrackd and nfct (issue 14)
   golang-go golang-github-vishvananda-netlink-dev conntrackd nfct

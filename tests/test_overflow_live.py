@@ -25,8 +25,11 @@ def test_policy_set_live_and_table_view(ctsim_factory):
     view = d.ctctl("stats", "buckets")
     assert view.returncode == 0, view.stderr
     lines = view.stdout.splitlines()
-    assert lines[:4] == ["count 3 max 3 buckets 1", "policy kernel",
-                         "chains (nodes per bucket, 2 per entry): 6:1", "longest chain 6"], lines
+    assert lines[:2] == ["entries 3 (nf_conntrack_count), max 3 (nf_conntrack_max)",
+                         "buckets 1 (nf_conntrack_buckets); nodes per bucket (2 per entry): 6:1; "
+                         "longest chain 6"], lines
+    assert "policy kernel (ctsim_overflow_policy)" in lines, lines
+    assert d.ctctl("table").stdout == view.stdout       # one view, two names
     assert "table full 1 times, 1 packets dropped, 1 log lines, 0 suppressed" in lines, lines
     assert not any(ln.startswith("evicted") for ln in lines), lines
 
@@ -38,7 +41,7 @@ def test_policy_set_live_and_table_view(ctsim_factory):
     listing = d.conntrack("-L").stdout
     assert "TIME_WAIT" not in listing and "src=10.9.0.4 " in listing, listing
     lines = d.ctctl("stats", "buckets").stdout.splitlines()
-    assert lines[1] == "policy wait-first", lines
+    assert "policy wait-first (ctsim_overflow_policy)" in lines, lines
     assert "table full 2 times, 1 packets dropped, 1 log lines, 0 suppressed" in lines, lines
     assert "evicted 1: tcp-time-wait 1" in lines and "evicted live 1 nat 0" in lines, lines
 

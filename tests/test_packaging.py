@@ -243,7 +243,7 @@ def test_completion_of_ctctl_is_its_shell_completion():
     names = {w for v, a in verbs.items() if v not in shell_only for w in [v, *a]}
     assert set(bash_complete("ctctl", "")) == names
     assert bash_complete("ctctl", "-s", "/tmp/x.sock", "mon") == ["monitor"]
-    assert bash_complete("ctctl", "--socket=/tmp/x.sock", "-j", "ex") == ["expect"]
+    assert bash_complete("ctctl", "--socket=/tmp/x.sock", "-j", "expe") == ["expect"]
     assert "ESTABLISHED" in bash_complete("ctctl", "list", "tcp", "state", "")
     assert bash_complete("ctctl", "expect", "fl") == ["flush"]
     assert bash_complete("ctctl", "ruleset", "") == ["list", "reset"]

@@ -406,20 +406,12 @@ static void class_line(FILE *out, const char *what, const uint64_t *n)
 	fputc('\n', out);
 }
 
-void ct_table_report(const struct ct_table *t, FILE *out)
+void ct_overflow_report(const struct ct_table *t, FILE *out)
 {
 	const struct ct_settings *s = t->settings;
 	const struct ct_overflow_stats *o = &t->ovf;
-	uint32_t hist[9], longest;
 
-	ct_chain_hist(t, hist, 9, &longest);
-	fprintf(out, "count %u max %u buckets %u\n", t->count, s->max, t->nbuckets);
-	fprintf(out, "policy %s\n", ct_overflow_policy_name(s->overflow_policy));
-	fprintf(out, "chains (nodes per bucket, 2 per entry):");
-	for (unsigned k = 0; k < 9; k++)
-		if (hist[k])
-			fprintf(out, " %u%s:%u", k, k == 8 ? "+" : "", hist[k]);
-	fprintf(out, "\nlongest chain %u\n", longest);
+	fprintf(out, "policy %s (ctsim_overflow_policy)\n", ct_overflow_policy_name(s->overflow_policy));
 	if (o->full)
 		fprintf(out, "table full %llu times, %llu packets dropped, %llu log lines, "
 			"%llu suppressed\n", (unsigned long long)o->full,

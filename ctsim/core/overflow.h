@@ -157,15 +157,15 @@ uint64_t ct_overflow_last_used(const struct ct_table *t, const struct conn *c);
 void ct_chain_hist(const struct ct_table *t, uint32_t *hist, unsigned nhist, uint32_t *longest);
 
 /**
- * ct_table_report - ctsim's own view of the table (`ctctl stats buckets`,
- * CTSIM_PROC_TABLE): one "key value..." line each for the size and the
- * policy, the chain-length histogram (ct_chain_hist() with 9 slots, empty
- * slots left out) and, where non-zero, what the table-full path did:
+ * ct_overflow_report - the table-full part of ctsim's own view of the
+ * table (`ctctl table`, CTSIM_PROC_TABLE, after the size and chain lines
+ * the server prints): the policy's line and, where non-zero, what the
+ * table-full path did:
  * refusals and log lines, per eviction class what early_drop(), the GC's
  * kill mode and the policy removed, and the entries the adaptive or
  * emergency timeouts expired early. Nothing in the kernel shows
  * this (no netlink message carries a histogram).
  */
-void ct_table_report(const struct ct_table *t, FILE *out);
+void ct_overflow_report(const struct ct_table *t, FILE *out);
 
 #endif

@@ -80,7 +80,18 @@ struct conn_ext {
 	 * (nf_conn_help's data area, e.g. struct nf_ct_ftp_master), owned. */
 	struct conn *master_ct;
 	void *help;
+	/* nf_conn_timeout: the timeout policy of an nft `ct timeout` object
+	 * (CONN_EXT_TIMEOUT), in seconds, used by the tracker instead of the
+	 * sysctls: TCP indexed by enum ct_tcp_state, then CT_TO_TCP_RETRANS
+	 * and CT_TO_TCP_UNACK; UDP CT_TO_UDP_UNREPLIED, CT_TO_UDP_REPLIED. */
+	uint32_t timeouts[12];
 };
+
+#define CT_TO_TCP_RETRANS	10	/* nf_conntrack_tcp_timeout_max_retrans's place */
+#define CT_TO_TCP_UNACK		11	/* nf_conntrack_tcp_timeout_unacknowledged's place */
+#define CT_TO_UDP_UNREPLIED	0
+#define CT_TO_UDP_REPLIED	1
+#define CT_TO_MAX		12
 
 #define CONN_EXT_ACCT		0x01
 #define CONN_EXT_TSTAMP		0x02
@@ -89,6 +100,7 @@ struct conn_ext {
 #define CONN_EXT_SEQADJ		0x10
 #define CONN_EXT_SYNPROXY	0x20
 #define CONN_EXT_HELPER		0x40
+#define CONN_EXT_TIMEOUT	0x80
 
 /* One direction of a TCP connection as the window tracker sees it
  * (struct ip_ct_tcp_state; td_scale and flags live in conn_tcp.wscale[]

@@ -629,7 +629,9 @@ static void tcp_handle_invalid(struct ct_l4_ctx *x, struct conn *ct, enum ct_dir
 {
 	struct conn_tcp *tcp = &ct->proto.tcp;
 	struct ct_table *t = x->core->table;
-	uint32_t unack = x->core->settings->tcp_timeout_unacknowledged;
+	uint32_t unack = ct->ext && (ct->ext->has & CONN_EXT_TIMEOUT) ?
+			 ct->ext->timeouts[CT_TO_TCP_UNACK] :
+			 x->core->settings->tcp_timeout_unacknowledged;
 	int64_t left;
 
 	if (!(ct->status & CT_S_ASSURED) || (ct->status & CT_S_FIXED_TIMEOUT))
@@ -727,25 +729,26 @@ static void tcp_resync(struct conn_tcp *tcp, enum ct_dir dir)
 /* Why tcp_packet() chose @timeout for state @next: the same rules, in the
  * same order, as its "first rule that applies" chain (keep them in step). */
 static __attribute__((cold, noinline)) void tcp_trace_timeout(const struct ct_l4_ctx *x, const struct conn_tcp *tcp,
-			      enum ct_tcp_index index, unsigned next, uint32_t timeout)
+			      enum ct_tcp_index index, unsigned next, uint32_t timeout,
+			      const uint32_t *timeouts, uint32_t t_retrans, uint32_t t_unack,
+			      bool policy)
 {
 	const struct ct_settings *st = x->core->settings;
-	const uint32_t *timeouts = st->tcp_timeout;
 	const char *why;
 
-	if (tcp->retrans >= st->tcp_max_retrans && timeouts[next] > st->tcp_timeout_max_retrans)
+	if (tcp->retrans >= st->tcp_max_retrans && timeouts[next] > t_retrans)
 		why = "retransmissions >= nf_conntrack_tcp_max_retrans: timeout_max_retrans";
 	else if (index == TCP_RST_SET)
 		why = "RST: the CLOSE timeout";
 	else if (((tcp->flags[0] | tcp->flags[1]) & CT_TCP_F_DATA_UNACKNOWLEDGED) &&
-		 timeouts[next] > st->tcp_timeout_unacknowledged)
+		 timeouts[next] > t_unack)
 		why = "unacknowledged data: timeout_unacknowledged";
-	else if (tcp->last_win == 0 && timeouts[next] > st->tcp_timeout_max_retrans)
+	else if (tcp->last_win == 0 && timeouts[next] > t_retrans)
 		why = "zero window: timeout_max_retrans";
 	else
 		why = "the state's timeout";
-	CT_TRACE(x->skb, CT_TR_TIMEOUT, "tcp %u s for %s (%s)", timeout,
-		 tcp_state_names[next], why);
+	CT_TRACE(x->skb, CT_TR_TIMEOUT, "tcp %u s for %s (%s%s)", timeout,
+		 tcp_state_names[next], why, policy ? ", of the entry's ct timeout policy" : "");
 }
 
 static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const char **reason)
@@ -758,6 +761,7 @@ static enum ct_l4_verdict tcp_packet(struct ct_l4_ctx *x, struct conn *ct, const
 	const struct tcp_cell *cell = &tcp_table[dir][index][old];
 	unsigned next = cell->next;
 	const uint32_t *timeouts = st->tcp_timeout;
+	uint32_t t_retrans = st->tcp_timeout_max_retrans, t_unack = st->tcp_timeout_unacknowledged;
 	struct tcp_seg s;
 	uint32_t timeout;
 
@@ -886,20 +890,28 @@ in_window:
 	if (old != next && next == sFW)
 		tcp->flags[dir] |= CT_TCP_F_CLOSE_INIT;
 
-	/* The timeout: the first rule that applies */
-	if (tcp->retrans >= st->tcp_max_retrans && timeouts[next] > st->tcp_timeout_max_retrans)
-		timeout = st->tcp_timeout_max_retrans;
+	/* The timeout: the first rule that applies. An entry with a `ct
+	 * timeout` policy uses its values (tcp_packet(): nf_ct_timeout_lookup()
+	 * before the per-net defaults) */
+	if (__builtin_expect(ct->ext && (ct->ext->has & CONN_EXT_TIMEOUT), 0)) {
+		timeouts = ct->ext->timeouts;
+		t_retrans = timeouts[CT_TO_TCP_RETRANS];
+		t_unack = timeouts[CT_TO_TCP_UNACK];
+	}
+	if (tcp->retrans >= st->tcp_max_retrans && timeouts[next] > t_retrans)
+		timeout = t_retrans;
 	else if (index == TCP_RST_SET)
 		timeout = timeouts[sCL];
 	else if (((tcp->flags[0] | tcp->flags[1]) & CT_TCP_F_DATA_UNACKNOWLEDGED) &&
-		 timeouts[next] > st->tcp_timeout_unacknowledged)
-		timeout = st->tcp_timeout_unacknowledged;
-	else if (tcp->last_win == 0 && timeouts[next] > st->tcp_timeout_max_retrans)
-		timeout = st->tcp_timeout_max_retrans;
+		 timeouts[next] > t_unack)
+		timeout = t_unack;
+	else if (tcp->last_win == 0 && timeouts[next] > t_retrans)
+		timeout = t_retrans;
 	else
 		timeout = timeouts[next];
 	if (traced)
-		tcp_trace_timeout(x, tcp, index, next, timeout);
+		tcp_trace_timeout(x, tcp, index, next, timeout, timeouts, t_retrans, t_unack,
+				  timeouts != st->tcp_timeout);
 
 	if (next != old)
 		ct_l4_event(x, ct, CT_EV(PROTOINFO));
@@ -915,8 +927,8 @@ in_window:
 		if (index == TCP_SYN_SET && old == sSS)
 			return CT_L4_ACCEPT;
 		/* A picked-up connection gets at most the unacknowledged timeout */
-		if (next == sES && timeout > st->tcp_timeout_unacknowledged)
-			timeout = st->tcp_timeout_unacknowledged;
+		if (next == sES && timeout > t_unack)
+			timeout = t_unack;
 	} else if (!(ct->status & CT_S_ASSURED) && (old == sSR || old == sES) && next == sES) {
 		/* the handshake's last ACK, or an answer to a picked-up connection */
 		ct_l4_set_assured(x, ct);

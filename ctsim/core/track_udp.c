@@ -67,28 +67,34 @@ static enum ct_l4_verdict udp_packet(struct ct_l4_ctx *x, struct conn *ct, const
 {
 	const struct ct_settings *s = x->core->settings;
 	uint32_t status = ct->status;
+	/* nf_ct_timeout_lookup(): an nft `ct timeout` policy first */
+	bool policy = ct->ext && (ct->ext->has & CONN_EXT_TIMEOUT);
+	uint32_t unreplied = policy ? ct->ext->timeouts[CT_TO_UDP_UNREPLIED] : s->udp_timeout;
+	uint32_t replied = policy ? ct->ext->timeouts[CT_TO_UDP_REPLIED] : s->udp_timeout_stream;
 
 	(void)reason;
 	if (status & CT_S_SEEN_REPLY) {
-		uint32_t secs = s->udp_timeout;
+		uint32_t secs = unreplied;
 		bool stream = false;
 
 		/* still active after two seconds? a stream */
 		if ((int64_t)(x->core->table->now - ct->proto.udp.stream_ts) > 0) {
-			secs = s->udp_timeout_stream;
+			secs = replied;
 			stream = !(status & CT_S_ASSURED);
 		}
-		CT_TRACE(x->skb, CT_TR_TIMEOUT, "udp %u s (%s)", secs,
-			 secs == s->udp_timeout_stream && (int64_t)(x->core->table->now - ct->proto.udp.stream_ts) > 0
+		CT_TRACE(x->skb, CT_TR_TIMEOUT, "udp %u s (%s%s)", secs,
+			 (int64_t)(x->core->table->now - ct->proto.udp.stream_ts) > 0
 			 ? "replied, active after 2 s: a stream, udp_timeout_stream"
-			 : "replied, within 2 s of the first packet: udp_timeout");
+			 : "replied, within 2 s of the first packet: udp_timeout",
+			 policy ? ", of the entry's ct timeout policy" : "");
 		ct_l4_refresh(x, ct, secs);
 		/* never ASSURED for NAT_CLASH (CT_S_UNTRACKED) entries */
 		if (stream && !(status & CT_S_UNTRACKED))
 			ct_l4_set_assured(x, ct);
 	} else {
-		CT_TRACE(x->skb, CT_TR_TIMEOUT, "udp %u s (no reply seen before this packet: udp_timeout)", s->udp_timeout);
-		ct_l4_refresh(x, ct, s->udp_timeout);
+		CT_TRACE(x->skb, CT_TR_TIMEOUT, "udp %u s (no reply seen before this packet: udp_timeout%s)",
+			 unreplied, policy ? ", of the entry's ct timeout policy" : "");
+		ct_l4_refresh(x, ct, unreplied);
 	}
 	return CT_L4_ACCEPT;
 }

@@ -356,6 +356,7 @@ static int run_rules(struct router *r, const struct router_row *row, struct ct_s
 	res.trace = skb->tracer ? trace_rule : NULL;
 	res.trace_ctx = (void *)skb->tracer;	/* its struct trace_pkt */
 	res.trace_all = r->trace_all;
+	res.core = r->core;
 	v = ruleset_run_hook(r->rs, row->hook, row->prio_min, row->prio_max, skb, &res);
 	for (unsigned i = 0; i < res.nlogs; i++) {
 		if (r->log)

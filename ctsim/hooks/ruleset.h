@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "ctsim/core/pipeline.h"
+#include "ctsim/core/ct_timeout.h"
 
 /* ---------------------------------------------------------------------- */
 /* Errors (nft style: FILE:LINE:COL-COL: Error: MSG, line echoed, carets)  */
@@ -75,7 +76,7 @@ enum rs_key {
 	RS_K_TCP_SPORT, RS_K_TCP_DPORT, RS_K_TCP_FLAGS, RS_K_UDP_SPORT, RS_K_UDP_DPORT,
 	RS_K_ICMP_TYPE, RS_K_ICMPV6_TYPE,
 	RS_K_CT_STATE, RS_K_CT_STATUS, RS_K_CT_DIRECTION, RS_K_CT_MARK, RS_K_CT_ZONE,
-	RS_K_CT_HELPER,
+	RS_K_CT_HELPER, RS_K_CT_TIMEOUT,
 	RS_K_MAX
 };
 
@@ -111,6 +112,7 @@ enum rs_stmt_type {
 	RS_S_COUNTER, RS_S_LOG, RS_S_NOTRACK, RS_S_CT_MARK_SET, RS_S_CT_ZONE_SET,
 	RS_S_CT_HELPER_SET, RS_S_META_MARK_SET, RS_S_NFTRACE_SET,
 	RS_S_SNAT, RS_S_DNAT, RS_S_MASQUERADE, RS_S_REDIRECT,
+	RS_S_CT_TIMEOUT_SET,
 };
 
 enum rs_reject_kind {
@@ -145,6 +147,7 @@ struct rs_nat {
 
 struct rs_chain;
 struct rs_helper;
+struct rs_timeout;
 
 struct rs_stmt {
 	enum rs_stmt_type type;
@@ -157,6 +160,7 @@ struct rs_stmt {
 		struct { char *prefix; } log;
 		uint32_t value;						/* marks, zone, nftrace */
 		struct { struct rs_helper *obj; char *name; } helper;
+		struct { struct rs_timeout *obj; char *name; } timeout;	/* ct timeout set */
 		struct rs_nat nat;
 	} u;
 };
@@ -194,12 +198,19 @@ struct rs_helper {			/* ct helper NAME { type "ftp" protocol tcp; } */
 	enum rs_family l3proto;
 };
 
+/* ct timeout NAME { protocol tcp; l3proto ip; policy = { established: 120 } } */
+struct rs_timeout {
+	enum rs_family l3proto;
+	struct ct_timeout_obj pol;	/* pol.name is the object's name (owned) */
+};
+
 struct rs_table {
 	char *name;
 	enum rs_family family;
-	size_t nchains, nhelpers;
+	size_t nchains, nhelpers, ntimeouts;
 	struct rs_chain **chains;
 	struct rs_helper **helpers;
+	struct rs_timeout **timeouts;
 };
 
 struct ruleset {
@@ -319,6 +330,8 @@ struct rs_result {
 	void *trace_ctx;	/* the packet has meta nftrace set (or trace_all) */
 	bool trace_all;
 	bool traced;		/* private: the current base chain traced a step */
+	struct ct_core *core;	/* for `ct timeout set` (the sysctls, the clock);
+				 * NULL: that statement does nothing */
 
 	/* Filled by ruleset_run_hook(). */
 	int verdict;				/* CT_ACCEPT or CT_DROP */

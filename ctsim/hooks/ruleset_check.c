@@ -111,6 +111,12 @@ void rs_check_table(struct parser *p, struct rs_table *tab)
 						rs_err_at(p, s->line, s->col, s->col + s->len - 1, "ct helper \"%s\" does not exist in table %s %s (declare it: ct helper %s { type \"ftp\" protocol tcp; })",
 						       s->u.helper.name, rs_family_name(tab->family), tab->name,
 						       s->u.helper.name);
+				} else if (s->type == RS_S_CT_TIMEOUT_SET) {
+					/* nft: the kernel finds no such object (ENOENT) */
+					s->u.timeout.obj = rs_table_find_timeout(tab, s->u.timeout.name);
+					if (!s->u.timeout.obj)
+						rs_err_at(p, s->line, s->col, s->col + s->len - 1, "Could not process rule: No such file or directory (ct timeout \"%s\" does not exist in table %s %s)",
+						       s->u.timeout.name, rs_family_name(tab->family), tab->name);
 				} else if (ch->base && ch->type == RS_CHAIN_NAT) {
 					/* which NAT fits which hook: nft_nat_validate() */
 					bool ok = true;

@@ -92,6 +92,7 @@ static bool fetch(const struct ct_skb *skb, enum rs_key key, struct keyval *kv)
 			return false;
 		kv->str = ct_helper_name(ct);
 		return true;
+	case RS_K_CT_TIMEOUT:	/* only set (the parser refuses a match) */
 	case RS_K_MAX: break;
 	}
 	return false;
@@ -109,7 +110,8 @@ static bool is_flag_key(enum rs_key k)
 
 static bool is_str_key(enum rs_key k)
 {
-	return (k >= RS_K_META_IIF && k <= RS_K_META_OIFNAME) || k == RS_K_CT_HELPER;
+	return (k >= RS_K_META_IIF && k <= RS_K_META_OIFNAME) || k == RS_K_CT_HELPER ||
+	       k == RS_K_CT_TIMEOUT;
 }
 
 /* "eth*" matches every name starting with "eth" (nft's wildcard). */
@@ -239,6 +241,13 @@ static enum vcode rule_exec(const struct rs_chain *ch, const struct rs_rule *r, 
 				skb->helper = ops;
 			break;
 		}
+		case RS_S_CT_TIMEOUT_SET:
+			/* nft_ct_timeout_obj_eval(): new entries of the policy's
+			 * protocol only; no room for the extension: NF_DROP */
+			if (res->core && s->u.timeout.obj &&
+			    ct_timeout_apply(res->core, skb, &s->u.timeout.obj->pol) == CT_DROP)
+				return V_DROP;
+			break;
 		case RS_S_META_MARK_SET:
 			skb->pkt.mark = s->u.value;
 			break;

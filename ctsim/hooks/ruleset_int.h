@@ -218,6 +218,8 @@ extern const struct prio_name rs_prio_names[];
 struct rs_chain *rs_table_find_chain(const struct rs_table *tab, const char *name);
 /** rs_table_find_helper - ct helper object @name of @tab, or NULL. */
 struct rs_helper *rs_table_find_helper(const struct rs_table *tab, const char *name);
+/** rs_table_find_timeout - ct timeout object @name of @tab, or NULL. */
+struct rs_timeout *rs_table_find_timeout(const struct rs_table *tab, const char *name);
 
 /* ---------------------------------------------------------------------- */
 /* Checks after parsing (ruleset_check.c)                                  */

@@ -151,6 +151,7 @@ static const struct keydesc key_table[] = {
 	{ "ct", "mark", RS_K_CT_MARK, VT_INT, NULL, 0xffffffffu, "mark", 0, 0, true, false },
 	{ "ct", "zone", RS_K_CT_ZONE, VT_INT, NULL, 65535, "zone", 0, 0, true, false },
 	{ "ct", "helper", RS_K_CT_HELPER, VT_STR, NULL, 0, "helper", 0, 0, true, false },
+	{ "ct", "timeout", RS_K_CT_TIMEOUT, VT_STR, NULL, 0, "timeout", 0, 0, true, false },
 };
 #define NKEYS (sizeof(key_table) / sizeof(key_table[0]))
 
@@ -208,3 +209,11 @@ struct rs_helper *rs_table_find_helper(const struct rs_table *tab, const char *n
 	return NULL;
 }
 
+
+struct rs_timeout *rs_table_find_timeout(const struct rs_table *tab, const char *name)
+{
+	for (size_t i = 0; i < tab->ntimeouts; i++)
+		if (!strcmp(tab->timeouts[i]->pol.name, name))
+			return tab->timeouts[i];
+	return NULL;
+}

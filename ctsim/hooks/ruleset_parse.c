@@ -806,6 +806,7 @@ static bool parse_set_stmt(struct rule_ctx *c, const struct keydesc *kd, const s
 	case RS_K_CT_MARK: s->type = RS_S_CT_MARK_SET; break;
 	case RS_K_CT_ZONE: s->type = RS_S_CT_ZONE_SET; break;
 	case RS_K_CT_HELPER: s->type = RS_S_CT_HELPER_SET; break;
+	case RS_K_CT_TIMEOUT: s->type = RS_S_CT_TIMEOUT_SET; break;
 	default:
 		err_tok(p, kw, "\"%s %s\" cannot be set", kd->w1 ? kd->w1 : "meta", kd->w2);
 		return false;
@@ -815,6 +816,11 @@ static bool parse_set_stmt(struct rule_ctx *c, const struct keydesc *kd, const s
 	if (s->type == RS_S_CT_HELPER_SET) {
 		s->line = t->line, s->col = t->col, s->len = t->len;
 		s->u.helper.name = v.str;	/* resolved by rs_check_table() */
+		return true;
+	}
+	if (s->type == RS_S_CT_TIMEOUT_SET) {
+		s->line = t->line, s->col = t->col, s->len = t->len;
+		s->u.timeout.name = v.str;	/* resolved by rs_check_table() */
 		return true;
 	}
 	if (v.lo != v.hi) {
@@ -831,6 +837,7 @@ static void stmt_free(struct rs_stmt *s)
 	case RS_S_JUMP: case RS_S_GOTO: free(s->u.jump.name); break;
 	case RS_S_LOG: free(s->u.log.prefix); break;
 	case RS_S_CT_HELPER_SET: free(s->u.helper.name); break;
+	case RS_S_CT_TIMEOUT_SET: free(s->u.timeout.name); break;
 	default: break;
 	}
 }
@@ -978,6 +985,15 @@ static bool parse_rule_elem(struct rule_ctx *c)
 				rs_err_tok2(p, t, t2, "unknown or unsupported expression \"%s %s\"", t->s, t2->s);
 			else
 				err_tok(p, t, "syntax error, unexpected \"%s\"", t->s);
+			return false;
+		}
+		if (kd->key == RS_K_CT_TIMEOUT && !is_word(peek(p), "set")) {
+			char buf[64];
+
+			/* nft's grammar: ct timeout is a statement only */
+			err_tok(p, peek(p), "syntax error, unexpected %s, expecting set",
+				peek(p)->t == T_STRING ? "quoted string" : peek(p)->t == T_WORD ?
+				"string" : rs_tok_desc(peek(p), buf, sizeof(buf)));
 			return false;
 		}
 		if (kd->settable && accept_word(p, "set")) {
@@ -1367,6 +1383,183 @@ fail:
 	skip_stmt(p);
 }
 
+/* One "STATE: VALUE" of a policy block; false after an error. */
+static bool parse_policy_item(struct parser *p, struct rs_timeout *to)
+{
+	struct tok *t = next(p), *vt;
+	char state[64], *colon, *end;
+	size_t n;
+	int idx;
+	unsigned long long v;
+	bool sep_in_word;
+
+	if (t->t != T_WORD) {
+		char buf[64];
+
+		err_tok(p, t, "syntax error, unexpected %s, expecting string", rs_tok_desc(t, buf, sizeof(buf)));
+		return false;
+	}
+	/* ':' is a word character (IPv6 addresses): "established:" "120",
+	 * "established" ":" "120", "established:120" */
+	colon = strchr(t->s, ':');
+	n = colon ? (size_t)(colon - t->s) : strlen(t->s);
+	snprintf(state, sizeof(state), "%.*s", (int)(n < sizeof(state) ? n : sizeof(state) - 1), t->s);
+	idx = ct_timeout_state_index(to->pol.l4proto, state);
+	if (idx < 0) {
+		rs_err_at(p, t->line, t->col, t->col + (unsigned)n - 1, "invalid state for this protocol");
+		return false;
+	}
+	sep_in_word = colon != NULL;
+	if (!sep_in_word) {
+		vt = next(p);
+		if (!is_word(vt, ":") && !(vt->t == T_WORD && vt->s[0] == ':')) {
+			char buf[64];
+
+			err_tok(p, vt, "syntax error, unexpected %s, expecting colon", rs_tok_desc(vt, buf, sizeof(buf)));
+			return false;
+		}
+		colon = vt->s;
+		t = vt;
+	}
+	if (colon[1]) {		/* the value in the same word */
+		errno = 0;
+		v = strtoull(colon + 1, &end, 10);
+		if (*end || errno || !isdigit((unsigned char)colon[1])) {
+			err_tok(p, t, "syntax error, unexpected string, expecting number");
+			return false;
+		}
+	} else {
+		vt = next(p);
+		errno = 0;
+		v = vt->t == T_WORD ? strtoull(vt->s, &end, 10) : 0;
+		if (vt->t != T_WORD || *end || errno || !isdigit((unsigned char)vt->s[0])) {
+			char buf[64];
+
+			err_tok(p, vt, "syntax error, unexpected %s, expecting number",
+				vt->t == T_WORD ? "string" : rs_tok_desc(vt, buf, sizeof(buf)));
+			return false;
+		}
+	}
+	/* nft keeps 32 bits of it (4294967296 becomes 0) */
+	to->pol.values[idx] = (uint32_t)v;
+	to->pol.given |= (uint16_t)(1u << idx);
+	return true;
+}
+
+/* ct timeout NAME { protocol tcp|udp; [l3proto ip|ip6|inet;] [policy = { STATE: SECONDS, ... }] } */
+static void parse_timeout(struct parser *p, struct rs_table *tab)
+{
+	struct rs_timeout *to;
+	struct tok *t, *name_tok = peek(p);
+	char *name = parse_name(p, "timeout");
+	unsigned nerr = p->nerr;
+
+	if (!name) {
+		skip_stmt(p);
+		return;
+	}
+	to = xcalloc(1, sizeof(*to));
+	to->pol.name = name;
+	to->l3proto = tab->family;	/* nft: the table's family (inet in an inet table) */
+	t = next(p);
+	if (t->t != T_LBRACE) {
+		err_tok(p, t, "expected '{' after the timeout name");
+		goto fail;
+	}
+	for (;;) {
+		bool eof;
+
+		if (!(t = block_item(p, "ct timeout", name, &eof))) {
+			if (eof)
+				goto fail;
+			break;
+		}
+		next(p);
+		if (is_word(t, "protocol")) {
+			t = next(p);
+			if (is_word(t, "tcp"))
+				to->pol.l4proto = 6;
+			else if (is_word(t, "udp"))
+				to->pol.l4proto = 17;
+			else {
+				char buf[64];
+
+				err_tok(p, t, "syntax error, unexpected %s, expecting udp or tcp",
+					t->t == T_WORD ? "string" : rs_tok_desc(t, buf, sizeof(buf)));
+				goto skip;
+			}
+		} else if (is_word(t, "l3proto")) {
+			t = next(p);
+			if (is_word(t, "ip"))
+				to->l3proto = RS_FAM_IP;
+			else if (is_word(t, "ip6"))
+				to->l3proto = RS_FAM_IP6;
+			else if (is_word(t, "inet"))
+				to->l3proto = RS_FAM_INET;
+			else {
+				err_tok(p, t, "syntax error, unexpected string");
+				goto skip;
+			}
+		} else if (is_word(t, "policy")) {
+			t = next(p);
+			if (t->t != T_EQ) {
+				err_tok(p, t, "expected '=' after policy, as in policy = { established: 120 }");
+				goto skip;
+			}
+			t = next(p);
+			if (t->t != T_LBRACE) {
+				err_tok(p, t, "expected '{' after policy =");
+				goto skip;
+			}
+			while (peek(p)->t != T_RBRACE) {
+				if (!parse_policy_item(p, to)) {
+					skip_block(p);
+					goto skip;
+				}
+				if (peek(p)->t == T_COMMA)
+					next(p);
+				else if (peek(p)->t != T_RBRACE) {
+					char buf[64];
+
+					err_tok(p, peek(p), "syntax error, unexpected %s, expecting comma or '}'",
+						rs_tok_desc(peek(p), buf, sizeof(buf)));
+					skip_block(p);
+					goto skip;
+				}
+			}
+			next(p);	/* '}' */
+		} else {
+			err_tok(p, t, "expected \"protocol\", \"l3proto\" or \"policy\" in a ct timeout block");
+			goto skip;
+		}
+		if (!expect_sep(p))
+			goto skip;
+		continue;
+skip:
+		skip_stmt(p);
+	}
+	if (p->nerr != nerr)
+		goto drop;
+	/* nft_ct_timeout_obj_init(): no protocol, no l4proto tracker: EOPNOTSUPP */
+	if (!to->pol.l4proto) {
+		err_tok(p, name_tok, "Could not process rule: Operation not supported (ct timeout \"%s\" "
+			"needs a protocol line: protocol tcp or protocol udp)", name);
+		goto drop;
+	}
+	/* Declared again: nft adds an object that exists as a no-op (no
+	 * NLM_F_EXCL from nft -f); the first declaration stays. */
+	if (rs_table_find_timeout(tab, name))
+		goto drop;
+	tab->timeouts = xrealloc(tab->timeouts, (tab->ntimeouts + 1) * sizeof(*tab->timeouts));
+	tab->timeouts[tab->ntimeouts++] = to;
+	return;
+fail:
+	skip_stmt(p);
+drop:
+	free(name);
+	free(to);
+}
+
 static void parse_table(struct parser *p)
 {
 	struct tok *t = next(p);
@@ -1420,6 +1613,9 @@ static void parse_table(struct parser *p)
 		} else if (is_word(t, "ct") && is_word(peek(p), "helper")) {
 			next(p);
 			parse_helper(p, tab);
+		} else if (is_word(t, "ct") && is_word(peek(p), "timeout")) {
+			next(p);
+			parse_timeout(p, tab);
 		} else {
 			char buf[64];
 			err_tok(p, t, "syntax error, unexpected %s: expected \"chain\" or \"ct helper\"",
@@ -1462,6 +1658,11 @@ void ruleset_free(struct ruleset *rs)
 		}
 		free(tab->chains);
 		free(tab->helpers);
+		for (size_t h = 0; h < tab->ntimeouts; h++) {
+			free((char *)tab->timeouts[h]->pol.name);
+			free(tab->timeouts[h]);
+		}
+		free(tab->timeouts);
 		free(tab->name);
 		free(tab);
 	}

@@ -246,6 +246,7 @@ static void print_stmt(struct sbuf *b, const struct rs_table *tab, const struct 
 	case RS_S_CT_ZONE_SET: sb_printf(b, "ct zone set %u", s->u.value); break;
 	case RS_S_NFTRACE_SET: sb_printf(b, "meta nftrace set %u", s->u.value); break;
 	case RS_S_CT_HELPER_SET: sb_printf(b, "ct helper set \"%s\"", s->u.helper.name); break;
+	case RS_S_CT_TIMEOUT_SET: sb_printf(b, "ct timeout set \"%s\"", s->u.timeout.name); break;
 	case RS_S_SNAT: case RS_S_DNAT: case RS_S_MASQUERADE: case RS_S_REDIRECT:
 		print_nat(b, tab, &s->u.nat);
 		break;
@@ -409,6 +410,54 @@ static void print_helper(struct rs_out *o, const struct rs_table *tab, const str
 	out_str(o, "l3proto", "\t\tl3proto %s\n\t}\n", rs_family_name(hp->l3proto));
 }
 
+/* nft list's form: the values that differ from the defaults nft knows
+ * (nftables' timeout_protocol tables, the kernel's default sysctls), as
+ * "state : value" — nft prints a policy equal to the defaults as "{  }". */
+static void print_timeout(struct rs_out *o, const struct rs_table *tab, const struct rs_timeout *to,
+			  bool first)
+{
+	static const uint32_t tcp_def[CT_TO_MAX] = { 0, 120, 60, 432000, 120, 60, 30, 120, 10, 120,
+						     300, 300 };
+	static const uint32_t udp_def[CT_TO_MAX] = { 30, 120 };
+	const uint32_t *def = to->pol.l4proto == 6 ? tcp_def : udp_def;
+	char pol[512];
+	size_t n = 0;
+
+	pol[0] = '\0';
+	for (unsigned i = 0; i < CT_TO_MAX; i++) {
+		const char *name = ct_timeout_state_name(to->pol.l4proto, i);
+
+		if (!name || !(to->pol.given & (1u << i)) || to->pol.values[i] == def[i])
+			continue;
+		n += (size_t)snprintf(pol + n, sizeof(pol) - n, "%s%s : %u", n ? ", " : "", name,
+				      to->pol.values[i]);
+		if (n >= sizeof(pol))
+			n = sizeof(pol) - 1;
+	}
+	out_open(o, o->list, "ct timeout");
+	out_str(o, "family", NULL, rs_family_name(tab->family));
+	out_str(o, "table", NULL, tab->name);
+	out_text(o, "%s", first ? "" : "\n");
+	out_str(o, "name", "\tct timeout %s {\n", to->pol.name);
+	out_str(o, "protocol", "\t\tprotocol %s\n", to->pol.l4proto == 6 ? "tcp" : "udp");
+	out_str(o, "l3proto", "\t\tl3proto %s\n", rs_family_name(to->l3proto));
+	out_str(o, NULL, "\t\tpolicy = { %s }\n\t}\n", pol);
+	/* JSON: as nft -j, "policy": { "established": 120, ... }, null when empty */
+	if (!n) {
+		if (out_json(o))
+			json_object_set_new(o->obj, "policy", json_null());
+		return;
+	}
+	out_nest(o, "policy");
+	for (unsigned i = 0; i < CT_TO_MAX; i++) {
+		const char *name = ct_timeout_state_name(to->pol.l4proto, i);
+
+		if (name && (to->pol.given & (1u << i)) && to->pol.values[i] != def[i])
+			out_num(o, name, to->pol.values[i]);
+	}
+	out_close(o);
+}
+
 static void print_rule(struct rs_out *o, const struct rs_table *tab, const struct rs_chain *ch,
 		       const struct rs_rule *rule)
 {
@@ -480,6 +529,8 @@ static void print_walk(struct rs_out *o, const struct ruleset *rs)
 		out_str(o, "name", " %s {\n", tab->name);
 		for (size_t h = 0; h < tab->nhelpers; h++, first = false)
 			print_helper(o, tab, tab->helpers[h], first);
+		for (size_t h = 0; h < tab->ntimeouts; h++, first = false)
+			print_timeout(o, tab, tab->timeouts[h], first);
 		if (out_json(o))
 			o->rules = json_array();
 		for (size_t c = 0; c < tab->nchains; c++, first = false)

@@ -10,6 +10,7 @@
 #include "ctsim/lab/dataplane.h"
 #include "ctsim/replay/pcap_io.h"
 #include "ctsim/hooks/ruleset.h"
+#include "ctsim/core/describe.h"
 
 /* Packets read from one TUN per wake-up, so one busy link cannot starve
  * the ctnetlink clients. */
@@ -101,6 +102,185 @@ bool dataplane_owns(const struct dataplane *dp, const void *cookie)
 	       (const uint8_t *)cookie < dp->cookie + LAB_MAX_HOSTS;
 }
 
+/* One packet from host @i into the router, now. */
+static void route_one(struct dataplane *dp, int i, uint8_t *buf, size_t len)
+{
+	uint64_t now = ct_clock_wall(dp->core.clock);
+	char err[CT_PCAP_ERRLEN];
+
+	ct_table_tick(dp->core.table);
+	/* Before the router, which may rewrite the packet (TTL). */
+	if (dp->capture && ct_pcap_write(dp->capture, now, buf, len, err) < 0) {
+		fprintf(stderr, "ctsim: capture stopped: %s\n", err);
+		ct_pcap_finish(dp->capture, err);
+		dp->capture = NULL;
+	}
+	router_receive(&dp->router, i, buf, len, now);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ctctl pause / step / resume                                             */
+
+struct dp_held {
+	uint8_t *data;
+	size_t len;
+	int iif;
+	uint64_t at;		/* wall ns when it arrived */
+};
+
+/* Paused: keep a copy of the packet for later (the TUN buffer is reused). */
+static void hold(struct dataplane *dp, int i, const uint8_t *buf, size_t len)
+{
+	struct dp_held *h;
+
+	if (dp->held_n == DP_HOLD_MAX) {
+		dp->held_dropped++;
+		return;
+	}
+	h = &dp->held[(dp->held_head + dp->held_n) % DP_HOLD_MAX];
+	h->data = malloc(len);
+	if (!h->data) {
+		dp->held_dropped++;
+		return;
+	}
+	memcpy(h->data, buf, len);
+	h->len = len;
+	h->iif = i;
+	h->at = ct_clock_wall(dp->core.clock);
+	dp->held_n++;
+}
+
+/* The oldest held packet, out of the ring (the caller frees data). */
+static struct dp_held unhold(struct dataplane *dp)
+{
+	struct dp_held h = dp->held[dp->held_head];
+
+	dp->held_head = (dp->held_head + 1) % DP_HOLD_MAX;
+	dp->held_n--;
+	return h;
+}
+
+/* What the step collector saw of a released packet. */
+struct step_collect {
+	FILE *f;
+	router_trace_fn prev;		/* the server's tracer (ctctl trace), or NULL */
+	void *prev_ctx;
+	bool have_ct;
+	struct ct_tuple tuple;
+	struct ct_zone zone;
+};
+
+static void step_trace(void *ctx, const struct router_trace_step *st)
+{
+	struct step_collect *sc = ctx;
+	char line[2048];
+
+	if (!st->end && st->skb && st->skb->ct && !sc->have_ct) {
+		sc->have_ct = true;
+		sc->tuple = st->skb->ct->th[CT_DIR_ORIG].tuple;
+		sc->zone = st->skb->ct->zone;
+	}
+	router_trace_format(line, sizeof(line), st, false);
+	fprintf(sc->f, "%s\n", line);
+	/* the server filters per client (nftrace, FILTER) */
+	if (sc->prev)
+		sc->prev(sc->prev_ctx, st);
+}
+
+/* Release the oldest held packet, traced, its report into @f. */
+static void step_one(struct dataplane *dp, FILE *f, unsigned k)
+{
+	struct dp_held h = unhold(dp);
+	struct step_collect sc = { .f = f, .prev = dp->router.trace, .prev_ctx = dp->router.trace_ctx };
+	bool all = dp->router.trace_all;
+	enum ct_dir dir;
+	struct conn *c;
+	char desc[4096];
+
+	fprintf(f, "packet %u from %s, held %.3f s:\n", k, dp->lab.host[h.iif].ifname,
+		(double)(ct_clock_wall(dp->core.clock) - h.at) / 1e9);
+	dp->router.trace = step_trace;
+	dp->router.trace_ctx = &sc;
+	dp->router.trace_all = true;
+	route_one(dp, h.iif, h.data, h.len);
+	dp->router.trace = sc.prev;
+	dp->router.trace_ctx = sc.prev_ctx;
+	dp->router.trace_all = all;
+	free(h.data);
+	c = sc.have_ct ? ct_table_find(dp->core.table, &sc.tuple, &sc.zone, CT_DIR_ORIG, &dir) : NULL;
+	if (!c) {
+		fputs("entry after: no entry\n", f);
+		return;
+	}
+	ct_conn_describe(dp->core.table, c, desc, sizeof(desc));
+	fprintf(f, "entry after:\n%s", desc);
+}
+
+int dataplane_step(void *arg, unsigned op, unsigned n, char *buf, size_t cap, size_t *len)
+{
+	struct dataplane *dp = arg;
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f;
+	unsigned k = 0;
+
+	*len = 0;
+	if (op == CTSIM_STEP_NEXT && !dp->paused)
+		return EINVAL;
+	if (op == CTSIM_STEP_PAUSE && !dp->held) {
+		dp->held = calloc(DP_HOLD_MAX, sizeof(*dp->held));
+		if (!dp->held)
+			return ENOMEM;
+	}
+	f = open_memstream(&text, &tlen);
+	if (!f)
+		return ENOMEM;
+	switch (op) {
+	case CTSIM_STEP_PAUSE:
+		dp->paused = true;
+		break;
+	case CTSIM_STEP_NEXT:
+		for (k = 0; k < (n ? n : 1) && dp->held_n; k++)
+			step_one(dp, f, k + 1);
+		if (!k)
+			fputs("no packet held\n", f);
+		break;
+	case CTSIM_STEP_RESUME:
+		dp->paused = false;
+		while (dp->held_n) {
+			struct dp_held h = unhold(dp);
+
+			route_one(dp, h.iif, h.data, h.len);
+			free(h.data);
+			k++;
+		}
+		fprintf(f, "released %u packets\n", k);
+		break;
+	default:
+		break;
+	}
+	fprintf(f, "%s, %u packets held", dp->paused ? "paused" : "running", dp->held_n);
+	if (dp->held_dropped)
+		fprintf(f, ", %llu dropped while the queue was full (%u)",
+			(unsigned long long)dp->held_dropped, DP_HOLD_MAX);
+	fputc('\n', f);
+	if (fclose(f) != 0) {
+		free(text);
+		return ENOMEM;
+	}
+	if (tlen > cap) {
+		static const char cut[] = "... (cut: the report is larger than one reply)\n";
+
+		tlen = cap;
+		if (cap > sizeof(cut))
+			memcpy(text + cap - sizeof(cut) + 1, cut, sizeof(cut) - 1);
+	}
+	memcpy(buf, text, tlen);
+	*len = tlen;
+	free(text);
+	return 0;
+}
+
 void dataplane_handle(struct dataplane *dp, void *cookie)
 {
 	int i = (int)((uint8_t *)cookie - dp->cookie);
@@ -115,17 +295,11 @@ void dataplane_handle(struct dataplane *dp, void *cookie)
 		}
 		if (len <= 0)
 			return;
-		uint64_t now = ct_clock_wall(dp->core.clock);
-		char err[CT_PCAP_ERRLEN];
-
-		ct_table_tick(dp->core.table);
-		/* Before the router, which may rewrite the packet (TTL). */
-		if (dp->capture && ct_pcap_write(dp->capture, now, buf, (size_t)len, err) < 0) {
-			fprintf(stderr, "ctsim: capture stopped: %s\n", err);
-			ct_pcap_finish(dp->capture, err);
-			dp->capture = NULL;
+		if (__builtin_expect(dp->paused, 0)) {
+			hold(dp, i, buf, (size_t)len);
+			continue;
 		}
-		router_receive(&dp->router, i, buf, (size_t)len, now);
+		route_one(dp, i, buf, (size_t)len);
 	}
 }
 
@@ -197,5 +371,10 @@ void dataplane_stop(struct dataplane *dp)
 	}
 	ruleset_free(dp->rs);
 	dp->rs = NULL;
+	while (dp->held && dp->held_n)
+		free(unhold(dp).data);
+	free(dp->held);
+	dp->held = NULL;
+	dp->paused = false;
 	dp->up = false;
 }

@@ -24,7 +24,16 @@ struct dataplane {
 	int epfd;
 	bool up;
 	uint8_t cookie[LAB_MAX_HOSTS];	/* epoll cookies, one per TUN */
+	/* `ctctl pause`: packets read from the TUN devices wait here, oldest
+	 * first, until `ctctl step` or `ctctl resume` (dataplane_step()). */
+	bool paused;
+	struct dp_held *held;		/* ring of DP_HOLD_MAX, allocated at pause */
+	unsigned held_head, held_n;
+	uint64_t held_dropped;		/* arrived while the ring was full */
 };
+
+/* Packets held at most while paused; more are dropped, as a full NIC queue. */
+#define DP_HOLD_MAX	1024
 
 /**
  * dataplane_start - build the lab topology @l (namespaces, TUN devices,
@@ -59,6 +68,19 @@ int dataplane_reload_errno(void *arg);
  * listing is longer than @cap (counters untouched) or ENOMEM.
  */
 int dataplane_ruleset(void *arg, unsigned flags, char *buf, size_t cap, size_t *len);
+/**
+ * dataplane_step - the server's step hook (@arg is the dataplane), `ctctl
+ * pause / step [N] / resume` (CTSIM_STEP_* @op): PAUSE holds every packet
+ * read from now on (in order, before the capture file and any hook, at
+ * most DP_HOLD_MAX); NEXT releases the @n oldest (at least 1) into the
+ * router now, each traced (the trace also reaches `ctctl trace` clients as
+ * usual), and reports per packet its trace lines and its entry after it
+ * (ct_conn_describe(): state, status, timeout, windows); RESUME releases
+ * all untraced and stops holding; STATUS only reports. The text goes into
+ * @buf (@cap bytes; cut, with a last line saying so, when too long), *@len
+ * set. Returns 0, EINVAL (NEXT while not paused) or ENOMEM.
+ */
+int dataplane_step(void *arg, unsigned op, unsigned n, char *buf, size_t cap, size_t *len);
 /** dataplane_stop - remove the namespaces and close the TUN devices. */
 void dataplane_stop(struct dataplane *dp);
 

@@ -19,6 +19,10 @@
 #include "proto/ctnl.h"
 #include "proto/ctsim_wire.h"
 #include "ctsim/nfnetlink/server.h"
+#include "ctsim/core/describe.h"
+#include "ctsim/core/expect.h"
+#include "ctsim/core/helper.h"
+#include "ctsim/core/overflow.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -507,12 +511,134 @@ static void do_ruleset(struct server *srv, struct client *cl, const struct ctsim
 }
 
 /*
+ * CTSIM_CTL_EXPLAIN: `ctctl explain TUPLE`, the entry's internals
+ * (ct_conn_describe()); the tuple may be of either direction, as a
+ * conntrack -G lookup (nf_conntrack_find_get() finds both).
+ */
+static void do_explain(struct server *srv, struct client *cl, const struct ctsim_ctl *req,
+		       const unsigned char *payload, size_t plen)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	struct ctsim_explain ex;
+	struct ct_zone zone = { 0, CT_ZONE_DIR_BOTH };
+	struct conn *c = NULL;
+	enum ct_dir dir;
+	unsigned char dg[sizeof(rep) + 4096];
+	size_t len = 0;
+
+	if (req->b != sizeof(ex) || plen < sizeof(ex)) {
+		rep.err = EINVAL;
+	} else {
+		struct ct_tuple tu;
+
+		memcpy(&ex, payload, sizeof(ex));
+		memset(&tu, 0, sizeof(tu));
+		memcpy(tu.src.b, ex.src, sizeof(ex.src));
+		memcpy(tu.dst.b, ex.dst, sizeof(ex.dst));
+		tu.sport = ex.sport;
+		tu.dport = ex.dport;
+		tu.icmp_type = ex.icmp_type;
+		tu.icmp_code = ex.icmp_code;
+		tu.l3num = ex.l3num;
+		tu.l4num = ex.l4num;
+		zone.id = ex.zone;
+		c = ct_table_find(srv->table, &tu, &zone, CT_DIR_ORIG, &dir);
+		if (!c)
+			c = ct_table_find(srv->table, &tu, &zone, CT_DIR_REPLY, &dir);
+		if (!c)
+			rep.err = ENOENT;
+		else
+			len = ct_conn_describe(srv->table, c, (char *)dg + sizeof(rep),
+					       sizeof(dg) - sizeof(rep));
+	}
+	rep.b = (uint32_t)len;
+	memcpy(dg, &rep, sizeof(rep));
+	server_reply(srv, cl, dg, sizeof(rep) + len);
+}
+
+/*
+ * CTSIM_CTL_STEP: `ctctl pause / step [N] / resume` (ctsim_wire.h). Root
+ * only: holding the data plane changes what every host sees, as any
+ * change of the network would need CAP_NET_ADMIN.
+ */
+static void do_step(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
+{
+	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
+	unsigned char *dg = NULL;
+	size_t len = 0;
+
+	if (cl->uid != 0)
+		rep.err = EPERM;
+	else if (req->a > CTSIM_STEP_RESUME || req->flags)
+		rep.err = EINVAL;
+	else if (!srv->step)
+		rep.err = ENOTSUP;
+	else if (!(dg = malloc(CTSIM_CTL_DGRAM_MAX)))
+		rep.err = ENOMEM;
+	else
+		rep.err = srv->step(srv->step_arg, req->a, req->b, (char *)dg + sizeof(rep),
+				    CTSIM_CTL_DGRAM_MAX - sizeof(rep), &len);
+	if (rep.err)
+		len = 0;
+	rep.b = (uint32_t)len;
+	if (dg) {
+		memcpy(dg, &rep, sizeof(rep));
+		server_reply(srv, cl, dg, sizeof(rep) + len);
+		free(dg);
+	} else {
+		server_reply(srv, cl, &rep, sizeof(rep));
+	}
+}
+
+/*
  * CTSIM_CTL_PROC: the text of a conntrack /proc file (ctsim_wire.h), for
  * every uid, as the kernel's files are world-readable. CTSIM_PROC_STAT has
  * the layout of ct_cpu_seq_show() (net/netfilter/nf_conntrack_standalone.c):
  * a header, then one line per CPU with the global count first; ctsim keeps
  * its counters on CPU 0.
  */
+/* `ctctl table`: what the kernel keeps in the table but shows nowhere in one
+ * place (nf_conntrack_count/max, the hash's chain lengths, the dying list,
+ * expectations per helper). */
+static void table_internals(struct ct_table *t, FILE *f)
+{
+	uint32_t hist[9], longest;
+	unsigned dying = 0, nhelp = 0, counts[16] = { 0 };
+	const struct ct_helper *helpers[16];
+	struct ct_expect_table *xt = t->expect;
+
+	ct_chain_hist(t, hist, 9, &longest);
+	fprintf(f, "entries %u (nf_conntrack_count), max %u (nf_conntrack_max)\n", t->count,
+		t->settings->max);
+	fprintf(f, "buckets %u (nf_conntrack_buckets); nodes per bucket (2 per entry):", t->nbuckets);
+	for (unsigned k = 0; k < 9; k++)
+		if (hist[k])
+			fprintf(f, " %u%s:%u", k, k == 8 ? "+" : "", hist[k]);
+	fprintf(f, "; longest chain %u\n", longest);
+	/* the kernel's per-CPU unconfirmed lists: ctsim confirms or frees a
+	 * new entry within its packet's pass, so between packets none is left */
+	fputs("unconfirmed 0 (between packets)\n", f);
+	for (const struct conn *c = t->dying; c; c = c->dying_next)
+		dying++;
+	fprintf(f, "dying %u (unlinked, still referenced)\n", dying);
+	fprintf(f, "expectations %u, max %u (nf_conntrack_expect_max)", xt ? xt->count : 0,
+		t->settings->expect_max);
+	for (const struct ct_expect *e = xt ? xt->head : NULL; e; e = e->next) {
+		unsigned i;
+
+		for (i = 0; i < nhelp && helpers[i] != e->helper; i++)
+			;
+		if (i == nhelp && nhelp < 16)
+			helpers[nhelp++] = e->helper;
+		if (i < nhelp)
+			counts[i]++;
+	}
+	for (unsigned i = 0; i < nhelp; i++)
+		fprintf(f, "%s %s %u", i ? "," : ";", helpers[i] ? helpers[i]->name : "(none)",
+			counts[i]);
+	fputc('\n', f);
+}
+
 static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ctl *req)
 {
 	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
@@ -543,7 +669,8 @@ static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ct
 	} else if (req->a == CTSIM_PROC_SETTINGS) {
 		ct_settings_print(srv->settings, f);
 	} else if (req->a == CTSIM_PROC_TABLE) {
-		ct_table_report(srv->table, f);
+		table_internals(srv->table, f);
+		ct_overflow_report(srv->table, f);
 	} else if (req->a == CTSIM_PROC_CONNTRACK) {
 		/* -r--r----- root: the entries are root's to read */
 		if (cl->uid != 0)
@@ -885,6 +1012,12 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		break;
 	case CTSIM_CTL_PROC:
 		do_proc(srv, cl, req);
+		break;
+	case CTSIM_CTL_STEP:
+		do_step(srv, cl, req);
+		break;
+	case CTSIM_CTL_EXPLAIN:
+		do_explain(srv, cl, req, (const unsigned char *)(req + 1), len - sizeof(*req));
 		break;
 	case CTSIM_CTL_TRACE:
 		do_trace(srv, cl, req, len);

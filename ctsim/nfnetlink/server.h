@@ -69,6 +69,11 @@ struct server {
 	 * errno (EMSGSIZE: does not fit, and then nothing was reset). */
 	int (*ruleset)(void *arg, unsigned flags, char *buf, size_t cap, size_t *len);
 	void *ruleset_arg;
+	/* CTSIM_CTL_STEP (op CTSIM_STEP_*, @n packets): the data plane holds
+	 * or releases packets, its text report into @buf (at most @cap
+	 * bytes), *@len set. Returns 0 or a positive errno. NULL: ENOTSUP. */
+	int (*step)(void *arg, unsigned op, unsigned n, char *buf, size_t cap, size_t *len);
+	void *step_arg;
 	/* `ctsim -v`: log client connects and disconnects and every request
 	 * answered with an error (the nlmsgerr's errno) on stderr. Set after
 	 * server_open(), which clears the struct. */

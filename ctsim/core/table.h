@@ -282,6 +282,15 @@ struct conn *ct_table_hash_clash(struct ct_table *t, struct conn *c);
 void ct_table_link(struct ct_table *t, struct conn *c);
 
 /**
+ * ct_table_link_reply_only - nf_ct_resolve_clash_harder()'s insertion: link
+ * only @c's reply node (hash from ct_table_hash_clash()); the original node
+ * stays unlinked, so lookups of the original tuple find the entry already
+ * there, and dumps and walks (which visit original nodes) never show @c.
+ * Sets HASHED; ct_table_delete() unlinks what is linked.
+ */
+void ct_table_link_reply_only(struct ct_table *t, struct conn *c);
+
+/**
  * ct_table_find - look a tuple up (nf_conntrack_find_get())
  * @zone: the lookup zone (NULL = zone 0)
  * @lookup_dir: the direction the tuple was given as (orig or reply), which

@@ -57,6 +57,7 @@ enum sc_kind {
 	SC_FLUSH,		/* conntrack -F */
 	SC_LISTENER,		/* conntrack -E started (on) or stopped (off) */
 	SC_INSERT_EXPECT,	/* an expectation from userspace: an EXP_NEW message (in pkt) */
+	SC_RELEASE,		/* the packet held in flight goes on (router_release()) */
 	/* what must be true */
 	SC_X_VERDICT, SC_X_CTINFO, SC_X_INVALID, SC_X_ENTRY, SC_X_NO_ENTRY,
 	SC_X_TABLE, SC_X_EVENTS, SC_X_STATS, SC_X_COUNT,
@@ -95,6 +96,7 @@ struct sc_step {
 
 	/* SC_PACKET; SC_INSERT, SC_INSERT_EXPECT: the netlink message (CT_NEW, EXP_NEW) */
 	enum sc_side side;	/* which interface it arrives on */
+	bool hold;		/* `hold HOST > ...`: it stops before confirmation */
 	uint8_t *pkt;
 	size_t len;
 	/* SC_ADVANCE */

@@ -670,12 +670,26 @@ static void step(struct run *r, const struct sc_step *s)
 	ct_offline_advance(&r->h, s->at_ns);
 	switch (s->kind) {
 	case SC_PACKET:
-		memcpy(r->buf, s->pkt, s->len);
-		r->res->packets++;
+	case SC_RELEASE:
 		r->outlen = 0;
-		r->last_verdict = ct_offline_receive(&r->h, s->side == SC_CLIENT ? CT_OFFLINE_CLIENT
-								 : CT_OFFLINE_SERVER, r->buf, s->len,
-						     ct_clock_wall(&r->h.clock));
+		if (s->kind == SC_RELEASE) {
+			/* the held packet goes on: confirmation, then out */
+			r->last_verdict = router_release(&r->h.router);
+			if (r->last_verdict < 0) {
+				fail(r, s, xstrdup("a packet held in flight"),
+				     xstrdup("nothing held: the held packet never reached "
+					     "POSTROUTING's confirmation (dropped or delivered before)"));
+				r->last_verdict = CT_DROP;
+			}
+		} else {
+			memcpy(r->buf, s->pkt, s->len);
+			r->res->packets++;
+			r->h.router.hold_next = s->hold;
+			r->last_verdict = ct_offline_receive(&r->h, s->side == SC_CLIENT ? CT_OFFLINE_CLIENT
+									 : CT_OFFLINE_SERVER, r->buf, s->len,
+							     ct_clock_wall(&r->h.clock));
+			r->h.router.hold_next = false;
+		}
 		r->res->dropped += r->last_verdict == CT_DROP;
 		r->last_pkt = s;
 		r->last_state = r->h.router.last.ct_state;

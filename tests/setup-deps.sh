@@ -13,6 +13,9 @@ PKGS=(
   scdoc man-db bash-completion debhelper dpkg-dev build-essential
   # run and test: the real conntrack and the kernel side
   conntrack nftables iproute2 procps util-linux sed
+  # `hold`/`release` in `--kernel` runs: the xt NFQUEUE target (this kernel
+  # has no nft queue expression) from iptables-legacy
+  iptables
   python3 python3-pytest python3-pyroute2 python3-yaml python3-scapy
   libnl-utils strace
   # raw-syscall clients under ctsim-exec (tests/test_raw_clients.py): a Go

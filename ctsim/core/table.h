@@ -143,6 +143,8 @@ struct conn {
 	uint32_t use;
 	struct ct_zone zone;
 	uint8_t flags;			/* CONN_F_* */
+	uint8_t masq_if;		/* nf_conn_nat's masq_index: the 1-based interface a
+					 * masquerade binding took its address from, 0 none */
 	union {
 		struct conn_tcp tcp;
 		struct conn_sctp sctp;

@@ -222,6 +222,18 @@ int router_add_if(struct router *r, const char *name, const union ct_addr *addr4
 int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns);
 
 /**
+ * router_addr_del - ctsim's @family address on interface @ifidx (0-based)
+ * goes away (`ip addr del`): the interface has none of that family from now
+ * on, and the masquerade entries bound to it are deleted, with their
+ * [DESTROY] events: those whose masquerade took its address from this
+ * interface and whose reply tuple goes to the address removed
+ * (nf_nat_masquerade.c: masq_inet_event() / masq_inet6_event(), inet_cmp()).
+ * Returns the number of entries deleted, or -1 when the interface has no
+ * such address.
+ */
+int router_addr_del(struct router *r, unsigned ifidx, uint8_t family);
+
+/**
  * router_release - a packet held "in flight" (r->hold_next was set when it
  * came in: it went through every row of its path up to POSTROUTING's
  * confirm row, NAT included, and stopped there, its entry unconfirmed, as

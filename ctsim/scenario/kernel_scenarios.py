@@ -293,6 +293,13 @@ class KernelRouter:
         mac = bytes.fromhex(self.mac["router-" + side].replace(":", ""))
         self.socks[side].sendto(pkt, ("eth0", proto, 0, 0, mac))
 
+    def addr_del(self, h):
+        """`address del`: the router host @h's addresses go (ip addr del)."""
+        rif = "ct-c0" if h["side"] == "client" else "ct-s0"
+        for a, plen in ((h.get("addr4"), 32), (h.get("addr6"), 128)):
+            if a:
+                sh("ip", "-n", self.ns["router"], "addr", "del", f"{a}/{plen}", "dev", rif)
+
     def load_ruleset(self, text):
         """Replace the scenario's tables in one transaction. The probe table
         stays, so conntrack always has a user: dropping the last one would
@@ -580,6 +587,11 @@ def kernel_run(exp, max_duration, sizing=None):
                 k.netlink(bytes.fromhex(s["hex"]))
             elif kind == "flush":
                 k.rtr(CONNTRACK, "-F", check=False)
+            elif kind == "address-del":
+                # masquerade's inetaddr notifier deletes the entries bound
+                # to the address from a work item: give it a moment
+                k.addr_del(next(h for h in exp["hosts"] if h["name"] == s["host"]))
+                time.sleep(0.05)
             elif kind == "listener":
                 if s["on"] and not events:
                     events = listen()

@@ -1215,6 +1215,25 @@ static void parse_lines(struct pctx *x, struct lines *L)
 				x->held_line = x->l.lineno;
 			}
 			x->started = true;
+		} else if (sc_is(&x->l, i, "address") && sc_is(&x->l, i + 1, "del")) {
+			const struct sc_host *h = sc_need_host(&x->l, i + 2);
+
+			if (!h)
+				continue;
+			if (!h->router) {
+				sc_tok_error(&x->l, i + 2, "%s is not one of the router's addresses "
+					     "(host NAME ADDR side S router)", h->name);
+				continue;
+			}
+			if (x->l.nt != i + 3) {
+				sc_tok_error(&x->l, i + 3, "address del HOST takes nothing more");
+				continue;
+			}
+			add_step(x, SC_ADDR_DEL)->name = xstrdup(h->name);
+			x->started = true;
+		} else if (sc_is(&x->l, i, "address")) {
+			sc_tok_error(&x->l, i + 1, "address del HOST (a router address goes away, as ip addr del)");
+			continue;
 		} else if (sc_is(&x->l, i, "release")) {
 			if (x->l.nt != i + 1) {
 				sc_tok_error(&x->l, i + 1, "release takes nothing");

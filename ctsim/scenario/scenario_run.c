@@ -756,6 +756,19 @@ static void step(struct run *r, const struct sc_step *s)
 	case SC_LISTENER:
 		ct_offline_listen(&r->h, !strcmp(s->word, "on"));
 		break;
+	case SC_ADDR_DEL:
+		for (unsigned i = 0; i < r->sc->nhosts; i++) {
+			const struct sc_host *x = &r->sc->hosts[i];
+			unsigned ifidx = x->side == SC_CLIENT ? 0 : 1;
+
+			if (strcmp(x->name, s->name))
+				continue;
+			if (x->has4)
+				router_addr_del(&r->h.router, ifidx, AF_INET);
+			if (x->has6)
+				router_addr_del(&r->h.router, ifidx, AF_INET6);
+		}
+		break;
 	case SC_ADVANCE:
 		break;
 	default:

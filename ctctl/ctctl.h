@@ -215,6 +215,7 @@ int ctctl_ct_monitor(struct ctctl_args *a);
 int ctctl_expect(struct ctctl_args *a);
 int ctctl_ctl_advance(struct ctctl_args *a);
 int ctctl_ctl_reload(struct ctctl_args *a);
+int ctctl_ctl_hold(struct ctctl_args *a);
 int ctctl_ctl_ruleset(struct ctctl_args *a);
 int ctctl_ctl_trace(struct ctctl_args *a);
 int ctctl_ctl_log(struct ctctl_args *a);

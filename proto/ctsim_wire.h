@@ -77,6 +77,9 @@ enum ctsim_ctl_op {
 	CTSIM_CTL_GET,		/* b bytes of a NAME follow (0: every setting); REPLY payload:
 				 * "name = value" lines (ENOENT: unknown name) */
 	CTSIM_CTL_PROC,		/* a = CTSIM_PROC_*: the text of a conntrack /proc file */
+	CTSIM_CTL_HOLD,		/* two packets in flight: a = 1: the lab's next forwarded packet
+				 * stops before confirmation (EBUSY: one is held already);
+				 * a = 0: release it (ENOENT: none held); ENOTSUP without a lab */
 };
 
 /*

@@ -241,7 +241,9 @@ class KernelRouter:
         # this kernel has no nft queue expression (CONFIG_NFT_QUEUE unset):
         # the xt NFQUEUE target, from iptables-legacy's mangle table
         ipt = IPTABLES[pkt[0] >> 4 == 6]
-        self.rtr(ipt, "-t", "mangle", "-A", "POSTROUTING", "-j", "NFQUEUE", "--queue-num",
+        # -w: scenarios run in parallel, and iptables-legacy takes a
+        # machine-wide lock (/run/xtables.lock) that it otherwise fails on
+        self.rtr(ipt, "-w", "-t", "mangle", "-A", "POSTROUTING", "-j", "NFQUEUE", "--queue-num",
                  str(self.HOLD_QUEUE))
         self.send(side, pkt)
         self.held_id = None
@@ -259,7 +261,7 @@ class KernelRouter:
                             self.held_id = struct.unpack_from("!I", data, a + 4)[0]
                         a += (alen + 3) & ~3
                 off += (mlen + 3) & ~3 if mlen else len(data)
-        self.rtr(ipt, "-t", "mangle", "-F", "POSTROUTING")
+        self.rtr(ipt, "-w", "-t", "mangle", "-F", "POSTROUTING")
         if self.held_id is None:
             raise RuntimeError("hold: the packet never reached the queue before confirmation")
 

@@ -56,6 +56,17 @@ int ctctl_ctl_reload(struct ctctl_args *a)
 	return ctctl_control(a, CTSIM_CTL_RELOAD, 0, 0) < 0 ? CTCTL_FAIL : CTCTL_OK;
 }
 
+/* `hold` / `release`: two packets in flight (ctsim's router stops the
+ * next forwarded packet before confirmation; release lets it confirm). */
+int ctctl_ctl_hold(struct ctctl_args *a)
+{
+	bool hold = !strcmp(a->argv[0], "hold");
+
+	if (a->argc > 1)
+		return ctctl_usage_error(a, 1, "\"%s\" takes no arguments", a->argv[0]);
+	return ctctl_control(a, CTSIM_CTL_HOLD, hold, 0) < 0 ? CTCTL_FAIL : CTCTL_OK;
+}
+
 /* `ruleset [ list | reset ]`: the daemon's live ruleset with its counters,
  * as `nft list ruleset` (-j: `nft -j list ruleset`); reset lists, then
  * zeroes the counters in the same step, as `nft reset rules` does. */

@@ -217,6 +217,7 @@ int ctctl_ct_monitor(struct ctctl_args *a);
 int ctctl_expect(struct ctctl_args *a);
 int ctctl_ctl_advance(struct ctctl_args *a);
 int ctctl_ctl_reload(struct ctctl_args *a);
+int ctctl_ctl_hold(struct ctctl_args *a);
 int ctctl_ctl_ruleset(struct ctctl_args *a);
 /* `pause`, `step [N]`, `resume`: the lab's data plane by hand (control.c). */
 int ctctl_ctl_step(struct ctctl_args *a);

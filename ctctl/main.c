@@ -101,6 +101,11 @@ const struct ctctl_cmd ctctl_cmds[] = {
 	  "move ctsim's clock forward: watch timeouts expire now (ctsim only)", false },
 	{ "reload", { NULL }, ctctl_ctl_reload, 0, NULL, "",
 	  "reload the daemon's ruleset file, as SIGHUP (ctsim only)", false },
+	{ "hold", { NULL }, ctctl_ctl_hold, 0, NULL, "",
+	  "the next forwarded packet stops before confirmation, in flight (ctsim only)", false },
+	{ "release", { NULL }, ctctl_ctl_hold, 0, NULL, "",
+	  "the held packet goes on to confirmation: a clash if its flow confirmed meanwhile (ctsim only)",
+	  false },
 	{ "ruleset", { NULL }, ctctl_ctl_ruleset, 0, (const char *const[]){ "list", "reset", NULL },
 	  "[ list | reset ]\n"
 	  "list:  the live ruleset with its counters (the default; -j: as nft -j list ruleset)\n"

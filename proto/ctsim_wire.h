@@ -90,6 +90,9 @@ enum ctsim_ctl_op {
 				 * payload: text (for NEXT each packet's trace and its entry
 				 * after it); root only (EPERM), ENOTSUP without a lab,
 				 * EINVAL: NEXT while not paused, or an unknown a */
+	CTSIM_CTL_HOLD,		/* two packets in flight: a = 1: the lab's next forwarded packet
+				 * stops before confirmation (EBUSY: one is held already);
+				 * a = 0: release it (ENOENT: none held); ENOTSUP without a lab */
 };
 
 /* CTSIM_CTL_EXPLAIN's payload: a tuple of either direction (the fields of

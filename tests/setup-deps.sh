@@ -15,6 +15,9 @@ PKGS=(
   systemd
   # run and test: the real conntrack and the kernel side
   conntrack nftables iproute2 procps util-linux sed
+  # `hold`/`release` in `--kernel` runs: the xt NFQUEUE target (this kernel
+  # has no nft queue expression) from iptables-legacy
+  iptables
   python3 python3-pytest python3-pyroute2 python3-yaml python3-scapy
   libnl-utils strace
   # step and quiz modes driven in a real terminal (tests/test_step.py)

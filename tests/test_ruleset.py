@@ -516,6 +516,14 @@ NAT_BAD = [
     ("ip", "type nat hook prerouting priority dstnat;", "udp dport 1 dnat ip to :2000", False),
     ("ip", "type nat hook postrouting priority srcnat;",
      "meta l4proto tcp snat to 10.0.0.0/24:1000-2000", False),
+    # NAT maps
+    ("ip", "type nat hook prerouting priority dstnat;", "dnat to tcp dport map { 80 10.0.0.2 }", False),
+    ("ip", "type nat hook prerouting priority dstnat;", "dnat to tcp dport map { 80 : fd00::1 }", False),
+    ("ip", "type nat hook prerouting priority dstnat;", "dnat to tcp dport map { }", False),
+    ("inet", "type nat hook prerouting priority dstnat;", "dnat to tcp dport map { 80 : 10.0.0.2 }",
+     False),
+    ("ip", "type nat hook prerouting priority dstnat;",
+     "dnat to tcp dport map { 80 : 10.0.0.2, 81 : 10.0.0.3 . 80 }", False),
 ]
 
 

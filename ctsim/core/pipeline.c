@@ -511,33 +511,68 @@ static bool same_tuples(const struct conn *a, const struct conn *b, bool reverse
 	       a->zone.id == b->zone.id && a->zone.dir == b->zone.dir;
 }
 
-/* nf_ct_resolve_clash(): @winner is already hashed with one of our tuples.
- * For protocols that allow it, an identical (or exactly reversed) winner
- * takes the packet: our accounting is merged into it and our entry freed. */
+/* __nf_ct_resolve_clash(): an identical (nf_ct_match()) or exactly
+ * reversed (nf_ct_match_reverse()) @winner takes the packet: our
+ * accounting is merged into it and our entry freed. */
+static bool merge_into(struct ct_core *core, struct ct_skb *skb, struct conn *winner)
+{
+	struct conn *loser = skb->ct;
+
+	if ((winner->status & CT_S_DYING) ||
+	    !(same_tuples(winner, loser, false) || same_tuples(winner, loser, true)))
+		return false;
+	/* nf_ct_acct_merge() */
+	if (loser->ext && winner->ext && (loser->ext->has & winner->ext->has & CONN_EXT_ACCT)) {
+		winner->ext->counters[CT_DIR_ORIG].packets += loser->ext->counters[CT_DIR_ORIG].packets;
+		winner->ext->counters[CT_DIR_ORIG].bytes += loser->ext->counters[CT_DIR_ORIG].bytes;
+	}
+	conn_get(winner);
+	skb_release_ct(core, skb);
+	skb->ct = winner;
+	CT_TRACE(skb, CT_TR_CONFIRM, "clash at confirmation resolved: the packet takes entry id %u (clash_resolve)",
+		 winner->id);
+	core->table->stats.cpu.clash_resolve++;
+	return true;
+}
+
+/* nf_ct_resolve_clash(): @winner is already hashed with one of our tuples
+ * (another packet of the flow confirmed first). Protocols without
+ * allow_clash (TCP, ICMP, SCTP) drop; the others merge into an identical
+ * winner, else nf_ct_resolve_clash_harder(): NAT gave the two entries
+ * different reply tuples. If our reply tuple is taken too, only a merge
+ * with its holder saves the packet; otherwise our entry is inserted by its
+ * reply tuple only (hidden from dumps, original-direction lookups keep
+ * finding the winner), with FIXED_TIMEOUT | NAT_CLASH and a 1 s timeout,
+ * so that the answer to this very packet still finds its NAT binding. */
 static int resolve_clash(struct ct_core *core, struct ct_skb *skb, struct conn *winner)
 {
 	struct ct_table *t = core->table;
-	struct conn *loser = skb->ct;
+	struct conn *loser = skb->ct, *other;
 	const struct ct_l4proto *l4 = ct_l4proto_find(loser->th[0].tuple.l3num,
 						      loser->th[0].tuple.l4num);
 
-	if (l4->allow_clash && !(winner->status & CT_S_DYING) &&
-	    (same_tuples(winner, loser, false) || same_tuples(winner, loser, true))) {
-		/* __nf_ct_resolve_clash() with nf_ct_acct_merge() */
-		if (loser->ext && winner->ext && (loser->ext->has & winner->ext->has & CONN_EXT_ACCT)) {
-			winner->ext->counters[CT_DIR_ORIG].packets += loser->ext->counters[CT_DIR_ORIG].packets;
-			winner->ext->counters[CT_DIR_ORIG].bytes += loser->ext->counters[CT_DIR_ORIG].bytes;
-		}
-		conn_get(winner);
-		skb_release_ct(core, skb);
-		skb->ct = winner;
-		CT_TRACE(skb, CT_TR_CONFIRM, "clash at confirmation resolved: the packet takes entry id %u (clash_resolve)",
-			 winner->id);
-		t->stats.cpu.clash_resolve++;
+	if (!l4->allow_clash)
+		goto drop;
+	if (merge_into(core, skb, winner))
 		return CT_ACCEPT;
+	other = ct_table_find(t, &loser->th[CT_DIR_REPLY].tuple, &loser->zone, CT_DIR_REPLY, NULL);
+	if (other) {
+		if (merge_into(core, skb, other))
+			return CT_ACCEPT;
+		winner = other;
+		goto drop;
 	}
-	/* Not emulated yet: nf_ct_resolve_clash_harder() (NAT made the reply
-	 * tuples differ: insert the loser reply-only with NAT_CLASH, 1 s). */
+	loser->expires = t->now + CT_NSEC_PER_SEC;	/* "go away real soon" */
+	loser->status |= CT_S_FIXED_TIMEOUT | CT_S_UNTRACKED;	/* IPS_NAT_CLASH */
+	conn_get(loser);		/* the table's reference */
+	ct_table_link_reply_only(t, loser);
+	loser->status |= CT_S_CONFIRMED;
+	t->stats.cpu.clash_resolve++;
+	CT_TRACE(skb, CT_TR_CONFIRM, "clash at confirmation with entry id %u, NAT differs: entry id %u "
+		 "enters by its reply tuple only (NAT_CLASH, 1 s, hidden from listings; clash_resolve)",
+		 winner->id, loser->id);
+	return CT_ACCEPT;
+drop:
 	t->stats.cpu.drop++;
 	t->stats.cpu.insert_failed++;
 	skb->invalid_reason = "insert clash";

@@ -628,6 +628,18 @@ void ct_table_link(struct ct_table *t, struct conn *c)
 	c->flags |= CONN_F_HASHED;
 }
 
+void ct_table_link_reply_only(struct ct_table *t, struct conn *c)
+{
+	struct ct_thash *h = &c->th[CT_DIR_REPLY];
+	struct ct_thash **head = &t->buckets[bucket_of(t, h->hash)];
+
+	/* hlist_nulls_add_fake() for the original node: never in a chain */
+	c->th[CT_DIR_ORIG].next = NULL;
+	h->next = *head;
+	*head = h;
+	c->flags |= CONN_F_HASHED;
+}
+
 void ct_table_for_each(struct ct_table *t, void (*fn)(struct ct_table *, struct conn *, void *),
 		       void *arg)
 {

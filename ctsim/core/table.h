@@ -155,6 +155,8 @@ struct conn {
 	uint32_t use;
 	struct ct_zone zone;
 	uint8_t flags;			/* CONN_F_* */
+	uint8_t masq_if;		/* nf_conn_nat's masq_index: the 1-based interface a
+					 * masquerade binding took its address from, 0 none */
 	union {
 		struct conn_tcp tcp;
 		struct conn_sctp sctp;
@@ -292,6 +294,15 @@ struct conn *ct_table_hash_clash(struct ct_table *t, struct conn *c);
  * change to the table or to @c's tuples and zone since. Sets HASHED.
  */
 void ct_table_link(struct ct_table *t, struct conn *c);
+
+/**
+ * ct_table_link_reply_only - nf_ct_resolve_clash_harder()'s insertion: link
+ * only @c's reply node (hash from ct_table_hash_clash()); the original node
+ * stays unlinked, so lookups of the original tuple find the entry already
+ * there, and dumps and walks (which visit original nodes) never show @c.
+ * Sets HASHED; ct_table_delete() unlinks what is linked.
+ */
+void ct_table_link_reply_only(struct ct_table *t, struct conn *c);
 
 /**
  * ct_table_find - look a tuple up (nf_conntrack_find_get())

@@ -161,8 +161,20 @@ static uint32_t busy_rows(const struct ruleset *rs)
 	return busy;
 }
 
+/* A packet held before confirmation (router_release()). */
+struct router_held {
+	struct ct_skb skb;		/* its entry's reference included */
+	int oif;
+	uint8_t data[];			/* skb.pkt.data points here */
+};
+
 void router_fini(struct router *r)
 {
+	if (r->held) {
+		ct_skb_done(r->core, &r->held->skb, true);
+		free(r->held);
+		r->held = NULL;
+	}
 	if (r->defrag)
 		ct_defrag_free(r->defrag);
 	r->defrag = NULL;
@@ -453,6 +465,9 @@ static int finish(struct router *r, struct ct_skb *skb, int verdict, const char 
 	return verdict;
 }
 
+/* run_hook()'s third answer: the packet stops before confirmation. */
+#define ROUTER_HELD 2
+
 /* nf_hook_slow(): the rows of @hook in priority order, until a drop. */
 static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 {
@@ -487,6 +502,8 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 			v = conntrack_in(r, hook, skb);
 			break;
 		case ROUTER_STEP_CONFIRM:
+			if (__builtin_expect(r->hold_next, 0) && hook == CT_HOOK_POSTROUTING && !r->held)
+				return ROUTER_HELD;	/* postrouting() parks it */
 			trace_row(skb, row);
 			v = confirm(r, hook, skb);
 			break;
@@ -497,14 +514,41 @@ static int run_hook(struct router *r, enum ct_hook hook, struct ct_skb *skb)
 	return CT_ACCEPT;
 }
 
+/* The packet stops before POSTROUTING's confirm row (r->hold_next): a
+ * copy of it and of its skb (the entry's reference moves with it) waits
+ * for router_release(). Its trace ends here ("held"). */
+static __attribute__((cold, noinline)) int park(struct router *r, int oif, struct ct_skb *skb)
+{
+	struct router_held *h = malloc(sizeof(*h) + skb->pkt.len);
+
+	if (!h)
+		return finish(r, skb, CT_DROP, "");
+	h->skb = *skb;
+	h->oif = oif;
+	memcpy(h->data, skb->pkt.data, skb->pkt.len);
+	h->skb.pkt.data = h->data;
+	h->skb.tracer = NULL;
+	r->held = h;
+	r->hold_next = false;
+	r->last.verdict = "held (in flight, before confirmation)";
+	if (__builtin_expect(skb->tracer != NULL, 0))
+		trace_end(r, (struct trace_pkt *)skb->tracer);
+	return CT_ACCEPT;
+}
+
 /* POSTROUTING and out: the end of both the forward and the output path. */
 static inline __attribute__((always_inline)) int postrouting(struct router *r, int oif,
 							     struct ct_skb *skb, const char *what)
 {
+	int v;
+
 	memcpy(skb->pkt.oifname, r->ifs[oif].name, sizeof(skb->pkt.oifname));
 	skb->pkt.oif = oif + 1;
-	if (run_hook(r, CT_HOOK_POSTROUTING, skb) == CT_DROP)
+	v = run_hook(r, CT_HOOK_POSTROUTING, skb);
+	if (v == CT_DROP)
 		return finish(r, skb, CT_DROP, what);
+	if (__builtin_expect(v == ROUTER_HELD, 0))
+		return park(r, oif, skb);
 	r->stats.tx++;
 	if (r->xmit)
 		r->xmit(r->xmit_arg, oif, skb->pkt.data, skb->pkt.len);
@@ -743,6 +787,29 @@ static void send_reject(struct router *r, const struct ct_skb *skb, const struct
 	}
 	if (n > 0)
 		local_out(r, out, (size_t)n, p->tstamp_ns, skb);
+}
+
+int router_release(struct router *r)
+{
+	struct router_held *h = r->held;
+	int v;
+
+	if (!h)
+		return -1;
+	r->held = NULL;
+	memset(&r->last, 0, sizeof(r->last));
+	r->last.ct_state = ct_skb_state_name(&h->skb);
+	/* the rest of POSTROUTING: its confirm row, then out */
+	if (confirm(r, CT_HOOK_POSTROUTING, &h->skb) == CT_DROP) {
+		v = finish(r, &h->skb, CT_DROP, "forwarded");
+	} else {
+		r->stats.tx++;
+		if (r->xmit)
+			r->xmit(r->xmit_arg, h->oif, h->skb.pkt.data, h->skb.pkt.len);
+		v = finish(r, &h->skb, CT_ACCEPT, "forwarded");
+	}
+	free(h);
+	return v;
 }
 
 int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns)

@@ -189,6 +189,9 @@ struct router {
 	uint32_t trace_ids;		/* the last trace id given */
 	int answer_oif;			/* private: with forward_all, where the router's own
 					 * answers leave (the answered packet's iif), -1 none */
+	bool hold_next;			/* the next packet to reach POSTROUTING's confirm row
+					 * stops there, "in flight" (router_release()) */
+	struct router_held *held;	/* private: that packet, or NULL */
 
 	/* Derived, private: each hook's rows in router_ladder() (first, count),
 	 * and which RULES/NAT rows have a chain of r->rs in their band (bit =
@@ -221,6 +224,31 @@ int router_add_if(struct router *r, const char *name, const union ct_addr *addr4
  * Each hook runs its rows of router_ladder() in order, until a drop.
  */
 int router_receive(struct router *r, int iif, uint8_t *data, size_t len, uint64_t tstamp_ns);
+
+/**
+ * router_addr_del - ctsim's @family address on interface @ifidx (0-based)
+ * goes away (`ip addr del`): the interface has none of that family from now
+ * on, and the masquerade entries bound to it are deleted, with their
+ * [DESTROY] events: those whose masquerade took its address from this
+ * interface and whose reply tuple goes to the address removed
+ * (nf_nat_masquerade.c: masq_inet_event() / masq_inet6_event(), inet_cmp()).
+ * Returns the number of entries deleted, or -1 when the interface has no
+ * such address.
+ */
+int router_addr_del(struct router *r, unsigned ifidx, uint8_t family);
+
+/**
+ * router_release - a packet held "in flight" (r->hold_next was set when it
+ * came in: it went through every row of its path up to POSTROUTING's
+ * confirm row, NAT included, and stopped there, its entry unconfirmed, as
+ * on a CPU about to run __nf_conntrack_confirm() while another packet of
+ * the flow runs on a second CPU) goes on: confirmation (where a packet of
+ * the same flow confirmed meanwhile makes it a clash, nf_ct_resolve_clash())
+ * and out. Two packets can be in flight together this way, deterministically.
+ * r->last describes the released packet. Returns its verdict (CT_ACCEPT /
+ * CT_DROP), or -1 when nothing is held.
+ */
+int router_release(struct router *r);
 
 /**
  * router_trace_format - one step as one line into @buf (@n bytes, always

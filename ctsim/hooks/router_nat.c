@@ -188,6 +188,9 @@ int router_nat_row(struct router *r, const struct router_row *row, struct ct_skb
 				return CT_DROP;
 			}
 			ct_nat_setup(r->core->table, ct, &range, manip);
+			/* nf_nat_masquerade_ipv4/ipv6(): nat->masq_index */
+			if (n->type == RS_NAT_MASQUERADE)
+				ct->masq_if = (uint8_t)skb->pkt.oif;
 		} else {
 			ct_nat_null_binding(r->core->table, ct, manip);
 		}
@@ -196,4 +199,52 @@ int router_nat_row(struct router *r, const struct router_row *row, struct ct_skb
 	}
 	ct_nat_packet(ct, dir, manip, &skb->pkt);
 	return CT_ACCEPT;
+}
+
+/* What masq_inet_event() looks for: inet_cmp(). */
+struct masq_gone {
+	uint8_t ifidx;		/* 1-based, as conn.masq_if */
+	uint8_t family;
+	union ct_addr addr;
+	int deleted;
+};
+
+static void masq_gone_one(struct ct_table *t, struct conn *c, void *arg)
+{
+	struct masq_gone *g = arg;
+	const struct ct_tuple *rt = &c->th[CT_DIR_REPLY].tuple;
+
+	/* device_cmp(): a masquerade binding made on this interface; then the
+	 * reply tuple's destination is the address that went away */
+	if (c->masq_if != g->ifidx || rt->l3num != g->family ||
+	    memcmp(&rt->dst, &g->addr, sizeof(g->addr)))
+		return;
+	if (ct_table_delete(t, c, 0, false))
+		g->deleted++;
+}
+
+int router_addr_del(struct router *r, unsigned ifidx, uint8_t family)
+{
+	struct router_if *i;
+	struct masq_gone g;
+
+	if (ifidx >= r->nif)
+		return -1;
+	i = &r->ifs[ifidx];
+	memset(&g, 0, sizeof(g));
+	g.ifidx = (uint8_t)(ifidx + 1);
+	g.family = family;
+	if (family == AF_INET && i->has4) {
+		g.addr = i->addr4;
+		i->has4 = false;
+	} else if (family == AF_INET6 && i->has6) {
+		g.addr = i->addr6;
+		i->has6 = false;
+	} else {
+		return -1;
+	}
+	/* nf_nat_masq_schedule() -> nf_ct_iterate_cleanup_net() (a work item
+	 * on the kernel, run at once here) */
+	ct_table_for_each(r->core->table, masq_gone_one, &g);
+	return g.deleted;
 }

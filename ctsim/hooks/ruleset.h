@@ -137,6 +137,17 @@ struct rs_nat {
 	uint16_t port_min, port_max;	/* 0 = no port given */
 	unsigned flags;			/* RS_NAT_F_*: the statement's flags */
 	uint8_t plen;			/* given as a prefix ADDR/PLEN (0: not a prefix) */
+	struct rs_nat_map *map;		/* `to KEY map { K : V, ... }`, else NULL */
+};
+
+/* An anonymous NAT map (`dnat to tcp dport map { 80 : 10.0.0.2, ... }`):
+ * the packet's KEY selects an element, whose value is the address (and
+ * port, `ADDR . PORT`) the statement maps to; no element: the rule stops
+ * there (nft_lookup's NFT_BREAK), no NAT. */
+struct rs_nat_map {
+	struct rs_match key;		/* the key and the elements' keys (vals[]) */
+	struct rs_nat *to;		/* [key.nvals]: family, addr_min = addr_max, ports */
+	bool concat;			/* values are ADDR . PORT */
 };
 
 /* NAT statement flags (nft: random, fully-random, persistent), the values

@@ -254,17 +254,42 @@ static enum vcode rule_exec(const struct rs_chain *ch, const struct rs_rule *r, 
 		case RS_S_NFTRACE_SET:
 			skb->pkt.nftrace = s->u.value != 0;
 			break;
-		case RS_S_SNAT: case RS_S_DNAT: case RS_S_MASQUERADE: case RS_S_REDIRECT:
+		case RS_S_SNAT: case RS_S_DNAT: case RS_S_MASQUERADE: case RS_S_REDIRECT: {
+			struct rs_nat nat = s->u.nat;
+
+			if (nat.map) {
+				/* nft_lookup() into the anonymous map: a miss
+				 * breaks the rule (NFT_BREAK), no NAT */
+				const struct rs_nat_map *mp = nat.map;
+				size_t i;
+
+				for (i = 0; i < mp->key.nvals; i++) {
+					struct rs_match one = mp->key;
+
+					one.set = false;
+					one.nvals = 1;
+					one.vals = &mp->key.vals[i];
+					if (match_eval(&one, skb))
+						break;
+				}
+				if (i == mp->key.nvals)
+					return V_CONTINUE;
+				nat.family = mp->to[i].family;
+				nat.addr_min = nat.addr_max = mp->to[i].addr_min;
+				nat.port_min = nat.port_max = mp->to[i].port_min;
+				nat.map = NULL;
+			}
 			/* nft_nat_inet_eval(): `dnat ip to` in an inet table does
 			 * nothing to an IPv6 packet (no verdict: the rule goes on) */
-			if (s->u.nat.family && s->u.nat.family != skb->pkt.family)
+			if (nat.family && nat.family != skb->pkt.family)
 				break;
 			if (res->nnat < RS_MAX_NAT) {
 				res->nat_chain[res->nnat] = ch;
 				res->nat_rule[res->nnat] = r;
-				res->nat[res->nnat++] = s->u.nat;
+				res->nat[res->nnat++] = nat;
 			}
 			return V_ACCEPT;	/* nf_nat_setup_info() returns NF_ACCEPT */
+		}
 		}
 	}
 	return V_CONTINUE;

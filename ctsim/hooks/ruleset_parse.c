@@ -590,6 +590,129 @@ static bool parse_nat_flags(struct parser *p, struct rs_nat *n)
 
 /* snat|dnat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]] | to :PORT[-PORT],
  * masquerade [to :PORTS], redirect [to :PORTS]; then the flags */
+/* `to KEY map { K : ADDR [. PORT], ... }` (nft's anonymous map in a NAT
+ * statement, nft_nat with its registers loaded by nft_lookup): @t is the
+ * key's first word. The values are addresses of the statement's family,
+ * or ADDR . PORT concatenations (then nft lists the statement with its
+ * family, `dnat ip to`). */
+static bool parse_nat_map(struct rule_ctx *c, const struct tok *kw, const struct tok *t,
+			  bool fam_given, bool v6, struct rs_nat *n)
+{
+	struct parser *p = c->p;
+	const struct keydesc *kd = rs_find_key(t->s, peek(p)->s);
+	struct rs_nat_map *mp = xcalloc(1, sizeof(*mp));
+	const struct tok *first_val = NULL;
+	struct tok *x;
+	char buf[128];
+
+	next(p);
+	n->map = mp;
+	mp->key.key = kd->key;
+	mp->key.op = RS_OP_EQ;
+	mp->key.set = true;
+	if (kd->type == VT_IFNAME || kd->type == VT_STR || kd->type == VT_FLAGS) {
+		err_tok(p, t, "a NAT map is keyed by an address or a number (ip daddr, tcp dport ...)");
+		return false;
+	}
+	if (c->table->family == RS_FAM_INET && !fam_given) {
+		err_tok(p, kw, "ip or ip6 must be specified with address for inet tables.");
+		return false;
+	}
+	if (!fam_given)
+		v6 = c->table->family == RS_FAM_IP6;
+	if (!accept_word(p, "map")) {
+		x = peek(p);
+		err_tok(p, x, "syntax error, unexpected %s, expecting map", rs_tok_desc(x, buf, sizeof(buf)));
+		return false;
+	}
+	if (peek(p)->t != T_LBRACE) {
+		x = peek(p);
+		err_tok(p, x, "syntax error, unexpected %s, expecting '{'", rs_tok_desc(x, buf, sizeof(buf)));
+		return false;
+	}
+	next(p);
+	for (;;) {
+		struct rs_value kv;
+		struct rs_nat to;
+		struct tok *k, *a;
+
+		while (peek(p)->t == T_NL)
+			next(p);
+		k = next(p);
+		if (k->t == T_RBRACE && mp->key.nvals)
+			break;
+		if (k->t != T_WORD) {
+			err_tok(p, k, "syntax error, unexpected %s", rs_tok_desc(k, buf, sizeof(buf)));
+			return false;
+		}
+		if (!parse_value(p, kd, k, &kv))
+			return false;
+		x = next(p);
+		if (!(x->t == T_WORD && !strcmp(x->s, ":"))) {
+			free(kv.str);
+			/* nft's parser, at the word after the key */
+			err_tok(p, x, "syntax error, unexpected %s, expecting comma or '}'",
+				x->t == T_WORD ? "string" : rs_tok_desc(x, buf, sizeof(buf)));
+			return false;
+		}
+		a = next(p);
+		memset(&to, 0, sizeof(to));
+		to.family = v6 ? AF_INET6 : AF_INET;
+		if (a->t != T_WORD || !nat_addr(p, a, a->s, 0, v6, &to.addr_min)) {
+			if (a->t != T_WORD)
+				err_tok(p, a, "syntax error, unexpected %s", rs_tok_desc(a, buf, sizeof(buf)));
+			free(kv.str);
+			return false;
+		}
+		to.addr_max = to.addr_min;
+		if (!first_val)
+			first_val = a;
+		if (peek(p)->t == T_WORD && !strcmp(peek(p)->s, ".")) {
+			struct tok *pt;
+
+			next(p);
+			pt = next(p);
+			if (mp->key.nvals && !mp->concat) {
+				/* nft types the map from this value: the first
+				 * one, an address alone, is the wrong type */
+				char msg[128];
+
+				snprintf(msg, sizeof(msg), "invalid data type, expected concatenation of "
+					 "(%s address, internet network service)", v6 ? "IPv6" : "IPv4");
+				err_tok(p, first_val, "%s", msg);
+				return false;
+			}
+			if (pt->t != T_WORD || !nat_ports(p, pt, pt->s, 0, &to.port_min, &to.port_max))
+				return false;
+			if (to.port_min != to.port_max) {
+				err_tok(p, pt, "a map value is one address . one port");
+				return false;
+			}
+			mp->concat = true;
+		} else if (mp->concat) {
+			err_tok(p, a, "the map's values are ADDR . PORT: this one has no port");
+			return false;
+		}
+		mp->key.vals = xrealloc(mp->key.vals, (mp->key.nvals + 1) * sizeof(*mp->key.vals));
+		mp->to = xrealloc(mp->to, (mp->key.nvals + 1) * sizeof(*mp->to));
+		mp->key.vals[mp->key.nvals] = kv;
+		mp->to[mp->key.nvals++] = to;
+		x = next(p);
+		if (x->t == T_RBRACE)
+			break;
+		if (x->t != T_COMMA) {
+			err_tok(p, x, "syntax error, unexpected %s, expecting comma or '}'",
+				rs_tok_desc(x, buf, sizeof(buf)));
+			return false;
+		}
+	}
+	/* the key compared implies its protocol (nft adds the dependency) */
+	if (kd->l4)
+		c->l4match = true;
+	n->family = v6 ? AF_INET6 : AF_INET;
+	return parse_nat_flags(p, n);
+}
+
 static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *s)
 {
 	struct parser *p = c->p;
@@ -617,6 +740,8 @@ static bool parse_nat(struct rule_ctx *c, const struct tok *kw, struct rs_stmt *
 		err_tok(p, t, "expected an address or :port after \"to\"");
 		return false;
 	}
+	if (addr && peek(p)->t == T_WORD && rs_find_key(t->s, peek(p)->s))
+		return parse_nat_map(c, kw, t, fam_given, v6, n);
 	snprintf(buf, sizeof(buf), "%s", t->s);
 	if (addr && buf[0] == ':' && fam_given) {
 		/* nft: "dnat ip to :2000" is a syntax error at the colon */
@@ -838,6 +963,13 @@ static void stmt_free(struct rs_stmt *s)
 	case RS_S_LOG: free(s->u.log.prefix); break;
 	case RS_S_CT_HELPER_SET: free(s->u.helper.name); break;
 	case RS_S_CT_TIMEOUT_SET: free(s->u.timeout.name); break;
+	case RS_S_SNAT: case RS_S_DNAT:
+		if (s->u.nat.map) {
+			match_free(&s->u.nat.map->key);
+			free(s->u.nat.map->to);
+			free(s->u.nat.map);
+		}
+		break;
 	default: break;
 	}
 }

@@ -161,7 +161,25 @@ static void print_nat(struct sbuf *b, const struct rs_table *tab, const struct r
 	char a[INET6_ADDRSTRLEN], z[INET6_ADDRSTRLEN];
 
 	sb_printf(b, "%s", names[n->type]);
-	if (n->family) {
+	if (n->map) {
+		/* nft lists `dnat ip to` with concatenated values, also in an ip table */
+		const struct rs_nat_map *mp = n->map;
+		const struct keydesc *kd = rs_key_desc(mp->key.key);
+
+		if (tab->family == RS_FAM_INET || mp->concat)
+			sb_printf(b, " %s", n->family == AF_INET6 ? "ip6" : "ip");
+		sb_printf(b, " to %s %s map { ", kd->w1, kd->w2);
+		for (size_t i = 0; i < mp->key.nvals; i++) {
+			inet_ntop(mp->to[i].family, mp->to[i].addr_min.b, a, sizeof(a));
+			if (i)
+				sb_printf(b, ", ");
+			print_value(b, kd, &mp->key.vals[i]);
+			sb_printf(b, " : %s", a);
+			if (mp->concat)
+				sb_printf(b, " . %u", mp->to[i].port_min);
+		}
+		sb_printf(b, " }");
+	} else if (n->family) {
 		if (tab->family == RS_FAM_INET)
 			sb_printf(b, " %s", n->family == AF_INET6 ? "ip6" : "ip");
 		/* an IPv6 address with a port is written [ADDR]:PORT */

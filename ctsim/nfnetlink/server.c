@@ -1007,6 +1007,25 @@ static void handle_ctl(struct server *srv, struct client *cl, const struct ctsim
 		rep.err = cl->uid != 0 ? EPERM : srv->reload ? srv->reload(srv->reload_arg) : ENOTSUP;
 		server_reply(srv, cl, &rep, sizeof(rep));
 		break;
+	case CTSIM_CTL_HOLD:
+		/* router_release(): the held packet confirms, with the clash
+		 * resolution a packet of its flow confirmed meanwhile causes */
+		rep.op = CTSIM_CTL_REPLY;
+		rep.a = req->op;
+		if (cl->uid != 0)
+			rep.err = EPERM;
+		else if (!srv->router)
+			rep.err = ENOTSUP;
+		else if (req->a && (srv->router->held || srv->router->hold_next))
+			rep.err = EBUSY;
+		else if (req->a)
+			srv->router->hold_next = true;
+		else if (srv->router->hold_next && !srv->router->held)
+			srv->router->hold_next = false;		/* nothing came: cancelled */
+		else if (router_release(srv->router) < 0)
+			rep.err = ENOENT;
+		server_reply(srv, cl, &rep, sizeof(rep));
+		break;
 	case CTSIM_CTL_RULESET:
 		do_ruleset(srv, cl, req);
 		break;

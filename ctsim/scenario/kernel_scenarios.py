@@ -76,8 +76,11 @@ CONNTRACK = shutil.which("conntrack") or "/usr/sbin/conntrack"
 NFT = shutil.which("nft") or "/usr/sbin/nft"
 CLONE_NEWNET = 0x40000000
 NETLINK_NETFILTER = 12
+IPTABLES = {False: shutil.which("iptables-legacy") or "/usr/sbin/iptables-legacy",
+            True: shutil.which("ip6tables-legacy") or "/usr/sbin/ip6tables-legacy"}
 STATES = ("new", "established", "related", "invalid", "untracked")
-STATS = ("invalid", "error", "drop", "early_drop", "insert_failed", "chaintoolong")
+STATS = ("invalid", "error", "drop", "early_drop", "insert_failed", "chaintoolong",
+         "clash_resolve")
 # Global on a kernel: set for the machine (opt-in), see the module text.
 GLOBAL_SIZING = {"nf_conntrack_max": "/proc/sys/net/netfilter/nf_conntrack_max",
                  "nf_conntrack_buckets": "/sys/module/nf_conntrack/parameters/hashsize"}
@@ -228,6 +231,67 @@ class KernelRouter:
         finally:
             nl.close()
 
+    # `hold` / `release` (two packets in flight): nft_queue.sh's
+    # test_udp_ct_race. A rule in mangle POSTROUTING (-150, after DNAT and
+    # the forward chains, before SNAT at 100 and conntrack's confirmation at
+    # INT_MAX) queues the held packet to NFQUEUE HOLD_QUEUE, its entry
+    # unconfirmed; the rule is flushed at once (a flush keeps the hook:
+    # unregistering any hook drops queued packets, nf_queue_nf_hook_drop());
+    # release = NF_ACCEPT, and the packet goes on to SNAT and
+    # __nf_conntrack_confirm(). ctsim holds it after SNAT; the two agree
+    # unless the held packet's own SNAT binding races (not expressed).
+    HOLD_QUEUE = 7
+
+    def _nfq(self, mtype, attrs):
+        """One nfnetlink_queue message (subsystem 3) for queue HOLD_QUEUE."""
+        body = struct.pack("!BBH", socket.AF_UNSPEC, 0, self.HOLD_QUEUE)
+        for atype, payload in attrs:
+            a = struct.pack("=HH", 4 + len(payload), atype) + payload
+            body += a + b"\0" * (-len(a) % 4)
+        return struct.pack("=IHHII", 16 + len(body), (3 << 8) | mtype, 1 | 4, 0, 0) + body
+
+    def hold(self, side, pkt):
+        """Send @pkt and keep it queued before confirmation."""
+        if getattr(self, "nfq", None) is None:
+            self.nfq = self._sock_in(self.ns["router"], socket.AF_NETLINK, socket.SOCK_RAW,
+                                     NETLINK_NETFILTER)
+            self.nfq.bind((0, 0))
+            self.nfq.settimeout(3)
+            # NFQNL_MSG_CONFIG: CMD_BIND (1), then copy mode META (1)
+            self.nfq.send(self._nfq(2, [(1, struct.pack("!BBH", 1, 0, 0))]))
+            self.nfq.send(self._nfq(2, [(2, struct.pack("!IB", 0, 1))]))
+        # this kernel has no nft queue expression (CONFIG_NFT_QUEUE unset):
+        # the xt NFQUEUE target, from iptables-legacy's mangle table
+        ipt = IPTABLES[pkt[0] >> 4 == 6]
+        # -w: scenarios run in parallel, and iptables-legacy takes a
+        # machine-wide lock (/run/xtables.lock) that it otherwise fails on
+        self.rtr(ipt, "-w", "-t", "mangle", "-A", "POSTROUTING", "-j", "NFQUEUE", "--queue-num",
+                 str(self.HOLD_QUEUE))
+        self.send(side, pkt)
+        self.held_id = None
+        deadline = time.monotonic() + 3
+        while self.held_id is None and time.monotonic() < deadline:
+            data = self.nfq.recv(65536)
+            off = 0
+            while off + 16 <= len(data):
+                mlen, mtype = struct.unpack_from("=IH", data, off)
+                if mtype == (3 << 8) | 0:           # NFQNL_MSG_PACKET
+                    a = off + 20
+                    while a + 4 <= off + mlen:
+                        alen, atype = struct.unpack_from("=HH", data, a)
+                        if atype & 0x7fff == 1:     # NFQA_PACKET_HDR
+                            self.held_id = struct.unpack_from("!I", data, a + 4)[0]
+                        a += (alen + 3) & ~3
+                off += (mlen + 3) & ~3 if mlen else len(data)
+        self.rtr(ipt, "-w", "-t", "mangle", "-F", "POSTROUTING")
+        if self.held_id is None:
+            raise RuntimeError("hold: the packet never reached the queue before confirmation")
+
+    def release(self):
+        """NF_ACCEPT for the held packet: on to confirmation."""
+        self.nfq.send(self._nfq(1, [(2, struct.pack("!II", 1, self.held_id))]))
+        self.held_id = None
+
     def sent(self):
         """The IP packets the router sent the hosts since the last call, as
         "c:HEX" / "s:HEX" (the side they left by), as ctsim's trace has them.
@@ -253,6 +317,13 @@ class KernelRouter:
         mac = bytes.fromhex(self.mac["router-" + side].replace(":", ""))
         self.socks[side].sendto(pkt, ("eth0", proto, 0, 0, mac))
 
+    def addr_del(self, h):
+        """`address del`: the router host @h's addresses go (ip addr del)."""
+        rif = "ct-c0" if h["side"] == "client" else "ct-s0"
+        for a, plen in ((h.get("addr4"), 32), (h.get("addr6"), 128)):
+            if a:
+                sh("ip", "-n", self.ns["router"], "addr", "del", f"{a}/{plen}", "dev", rif)
+
     def load_ruleset(self, text):
         """Replace the scenario's tables in one transaction. The probe table
         stays, so conntrack always has a user: dropping the last one would
@@ -262,8 +333,16 @@ class KernelRouter:
             self.rtr(NFT, "-f", "-", input=PROBE)
             self.probe_loaded = True
         tables = json.loads(self.rtr(NFT, "-j", "list", "tables").stdout)["nftables"]
-        script = "".join(f"delete table {t['table']['family']} {t['table']['name']}\n"
-                         for t in tables if "table" in t and t["table"]["name"] != "ctsim_probe")
+        keep = ("ctsim_probe", "ctsim_hold")
+        if getattr(self, "held_id", None) is not None:
+            # a packet is queued: flush tables instead of deleting them, so
+            # that no hook is unregistered (that drops queued packets); the
+            # new text declares the same base chains again
+            script = "".join(f"flush table {t['table']['family']} {t['table']['name']}\n"
+                             for t in tables if "table" in t and t["table"]["name"] not in keep)
+        else:
+            script = "".join(f"delete table {t['table']['family']} {t['table']['name']}\n"
+                             for t in tables if "table" in t and t["table"]["name"] not in keep)
         self.rtr(NFT, "-f", "-", input=script + (text or ""))
 
     def probe_counters(self):
@@ -285,6 +364,8 @@ class KernelRouter:
         return counts
 
     def delete(self):
+        if getattr(self, "nfq", None) is not None:
+            self.nfq.close()
         for s in getattr(self, "socks", {}).values():
             s.close()
         for s in getattr(self, "taps", {}).values():
@@ -441,7 +522,13 @@ def kernel_run(exp, max_duration, sizing=None):
     events = None
     try:
         ruleset = exp["default_ruleset"]
-        pre = [s for s in exp["steps"] if s["kind"] in ("set", "ruleset") and s["t"] == 0]
+        # the leading sets and rulesets at time 0 (a later one, even at time
+        # 0, runs in its place: after a packet, it is a reload)
+        pre = []
+        for s in exp["steps"]:
+            if s["kind"] not in ("set", "ruleset") or s["t"] != 0:
+                break
+            pre.append(s)
         for s in exp["steps"]:
             if s["kind"] == "set" and s["name"] in GLOBAL_SIZING and sizing is not None:
                 sizing.set(s["name"], s["value"])
@@ -475,6 +562,7 @@ def kernel_run(exp, max_duration, sizing=None):
         if exp["listener_at_start"]:
             events = listen()
         trace = []
+        held_state = "none"
         counters = k.probe_counters()
         lag = 0.0       # how late a step ran: the kernel's timers run in real time
         t0 = time.monotonic()
@@ -486,7 +574,22 @@ def kernel_run(exp, max_duration, sizing=None):
                 time.sleep(delay)
             lag = max(lag, -delay)
             kind = s["kind"]
-            if kind == "packet":
+            if kind == "packet" and s.get("hold"):
+                k.sent()
+                k.hold(s["side"], bytes.fromhex(s["hex"]))
+                time.sleep(0.005)
+                now = k.probe_counters()
+                hit = [st for st in STATES if now.get(st, 0) != counters.get(st, 0)]
+                counters = now
+                held_state = hit[0] if len(hit) == 1 else ("none" if not hit else "+".join(hit))
+                trace.append({"line": s["line"], "ctinfo": held_state, "out": k.sent()})
+            elif kind == "release":
+                k.sent()
+                k.release()
+                time.sleep(0.02)
+                # the probe (prerouting) saw this packet when it came in
+                trace.append({"line": s["line"], "ctinfo": held_state, "out": k.sent()})
+            elif kind == "packet":
                 k.sent()
                 k.send(s["side"], bytes.fromhex(s["hex"]))
                 time.sleep(0.005)
@@ -508,6 +611,11 @@ def kernel_run(exp, max_duration, sizing=None):
                 k.netlink(bytes.fromhex(s["hex"]))
             elif kind == "flush":
                 k.rtr(CONNTRACK, "-F", check=False)
+            elif kind == "address-del":
+                # masquerade's inetaddr notifier deletes the entries bound
+                # to the address from a work item: give it a moment
+                k.addr_del(next(h for h in exp["hosts"] if h["name"] == s["host"]))
+                time.sleep(0.05)
             elif kind == "listener":
                 if s["on"] and not events:
                     events = listen()

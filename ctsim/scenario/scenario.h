@@ -57,6 +57,8 @@ enum sc_kind {
 	SC_FLUSH,		/* conntrack -F */
 	SC_LISTENER,		/* conntrack -E started (on) or stopped (off) */
 	SC_INSERT_EXPECT,	/* an expectation from userspace: an EXP_NEW message (in pkt) */
+	SC_RELEASE,		/* the packet held in flight goes on (router_release()) */
+	SC_ADDR_DEL,		/* `address del HOST`: a router address goes away (ip addr del) */
 	/* what must be true */
 	SC_X_VERDICT, SC_X_CTINFO, SC_X_INVALID, SC_X_ENTRY, SC_X_NO_ENTRY,
 	SC_X_TABLE, SC_X_EVENTS, SC_X_STATS, SC_X_COUNT,
@@ -95,11 +97,12 @@ struct sc_step {
 
 	/* SC_PACKET; SC_INSERT, SC_INSERT_EXPECT: the netlink message (CT_NEW, EXP_NEW) */
 	enum sc_side side;	/* which interface it arrives on */
+	bool hold;		/* `hold HOST > ...`: it stops before confirmation */
 	uint8_t *pkt;
 	size_t len;
 	/* SC_ADVANCE */
 	uint64_t ns;
-	/* SC_SET */
+	/* SC_SET; SC_ADDR_DEL: name = the router host */
 	char *name, *value;
 	/* SC_RULESET (text, or NULL for the default one), blocks of expectations */
 	char *block;

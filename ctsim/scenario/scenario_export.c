@@ -142,12 +142,12 @@ json_t *scenario_export_json(const struct scenario *sc)
 		json_t *j = json_object();
 		static const char *const kinds[] = {
 			"packet", "advance", "set", "ruleset", "reload", "insert", "delete", "flush",
-			"listener", "netlink",
+			"listener", "netlink", "release", "address-del",
 		};
 
 		json_object_set_new(j, "line", json_integer(s->line));
 		json_object_set_new(j, "t", json_real((double)s->at_ns / 1e9));
-		json_object_set_new(j, "kind", json_string(s->kind <= SC_INSERT_EXPECT ? kinds[s->kind]
+		json_object_set_new(j, "kind", json_string(s->kind <= SC_ADDR_DEL ? kinds[s->kind]
 							   : "expect"));
 		json_object_set_new(j, "text", json_string(s->text));
 		switch (s->kind) {
@@ -162,6 +162,8 @@ json_t *scenario_export_json(const struct scenario *sc)
 			hex[s->len * 2] = '\0';
 			if (s->kind == SC_PACKET)
 				json_object_set_new(j, "side", json_string(sc_side_name(s->side)));
+			if (s->hold)
+				json_object_set_new(j, "hold", json_true());
 			json_object_set_new(j, "hex", json_string(hex));
 			free(hex);
 			break;
@@ -189,6 +191,9 @@ json_t *scenario_export_json(const struct scenario *sc)
 			break;
 		case SC_LISTENER:
 			json_object_set_new(j, "on", json_boolean(!strcmp(s->word, "on")));
+			break;
+		case SC_ADDR_DEL:
+			json_object_set_new(j, "host", json_string(s->name));
 			break;
 		default:
 			break;

@@ -46,6 +46,7 @@ struct pctx {
 	uint64_t now;
 	bool started;		/* a step other than set/host/ruleset/listener was seen */
 	bool have_ruleset;
+	unsigned held_line;	/* line of the packet held in flight, 0: none */
 };
 
 const char *sc_side_name(enum sc_side side)
@@ -1193,6 +1194,58 @@ static void parse_lines(struct pctx *x, struct lines *L)
 		} else if (sc_find_host(&x->l, i) && sc_is(&x->l, i + 1, ">")) {
 			parse_packet(x, i);
 			x->started = true;
+		} else if (sc_is(&x->l, i, "hold")) {
+			/* two packets in flight (issue 15): this one stops
+			 * before confirmation until `release` */
+			size_t before = x->sc->nsteps;
+
+			if (!(sc_find_host(&x->l, i + 1) && sc_is(&x->l, i + 2, ">"))) {
+				sc_tok_error(&x->l, i + 1, "hold HOST > HOST PACKET (a packet that stops before "
+					     "confirmation, in flight, until release)");
+				continue;
+			}
+			if (x->held_line) {
+				sc_tok_error(&x->l, i, "a packet is already held (line %u): release it first",
+					     x->held_line);
+				continue;
+			}
+			parse_packet(x, i + 1);
+			if (x->sc->nsteps > before) {
+				x->sc->steps[x->sc->nsteps - 1].hold = true;
+				x->held_line = x->l.lineno;
+			}
+			x->started = true;
+		} else if (sc_is(&x->l, i, "address") && sc_is(&x->l, i + 1, "del")) {
+			const struct sc_host *h = sc_need_host(&x->l, i + 2);
+
+			if (!h)
+				continue;
+			if (!h->router) {
+				sc_tok_error(&x->l, i + 2, "%s is not one of the router's addresses "
+					     "(host NAME ADDR side S router)", h->name);
+				continue;
+			}
+			if (x->l.nt != i + 3) {
+				sc_tok_error(&x->l, i + 3, "address del HOST takes nothing more");
+				continue;
+			}
+			add_step(x, SC_ADDR_DEL)->name = xstrdup(h->name);
+			x->started = true;
+		} else if (sc_is(&x->l, i, "address")) {
+			sc_tok_error(&x->l, i + 1, "address del HOST (a router address goes away, as ip addr del)");
+			continue;
+		} else if (sc_is(&x->l, i, "release")) {
+			if (x->l.nt != i + 1) {
+				sc_tok_error(&x->l, i + 1, "release takes nothing");
+				continue;
+			}
+			if (!x->held_line) {
+				sc_tok_error(&x->l, i, "release: no packet is held (hold HOST > ... first)");
+				continue;
+			}
+			add_step(x, SC_RELEASE);
+			x->held_line = 0;
+			x->started = true;
 		} else {
 			char buf[64];
 
@@ -1241,6 +1294,12 @@ struct scenario *scenario_parse_string(const char *name, const char *text, struc
 		p += next;
 	}
 	parse_lines(x, &L);
+	if (x->held_line) {
+		x->l.lineno = x->held_line;
+		x->l.line = L.v[x->held_line - 1];
+		sc_error_at(&x->l, 1, (unsigned)strlen(x->l.line) ? (unsigned)strlen(x->l.line) : 1,
+			    "the packet held here is never released (add a release line)");
+	}
 	/* listener off before anything happened: conntrack -E was not started */
 	for (size_t k = 0; k < sc->nsteps && sc->steps[k].kind != SC_PACKET; k++)
 		if (sc->steps[k].kind == SC_LISTENER && !strcmp(sc->steps[k].word, "off"))

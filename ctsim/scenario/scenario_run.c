@@ -670,12 +670,26 @@ static void step(struct run *r, const struct sc_step *s)
 	ct_offline_advance(&r->h, s->at_ns);
 	switch (s->kind) {
 	case SC_PACKET:
-		memcpy(r->buf, s->pkt, s->len);
-		r->res->packets++;
+	case SC_RELEASE:
 		r->outlen = 0;
-		r->last_verdict = ct_offline_receive(&r->h, s->side == SC_CLIENT ? CT_OFFLINE_CLIENT
-								 : CT_OFFLINE_SERVER, r->buf, s->len,
-						     ct_clock_wall(&r->h.clock));
+		if (s->kind == SC_RELEASE) {
+			/* the held packet goes on: confirmation, then out */
+			r->last_verdict = router_release(&r->h.router);
+			if (r->last_verdict < 0) {
+				fail(r, s, xstrdup("a packet held in flight"),
+				     xstrdup("nothing held: the held packet never reached "
+					     "POSTROUTING's confirmation (dropped or delivered before)"));
+				r->last_verdict = CT_DROP;
+			}
+		} else {
+			memcpy(r->buf, s->pkt, s->len);
+			r->res->packets++;
+			r->h.router.hold_next = s->hold;
+			r->last_verdict = ct_offline_receive(&r->h, s->side == SC_CLIENT ? CT_OFFLINE_CLIENT
+									 : CT_OFFLINE_SERVER, r->buf, s->len,
+							     ct_clock_wall(&r->h.clock));
+			r->h.router.hold_next = false;
+		}
 		r->res->dropped += r->last_verdict == CT_DROP;
 		r->last_pkt = s;
 		r->last_state = r->h.router.last.ct_state;
@@ -741,6 +755,19 @@ static void step(struct run *r, const struct sc_step *s)
 		break;
 	case SC_LISTENER:
 		ct_offline_listen(&r->h, !strcmp(s->word, "on"));
+		break;
+	case SC_ADDR_DEL:
+		for (unsigned i = 0; i < r->sc->nhosts; i++) {
+			const struct sc_host *x = &r->sc->hosts[i];
+			unsigned ifidx = x->side == SC_CLIENT ? 0 : 1;
+
+			if (strcmp(x->name, s->name))
+				continue;
+			if (x->has4)
+				router_addr_del(&r->h.router, ifidx, AF_INET);
+			if (x->has6)
+				router_addr_del(&r->h.router, ifidx, AF_INET6);
+		}
 		break;
 	case SC_ADVANCE:
 		break;

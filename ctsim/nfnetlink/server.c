@@ -171,6 +171,44 @@ int server_reply(struct server *srv, struct client *cl, const void *buf, size_t 
 	return enqueue(cl, buf, len);
 }
 
+/* A CTSIM_CTL_REPLY with @len bytes of @payload after it, in one datagram
+ * (at most CTSIM_CTL_DGRAM_MAX: the payload is cut there); without memory
+ * for it, the bare reply, its b = 0. */
+static void reply_payload(struct server *srv, struct client *cl, struct ctsim_ctl *rep,
+			  const void *payload, size_t len)
+{
+	unsigned char *dg;
+
+	if (len > CTSIM_CTL_DGRAM_MAX - sizeof(*rep))
+		len = CTSIM_CTL_DGRAM_MAX - sizeof(*rep);
+	if (!(dg = malloc(sizeof(*rep) + len))) {
+		rep->b = 0;
+		server_reply(srv, cl, rep, sizeof(*rep));
+		return;
+	}
+	rep->b = (uint32_t)len;
+	memcpy(dg, rep, sizeof(*rep));
+	memcpy(dg + sizeof(*rep), payload, len);
+	server_reply(srv, cl, dg, sizeof(*rep) + len);
+	free(dg);
+}
+
+/* The same for a reply whose payload was written in place after room for
+ * the header in @dg (CTSIM_CTL_DGRAM_MAX bytes, or NULL: none), which this
+ * frees; an error reply carries no payload. */
+static void reply_built(struct server *srv, struct client *cl, struct ctsim_ctl *rep,
+			unsigned char *dg, size_t len)
+{
+	rep->b = rep->err ? 0 : (uint32_t)len;
+	if (dg) {
+		memcpy(dg, rep, sizeof(*rep));
+		server_reply(srv, cl, dg, sizeof(*rep) + rep->b);
+		free(dg);
+	} else {
+		server_reply(srv, cl, rep, sizeof(*rep));
+	}
+}
+
 /* Multicast delivery: never blocks, never grows without bound. */
 static void send_event(struct client *cl, const void *buf, size_t len)
 {
@@ -498,16 +536,7 @@ static void do_ruleset(struct server *srv, struct client *cl, const struct ctsim
 	else
 		rep.err = srv->ruleset(srv->ruleset_arg, req->flags, (char *)dg + sizeof(rep),
 				       CTSIM_CTL_DGRAM_MAX - sizeof(rep), &len);
-	if (rep.err)
-		len = 0;
-	rep.b = (uint32_t)len;
-	if (dg) {
-		memcpy(dg, &rep, sizeof(rep));
-		server_reply(srv, cl, dg, sizeof(rep) + len);
-		free(dg);
-	} else {
-		server_reply(srv, cl, &rep, sizeof(rep));
-	}
+	reply_built(srv, cl, &rep, dg, len);
 }
 
 /*
@@ -578,16 +607,7 @@ static void do_step(struct server *srv, struct client *cl, const struct ctsim_ct
 	else
 		rep.err = srv->step(srv->step_arg, req->a, req->b, (char *)dg + sizeof(rep),
 				    CTSIM_CTL_DGRAM_MAX - sizeof(rep), &len);
-	if (rep.err)
-		len = 0;
-	rep.b = (uint32_t)len;
-	if (dg) {
-		memcpy(dg, &rep, sizeof(rep));
-		server_reply(srv, cl, dg, sizeof(rep) + len);
-		free(dg);
-	} else {
-		server_reply(srv, cl, &rep, sizeof(rep));
-	}
+	reply_built(srv, cl, &rep, dg, len);
 }
 
 /*
@@ -684,19 +704,7 @@ static void do_proc(struct server *srv, struct client *cl, const struct ctsim_ct
 		fclose(f);
 	if (!rep.err && sizeof(rep) + len > CTSIM_CTL_DGRAM_MAX)
 		rep.err = EMSGSIZE;
-	rep.b = rep.err ? 0 : (uint32_t)len;
-	if (rep.err) {
-		server_reply(srv, cl, &rep, sizeof(rep));
-	} else {
-		unsigned char *dg = malloc(sizeof(rep) + len);
-
-		if (dg) {
-			memcpy(dg, &rep, sizeof(rep));
-			memcpy(dg + sizeof(rep), text, len);
-			server_reply(srv, cl, dg, sizeof(rep) + len);
-			free(dg);
-		}
-	}
+	reply_payload(srv, cl, &rep, text, rep.err ? 0 : len);
 	free(text);
 }
 
@@ -868,7 +876,6 @@ static void do_settings(struct server *srv, struct client *cl, const struct ctsi
 	struct ctsim_ctl rep = { .magic = CTSIM_CTL_MAGIC, .op = CTSIM_CTL_REPLY, .a = req->op };
 	char arg[128], msg[512] = "", *eq, *list = NULL;
 	size_t len = 0;
-	unsigned char *dg;
 
 	if (req->b > plen || req->b >= sizeof(arg)) {
 		rep.err = EINVAL;
@@ -953,18 +960,7 @@ out:
 		list = NULL;
 		len = strlen(msg);
 	}
-	if (len > CTSIM_CTL_DGRAM_MAX - sizeof(rep))
-		len = CTSIM_CTL_DGRAM_MAX - sizeof(rep);
-	rep.b = (uint32_t)len;
-	if (!(dg = malloc(sizeof(rep) + len))) {
-		rep.b = 0;
-		server_reply(srv, cl, &rep, sizeof(rep));
-	} else {
-		memcpy(dg, &rep, sizeof(rep));
-		memcpy(dg + sizeof(rep), list ? list : msg, len);
-		server_reply(srv, cl, dg, sizeof(rep) + len);
-		free(dg);
-	}
+	reply_payload(srv, cl, &rep, list ? list : msg, len);
 	free(list);
 }
 

@@ -30,6 +30,14 @@ from pathlib import Path
 
 import pytest
 
+# A suite started in the background by a non-interactive shell (CI, nohup)
+# inherits SIGINT ignored, and every child it starts would too: programs the
+# tests stop with SIGINT and that install no handler of their own (nft
+# monitor trace) would then never stop. Give the suite, and so its children
+# (exec resets a handled signal to its default action), the usual SIGINT.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 ROOT = Path(__file__).resolve().parent.parent
 # The support modules of the tests (tests/lib: labutil, lab_servers,
 # kernel_router) and the product's Python (ctsim/scenario: the kernel and

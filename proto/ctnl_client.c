@@ -138,13 +138,12 @@ fail:
 	return NULL;
 }
 
-int ctnl_client_control_data(struct ctnl_client *c, uint16_t op, uint16_t flags,
-			     uint32_t a, uint32_t b, const void **data)
+/* Wait for the CTSIM_CTL_REPLY to @op in c->buf (*@reply points at it):
+ * events and stale answers that come first are skipped. Returns 0, -EIO for
+ * a payload longer than the datagram, -ECONNRESET when the daemon closed,
+ * or another negative errno of the receive. */
+static int await_reply(struct ctnl_client *c, uint16_t op, const struct ctsim_ctl **reply)
 {
-	int err = client_send_ctl(c, op, flags, a, b);
-
-	if (err < 0)
-		return err;
 	for (;;) {
 		ssize_t n = client_recv(c);
 		const struct ctsim_ctl *r = (const void *)c->buf;
@@ -153,17 +152,28 @@ int ctnl_client_control_data(struct ctnl_client *c, uint16_t op, uint16_t flags,
 			continue;
 		if (n <= 0)
 			return n ? (int)n : -ECONNRESET;
-		/* Events or stale answers may come first: skip them. */
 		if (!ctsim_wire_is_ctl(c->buf, (size_t)n) || r->op != CTSIM_CTL_REPLY || r->a != op)
 			continue;
-		if (r->err)
-			return -r->err;
 		if (r->b > (size_t)n - sizeof(*r))
 			return -EIO;
-		if (data)
-			*data = c->buf + sizeof(*r);
-		return (int)r->b;
+		*reply = r;
+		return 0;
 	}
+}
+
+int ctnl_client_control_data(struct ctnl_client *c, uint16_t op, uint16_t flags,
+			     uint32_t a, uint32_t b, const void **data)
+{
+	const struct ctsim_ctl *r;
+	int err = client_send_ctl(c, op, flags, a, b);
+
+	if (err < 0 || (err = await_reply(c, op, &r)) < 0)
+		return err;
+	if (r->err)
+		return -r->err;
+	if (data)
+		*data = c->buf + sizeof(*r);
+	return (int)r->b;
 }
 
 int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, uint16_t flags,
@@ -174,6 +184,8 @@ int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, uint16_t fla
 		.magic = CTSIM_CTL_MAGIC, .op = op, .flags = flags, .a = 1, .b = (uint32_t)len,
 		.pid = (uint32_t)getpid(),
 	};
+	const struct ctsim_ctl *r;
+	int err;
 
 	*data = NULL;
 	*dlen = 0;
@@ -183,22 +195,11 @@ int ctnl_client_control_payload(struct ctnl_client *c, uint16_t op, uint16_t fla
 	memcpy(dg + sizeof(m), payload, len);
 	if (send(c->fd, dg, sizeof(m) + len, MSG_NOSIGNAL) != (ssize_t)(sizeof(m) + len))
 		return errno ? -errno : -EIO;
-	for (;;) {
-		ssize_t n = client_recv(c);
-		const struct ctsim_ctl *r = (const void *)c->buf;
-
-		if (n == -EINTR)
-			continue;
-		if (n <= 0)
-			return n ? (int)n : -ECONNRESET;
-		if (!ctsim_wire_is_ctl(c->buf, (size_t)n) || r->op != CTSIM_CTL_REPLY || r->a != op)
-			continue;
-		if (r->b > (size_t)n - sizeof(*r))
-			return -EIO;
-		*data = c->buf + sizeof(*r);
-		*dlen = r->b;
-		return -r->err;
-	}
+	if ((err = await_reply(c, op, &r)) < 0)
+		return err;
+	*data = c->buf + sizeof(*r);
+	*dlen = r->b;
+	return -r->err;
 }
 
 int ctnl_client_recv_line(struct ctnl_client *c, int timeout_ms, const char **line,

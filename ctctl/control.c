@@ -67,6 +67,25 @@ int ctctl_ctl_hold(struct ctctl_args *a)
 	return ctctl_control(a, CTSIM_CTL_HOLD, hold, 0) < 0 ? CTCTL_FAIL : CTCTL_OK;
 }
 
+/* A control operation whose reply is text for stdout (ruleset, step,
+ * table): the text is printed and *@status says how that went; a negative
+ * errno is returned for the caller to word, the connection dropped first
+ * if the daemon went away. Needs ctctl_conn() to have succeeded. */
+static int text_op(struct ctctl_args *a, struct ctnl_client *conn, uint16_t op, uint16_t flags,
+		   uint32_t x, uint32_t y, int *status)
+{
+	const void *text;
+	int r = ctnl_client_control_data(conn, op, flags, x, y, &text);
+
+	if (r == -ECONNRESET || r == -EPIPE)
+		ctctl_disconnect();
+	if (r < 0)
+		return r;
+	fwrite(text, 1, (size_t)r, stdout);
+	*status = fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+	return 0;
+}
+
 /* `ruleset [ list | reset ]`: the daemon's live ruleset with its counters,
  * as `nft list ruleset` (-j: `nft -j list ruleset`); reset lists, then
  * zeroes the counters in the same step, as `nft reset rules` does. */
@@ -74,7 +93,7 @@ int ctctl_ctl_ruleset(struct ctctl_args *a)
 {
 	uint16_t flags = ctctl_opts.print.json ? CTSIM_RULESET_JSON : 0;
 	struct ctnl_client *conn;
-	const void *text;
+	int status;
 	const char *why = NULL;
 	int r;
 
@@ -86,13 +105,8 @@ int ctctl_ctl_ruleset(struct ctctl_args *a)
 		return ctctl_usage_error(a, 1, "unknown \"ruleset %s\": list or reset", a->argv[1]);
 	if (!(conn = ctctl_conn(a)))
 		return CTCTL_FAIL;
-	r = ctnl_client_control_data(conn, CTSIM_CTL_RULESET, flags, 0, 0, &text);
-	if (r == -ECONNRESET || r == -EPIPE)
-		ctctl_disconnect();
-	if (r >= 0) {
-		fwrite(text, 1, (size_t)r, stdout);
-		return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
-	}
+	if ((r = text_op(a, conn, CTSIM_CTL_RULESET, flags, 0, 0, &status)) == 0)
+		return status;
 	/* The errors this operation gets mean something more precise than
 	 * ctctl_fail()'s ctnetlink wording. */
 	switch (-r) {
@@ -305,7 +319,7 @@ int ctctl_ctl_step(struct ctctl_args *a)
 	const char *verb = a->argv[0];
 	struct ctnl_client *conn;
 	unsigned op, n = 0;
-	const void *text;
+	int status;
 	const char *why = NULL;
 	int r;
 
@@ -332,13 +346,8 @@ int ctctl_ctl_step(struct ctctl_args *a)
 	}
 	if (!(conn = ctctl_conn(a)))
 		return CTCTL_FAIL;
-	r = ctnl_client_control_data(conn, CTSIM_CTL_STEP, 0, op, n, &text);
-	if (r == -ECONNRESET || r == -EPIPE)
-		ctctl_disconnect();
-	if (r >= 0) {
-		fwrite(text, 1, (size_t)r, stdout);
-		return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
-	}
+	if ((r = text_op(a, conn, CTSIM_CTL_STEP, 0, op, n, &status)) == 0)
+		return status;
 	switch (-r) {
 	case EOPNOTSUPP:
 		why = "this ctsim has no data plane (it was started without --lab)";
@@ -362,18 +371,14 @@ int ctctl_ctl_step(struct ctctl_args *a)
 int ctctl_ctl_table(struct ctctl_args *a)
 {
 	struct ctnl_client *conn;
-	const void *text;
+	int status;
 	int r;
 
 	if (a->argc > 1)
 		return ctctl_usage_error(a, 1, "\"table\" takes no arguments");
 	if (!(conn = ctctl_conn(a)))
 		return CTCTL_FAIL;
-	r = ctnl_client_control_data(conn, CTSIM_CTL_PROC, 0, CTSIM_PROC_TABLE, 0, &text);
-	if (r == -ECONNRESET || r == -EPIPE)
-		ctctl_disconnect();
-	if (r < 0)
-		return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
-	fwrite(text, 1, (size_t)r, stdout);
-	return fflush(stdout) == 0 ? CTCTL_OK : ctctl_fail(a, errno);
+	if ((r = text_op(a, conn, CTSIM_CTL_PROC, 0, CTSIM_PROC_TABLE, 0, &status)) == 0)
+		return status;
+	return ctctl_result(a, r) < 0 ? CTCTL_FAIL : CTCTL_OK;
 }
